@@ -1,0 +1,18 @@
+// Package kvstore is an example application: a replicated key/value store,
+// kept in Pebble so that a restarted node resumes where it stopped. It is
+// meant to be read as a model of how to write an app.Application.
+//
+// Transactions are text:
+//
+//	key=value                         sets key to value
+//	tx                                (no '=') sets tx to tx
+//	val:<base64 ed25519 key>!<power>  sets a validator's voting power; 0 removes it
+//
+// A Query reads the committed value of a key, given in Data or else as the
+// path ("/name" reads key "name").
+//
+// The app hash chains the blocks' writes: h(n) = SHA-256(h(n-1) ‖ n ‖ the
+// writes of block n, in order), so it commits to the whole state, costs time
+// in proportion to the block only, and is the same on every node and after a
+// restart.
+package kvstore

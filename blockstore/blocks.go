@@ -1,0 +1,252 @@
+package blockstore
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	storepb "github.com/bftnode/bftnode/proto/bftnode/store"
+	"github.com/bftnode/bftnode/types"
+)
+
+// BlockMeta is what the store knows of a block without loading it.
+type BlockMeta struct {
+	BlockID   types.BlockID
+	BlockSize int64 // bytes of the block's protobuf encoding
+	Header    types.Header
+	NumTxs    int64
+}
+
+func blockMetaFromProto(pb *storepb.BlockMeta) (*BlockMeta, error) {
+	id, err := types.BlockIDFromProto(&pb.BlockID)
+	if err != nil {
+		return nil, err
+	}
+	h, err := types.HeaderFromProto(&pb.Header)
+	if err != nil {
+		return nil, err
+	}
+	return &BlockMeta{BlockID: id, BlockSize: pb.BlockSize, Header: *h, NumTxs: pb.NumTxs}, nil
+}
+
+// SaveBlock adds block, with its ID and the node's own seen commit for it,
+// to the batch. Its LastCommit becomes the canonical commit of the previous
+// height; each tx is indexed by its SHA-256 (a tx committed twice points to
+// its latest place). The block must follow the store's height (or, in an
+// empty store, may be at any height) and any block saved earlier in the
+// batch.
+func (b *Batch) SaveBlock(block *types.Block, blockID types.BlockID, seenCommit *types.Commit) error {
+	height := block.Header.Height
+	if err := checkBlockArgs(block, blockID, seenCommit); err != nil {
+		return err
+	}
+	have := b.last
+	if have == 0 {
+		have = b.s.Height()
+	}
+	if err := checkNext(have, height); err != nil {
+		return err
+	}
+
+	pb := block.ToProto()
+	bz, err := pb.Marshal()
+	if err != nil {
+		return fmt.Errorf("blockstore: marshal block at height %d: %w", height, err)
+	}
+	if err := b.setRaw(heightKey(prefixBlock, height), bz); err != nil {
+		return err
+	}
+	meta := &storepb.BlockMeta{BlockID: blockID.ToProto(), BlockSize: int64(len(bz)), Header: pb.Header, NumTxs: int64(len(block.Data.Txs))}
+	if err := b.set(heightKey(prefixBlockMeta, height), meta, "block meta"); err != nil {
+		return err
+	}
+	if err := b.setRaw(hashKey(prefixBlockHash, blockID.Hash), encodeHeight(height)); err != nil {
+		return err
+	}
+	if pb.LastCommit != nil {
+		if err := b.set(heightKey(prefixCommit, height-1), pb.LastCommit, "last commit"); err != nil {
+			return err
+		}
+	}
+	if err := b.set(heightKey(prefixSeenCommit, height), seenCommit.ToProto(), "seen commit"); err != nil {
+		return err
+	}
+	for i, tx := range block.Data.Txs {
+		loc := TxLocation{Height: height, Index: uint32(i)}
+		if err := b.setRaw(hashKey(prefixTx, sha256.Sum256(tx)), loc.encode()); err != nil {
+			return err
+		}
+	}
+	if b.first == 0 {
+		b.first = height
+	}
+	b.last = height
+	return nil
+}
+
+// checkBlockArgs checks that SaveBlock's arguments agree with each other.
+func checkBlockArgs(block *types.Block, blockID types.BlockID, seen *types.Commit) error {
+	height := block.Header.Height
+	switch {
+	case height <= 0:
+		return fmt.Errorf("%w: block height %d", ErrInvalidArgument, height)
+	case blockID.Hash != block.Hash():
+		return fmt.Errorf("%w: block ID %v is not that of the block at height %d", ErrInvalidArgument, blockID, height)
+	case seen == nil || seen.Height != height || seen.BlockID != blockID:
+		return fmt.Errorf("%w: seen commit is not for the block at height %d", ErrInvalidArgument, height)
+	case block.LastCommit != nil && block.LastCommit.Height != height-1:
+		return fmt.Errorf("%w: block at height %d has a last commit for height %d", ErrInvalidArgument, height, block.LastCommit.Height)
+	}
+	return nil
+}
+
+// SaveTxResults adds the application's results for the block at height to
+// the batch: one opaque entry per transaction, in block order.
+func (b *Batch) SaveTxResults(height int64, results [][]byte) error {
+	return b.set(heightKey(prefixTxResults, height), &storepb.TxResults{Results: results}, "tx results")
+}
+
+// SaveBlock saves one block in its own synced batch (see Batch.SaveBlock).
+func (s *Store) SaveBlock(block *types.Block, blockID types.BlockID, seenCommit *types.Commit) error {
+	return s.write(func(b *Batch) error { return b.SaveBlock(block, blockID, seenCommit) })
+}
+
+// SaveTxResults saves a block's tx results in their own synced batch.
+func (s *Store) SaveTxResults(height int64, results [][]byte) error {
+	return s.write(func(b *Batch) error { return b.SaveTxResults(height, results) })
+}
+
+// LoadBlock returns the block at height.
+func (s *Store) LoadBlock(height int64) (*types.Block, error) {
+	return load(s, heightKey(prefixBlock, height), fmt.Sprintf("block at height %d", height), types.BlockFromProto)
+}
+
+// LoadBlockByHash returns the block whose header hash is hash.
+func (s *Store) LoadBlockByHash(hash types.Hash) (*types.Block, error) {
+	height, err := s.heightByHash(hash)
+	if err != nil {
+		return nil, err
+	}
+	return s.LoadBlock(height)
+}
+
+func (s *Store) heightByHash(hash types.Hash) (int64, error) {
+	var height int64
+	err := s.get(hashKey(prefixBlockHash, hash), fmt.Sprintf("height of block %X", hash[:]), func(v []byte) (err error) {
+		height, err = decodeHeight(v)
+		return err
+	})
+	return height, err
+}
+
+// LoadBlockMeta returns the ID, header, size and tx count of the block at
+// height, without reading the block.
+func (s *Store) LoadBlockMeta(height int64) (*BlockMeta, error) {
+	return load(s, heightKey(prefixBlockMeta, height), fmt.Sprintf("block meta at height %d", height), blockMetaFromProto)
+}
+
+// LoadBlockCommit returns the canonical commit for height: the LastCommit
+// of the block at height+1, so there is none yet for the latest block (use
+// LoadSeenCommit).
+func (s *Store) LoadBlockCommit(height int64) (*types.Commit, error) {
+	return load(s, heightKey(prefixCommit, height), fmt.Sprintf("commit at height %d", height), types.CommitFromProto)
+}
+
+// LoadSeenCommit returns the commit this node saw for the block at height
+// when it decided it (it may hold other signatures than the canonical one).
+func (s *Store) LoadSeenCommit(height int64) (*types.Commit, error) {
+	return load(s, heightKey(prefixSeenCommit, height), fmt.Sprintf("seen commit at height %d", height), types.CommitFromProto)
+}
+
+// LoadTxResults returns the tx results saved for height.
+func (s *Store) LoadTxResults(height int64) ([][]byte, error) {
+	return load(s, heightKey(prefixTxResults, height), fmt.Sprintf("tx results at height %d", height),
+		func(pb *storepb.TxResults) ([][]byte, error) { return pb.Results, nil })
+}
+
+// TxByHash returns where the committed tx with this hash (SHA-256 of its
+// bytes) is; ok is false if no committed block holds it. The location
+// survives pruning; the block it names may not.
+func (s *Store) TxByHash(hash [32]byte) (loc TxLocation, ok bool, err error) {
+	err = s.get(hashKey(prefixTx, hash), fmt.Sprintf("location of tx %X", hash[:]), func(v []byte) (err error) {
+		loc, err = decodeTxLocation(v)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return TxLocation{}, false, nil
+	}
+	return loc, err == nil, err
+}
+
+// HasTx reports whether a committed block holds the tx with this hash. It
+// implements mempool.Committed. A read error counts as present: a store that
+// cannot be read cannot show that a tx is new, and the mempool must never
+// admit a committed tx again.
+func (s *Store) HasTx(hash [32]byte) bool {
+	_, closer, err := s.db.Get(hashKey(prefixTx, hash))
+	if err == nil {
+		_ = closer.Close() // closing a Get's value never fails
+	}
+	return !errors.Is(err, pebble.ErrNotFound)
+}
+
+// PruneBlocks deletes everything stored per block (blocks, metas, canonical
+// and seen commits, hash index entries, tx results) below retainHeight,
+// which may not exceed the store's height, and returns how many blocks it
+// deleted. The tx index and the state records are kept (see the package
+// documentation).
+func (s *Store) PruneBlocks(retainHeight int64) (uint64, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	base, height := s.base.Load(), s.height.Load()
+	if retainHeight <= 0 || retainHeight > height {
+		return 0, fmt.Errorf("%w: retain height %d outside 1..%d", ErrInvalidArgument, retainHeight, height)
+	}
+	if retainHeight <= base {
+		return 0, nil
+	}
+
+	b := s.NewBatch()
+	defer b.Close()
+	if err := b.deleteHashIndex(base, retainHeight); err != nil {
+		return 0, err
+	}
+	for _, prefix := range []byte{prefixBlock, prefixBlockMeta, prefixCommit, prefixSeenCommit, prefixTxResults} {
+		// From 0: commits start at base-1 (block base's LastCommit).
+		if err := b.b.DeleteRange(heightKey(prefix, 0), heightKey(prefix, retainHeight), nil); err != nil {
+			return 0, fmt.Errorf("blockstore: prune: %w", err)
+		}
+	}
+	if err := b.commitLocked(retainHeight, height); err != nil {
+		return 0, err
+	}
+	return uint64(retainHeight - base), nil
+}
+
+// deleteHashIndex adds to the batch the deletion of the hash index entries
+// of the blocks in [from, to), whose hashes it reads from their metas.
+func (b *Batch) deleteHashIndex(from, to int64) error {
+	iter, err := b.s.db.NewIter(&pebble.IterOptions{
+		LowerBound: heightKey(prefixBlockMeta, from),
+		UpperBound: heightKey(prefixBlockMeta, to),
+	})
+	if err != nil {
+		return fmt.Errorf("blockstore: prune: %w", err)
+	}
+	defer iter.Close()
+	for iter.First(); iter.Valid(); iter.Next() {
+		meta, err := decode(iter.Value(), blockMetaFromProto)
+		if err != nil {
+			return corrupt("block meta", iter.Key(), err)
+		}
+		if err := b.b.Delete(hashKey(prefixBlockHash, meta.BlockID.Hash), nil); err != nil {
+			return fmt.Errorf("blockstore: prune: %w", err)
+		}
+	}
+	if err := iter.Error(); err != nil {
+		return fmt.Errorf("blockstore: prune: read block metas: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,30 @@
+// Package blockstore keeps the chain on disk in one Pebble database: blocks
+// by height and by hash, canonical and seen commits, the transaction index,
+// the application's per-block results, and the node's State with the
+// validator set of every height.
+//
+// Everything a commit must write goes in one synced Pebble batch: a
+// [Batch] gathers any mix of blocks, results and state and writes them
+// atomically with [Batch.Commit]; the Store's Save methods are one-call
+// forms of it ([Store.SaveBlockAndState] for the engine's decide step).
+// A batch that is not committed leaves nothing behind.
+//
+// Values are protobuf: the bftnode.types messages for blocks and commits,
+// bftnode.store for metas, results and state. A value that does not decode
+// gives an error wrapping [ErrCorrupt] and naming the key, never a panic;
+// a missing one an error wrapping [ErrNotFound].
+//
+// # Key layout
+//
+// Each key is one prefix byte then a big-endian height or a 32-byte hash
+// (see keys.go); heights sort numerically, so a prefix and a height range
+// delimit a contiguous key range, which pruning deletes with DeleteRange.
+//
+// # Pruning
+//
+// [Store.PruneBlocks] deletes blocks, metas, canonical and seen commits,
+// hash index entries and tx results below the retain height. It keeps the
+// tx index, so that the mempool never re-admits a transaction committed
+// long ago ([Store.HasTx]), and it keeps state records (validator sets,
+// FinalizeBlock responses).
+package blockstore

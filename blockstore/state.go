@@ -1,0 +1,194 @@
+package blockstore
+
+import (
+	"fmt"
+	"time"
+
+	storepb "github.com/bftnode/bftnode/proto/bftnode/store"
+	typespb "github.com/bftnode/bftnode/proto/bftnode/types"
+	"github.com/bftnode/bftnode/types"
+)
+
+// ConsensusParams are the consensus parameters in force.
+type ConsensusParams struct {
+	MaxBlockBytes           int64         // maximum size of a block's encoding
+	MaxGas                  int64         // maximum gas per block; -1 for no limit
+	EvidenceMaxAgeNumBlocks int64         // evidence older than this many blocks…
+	EvidenceMaxAgeDuration  time.Duration // …and older than this is rejected
+}
+
+// State is the node's state after its last committed block: what the next
+// height is validated and executed against.
+type State struct {
+	ChainID       string
+	InitialHeight int64
+
+	LastBlockHeight int64 // InitialHeight-1 before the first block
+	LastBlockID     types.BlockID
+	LastBlockTime   time.Time
+
+	// Validators validate height LastBlockHeight+1, NextValidators the
+	// height after it, LastValidators LastBlockHeight (nil before the first
+	// block). Each keeps its proposer-selection state.
+	Validators                  *types.ValidatorSet
+	NextValidators              *types.ValidatorSet
+	LastValidators              *types.ValidatorSet
+	LastHeightValidatorsChanged int64
+
+	ConsensusParams ConsensusParams
+	LastResultsHash types.Hash
+	AppHash         []byte
+}
+
+// valSetToProto converts a set that may be nil or empty (nil for both).
+func valSetToProto(vs *types.ValidatorSet) *typespb.ValidatorSet {
+	if vs == nil || vs.Size() == 0 {
+		return nil
+	}
+	return vs.ToProto()
+}
+
+// valSetFromProto converts a set that may be absent.
+func valSetFromProto(pb *typespb.ValidatorSet, what string) (*types.ValidatorSet, error) {
+	if pb == nil {
+		return nil, nil
+	}
+	vs, err := types.ValidatorSetFromProto(pb)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return vs, nil
+}
+
+func (st *State) toProto() *storepb.State {
+	return &storepb.State{
+		ChainID:                     st.ChainID,
+		InitialHeight:               st.InitialHeight,
+		LastBlockHeight:             st.LastBlockHeight,
+		LastBlockID:                 st.LastBlockID.ToProto(),
+		LastBlockTime:               st.LastBlockTime,
+		Validators:                  valSetToProto(st.Validators),
+		NextValidators:              valSetToProto(st.NextValidators),
+		LastValidators:              valSetToProto(st.LastValidators),
+		LastHeightValidatorsChanged: st.LastHeightValidatorsChanged,
+		ConsensusParams: storepb.ConsensusParams{
+			MaxBlockBytes:           st.ConsensusParams.MaxBlockBytes,
+			MaxGas:                  st.ConsensusParams.MaxGas,
+			EvidenceMaxAgeNumBlocks: st.ConsensusParams.EvidenceMaxAgeNumBlocks,
+			EvidenceMaxAgeDuration:  st.ConsensusParams.EvidenceMaxAgeDuration,
+		},
+		LastResultsHash: st.LastResultsHash[:],
+		AppHash:         st.AppHash,
+	}
+}
+
+func stateFromProto(pb *storepb.State) (*State, error) {
+	st := &State{
+		ChainID:                     pb.ChainID,
+		InitialHeight:               pb.InitialHeight,
+		LastBlockHeight:             pb.LastBlockHeight,
+		LastBlockTime:               pb.LastBlockTime,
+		LastHeightValidatorsChanged: pb.LastHeightValidatorsChanged,
+		ConsensusParams: ConsensusParams{
+			MaxBlockBytes:           pb.ConsensusParams.MaxBlockBytes,
+			MaxGas:                  pb.ConsensusParams.MaxGas,
+			EvidenceMaxAgeNumBlocks: pb.ConsensusParams.EvidenceMaxAgeNumBlocks,
+			EvidenceMaxAgeDuration:  pb.ConsensusParams.EvidenceMaxAgeDuration,
+		},
+		AppHash: pb.AppHash,
+	}
+	var err error
+	if st.LastBlockID, err = types.BlockIDFromProto(&pb.LastBlockID); err != nil {
+		return nil, fmt.Errorf("last block ID: %w", err)
+	}
+	if len(pb.LastResultsHash) != len(st.LastResultsHash) {
+		return nil, fmt.Errorf("last results hash is %d bytes, want %d", len(pb.LastResultsHash), len(st.LastResultsHash))
+	}
+	copy(st.LastResultsHash[:], pb.LastResultsHash)
+	if st.Validators, err = valSetFromProto(pb.Validators, "validators"); err != nil {
+		return nil, err
+	}
+	if st.NextValidators, err = valSetFromProto(pb.NextValidators, "next validators"); err != nil {
+		return nil, err
+	}
+	if st.LastValidators, err = valSetFromProto(pb.LastValidators, "last validators"); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// SaveState adds st to the batch, and the validator sets it holds under the
+// heights they validate, so LoadValidators answers for every height the
+// node has passed through.
+func (b *Batch) SaveState(st *State) error {
+	if err := b.set(stateKey(), st.toProto(), "state"); err != nil {
+		return err
+	}
+	for _, hv := range []struct {
+		height int64
+		vals   *types.ValidatorSet
+	}{
+		{st.LastBlockHeight, st.LastValidators},
+		{st.LastBlockHeight + 1, st.Validators},
+		{st.LastBlockHeight + 2, st.NextValidators},
+	} {
+		if hv.height <= 0 || hv.vals == nil || hv.vals.Size() == 0 {
+			continue
+		}
+		if err := b.set(heightKey(prefixValidators, hv.height), hv.vals.ToProto(), "validators"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SaveFinalizeBlockResponse adds the application's FinalizeBlock response
+// for height (opaque bytes) to the batch.
+func (b *Batch) SaveFinalizeBlockResponse(height int64, resp []byte) error {
+	return b.setRaw(heightKey(prefixFinalizeResponse, height), resp)
+}
+
+// SaveState saves st in its own synced batch (see Batch.SaveState).
+func (s *Store) SaveState(st *State) error {
+	return s.write(func(b *Batch) error { return b.SaveState(st) })
+}
+
+// SaveFinalizeBlockResponse saves a FinalizeBlock response in its own
+// synced batch.
+func (s *Store) SaveFinalizeBlockResponse(height int64, resp []byte) error {
+	return s.write(func(b *Batch) error { return b.SaveFinalizeBlockResponse(height, resp) })
+}
+
+// SaveBlockAndState saves a decided block (see Batch.SaveBlock) and the
+// state in one synced batch.
+func (s *Store) SaveBlockAndState(block *types.Block, blockID types.BlockID, seenCommit *types.Commit, st *State) error {
+	return s.write(func(b *Batch) error {
+		if err := b.SaveBlock(block, blockID, seenCommit); err != nil {
+			return err
+		}
+		return b.SaveState(st)
+	})
+}
+
+// LoadState returns the last saved state; ErrNotFound before the first
+// SaveState.
+func (s *Store) LoadState() (*State, error) {
+	return load(s, stateKey(), "state", stateFromProto)
+}
+
+// LoadValidators returns the validator set of height, with the proposer
+// priorities it had at that height.
+func (s *Store) LoadValidators(height int64) (*types.ValidatorSet, error) {
+	return load(s, heightKey(prefixValidators, height), fmt.Sprintf("validators at height %d", height), types.ValidatorSetFromProto)
+}
+
+// LoadFinalizeBlockResponse returns the FinalizeBlock response saved for
+// height.
+func (s *Store) LoadFinalizeBlockResponse(height int64) ([]byte, error) {
+	var resp []byte
+	err := s.get(heightKey(prefixFinalizeResponse, height), fmt.Sprintf("FinalizeBlock response at height %d", height), func(v []byte) error {
+		resp = append([]byte(nil), v...)
+		return nil
+	})
+	return resp, err
+}

@@ -1,0 +1,89 @@
+package mempool
+
+import (
+	"context"
+	"encoding/binary"
+	"testing"
+)
+
+// benchTxs returns n distinct txs of size bytes.
+func benchTxs(n, size int) [][]byte {
+	txs := make([][]byte, n)
+	for i := range txs {
+		txs[i] = make([]byte, size)
+		binary.BigEndian.PutUint64(txs[i], uint64(i))
+	}
+	return txs
+}
+
+// acceptAll is a Checker that accepts every tx, as cheaply as possible.
+type acceptAll struct{}
+
+func (acceptAll) CheckTx(context.Context, []byte, bool) (CheckResult, error) {
+	return CheckResult{}, nil
+}
+
+// BenchmarkCheckTx admits new 250-byte txs. Every batch of 10,000 the pool
+// and cache are flushed, outside the timer, so the txs can be reused.
+func BenchmarkCheckTx(b *testing.B) {
+	const batch = 10000
+	txs := benchTxs(batch, 250)
+	cfg := DefaultConfig()
+	cfg.MaxTxs = batch
+	mp, err := New(cfg, acceptAll{}, newFakeStore(), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.SetBytes(250)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i == batch {
+			b.StopTimer()
+			mp.Flush()
+			i = 0
+			b.StartTimer()
+		}
+		if _, err := mp.CheckTx(ctx, txs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReap10k reaps a pool of 10,000 250-byte txs with no limit, in
+// arrival order and by priority.
+func BenchmarkReap10k(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		priority func(i int) int64
+	}{
+		{"fifo", func(int) int64 { return 0 }},
+		{"priority", func(i int) int64 { return int64(i*7919) % 100 }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			const n = 10000
+			app := newFakeApp()
+			txs := benchTxs(n, 250)
+			for i, tx := range txs {
+				app.set(string(tx), bc.priority(i), 1)
+			}
+			cfg := DefaultConfig()
+			cfg.MaxTxs = n
+			mp, err := New(cfg, app, newFakeStore(), nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, tx := range txs {
+				if _, err := mp.CheckTx(context.Background(), tx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := mp.ReapMaxBytesMaxGas(-1, -1); len(got) != n {
+					b.Fatalf("reaped %d txs, want %d", len(got), n)
+				}
+			}
+		})
+	}
+}

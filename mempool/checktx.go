@@ -1,0 +1,113 @@
+package mempool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// CheckTx validates a tx submitted locally (RPC) and admits it to the pool.
+// See CheckTxFrom.
+func (m *Mempool) CheckTx(ctx context.Context, tx []byte) (CheckResult, error) {
+	return m.CheckTxFrom(ctx, tx, "")
+}
+
+// CheckTxFrom validates a tx received from peer (empty for a local tx) and
+// admits it to the pool; gossip will not send it back to that peer. The
+// mempool keeps tx: the caller must not modify it afterwards.
+//
+// The error wraps ErrTxTooLarge, ErrTxInCache, ErrTxCommitted,
+// ErrMempoolFull or ErrRejected, or is the application's error. The result is
+// the application's answer, zero when the application was not asked.
+//
+// CheckTx runs in parallel with other CheckTx calls, reaping and gossip, but
+// waits while the node holds Lock.
+func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (CheckResult, error) {
+	if len(tx) > m.cfg.MaxTxBytes {
+		m.metrics.Rejected.WithLabelValues(reasonTooLarge).Inc()
+		return CheckResult{}, fmt.Errorf("%w: %d bytes, max %d", ErrTxTooLarge, len(tx), m.cfg.MaxTxBytes)
+	}
+	hash := TxHash(tx)
+
+	m.updateMtx.RLock()
+	defer m.updateMtx.RUnlock()
+
+	if !m.cache.push(hash) {
+		m.txsMtx.Lock()
+		if e, ok := m.byHash[hash]; ok {
+			e.addSender(peer)
+		}
+		m.txsMtx.Unlock()
+		return CheckResult{}, fmt.Errorf("%w: %X", ErrTxInCache, hash)
+	}
+	// The hash stays cached if the tx is committed: it will never be valid.
+	if m.committed.HasTx(hash) {
+		m.metrics.AlreadyCommitted.Inc()
+		return CheckResult{}, fmt.Errorf("%w: %X", ErrTxCommitted, hash)
+	}
+	// Refuse early, before the application does any work.
+	if err := m.admit(nil, hash, len(tx), peer); err != nil {
+		return CheckResult{}, m.forget(hash, err)
+	}
+
+	res, err := m.checker.CheckTx(ctx, tx, false)
+	if err != nil {
+		return CheckResult{}, m.forget(hash, fmt.Errorf("mempool: application CheckTx: %w", err))
+	}
+	if !res.IsOK() {
+		m.metrics.Rejected.WithLabelValues(reasonApp).Inc()
+		return res, m.forget(hash, fmt.Errorf("%w: code %d: %s", ErrRejected, res.Code, res.Log))
+	}
+
+	e := &entry{hash: hash, tx: tx, priority: res.Priority, gasWanted: res.GasWanted}
+	e.addSender(peer)
+	// The pool may have filled up while the application was checking.
+	if err := m.admit(e, hash, len(tx), peer); err != nil {
+		return res, m.forget(hash, err)
+	}
+	return res, nil
+}
+
+// forget removes hash from the cache, so the tx may be resubmitted, unless err
+// says the tx is in the pool; it returns err.
+func (m *Mempool) forget(hash [32]byte, err error) error {
+	if !errors.Is(err, ErrTxInCache) {
+		m.cache.remove(hash)
+	}
+	return err
+}
+
+// admit checks that the tx is not in the pool and that size more bytes fit
+// in it, and if so and e is not nil, appends e to the pool. A tx already in
+// the pool is recorded as sent by peer.
+func (m *Mempool) admit(e *entry, hash [32]byte, size int, peer string) error {
+	m.txsMtx.Lock()
+	defer m.txsMtx.Unlock()
+
+	// The cache may be smaller than the pool and have forgotten the hash.
+	if dup, ok := m.byHash[hash]; ok {
+		dup.addSender(peer)
+		return fmt.Errorf("%w: %X is in the mempool", ErrTxInCache, hash)
+	}
+	if len(m.txs) >= m.cfg.MaxTxs || m.bytes+int64(size) > m.cfg.MaxBytes {
+		m.metrics.Rejected.WithLabelValues(reasonFull).Inc()
+		return fmt.Errorf("%w: %d txs (max %d), %d bytes (max %d), tx of %d bytes",
+			ErrMempoolFull, len(m.txs), m.cfg.MaxTxs, m.bytes, m.cfg.MaxBytes, size)
+	}
+	if e == nil {
+		return nil
+	}
+
+	m.lastSeq++
+	e.seq = m.lastSeq
+	m.txs = append(m.txs, e)
+	m.byHash[hash] = e
+	m.bytes += int64(size)
+	m.updateSizeMetricsLocked()
+	if m.newTx != nil {
+		close(m.newTx)
+		m.newTx = nil
+	}
+	m.notifyTxsAvailableLocked()
+	return nil
+}

@@ -1,0 +1,44 @@
+// Package mempool holds the transactions a node has accepted but not yet
+// seen committed, and hands them to the block proposer and to tx gossip.
+//
+// A transaction enters through [Mempool.CheckTx] (or [Mempool.CheckTxFrom]
+// when a peer sent it). It is admitted once it passes, in order:
+//
+//  1. the size limit ([ErrTxTooLarge]);
+//  2. the LRU cache of recently seen tx hashes, so each tx is checked by the
+//     application at most once while it is remembered ([ErrTxInCache]);
+//  3. the committed-tx index ([Committed]), consulted for every tx that is
+//     not in the cache, so a tx that is already in a block is never admitted
+//     again, however long ago it left the cache ([ErrTxCommitted]);
+//  4. the count and byte limits of the pool ([ErrMempoolFull]);
+//  5. the application's CheckTx ([Checker]); a non-zero code rejects the tx
+//     ([ErrRejected]) and forgets its hash so that it may be resubmitted.
+//
+// The proposer takes transactions with [Mempool.ReapMaxBytesMaxGas]: by the
+// priority the application gave in CheckTx, highest first, and in arrival
+// order among equal priorities (so first-come-first-served when the
+// application gives none). Gossip streams transactions in arrival order with
+// [Mempool.TxsAfter], which skips those a peer sent us.
+//
+// # Locking and the commit protocol
+//
+// Two locks are involved. The update lock is a sync.RWMutex: every CheckTx
+// holds it for reading for its whole duration, including the application
+// call, so many CheckTx calls run in parallel. The node holds it for writing,
+// through [Mempool.Lock] and [Mempool.Unlock], from just before it commits a
+// block until [Mempool.Update] returns:
+//
+//	mp.Lock()
+//	// save the block, FinalizeBlock and Commit on the application
+//	err := mp.Update(ctx, height, block.Txs, true)
+//	mp.Unlock()
+//
+// so no CheckTx runs against an application state that is half-way through a
+// block, and none can slip a tx of the block in while it is being committed.
+// A second, short-held mutex guards the tx list itself; it is never held
+// while the application runs, so reaping and gossip are not blocked by
+// CheckTx or by a recheck.
+//
+// After each Update, [Mempool.TxsAvailable] receives one notification as soon
+// as the pool is non-empty, telling consensus it may propose.
+package mempool

@@ -1,0 +1,228 @@
+package privval
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bftnode/bftnode/types"
+)
+
+// Key types in the key file, as CometBFT writes them.
+const (
+	pubKeyType  = "tendermint/PubKeyEd25519"
+	privKeyType = "tendermint/PrivKeyEd25519"
+)
+
+type typedKey struct {
+	Type  string `json:"type"`
+	Value []byte `json:"value"`
+}
+
+// keyFile is the key file, in CometBFT's JSON shape.
+type keyFile struct {
+	Address hexBytes `json:"address"`
+	PubKey  typedKey `json:"pub_key"`
+	PrivKey typedKey `json:"priv_key"`
+}
+
+// FilePV is a Signer whose key and last-sign state live in files. It is safe
+// for concurrent use.
+type FilePV struct {
+	priv      ed25519.PrivateKey
+	pub       ed25519.PublicKey
+	addr      types.Address
+	statePath string
+
+	mu    sync.Mutex
+	state lastSignState
+}
+
+var _ Signer = (*FilePV)(nil)
+
+// NewFilePV builds a FilePV from a key held in memory and the state file at
+// statePath (missing means fresh). Tests use it; so can a node whose key does
+// not come from a key file.
+func NewFilePV(priv ed25519.PrivateKey, statePath string) (*FilePV, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("%w: private key of %d bytes", ErrInvalidKey, len(priv))
+	}
+	state, err := readState(statePath)
+	if err != nil {
+		return nil, err
+	}
+	pub := priv.Public().(ed25519.PublicKey)
+	return &FilePV{priv: priv, pub: pub, addr: types.AddressOf(pub), statePath: statePath, state: state}, nil
+}
+
+// GenFilePV generates a key, writes the key file and a fresh state file, and
+// returns the signer. It refuses to overwrite either file: a new key with an
+// old state, or an old key with a fresh state, could double-sign.
+func GenFilePV(keyPath, statePath string) (*FilePV, error) {
+	for _, p := range []string{keyPath, statePath} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("privval: not generating a key: %s exists (or cannot be checked: %v)", p, err)
+		}
+	}
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return nil, fmt.Errorf("privval: generating key: %w", err)
+	}
+	pub := priv.Public().(ed25519.PublicKey)
+	data, err := json.MarshalIndent(keyFile{
+		Address: addressBytes(pub),
+		PubKey:  typedKey{Type: pubKeyType, Value: pub},
+		PrivKey: typedKey{Type: privKeyType, Value: priv},
+	}, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("privval: encoding key file: %w", err)
+	}
+	for _, p := range []string{keyPath, statePath} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return nil, fmt.Errorf("privval: %w", err)
+		}
+	}
+	if err := writeFileAtomic(keyPath, data); err != nil {
+		return nil, err
+	}
+	if err := writeState(statePath, lastSignState{}); err != nil {
+		return nil, err
+	}
+	return NewFilePV(priv, statePath)
+}
+
+// LoadFilePV loads the key file and the state file. A missing state file is
+// the fresh state; an unreadable one is ErrCorruptState.
+func LoadFilePV(keyPath, statePath string) (*FilePV, error) {
+	priv, err := readKey(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	return NewFilePV(priv, statePath)
+}
+
+// LoadOrGenFilePV loads the signer if the key file exists and generates one
+// otherwise.
+func LoadOrGenFilePV(keyPath, statePath string) (*FilePV, error) {
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+		return GenFilePV(keyPath, statePath)
+	}
+	return LoadFilePV(keyPath, statePath)
+}
+
+func readKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("privval: reading key file: %w", err)
+	}
+	var kf keyFile
+	if err := json.Unmarshal(data, &kf); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidKey, path, err)
+	}
+	priv := ed25519.PrivateKey(kf.PrivKey.Value)
+	switch {
+	case kf.PubKey.Type != pubKeyType || kf.PrivKey.Type != privKeyType:
+		return nil, fmt.Errorf("%w: %s: key types %q and %q, want %q and %q", ErrInvalidKey, path, kf.PubKey.Type, kf.PrivKey.Type, pubKeyType, privKeyType)
+	case len(priv) != ed25519.PrivateKeySize:
+		return nil, fmt.Errorf("%w: %s: private key of %d bytes", ErrInvalidKey, path, len(priv))
+	case !bytes.Equal(ed25519.NewKeyFromSeed(priv.Seed()), priv) || !bytes.Equal(kf.PubKey.Value, priv.Public().(ed25519.PublicKey)):
+		return nil, fmt.Errorf("%w: %s: public key does not match the private key", ErrInvalidKey, path)
+	case !bytes.Equal(kf.Address, addressBytes(kf.PubKey.Value)):
+		return nil, fmt.Errorf("%w: %s: address does not match the public key", ErrInvalidKey, path)
+	}
+	return priv, nil
+}
+
+func addressBytes(pub ed25519.PublicKey) []byte {
+	a := types.AddressOf(pub)
+	return a[:]
+}
+
+// PubKey is the validator's public key.
+func (pv *FilePV) PubKey() ed25519.PublicKey { return pv.pub }
+
+// Address is the validator's address.
+func (pv *FilePV) Address() types.Address { return pv.addr }
+
+// LastSigned is the height, round and step of the last signed message.
+func (pv *FilePV) LastSigned() HRS {
+	pv.mu.Lock()
+	defer pv.mu.Unlock()
+	return pv.state.hrs()
+}
+
+// SignVote signs a prevote or precommit (see Signer).
+func (pv *FilePV) SignVote(chainID string, v *types.Vote) error {
+	step, err := voteStep(v.Type)
+	if err != nil {
+		return err
+	}
+	signBytes := func(ts time.Time) []byte {
+		c := *v
+		c.Timestamp = ts
+		return types.VoteSignBytes(chainID, &c)
+	}
+	sig, ts, err := pv.sign(HRS{v.Height, v.Round, step}, v.Timestamp, signBytes)
+	if err != nil {
+		return fmt.Errorf("%w (%s)", err, v.Type)
+	}
+	v.Signature, v.Timestamp = sig, ts
+	return nil
+}
+
+// SignProposal signs a proposal (see Signer).
+func (pv *FilePV) SignProposal(chainID string, p *types.Proposal) error {
+	signBytes := func(ts time.Time) []byte {
+		c := *p
+		c.Timestamp = ts
+		return types.ProposalSignBytes(chainID, &c)
+	}
+	sig, ts, err := pv.sign(HRS{p.Height, p.Round, StepPropose}, p.Timestamp, signBytes)
+	if err != nil {
+		return fmt.Errorf("%w (proposal)", err)
+	}
+	p.Signature, p.Timestamp = sig, ts
+	return nil
+}
+
+// sign applies the double-sign guard to the message at hrs whose sign bytes
+// at a timestamp are signBytes(timestamp), and returns its signature and the
+// timestamp it was signed with. A fresh signature is returned only after the
+// new state is durable.
+func (pv *FilePV) sign(hrs HRS, ts time.Time, signBytes func(time.Time) []byte) ([]byte, time.Time, error) {
+	if hrs.Height <= 0 || hrs.Round < 0 {
+		return nil, time.Time{}, fmt.Errorf("privval: cannot sign at %s", hrs)
+	}
+	pv.mu.Lock()
+	defer pv.mu.Unlock()
+	last := pv.state
+	sb := signBytes(ts)
+	switch c := hrs.Compare(last.hrs()); {
+	case c < 0:
+		return nil, time.Time{}, fmt.Errorf("%w: %s is below the last signed %s", ErrDoubleSign, hrs, last.hrs())
+	case c == 0 && bytes.Equal(sb, last.SignBytes):
+		return bytes.Clone(last.Signature), ts, nil
+	case c == 0:
+		if saved, ok := timestampOnlyChange(last.SignBytes, signBytes); ok {
+			return bytes.Clone(last.Signature), saved, nil
+		}
+		return nil, time.Time{}, fmt.Errorf("%w: already signed different data at %s", ErrDoubleSign, hrs)
+	}
+	next := lastSignState{
+		Height: hrs.Height, Round: hrs.Round, Step: hrs.Step,
+		Signature: ed25519.Sign(pv.priv, sb),
+		SignBytes: sb,
+	}
+	if err := writeState(pv.statePath, next); err != nil {
+		return nil, time.Time{}, fmt.Errorf("privval: not signing at %s: saving the last-sign state failed: %w", hrs, err)
+	}
+	pv.state = next
+	return bytes.Clone(next.Signature), ts, nil
+}

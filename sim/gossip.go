@@ -1,0 +1,83 @@
+package sim
+
+import (
+	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/types"
+)
+
+// catchupBatch is how many decided heights a node sends a peer that is behind.
+const catchupBatch = 8
+
+// receive is a message arriving from the network.
+func (n *node) receive(m message) {
+	if !n.up {
+		return
+	}
+	n.w.stats.Delivered++
+	n.handle(m)
+}
+
+// handle checks a message at the edge, as the p2p layer does, and turns it
+// into core events. Messages for a later height wait; a message from a peer
+// at an earlier height gets that peer the blocks it lacks.
+func (n *node) handle(m message) {
+	h := n.core.RoundState().Height
+	switch mh := m.height(); {
+	case mh < h:
+		n.help(m.from, mh)
+		return
+	case mh > h:
+		if mh <= h+catchupBatch && len(n.future) < maxFuture && m.kind != msgStatus {
+			n.future = append(n.future, m)
+		}
+		return
+	}
+	vals := n.w.valsAt(h)
+	now := n.w.now()
+	switch m.kind {
+	case msgVote:
+		if types.VerifyVote(chainID, vals, m.vote) != nil {
+			n.w.stats.Rejected++
+			return
+		}
+		n.input(consensus.VoteReceived{Vote: m.vote, Now: now}, nil, false)
+	case msgProposal:
+		proposer := vals.ProposerForRound(m.proposal.Round)
+		if types.VerifyProposal(chainID, proposer, m.proposal) != nil || m.block == nil || blockID(m.block) != m.proposal.BlockID {
+			n.w.stats.Rejected++
+			return
+		}
+		n.input(consensus.ProposalReceived{Proposal: m.proposal, Now: now}, m.block, false)
+		n.input(consensus.ValueReceived{Height: h, BlockID: m.proposal.BlockID, Now: now}, nil, false)
+	case msgCatchup:
+		if m.block == nil || blockID(m.block) != m.commit.BlockID || vals.VerifyCommit(chainID, m.commit.BlockID, h, m.commit) != nil {
+			n.w.stats.Rejected++
+			return
+		}
+		n.input(consensus.ValueReceived{Height: h, BlockID: m.commit.BlockID, Now: now}, m.block, false)
+		for i, sig := range m.commit.Signatures {
+			if sig.Flag != types.BlockIDFlagAbsent {
+				n.input(consensus.VoteReceived{Vote: m.commit.VoteAt(i), Now: now}, nil, false)
+			}
+		}
+	}
+}
+
+// help sends a peer at height h the decided blocks and commits from h on,
+// at most once per gossip interval.
+func (n *node) help(peer int, h int64) {
+	if n.behaviour == Silent || peer < 0 {
+		return
+	}
+	if at, ok := n.helped[peer]; ok && n.w.sched.now-at < gossipInterval {
+		return
+	}
+	n.helped[peer] = n.w.sched.now
+	for hh := h; hh < h+catchupBatch; hh++ {
+		st, ok := n.store[hh]
+		if !ok {
+			return
+		}
+		n.w.send(n.idx, peer, message{kind: msgCatchup, block: st.block, commit: st.commit})
+	}
+}

@@ -1,0 +1,155 @@
+package sim
+
+import (
+	"sort"
+	"time"
+)
+
+// Stats counts what happened in a run.
+type Stats struct {
+	Sent        uint64 `json:"sent"`
+	Delivered   uint64 `json:"delivered"`
+	Dropped     uint64 `json:"dropped"`
+	Rejected    uint64 `json:"rejected"` // refused at the edge: bad signature, unknown validator, mismatched block
+	Refused     uint64 `json:"refused"`  // refused by the core
+	Evidence    uint64 `json:"evidence"`
+	Retransmits uint64 `json:"retransmits"`
+	Partitions  uint64 `json:"partitions"`
+	Crashes     uint64 `json:"crashes"`
+	Restarts    uint64 `json:"restarts"`
+}
+
+// Result is the outcome of one run.
+type Result struct {
+	Config Config `json:"-"`
+	Seed   uint64 `json:"seed"`
+	// HeightsDecided is the lowest height every correct validator decided.
+	HeightsDecided int64 `json:"heights_decided"`
+	// DecisionRounds maps each decided height to the round it was decided in.
+	DecisionRounds map[int64]int32 `json:"-"`
+	VirtualTime    time.Duration   `json:"virtual_time_ns"`
+	Stats          Stats           `json:"stats"`
+	Violations     []Violation     `json:"violations,omitempty"`
+}
+
+// Run simulates one network from cfg and checks it.
+func Run(cfg Config) (Result, error) {
+	if err := cfg.validate(); err != nil {
+		return Result{}, err
+	}
+	w := newWorld(cfg)
+	stormUntil := cfg.GST
+	horizon := cfg.terminationDeadline()
+	if cfg.GST == NoGST {
+		stormUntil, horizon = asyncHorizon, asyncHorizon
+	}
+	if cfg.Partitions {
+		w.schedulePartitions(stormUntil)
+	}
+	w.scheduleCrashes(stormUntil)
+	for _, n := range w.nodes {
+		n.boot()
+	}
+	for w.sched.next(horizon) {
+		if w.allDecided() {
+			break
+		}
+	}
+	res := Result{
+		Config: cfg, Seed: cfg.Seed,
+		HeightsDecided: w.minDecided(),
+		DecisionRounds: map[int64]int32{},
+		VirtualTime:    w.sched.now,
+		Stats:          w.stats,
+	}
+	for h, d := range w.check.decisions {
+		res.DecisionRounds[h] = d.round
+	}
+	res.Violations = append(res.Violations, w.check.violations...)
+	if cfg.GST != NoGST && res.HeightsDecided < cfg.Heights {
+		res.Violations = append(res.Violations, Violation{Kind: ViolationTermination, Height: res.HeightsDecided + 1,
+			Detail: "correct validators had not all decided by " + horizon.String() + " (GST " + cfg.GST.String() + ")"})
+	}
+	return res, nil
+}
+
+func (w *world) correctNodes() []*node {
+	var out []*node
+	for _, n := range w.nodes {
+		if n.isCorrect() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (w *world) minDecided() int64 {
+	lowest := int64(-1)
+	for _, n := range w.correctNodes() {
+		if lowest < 0 || n.last < lowest {
+			lowest = n.last
+		}
+	}
+	return max(lowest, 0)
+}
+
+func (w *world) allDecided() bool {
+	return w.minDecided() >= w.cfg.Heights
+}
+
+// Summary aggregates many runs.
+type Summary struct {
+	Runs              int            `json:"runs"`
+	HeightsDecided    int64          `json:"heights_decided"`
+	RoundsHistogram   map[int32]int  `json:"rounds_per_height"`
+	MessagesPerHeight float64        `json:"messages_per_height"`
+	Stats             Stats          `json:"stats"`
+	Violations        []RunViolation `json:"violations,omitempty"`
+	Wall              time.Duration  `json:"wall_ns"`
+}
+
+// RunViolation is a violation with the seed and command that replay it.
+type RunViolation struct {
+	Violation
+	Seed   uint64 `json:"seed"`
+	Replay string `json:"replay"`
+}
+
+// Add folds one run's result into the summary.
+func (s *Summary) Add(r Result) {
+	if s.RoundsHistogram == nil {
+		s.RoundsHistogram = map[int32]int{}
+	}
+	s.Runs++
+	s.HeightsDecided += r.HeightsDecided
+	for _, round := range r.DecisionRounds {
+		s.RoundsHistogram[round]++
+	}
+	st := &s.Stats
+	st.Sent += r.Stats.Sent
+	st.Delivered += r.Stats.Delivered
+	st.Dropped += r.Stats.Dropped
+	st.Rejected += r.Stats.Rejected
+	st.Refused += r.Stats.Refused
+	st.Evidence += r.Stats.Evidence
+	st.Retransmits += r.Stats.Retransmits
+	st.Partitions += r.Stats.Partitions
+	st.Crashes += r.Stats.Crashes
+	st.Restarts += r.Stats.Restarts
+	if s.HeightsDecided > 0 {
+		s.MessagesPerHeight = float64(st.Delivered) / float64(s.HeightsDecided)
+	}
+	for _, v := range r.Violations {
+		s.Violations = append(s.Violations, RunViolation{Violation: v, Seed: r.Seed, Replay: r.Config.ReplayCommand()})
+	}
+}
+
+// Rounds returns the histogram's rounds in order.
+func (s *Summary) Rounds() []int32 {
+	rounds := make([]int32, 0, len(s.RoundsHistogram))
+	for r := range s.RoundsHistogram {
+		rounds = append(rounds, r)
+	}
+	sort.Slice(rounds, func(i, j int) bool { return rounds[i] < rounds[j] })
+	return rounds
+}
