@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"github.com/bftnode/bftnode/types"
+)
+
+// The messages the engine exchanges with its peers. They are domain types:
+// the p2p layer converts them to and from wire frames at its edge, splits
+// blocks into parts and checks sizes and encodings before anything reaches
+// the engine. Signatures and validator membership are checked by the engine,
+// which knows the validator set of each height.
+
+// ProposalMsg is a signed proposal with the complete block it proposes.
+type ProposalMsg struct {
+	Proposal *types.Proposal
+	Block    *types.Block
+}
+
+// VoteMsg is a signed prevote or precommit.
+type VoteMsg struct {
+	Vote *types.Vote
+}
+
+// CommitMsg is a decided block with the commit (over 2/3 precommits) that
+// justifies it. Block sync and catch-up deliver these; the engine applies one
+// for its current height once the commit verifies against the validator set
+// it tracks, whatever round it is in.
+type CommitMsg struct {
+	Block  *types.Block
+	Commit *types.Commit
+}
+
+// Inbound is a message from a peer, with the peer's ID so the engine can
+// report misbehaviour back to the transport.
+type Inbound struct {
+	From string
+	Msg  any // ProposalMsg, VoteMsg or CommitMsg
+}
+
+// Status is where this node's consensus is, advertised to peers so they can
+// send what it lacks.
+type Status struct {
+	Height int64 // the height being decided (last committed + 1)
+	Round  int32
+	Step   uint8
+}
+
+// Transport carries consensus messages between validators. The in-memory
+// fake (memnet) and the libp2p implementation (package p2p) both satisfy it.
+type Transport interface {
+	// Broadcast sends msg (ProposalMsg or VoteMsg) to every peer that is not
+	// known to have it. It does not block on slow peers.
+	Broadcast(msg any)
+	// Inbound delivers messages from peers.
+	Inbound() <-chan Inbound
+	// SetStatus advertises this node's position to its peers.
+	SetStatus(Status)
+	// ReportPeer says that peer sent a message that failed validation (bad
+	// signature, wrong chain, invalid block): the transport lowers its score
+	// and drops it past a threshold.
+	ReportPeer(peer string, reason error)
+}
+
+// BlockSource is what the transport reads to serve block sync and catch-up:
+// committed blocks and the commits that justify them.
+type BlockSource interface {
+	Base() int64
+	Height() int64
+	LoadBlock(height int64) (*types.Block, error)
+	// LoadBlockCommit returns the commit for height that block height+1
+	// carries; LoadSeenCommit returns the commit this node saw for height
+	// (the only one available for the latest height).
+	LoadBlockCommit(height int64) (*types.Commit, error)
+	LoadSeenCommit(height int64) (*types.Commit, error)
+}
