@@ -86,6 +86,17 @@ type VoteReceived struct {
 	Now  time.Time
 }
 
+// CommitReceived delivers a commit for the current height, verified by the
+// caller against the height's validator set (types.ValidatorSet.VerifyCommit),
+// whose block arrives (or arrived) with ValueReceived. It is how a node that
+// missed a height's votes decides: a commit may hold a Byzantine validator's
+// precommit that conflicts with the one this node counted, so its votes are
+// not fed in one by one but taken as the 2f+1 precommits of L49 as a whole.
+type CommitReceived struct {
+	Commit *types.Commit
+	Now    time.Time
+}
+
 // TimeoutFired reports that a timeout scheduled by ScheduleTimeout expired.
 // A timeout for a height, round or step already left does nothing.
 type TimeoutFired struct {
@@ -101,6 +112,7 @@ func (ValueReceived) isEvent()    {}
 func (ValueReady) isEvent()       {}
 func (ValidityChecked) isEvent()  {}
 func (VoteReceived) isEvent()     {}
+func (CommitReceived) isEvent()   {}
 func (TimeoutFired) isEvent()     {}
 
 // Action is an output of the core, to be carried out by the engine in the

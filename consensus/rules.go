@@ -139,6 +139,11 @@ func (s *State) rulePrecommitTimeout() bool {
 // stands in for the proposal: its ID binds its contents, so a node that
 // missed the proposal (catching up) can decide from block and precommits.
 func (s *State) ruleDecide() bool {
+	if c := s.commit; c != nil && s.validOf(c.BlockID) == validityValid {
+		s.decided = true
+		s.emit(Decide{Height: s.height, Round: c.Round, BlockID: c.BlockID, Commit: c})
+		return true
+	}
 	rounds := make([]int32, 0, len(s.votes.rounds))
 	for r := range s.votes.rounds {
 		rounds = append(rounds, r)

@@ -56,8 +56,11 @@ type State struct {
 	decided     bool
 
 	proposals map[int32]*types.Proposal
-	values    map[types.BlockID]*value
-	votes     *voteKeeper
+	// commit is a verified commit for this height (CommitReceived), the
+	// first one delivered.
+	commit *types.Commit
+	values map[types.BlockID]*value
+	votes  *voteKeeper
 
 	// "for the first time" guards of L34, L36 and L47, by round.
 	prevoteTimeoutDone   map[int32]bool
@@ -142,6 +145,16 @@ func (s *State) Step(ev Event) ([]Action, error) {
 			return nil, err
 		}
 		now = e.Now
+	case CommitReceived:
+		c := e.Commit
+		if c == nil || c.BlockID.IsNil() {
+			return nil, fmt.Errorf("%w: malformed commit", ErrInvalidMessage)
+		}
+		if c.Height == s.height && s.commit == nil {
+			s.commit = c
+			s.value(c.BlockID)
+		}
+		now = e.Now
 	case TimeoutFired:
 		now = e.Now
 		s.onTimeout(e, now)
@@ -159,6 +172,7 @@ func (s *State) resetHeight(h int64, vals *types.ValidatorSet) {
 	s.validValue, s.validRound = types.BlockID{}, -1
 	s.decided = false
 	s.proposals = map[int32]*types.Proposal{}
+	s.commit = nil
 	s.values = map[types.BlockID]*value{}
 	s.votes = newVoteKeeper(vals)
 	s.prevoteTimeoutDone = map[int32]bool{}

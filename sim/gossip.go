@@ -55,11 +55,7 @@ func (n *node) handle(m message) {
 			return
 		}
 		n.input(consensus.ValueReceived{Height: h, BlockID: m.commit.BlockID, Now: now}, m.block, false)
-		for i, sig := range m.commit.Signatures {
-			if sig.Flag != types.BlockIDFlagAbsent {
-				n.input(consensus.VoteReceived{Vote: m.commit.VoteAt(i), Now: now}, nil, false)
-			}
-		}
+		n.input(consensus.CommitReceived{Commit: m.commit, Now: now}, nil, false)
 	}
 }
 
