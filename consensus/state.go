@@ -54,6 +54,9 @@ type State struct {
 	validValue  types.BlockID
 	validRound  int32
 	decided     bool
+	// proposedRound is the last round this node asked to sign a proposal
+	// for (-1 for none), so it never signs two proposals for one round.
+	proposedRound int32
 
 	proposals map[int32]*types.Proposal
 	// commit is a verified commit for this height (CommitReceived), the
@@ -171,6 +174,7 @@ func (s *State) resetHeight(h int64, vals *types.ValidatorSet) {
 	s.lockedValue, s.lockedRound = types.BlockID{}, -1
 	s.validValue, s.validRound = types.BlockID{}, -1
 	s.decided = false
+	s.proposedRound = -1
 	s.proposals = map[int32]*types.Proposal{}
 	s.commit = nil
 	s.values = map[types.BlockID]*value{}
@@ -201,6 +205,7 @@ func (s *State) startRound(r int32) {
 	if s.isProposer(r) {
 		if !s.validValue.IsNil() {
 			// L14-L15: re-propose the valid value with its POL round.
+			s.proposedRound = r
 			s.emit(SignProposal{Proposal: types.Proposal{Height: s.height, Round: r, POLRound: s.validRound, BlockID: s.validValue}})
 		} else {
 			// L18: getValue() — ask the engine for a fresh block.
@@ -217,11 +222,12 @@ func (s *State) scheduleTimeout(step Step) {
 
 func (s *State) onValueReady(e ValueReady) {
 	if e.Height != s.height || e.Round != s.round || s.step != StepPropose || s.decided ||
-		!s.isProposer(e.Round) || !s.validValue.IsNil() || s.proposals[e.Round] != nil {
+		!s.isProposer(e.Round) || !s.validValue.IsNil() || s.proposals[e.Round] != nil || s.proposedRound == e.Round {
 		return // stale, or already proposed: never sign a second proposal for a round
 	}
 	v := s.value(e.BlockID)
 	v.complete, v.validity = true, validityValid
+	s.proposedRound = e.Round
 	// L19: broadcast ⟨PROPOSAL, h, round, proposal, -1⟩.
 	s.emit(SignProposal{Proposal: types.Proposal{Height: s.height, Round: s.round, POLRound: -1, BlockID: e.BlockID}})
 }
