@@ -4,16 +4,36 @@ import (
 	"github.com/bftnode/bftnode/types"
 )
 
-// voteSet holds one height/round/type's votes: at most one per validator,
-// with the power behind each block ID (the nil ID included).
+// maxValuesPerVoter bounds how many different block IDs (nil included) one
+// validator's votes count for in one round and type. The paper counts
+// messages per value, so an equivocating validator's two votes each count
+// for their own value: a correct node that saw a polka including one of them
+// relays it, and its peers must be able to count it even when they saw the
+// other vote first. The bound keeps a Byzantine validator from making the
+// keeper hold unboundedly many values; its later votes are evidence only.
+const maxValuesPerVoter = 4
+
+// voteSet holds one height/round/type's votes: up to maxValuesPerVoter
+// different votes per validator, with the power behind each block ID (the
+// nil ID included).
 type voteSet struct {
-	byIndex map[int32]*types.Vote
+	byIndex map[int32][]*types.Vote // each validator's votes, first one first
 	power   map[types.BlockID]int64
-	total   int64 // power of all votes in the set
+	total   int64 // power of the distinct validators with a vote in the set
 }
 
 func newVoteSet() *voteSet {
-	return &voteSet{byIndex: map[int32]*types.Vote{}, power: map[types.BlockID]int64{}}
+	return &voteSet{byIndex: map[int32][]*types.Vote{}, power: map[types.BlockID]int64{}}
+}
+
+// voteFor returns validator idx's vote for id, if it cast one.
+func (s *voteSet) voteFor(idx int32, id types.BlockID) *types.Vote {
+	for _, v := range s.byIndex[idx] {
+		if v.BlockID == id {
+			return v
+		}
+	}
+	return nil
 }
 
 // roundVotes holds a round's prevotes and precommits.
@@ -48,21 +68,26 @@ const (
 
 // add records v, whose validator index has been checked against the set. A
 // second, different vote of one validator for the same round and type is
-// not counted; it is returned as equivocation evidence.
+// returned as equivocation evidence; it still counts for its own value (up
+// to maxValuesPerVoter values), never twice towards the set's total.
 func (k *voteKeeper) add(v *types.Vote, power int64) (addResult, *types.DuplicateVoteEvidence) {
 	rv := k.round(v.Round)
 	set := rv.prevotes
 	if v.Type == types.PrecommitType {
 		set = rv.precommits
 	}
-	if prev, ok := set.byIndex[v.ValidatorIndex]; ok {
-		if prev.BlockID == v.BlockID {
-			return voteDuplicate, nil
-		}
-		return voteConflicting, &types.DuplicateVoteEvidence{VoteA: prev, VoteB: v}
+	if set.voteFor(v.ValidatorIndex, v.BlockID) != nil {
+		return voteDuplicate, nil
 	}
-	set.byIndex[v.ValidatorIndex] = v
+	prev := set.byIndex[v.ValidatorIndex]
+	if len(prev) >= maxValuesPerVoter {
+		return voteConflicting, &types.DuplicateVoteEvidence{VoteA: prev[0], VoteB: v}
+	}
+	set.byIndex[v.ValidatorIndex] = append(prev, v)
 	set.power[v.BlockID] += power
+	if len(prev) > 0 {
+		return voteConflicting, &types.DuplicateVoteEvidence{VoteA: prev[0], VoteB: v}
+	}
 	set.total += power
 	if !rv.voters[v.ValidatorIndex] {
 		rv.voters[v.ValidatorIndex] = true
@@ -148,12 +173,10 @@ func (k *voteKeeper) commit(height int64, r int32, id types.BlockID) *types.Comm
 	set := k.set(r, types.PrecommitType)
 	for i, val := range k.vals.Validators {
 		sig := types.CommitSig{Flag: types.BlockIDFlagAbsent, ValidatorAddress: val.Address}
-		if v, ok := set.byIndex[int32(i)]; ok && (v.BlockID == id || v.BlockID.IsNil()) {
-			sig.Flag = types.BlockIDFlagCommit
-			if v.BlockID.IsNil() {
-				sig.Flag = types.BlockIDFlagNil
-			}
-			sig.Timestamp, sig.Signature = v.Timestamp, v.Signature
+		if v := set.voteFor(int32(i), id); v != nil {
+			sig.Flag, sig.Timestamp, sig.Signature = types.BlockIDFlagCommit, v.Timestamp, v.Signature
+		} else if v := set.voteFor(int32(i), types.BlockID{}); v != nil {
+			sig.Flag, sig.Timestamp, sig.Signature = types.BlockIDFlagNil, v.Timestamp, v.Signature
 		}
 		c.Signatures[i] = sig
 	}

@@ -40,6 +40,7 @@ func (n *node) handle(m message) {
 			n.w.stats.Rejected++
 			return
 		}
+		n.hear(m)
 		n.input(consensus.VoteReceived{Vote: m.vote, Now: now}, nil, false)
 	case msgProposal:
 		proposer := vals.ProposerForRound(m.proposal.Round)
@@ -47,6 +48,7 @@ func (n *node) handle(m message) {
 			n.w.stats.Rejected++
 			return
 		}
+		n.hear(m)
 		n.input(consensus.ProposalReceived{Proposal: m.proposal, Now: now}, m.block, false)
 		n.input(consensus.ValueReceived{Height: h, BlockID: m.proposal.BlockID, Now: now}, nil, false)
 	case msgCatchup:
@@ -76,4 +78,19 @@ func (n *node) help(peer int, h int64) {
 		}
 		n.w.send(n.idx, peer, message{kind: msgCatchup, block: st.block, commit: st.commit})
 	}
+}
+
+// hear keeps a verified message of the current height for relaying. Silent
+// and garbage-sending nodes relay nothing; the others relay what they hear,
+// once per distinct message.
+func (n *node) hear(m message) {
+	if n.behaviour == Silent || n.behaviour == Garbage {
+		return
+	}
+	for _, o := range n.heard {
+		if o.kind == m.kind && o.vote == m.vote && o.proposal == m.proposal {
+			return
+		}
+	}
+	n.heard = append(n.heard, m)
 }

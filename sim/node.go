@@ -84,6 +84,7 @@ type node struct {
 	blocks      map[types.BlockID]*types.Block
 	future      []message
 	sent        []outgoing // own messages of this height, retransmitted when stalled
+	heard       []message  // peers' verified messages of this height, relayed when stalled
 	lastPos     consensus.RoundState
 	helped      map[int]time.Duration // when each peer was last sent catch-up blocks
 	crashAfter  int                   // crash after this many actions of the next event; -1: no crash pending
@@ -123,7 +124,7 @@ func (n *node) boot() {
 	n.incarnation++
 	n.core = consensus.New(n.addr, n.w.cfg.Timeouts)
 	n.blocks = map[types.BlockID]*types.Block{}
-	n.future, n.sent, n.pending, n.feedback = nil, nil, nil, nil
+	n.future, n.sent, n.heard, n.pending, n.feedback = nil, nil, nil, nil, nil
 	n.helped = map[int]time.Duration{}
 	n.equivocated = map[heightRound]*types.Block{}
 	n.crashAfter = -1
@@ -298,7 +299,7 @@ func (n *node) decide(a consensus.Decide) {
 	b := n.blocks[a.BlockID]
 	n.store[a.Height] = stored{block: b, id: a.BlockID, commit: a.Commit}
 	n.last = a.Height
-	n.wal, n.sent = nil, nil // end of height: the block store now holds it
+	n.wal, n.sent, n.heard = nil, nil, nil // end of height: the block store now holds it
 	if n.isCorrect() {
 		n.w.check.decided(n.idx, a, b)
 	}
@@ -392,14 +393,25 @@ func (n *node) startTicker() {
 	n.w.sched.after(n.w.randDur(gossipInterval/2, gossipInterval), tick)
 }
 
-// retransmit resends this height's own messages and announces the height,
-// so peers that are ahead send what this node missed.
+// retransmit resends this height's own messages, relays the peers'
+// messages it heard, and announces the height, so peers that are ahead send
+// what this node missed. Relaying is what gossip promises after GST: a
+// message one correct node received reaches every correct node, which the
+// locking rules rely on (a polka that locked one node must reach the others
+// for L28 to release them).
 func (n *node) retransmit(h int64) {
 	n.w.stats.Retransmits++
 	for _, o := range n.sent {
 		for to := range n.w.nodes {
 			if o.to == -1 || o.to == to {
 				n.w.send(n.idx, to, o.m)
+			}
+		}
+	}
+	for _, m := range n.heard {
+		for to := range n.w.nodes {
+			if to != m.from {
+				n.w.send(n.idx, to, m)
 			}
 		}
 	}
