@@ -1,0 +1,179 @@
+package config
+
+import (
+	"errors"
+	"path/filepath"
+	"time"
+)
+
+// ErrInvalid is wrapped by every validation error of a config or genesis file.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Names inside the home directory.
+const (
+	DefaultHomeName = ".bftnode"
+	ConfigDirName   = "config"
+	DataDirName     = "data"
+	ConfigFileName  = "config.toml"
+	EnvPrefix       = "BFTNODE"
+)
+
+// Config is the node's configuration: config.toml plus the home directory it
+// was loaded from (RootDir, which is not in the file).
+type Config struct {
+	// RootDir is the home directory; relative paths in the file are relative to it.
+	RootDir string `toml:"-"`
+
+	Moniker   string `toml:"moniker"`
+	ProxyApp  string `toml:"proxy_app"`
+	LogLevel  string `toml:"log_level"`
+	LogFormat string `toml:"log_format"`
+
+	Genesis            string `toml:"genesis_file"`
+	PrivValidatorKey   string `toml:"priv_validator_key_file"`
+	PrivValidatorState string `toml:"priv_validator_state_file"`
+	NodeKey            string `toml:"node_key_file"`
+	DBPath             string `toml:"db_dir"`
+
+	RPC             RPCConfig             `toml:"rpc"`
+	P2P             P2PConfig             `toml:"p2p"`
+	Mempool         MempoolConfig         `toml:"mempool"`
+	Consensus       ConsensusConfig       `toml:"consensus"`
+	Instrumentation InstrumentationConfig `toml:"instrumentation"`
+}
+
+// RPCConfig is the [rpc] section: the JSON-RPC server.
+type RPCConfig struct {
+	ListenAddress             string `toml:"laddr"`
+	MaxBodyBytes              int64  `toml:"max_body_bytes"`
+	MaxOpenConnections        int    `toml:"max_open_connections"`
+	MaxSubscriptionsPerClient int    `toml:"max_subscriptions_per_client"`
+}
+
+// P2PConfig is the [p2p] section. Addresses are libp2p multiaddrs; a listen
+// address may also be written tcp://host:port.
+type P2PConfig struct {
+	ListenAddress string `toml:"laddr"`
+	// PersistentPeers is a comma-separated list of multiaddrs ending in
+	// /p2p/<peer ID>, kept connected and redialled.
+	PersistentPeers string `toml:"persistent_peers"`
+	// BootstrapPeers is a comma-separated list of multiaddrs dialled at start
+	// to discover others.
+	BootstrapPeers string `toml:"bootstrap_peers"`
+	MaxNumPeers    int    `toml:"max_num_peers"`
+}
+
+// MempoolConfig is the [mempool] section.
+type MempoolConfig struct {
+	Size        int   `toml:"size"`
+	MaxTxsBytes int64 `toml:"max_txs_bytes"`
+	MaxTxBytes  int   `toml:"max_tx_bytes"`
+	CacheSize   int   `toml:"cache_size"`
+}
+
+// ConsensusConfig is the [consensus] section: the timeouts of the algorithm
+// and when to make blocks.
+type ConsensusConfig struct {
+	TimeoutPropose            time.Duration `toml:"timeout_propose"`
+	TimeoutProposeDelta       time.Duration `toml:"timeout_propose_delta"`
+	TimeoutPrevote            time.Duration `toml:"timeout_prevote"`
+	TimeoutPrevoteDelta       time.Duration `toml:"timeout_prevote_delta"`
+	TimeoutPrecommit          time.Duration `toml:"timeout_precommit"`
+	TimeoutPrecommitDelta     time.Duration `toml:"timeout_precommit_delta"`
+	TimeoutCommit             time.Duration `toml:"timeout_commit"`
+	SkipTimeoutCommit         bool          `toml:"skip_timeout_commit"`
+	CreateEmptyBlocks         bool          `toml:"create_empty_blocks"`
+	CreateEmptyBlocksInterval time.Duration `toml:"create_empty_blocks_interval"`
+}
+
+// InstrumentationConfig is the [instrumentation] section.
+type InstrumentationConfig struct {
+	Prometheus           bool   `toml:"prometheus"`
+	PrometheusListenAddr string `toml:"prometheus_listen_addr"`
+}
+
+// Default returns the defaults, rooted at home. They suit a LAN: a block
+// about every second when idle.
+func Default(home string) Config {
+	return Config{
+		RootDir:            home,
+		Moniker:            "bftnode",
+		ProxyApp:           "kvstore",
+		LogLevel:           "info",
+		LogFormat:          "text",
+		Genesis:            filepath.Join(ConfigDirName, "genesis.json"),
+		PrivValidatorKey:   filepath.Join(ConfigDirName, "priv_validator_key.json"),
+		PrivValidatorState: filepath.Join(DataDirName, "priv_validator_state.json"),
+		NodeKey:            filepath.Join(ConfigDirName, "node_key.json"),
+		DBPath:             DataDirName,
+		RPC: RPCConfig{
+			ListenAddress:             "tcp://127.0.0.1:26657",
+			MaxBodyBytes:              1_000_000,
+			MaxOpenConnections:        900,
+			MaxSubscriptionsPerClient: 5,
+		},
+		P2P: P2PConfig{
+			ListenAddress: "/ip4/0.0.0.0/tcp/26656",
+			MaxNumPeers:   50,
+		},
+		Mempool: MempoolConfig{
+			Size:        5000,
+			MaxTxsBytes: 1 << 30,
+			MaxTxBytes:  1 << 20,
+			CacheSize:   10000,
+		},
+		Consensus: ConsensusConfig{
+			TimeoutPropose:            3 * time.Second,
+			TimeoutProposeDelta:       500 * time.Millisecond,
+			TimeoutPrevote:            time.Second,
+			TimeoutPrevoteDelta:       500 * time.Millisecond,
+			TimeoutPrecommit:          time.Second,
+			TimeoutPrecommitDelta:     500 * time.Millisecond,
+			TimeoutCommit:             time.Second,
+			CreateEmptyBlocks:         true,
+			CreateEmptyBlocksInterval: 0,
+		},
+		Instrumentation: InstrumentationConfig{
+			PrometheusListenAddr: ":26660",
+		},
+	}
+}
+
+// path resolves p against the home directory unless it is absolute.
+func (c *Config) path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.RootDir, p)
+}
+
+// ConfigFile is the path of config.toml.
+func (c *Config) ConfigFile() string { return ConfigFilePath(c.RootDir) }
+
+// ConfigFilePath is the path of config.toml in home.
+func ConfigFilePath(home string) string { return filepath.Join(home, ConfigDirName, ConfigFileName) }
+
+// GenesisFile is the path of genesis.json.
+func (c *Config) GenesisFile() string { return c.path(c.Genesis) }
+
+// PrivValidatorKeyFile is the path of priv_validator_key.json.
+func (c *Config) PrivValidatorKeyFile() string { return c.path(c.PrivValidatorKey) }
+
+// PrivValidatorStateFile is the path of priv_validator_state.json, the
+// last-sign state that keeps the validator from double-signing.
+func (c *Config) PrivValidatorStateFile() string { return c.path(c.PrivValidatorState) }
+
+// NodeKeyFile is the path of node_key.json.
+func (c *Config) NodeKeyFile() string { return c.path(c.NodeKey) }
+
+// DataDir is the data directory.
+func (c *Config) DataDir() string { return c.path(c.DBPath) }
+
+// BlockstoreDir is the Pebble block store's directory.
+func (c *Config) BlockstoreDir() string { return filepath.Join(c.DataDir(), "blockstore.db") }
+
+// WALDir is the consensus WAL's directory.
+func (c *Config) WALDir() string { return filepath.Join(c.DataDir(), "cs.wal") }
+
+// AppDBDir is the directory of the built-in application's database.
+func (c *Config) AppDBDir() string { return filepath.Join(c.DataDir(), "app.db") }

@@ -1,0 +1,172 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// Render returns c as a commented config.toml.
+func (c *Config) Render() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := configTemplate.Execute(&buf, c); err != nil {
+		return nil, fmt.Errorf("config: rendering config.toml: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteFile writes c as a commented config.toml to its place in the home
+// directory, creating the directory.
+func (c *Config) WriteFile() error {
+	data, err := c.Render()
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(c.ConfigFile(), data, 0o644)
+}
+
+// writeFileAtomic writes data to a temporary file in the same directory,
+// syncs it and renames it over path.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) //nolint:errcheck // gone after a successful rename
+	if err := f.Chmod(perm); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("config: writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("config: syncing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// tomlQuote writes s as a TOML basic string.
+func tomlQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+var configTemplate = template.Must(template.New("config.toml").Funcs(template.FuncMap{
+	"q":   tomlQuote,
+	"dur": func(d time.Duration) string { return tomlQuote(d.String()) },
+}).Parse(`# bftnode configuration. Keys follow CometBFT's config.toml where the meaning
+# is the same. Every key can be overridden by an environment variable named
+# BFTNODE_ + the key in upper case with dots as underscores (for example
+# BFTNODE_RPC_LADDR for [rpc] laddr), and by a flag (--rpc.laddr); flags win
+# over the environment, which wins over this file.
+# Durations are written as Go durations: "500ms", "1s", "1m30s".
+
+# A human-readable name for this node.
+moniker = {{q .Moniker}}
+
+# The application: "kvstore" (built in), or the address of an ABCI socket
+# server: tcp://127.0.0.1:26658 or unix:///path/to/app.sock
+proxy_app = {{q .ProxyApp}}
+
+# Logging: log_level is one of debug, info, warn, error; log_format is text or json.
+log_level = {{q .LogLevel}}
+log_format = {{q .LogFormat}}
+
+# Files and directories, relative to the home directory unless absolute.
+genesis_file = {{q .Genesis}}
+priv_validator_key_file = {{q .PrivValidatorKey}}
+# The last-sign state that keeps this validator from double-signing. Never
+# delete it or copy it between machines.
+priv_validator_state_file = {{q .PrivValidatorState}}
+node_key_file = {{q .NodeKey}}
+# The block store, consensus WAL and application database live here.
+db_dir = {{q .DBPath}}
+
+[rpc]
+# The JSON-RPC server (CometBFT-compatible): tcp://host:port, or "" to disable.
+laddr = {{q .RPC.ListenAddress}}
+# The largest request body accepted, in bytes.
+max_body_bytes = {{.RPC.MaxBodyBytes}}
+# The most simultaneous connections (0: no limit).
+max_open_connections = {{.RPC.MaxOpenConnections}}
+# The most websocket subscriptions one client may hold.
+max_subscriptions_per_client = {{.RPC.MaxSubscriptionsPerClient}}
+
+[p2p]
+# The libp2p listen address: a multiaddr (/ip4/0.0.0.0/tcp/26656) or
+# tcp://0.0.0.0:26656.
+laddr = {{q .P2P.ListenAddress}}
+# Comma-separated peers to stay connected to, as multiaddrs ending in the peer
+# ID: /ip4/10.0.0.2/tcp/26656/p2p/12D3KooW... (` + "`bftnode show-node-id`" + ` prints it).
+persistent_peers = {{q .P2P.PersistentPeers}}
+# Comma-separated peers dialled at start to discover others (same format).
+bootstrap_peers = {{q .P2P.BootstrapPeers}}
+# The most connected peers.
+max_num_peers = {{.P2P.MaxNumPeers}}
+
+[mempool]
+# The most transactions held.
+size = {{.Mempool.Size}}
+# The most bytes of transactions held.
+max_txs_bytes = {{.Mempool.MaxTxsBytes}}
+# The largest transaction accepted, in bytes.
+max_tx_bytes = {{.Mempool.MaxTxBytes}}
+# How many recently seen transactions are remembered to drop duplicates.
+cache_size = {{.Mempool.CacheSize}}
+
+[consensus]
+# How long to wait for a proposal in round 0; each later round adds the delta.
+timeout_propose = {{dur .Consensus.TimeoutPropose}}
+timeout_propose_delta = {{dur .Consensus.TimeoutProposeDelta}}
+# How long to wait after seeing +2/3 prevotes (precommits) for anything
+# before moving on; each later round adds the delta.
+timeout_prevote = {{dur .Consensus.TimeoutPrevote}}
+timeout_prevote_delta = {{dur .Consensus.TimeoutPrevoteDelta}}
+timeout_precommit = {{dur .Consensus.TimeoutPrecommit}}
+timeout_precommit_delta = {{dur .Consensus.TimeoutPrecommitDelta}}
+# The pause after committing a block before starting the next height, to
+# gather late precommits. With skip_timeout_commit the next height starts as
+# soon as all precommits are in.
+timeout_commit = {{dur .Consensus.TimeoutCommit}}
+skip_timeout_commit = {{.Consensus.SkipTimeoutCommit}}
+# Whether to make blocks without transactions; with an interval above 0s, an
+# empty block is made only after that long without transactions.
+create_empty_blocks = {{.Consensus.CreateEmptyBlocks}}
+create_empty_blocks_interval = {{dur .Consensus.CreateEmptyBlocksInterval}}
+
+[instrumentation]
+# Serve Prometheus metrics at prometheus_listen_addr (host:port).
+prometheus = {{.Instrumentation.Prometheus}}
+prometheus_listen_addr = {{q .Instrumentation.PrometheusListenAddr}}
+`))
