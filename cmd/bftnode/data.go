@@ -1,0 +1,141 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bftnode/bftnode/consensus/wal"
+	"github.com/bftnode/bftnode/privval"
+)
+
+func (c *cli) walDumpCmd() *cobra.Command {
+	var maxRecord int
+	return withFlags(&cobra.Command{
+		Use:   "wal-dump [FILE]",
+		Short: "Print the records of a consensus WAL, one per line",
+		Long: `wal-dump prints each record of the consensus write-ahead log: its offset,
+kind, payload length and, for end-of-height markers, the height. It only
+reads, so it is safe on a damaged log; it stops at the first bad record and
+exits non-zero. Without FILE it reads the home's WAL (data/cs.wal/wal).`,
+		Example: `  bftnode wal-dump --home ./build/localnet/node0
+  bftnode wal-dump /backup/cs.wal/wal`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := ""
+			if len(args) == 1 {
+				path = args[0]
+			} else {
+				cfg, err := c.homeConfig(cmd)
+				if err != nil {
+					return err
+				}
+				path = filepath.Join(cfg.WALDir(), wal.FileName)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return fmt.Errorf("wal-dump: %w", err)
+			}
+			defer f.Close() //nolint:errcheck // read-only
+			return wal.Dump(f, c.stdout, maxRecord)
+		},
+	}, func(cmd *cobra.Command) {
+		cmd.Flags().IntVar(&maxRecord, "max-record-size", wal.DefaultMaxRecordSize, "largest record payload accepted, in bytes")
+	})
+}
+
+func withFlags(cmd *cobra.Command, add func(*cobra.Command)) *cobra.Command {
+	add(cmd)
+	return cmd
+}
+
+type resetOpts struct {
+	keepSignState bool
+	unsafe        bool
+}
+
+func (c *cli) resetStateCmd() *cobra.Command {
+	var o resetOpts
+	cmd := &cobra.Command{
+		Use:   "reset-state",
+		Short: "Delete the chain data (block store, WAL, app database), keeping the keys and the last-sign state",
+		Long: `reset-state removes everything in the data directory except
+priv_validator_state.json: the block store, the consensus WAL and the
+application database. The node then syncs the chain again from its peers.
+
+The last-sign state is what stops this validator from signing twice at a
+height it already signed; it is kept unless you pass --unsafe (or
+--keep-sign-state=false). Only do that when the chain is past the last height
+this validator signed, or the validator can double-sign and be slashed.`,
+		Example: `  bftnode reset-state --home ./build/localnet/node2
+  bftnode reset-state --unsafe   # also forget what was signed: dangerous`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.reset(cmd, o) },
+	}
+	cmd.Flags().BoolVar(&o.keepSignState, "keep-sign-state", true, "keep data/priv_validator_state.json (false is unsafe: see above)")
+	cmd.Flags().BoolVar(&o.unsafe, "unsafe", false, "also reset the last-sign state (same as --keep-sign-state=false; can lead to double-signing)")
+	return cmd
+}
+
+func (c *cli) unsafeResetAllCmd() *cobra.Command {
+	var o resetOpts
+	cmd := &cobra.Command{
+		Use:   "unsafe-reset-all",
+		Short: "Delete all chain data; the last-sign state is kept unless --keep-sign-state=false",
+		Long: `unsafe-reset-all removes all chain data in the data directory, like
+reset-state. Unlike CometBFT's command of the same name it keeps
+priv_validator_state.json unless you pass --keep-sign-state=false, because a
+validator that forgets what it signed can double-sign.`,
+		Example: `  bftnode unsafe-reset-all --home ./build/localnet/node0
+  bftnode unsafe-reset-all --keep-sign-state=false   # dangerous`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.reset(cmd, o) },
+	}
+	cmd.Flags().BoolVar(&o.keepSignState, "keep-sign-state", true, "keep data/priv_validator_state.json (false can lead to double-signing)")
+	return cmd
+}
+
+func (c *cli) reset(cmd *cobra.Command, o resetOpts) error {
+	cfg, err := c.homeConfig(cmd)
+	if err != nil {
+		return err
+	}
+	// Never remove keys, the last-sign state or the config, wherever db_dir points.
+	keep := map[string]bool{}
+	for _, p := range []string{cfg.PrivValidatorStateFile(), cfg.PrivValidatorKeyFile(), cfg.NodeKeyFile(),
+		cfg.GenesisFile(), filepath.Dir(cfg.ConfigFile())} {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+		keep[abs] = true
+	}
+	entries, err := os.ReadDir(cfg.DataDir())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reset: %w", err)
+	}
+	for _, e := range entries {
+		p := filepath.Join(cfg.DataDir(), e.Name())
+		if abs, err := filepath.Abs(p); err != nil || keep[abs] {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+		_, _ = fmt.Fprintf(c.stdout, "removed %s\n", p)
+	}
+	if o.keepSignState && !o.unsafe {
+		_, err := fmt.Fprintf(c.stdout, "kept %s\n", cfg.PrivValidatorStateFile())
+		return err
+	}
+	if err := privval.ResetState(cfg.PrivValidatorStateFile(), true); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stderr, "WARNING: reset the last-sign state %s; this validator no longer knows what it signed.\n"+
+		"Start it only once the chain is past the last height it signed, or it may double-sign.\n", cfg.PrivValidatorStateFile())
+	return err
+}

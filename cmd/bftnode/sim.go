@@ -1,0 +1,193 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bftnode/bftnode/sim"
+)
+
+type simOpts struct {
+	validators, byzantine, crashes int
+	behaviour, gst                 string
+	heights                        int64
+	seeds, seed                    uint64
+	json, quiet                    bool
+}
+
+func (c *cli) simCmd() *cobra.Command {
+	def := sim.DefaultConfig()
+	o := simOpts{}
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Run the deterministic consensus simulator over many seeds",
+		Long: `sim runs the real consensus core in a simulated network with a virtual
+clock: before GST messages are delayed (up to 2s), dropped (10%) and
+partitioned, and --crashes correct validators crash and restart; after GST
+delays are at most 20ms. --byzantine validators follow --behaviour
+(` + behaviourNames() + `).
+
+Each run is checked for agreement, validity, no double-signing by correct
+validators, and (unless --gst none) termination of all --heights. Runs use
+seeds --seed … --seed+--seeds-1; a run is fully determined by its flags and
+seed, so every violation is printed with the command that replays it.
+
+The exit status is 0 when no violation was found, 2 when one was, 1 on error.`,
+		Example: `  bftnode sim --validators 4 --heights 20 --seeds 100
+  bftnode sim --validators 7 --byzantine 2 --behaviour mix --seeds 500 --crashes 2
+  bftnode sim --validators 4 --byzantine 2 --behaviour equivocate --seeds 20   # beyond f: expect violations
+  bftnode sim --validators 4 --byzantine 1 --behaviour amnesia --gst none --seed 42 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.sim(cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.validators, "validators", def.Validators, "number of validators")
+	f.IntVar(&o.byzantine, "byzantine", 0, "how many of them are Byzantine")
+	f.StringVar(&o.behaviour, "behaviour", "none", "Byzantine behaviour: "+behaviourNames())
+	f.Int64Var(&o.heights, "heights", def.Heights, "heights every correct validator must decide")
+	f.Uint64Var(&o.seeds, "seeds", 1, "number of runs, with consecutive seeds")
+	f.Uint64Var(&o.seed, "seed", def.Seed, "seed of the first run")
+	f.StringVar(&o.gst, "gst", def.GST.String(), `virtual time when the network turns synchronous, or "none" (only safety is checked)`)
+	f.IntVar(&o.crashes, "crashes", 0, "crash-restarts of correct validators before GST, per run")
+	f.BoolVar(&o.json, "json", false, "print the summary as JSON")
+	f.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
+	return cmd
+}
+
+func behaviourNames() string {
+	names := []string{"none"}
+	for _, b := range sim.Behaviours {
+		names = append(names, string(b))
+	}
+	return strings.Join(names, ", ")
+}
+
+func (c *cli) sim(cmd *cobra.Command, o simOpts) error {
+	cfg := sim.DefaultConfig()
+	b, err := sim.ParseBehaviour(o.behaviour)
+	if err != nil {
+		return fmt.Errorf("--behaviour: %w", err)
+	}
+	cfg.Validators, cfg.Byzantine, cfg.Behaviour, cfg.Heights, cfg.Crashes = o.validators, o.byzantine, b, o.heights, o.crashes
+	if o.gst == "none" {
+		cfg.GST = sim.NoGST
+	} else {
+		d, err := time.ParseDuration(o.gst)
+		if err != nil || d < 0 {
+			return fmt.Errorf(`--gst %q: want a non-negative duration such as "5s", or "none"`, o.gst)
+		}
+		cfg.GST = d
+	}
+	if o.seeds < 1 {
+		return fmt.Errorf("--seeds %d: need at least one run", o.seeds)
+	}
+	if o.crashes < 0 {
+		return fmt.Errorf("--crashes %d: must not be negative", o.crashes)
+	}
+	ctx := cmd.Context()
+	var s sim.Summary
+	start := time.Now()
+	lastProgress := start
+	for i := range o.seeds {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("sim interrupted after %d runs: %w", i, err)
+		}
+		cfg.Seed = o.seed + i
+		r, err := sim.Run(cfg)
+		if err != nil {
+			return err
+		}
+		s.Add(r)
+		if !o.quiet && o.seeds > 1 && (time.Since(lastProgress) >= time.Second || i+1 == o.seeds) {
+			lastProgress = time.Now()
+			_, _ = fmt.Fprintf(c.stderr, "sim: %d/%d runs, %d violations, %s\n", i+1, o.seeds, len(s.Violations), time.Since(start).Round(time.Millisecond))
+		}
+	}
+	s.Wall = time.Since(start)
+	if o.json {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(&s); err != nil {
+			return err
+		}
+	} else if err := printSummary(c.stdout, cfg, o, &s); err != nil {
+		return err
+	}
+	if len(s.Violations) > 0 {
+		return errViolations
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, cfg sim.Config, o simOpts, s *sim.Summary) error {
+	p := &errWriter{w: w}
+	gst := o.gst
+	byz := "no Byzantine validators"
+	if cfg.Byzantine > 0 {
+		byz = fmt.Sprintf("%d Byzantine (%s)", cfg.Byzantine, cfg.Behaviour)
+	}
+	p.printf("runs:                %d (seeds %d..%d)\n", s.Runs, o.seed, o.seed+o.seeds-1)
+	p.printf("network:             %d validators, %s, GST %s, %d crashes per run\n", cfg.Validators, byz, gst, cfg.Crashes)
+	p.printf("heights decided:     %d of %d\n", s.HeightsDecided, int64(s.Runs)*cfg.Heights)
+	p.printf("rounds per height:  ")
+	for _, r := range s.Rounds() {
+		p.printf(" r%d:%d", r, s.RoundsHistogram[r])
+	}
+	p.printf("\nmessages per height: %.1f\n", s.MessagesPerHeight)
+	st := s.Stats
+	p.printf("messages:            sent %d, delivered %d, dropped %d, rejected %d, refused %d, evidence %d\n",
+		st.Sent, st.Delivered, st.Dropped, st.Rejected, st.Refused, st.Evidence)
+	p.printf("faults:              partitions %d, crashes %d, restarts %d\n", st.Partitions, st.Crashes, st.Restarts)
+	p.printf("wall time:           %s\n", s.Wall.Round(time.Millisecond))
+	if len(s.Violations) == 0 {
+		p.printf("violations:          none\n")
+		return p.err
+	}
+	kinds := map[string]int{}
+	var order []string
+	for _, v := range s.Violations {
+		if kinds[v.Kind] == 0 {
+			order = append(order, v.Kind)
+		}
+		kinds[v.Kind]++
+	}
+	p.printf("violations:          %d:", len(s.Violations))
+	for _, k := range order {
+		p.printf(" %s %d", k, kinds[k])
+	}
+	p.printf("\n")
+	const maxShown = 20
+	lastSeed, shown := uint64(0), 0
+	for i, v := range s.Violations {
+		if shown == maxShown {
+			p.printf("  … and %d more (--json lists them all)\n", len(s.Violations)-i)
+			break
+		}
+		if i == 0 || v.Seed != lastSeed {
+			p.printf("  seed %d, replay with: %s\n", v.Seed, v.Replay)
+			lastSeed = v.Seed
+		}
+		p.printf("    %s\n", v.Violation)
+		shown++
+	}
+	return p.err
+}
+
+// errWriter remembers the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (p *errWriter) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
