@@ -1,0 +1,140 @@
+package p2p
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/types"
+)
+
+// Protocol IDs of the streams the transport speaks.
+const (
+	ProtocolConsensus = "/bftnode/consensus/1"
+	ProtocolBlockSync = "/bftnode/blocksync/1"
+	ProtocolPex       = "/bftnode/pex/1"
+	ProtocolTx        = "/bftnode/tx/1"
+)
+
+// Sentinel errors.
+var (
+	ErrConfig        = errors.New("p2p: invalid config")
+	ErrPeerAddr      = errors.New("p2p: invalid peer address")
+	ErrFrameTooLarge = errors.New("p2p: frame too large")
+	ErrBadFrame      = errors.New("p2p: bad frame")
+	ErrBadPart       = errors.New("p2p: bad block part")
+	ErrClosed        = errors.New("p2p: transport closed")
+)
+
+// Config configures a Transport. Zero values take the defaults below.
+type Config struct {
+	// ChainID is checked against peers' status and every block received.
+	ChainID string
+	// PrivKey is the node key (Ed25519); the peer ID derives from it.
+	PrivKey ed25519.PrivateKey
+	// ListenAddrs are multiaddrs, e.g. /ip4/0.0.0.0/tcp/26656.
+	ListenAddrs []string
+	// PersistentPeers are dialed on start, redialed with backoff whenever
+	// disconnected, and never trimmed by the connection manager.
+	PersistentPeers []string
+	// BootstrapPeers are dialed on start and redialed with backoff; pex
+	// finds the rest of the network through them.
+	BootstrapPeers []string
+	// MaxPeers bounds the peers pex dials (default 50).
+	MaxPeers int
+	// Source serves block sync and catch-up; may be nil (serves nothing).
+	Source engine.BlockSource
+	Logger *slog.Logger
+
+	// GossipInterval is how often each peer is checked for missing
+	// votes and parts (default 100ms).
+	GossipInterval time.Duration
+	// PexInterval is how often pex asks peers for addresses (default 30s).
+	PexInterval time.Duration
+	// BanThreshold is the score at which a peer is banned (default 100).
+	BanThreshold int
+	// BanDuration is how long a banned peer is refused (default 10m).
+	BanDuration time.Duration
+	// ReportPenalty is the score added by ReportPeer (default 50).
+	ReportPenalty int
+	// SyncLag: block sync starts when a peer has at least this many more
+	// committed blocks than we do (default 2; one height behind is caught
+	// up by consensus gossip).
+	SyncLag int64
+	// SyncBatch is the heights per block sync request (default 16);
+	// SyncParallel the requests in flight across peers (default 4).
+	SyncBatch    int
+	SyncParallel int
+	// MaxBlockBytes bounds a block (default 16 MiB).
+	MaxBlockBytes int
+	// MaxTxBytes bounds one gossiped transaction (default 1 MiB).
+	MaxTxBytes int
+	// InboundBuffer sizes the Inbound and Txs channels (default 1024).
+	InboundBuffer int
+	// SendQueue sizes each peer's outbound queue (default 4096 frames).
+	SendQueue int
+}
+
+func (c *Config) setDefaults() error {
+	if c.ChainID == "" {
+		return fmt.Errorf("%w: empty chain ID", ErrConfig)
+	}
+	if len(c.PrivKey) != ed25519.PrivateKeySize {
+		return fmt.Errorf("%w: node key is %d bytes, want %d", ErrConfig, len(c.PrivKey), ed25519.PrivateKeySize)
+	}
+	if len(c.ListenAddrs) == 0 {
+		c.ListenAddrs = []string{"/ip4/0.0.0.0/tcp/26656"}
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxPeers, 50)
+	def(&c.BanThreshold, 100)
+	def(&c.ReportPenalty, 50)
+	def(&c.SyncBatch, 16)
+	def(&c.SyncParallel, 4)
+	def(&c.MaxBlockBytes, 16<<20)
+	def(&c.MaxTxBytes, 1<<20)
+	def(&c.InboundBuffer, 1024)
+	def(&c.SendQueue, 4096)
+	defd(&c.GossipInterval, 100*time.Millisecond)
+	defd(&c.PexInterval, 30*time.Second)
+	defd(&c.BanDuration, 10*time.Minute)
+	if c.SyncLag <= 0 {
+		c.SyncLag = 2
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Frame limits per protocol and message kind.
+const (
+	maxPartBytes      = types.BlockPartSizeBytes
+	maxConsensusFrame = 4 << 20 // any consensus frame; parts are 64 KiB
+	maxSmallFrame     = 1 << 10 // status, has, vote, proposal
+	maxPartFrame      = maxPartBytes + 16<<10
+	maxPexFrame       = 256 << 10
+	maxRequestFrame   = 64
+	maxSyncBatch      = 64
+	maxPexPeers       = 64
+	maxPexAddrs       = 8
+)
+
+func (c *Config) maxParts() uint32 {
+	return uint32((c.MaxBlockBytes + maxPartBytes - 1) / maxPartBytes)
+}
+
+func (c *Config) maxSyncFrame() int { return c.MaxBlockBytes + 1<<20 }
+func (c *Config) maxTxFrame() int   { return 4*c.MaxTxBytes + 1<<10 }

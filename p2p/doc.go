@@ -1,0 +1,26 @@
+// Package p2p connects validators over go-libp2p and implements
+// engine.Transport.
+//
+// A Transport owns a libp2p host (Ed25519 node key, TCP, Noise, a connection
+// manager, a resource manager and a connection gater for banned peers) and
+// speaks four stream protocols, each carrying uvarint-length-prefixed
+// protobuf frames defined in proto/bftnode/p2p:
+//
+//   - /bftnode/consensus/1: status, proposals, block parts with Merkle
+//     proofs, votes and "has" announcements. Gossip is targeted, not a flood:
+//     the transport keeps each peer's status and which votes and parts it is
+//     known to have, and sends only what is missing. Blocks travel as parts,
+//     each verified against the proposal's part set header as it arrives,
+//     and reach the engine as one ProposalMsg.
+//   - /bftnode/blocksync/1: a node far behind its peers fetches committed
+//     blocks with their commits from several peers in parallel and delivers
+//     them in order as CommitMsg.
+//   - /bftnode/pex/1: peer exchange, so a node started with one bootstrap
+//     address finds the rest.
+//   - /bftnode/tx/1: transaction gossip to peers not known to have a tx.
+//
+// Every inbound frame is size-checked, decoded and checked (chain ID, height
+// window) at this edge; the engine only sees domain types. Bad frames and
+// ReportPeer calls lower a peer's score, and past a threshold the peer is
+// disconnected and refused for a while.
+package p2p

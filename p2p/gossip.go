@@ -1,0 +1,497 @@
+package p2p
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/bftnode/bftnode/consensus/engine"
+	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
+	"github.com/bftnode/bftnode/types"
+)
+
+var (
+	errWrongChain = errors.New("p2p: peer on another chain")
+	errEnvelope   = errors.New("p2p: envelope must hold exactly one message")
+	errOutOfRange = errors.New("p2p: field out of range")
+)
+
+type storedProposal struct {
+	proposal   *types.Proposal
+	frame      []byte
+	parts      *partSet
+	partFrames [][]byte // encoded lazily
+	delivered  bool
+}
+
+type storedVote struct {
+	vote  *types.Vote
+	frame []byte
+}
+
+// heightData is what this node holds of one height, to serve peers that
+// lack it: proposals by round with their parts, and votes.
+type heightData struct {
+	proposals map[int32]*storedProposal
+	votes     map[voteKey]*storedVote
+}
+
+func (t *Transport) heightLocked(h int64) *heightData {
+	hd := t.heights[h]
+	if hd == nil {
+		hd = &heightData{proposals: make(map[int32]*storedProposal), votes: make(map[voteKey]*storedVote)}
+		t.heights[h] = hd
+	}
+	return hd
+}
+
+// inWindowLocked reports whether height h is one we gossip: the previous,
+// current or next height (any height before the engine's first status).
+func (t *Transport) inWindowLocked(h int64) bool {
+	our := t.status.Height
+	return our == 0 || (h >= our-1 && h <= our+1)
+}
+
+// peerNearLocked reports whether ps may want messages of height h.
+func peerNearLocked(ps *peerState, h int64) bool {
+	return !ps.status.known || (ps.status.height >= h-1 && ps.status.height <= h+1)
+}
+
+func (sp *storedProposal) partFrame(i uint32) []byte {
+	if sp.partFrames == nil {
+		sp.partFrames = make([][]byte, len(sp.parts.parts))
+	}
+	if sp.partFrames[i] == nil {
+		f, err := encodeFrame(&p2ppb.ConsensusMessage{BlockPart: &p2ppb.BlockPartMessage{
+			Height: sp.proposal.Height, Round: sp.proposal.Round, Part: sp.parts.parts[i],
+		}})
+		if err != nil {
+			return nil
+		}
+		sp.partFrames[i] = f
+	}
+	return sp.partFrames[i]
+}
+
+// Broadcast sends our ProposalMsg (as a proposal and block parts) or
+// VoteMsg to every peer not known to have it.
+func (t *Transport) Broadcast(msg any) {
+	switch m := msg.(type) {
+	case engine.ProposalMsg:
+		t.broadcastProposal(m)
+	case *engine.ProposalMsg:
+		t.broadcastProposal(*m)
+	case engine.VoteMsg:
+		t.broadcastVote(m.Vote)
+	case *engine.VoteMsg:
+		t.broadcastVote(m.Vote)
+	default:
+		t.log.Error("broadcast of unsupported message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+func (t *Transport) broadcastProposal(m engine.ProposalMsg) {
+	if m.Proposal == nil || m.Block == nil {
+		t.log.Error("broadcast of incomplete proposal")
+		return
+	}
+	ps, err := partSetFromBlock(m.Block, m.Proposal.BlockID.PartSetHeader)
+	if err != nil {
+		t.log.Error("broadcast proposal", "height", m.Proposal.Height, "round", m.Proposal.Round, "err", err)
+		return
+	}
+	frame, err := encodeFrame(&p2ppb.ConsensusMessage{Proposal: &p2ppb.ProposalMessage{Proposal: m.Proposal.ToProto()}})
+	if err != nil {
+		t.log.Error("broadcast proposal", "err", err)
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sp := &storedProposal{proposal: m.Proposal, frame: frame, parts: ps, delivered: true}
+	t.heightLocked(m.Proposal.Height).proposals[m.Proposal.Round] = sp
+	for _, p := range t.peers {
+		if peerNearLocked(p, m.Proposal.Height) {
+			t.sendProposalLocked(p, sp)
+		}
+	}
+}
+
+func (t *Transport) broadcastVote(v *types.Vote) {
+	if v == nil {
+		return
+	}
+	frame, err := encodeFrame(&p2ppb.ConsensusMessage{Vote: &p2ppb.VoteMessage{Vote: v.ToProto()}})
+	if err != nil {
+		t.log.Error("broadcast vote", "err", err)
+		return
+	}
+	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sv := &storedVote{vote: v, frame: frame}
+	t.heightLocked(v.Height).votes[k] = sv
+	for _, p := range t.peers {
+		if peerNearLocked(p, v.Height) {
+			t.sendVoteLocked(p, k, sv)
+		}
+	}
+}
+
+// sendProposalLocked queues the proposal and the parts ps lacks.
+func (t *Transport) sendProposalLocked(ps *peerState, sp *storedProposal) {
+	h, r := sp.proposal.Height, sp.proposal.Round
+	has := ps.hasAt(h)
+	if has.blocks[r] {
+		return
+	}
+	if !has.proposals[r] {
+		if !t.enqueueLocked(ps, KindProposal, sp.frame) {
+			return
+		}
+		has.proposals[r] = true
+	}
+	for i := range uint32(len(sp.parts.parts)) {
+		k := partKey{r, i}
+		if _, ok := has.parts[k]; ok || !sp.parts.has(i) {
+			continue
+		}
+		f := sp.partFrame(i)
+		if f == nil || !t.enqueueLocked(ps, KindBlockPart, f) {
+			return
+		}
+		has.parts[k] = struct{}{}
+	}
+}
+
+func (t *Transport) sendVoteLocked(ps *peerState, k voteKey, sv *storedVote) {
+	has := ps.hasAt(k.height)
+	if _, ok := has.votes[k]; ok {
+		return
+	}
+	if t.enqueueLocked(ps, KindVote, sv.frame) {
+		has.votes[k] = struct{}{}
+	}
+}
+
+// SetStatus records our position, prunes what peers can no longer need
+// and tells every peer.
+func (t *Transport) SetStatus(st engine.Status) {
+	t.mu.Lock()
+	t.status = st
+	for h := range t.heights {
+		if h < st.Height-1 {
+			delete(t.heights, h)
+		}
+	}
+	if f := t.statusFrameLocked(); f != nil {
+		for _, ps := range t.peers {
+			t.enqueueLocked(ps, KindStatus, f)
+		}
+	}
+	t.mu.Unlock()
+	t.wakeSync()
+}
+
+func (t *Transport) statusFrameLocked() []byte {
+	st := &p2ppb.Status{ChainID: t.cfg.ChainID, Height: t.status.Height, Round: t.status.Round, Step: uint32(t.status.Step)}
+	if t.cfg.Source != nil {
+		st.StoreBase, st.StoreHeight = t.cfg.Source.Base(), t.cfg.Source.Height()
+	}
+	f, err := encodeFrame(&p2ppb.ConsensusMessage{Status: st})
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
+// handleConsensusFrame decodes and checks one frame from ps and acts on it.
+// A returned error is the peer's fault.
+func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) error {
+	var m p2ppb.ConsensusMessage
+	if err := decodeFrame(payload, &m); err != nil {
+		return err
+	}
+	set := 0
+	for _, f := range []bool{m.Status != nil, m.Proposal != nil, m.BlockPart != nil, m.Vote != nil, m.HasVote != nil, m.HasBlock != nil} {
+		if f {
+			set++
+		}
+	}
+	if set != 1 {
+		return errEnvelope
+	}
+	small := func(kind int) error {
+		t.stats.recv(kind, n)
+		if n > maxSmallFrame {
+			return fmt.Errorf("%w: %s frame of %d bytes", ErrFrameTooLarge, KindName(kind), n)
+		}
+		return nil
+	}
+	switch {
+	case m.Status != nil:
+		if err := small(KindStatus); err != nil {
+			return err
+		}
+		return t.onStatus(ps, m.Status)
+	case m.HasVote != nil:
+		if err := small(KindHasVote); err != nil {
+			return err
+		}
+		hv := m.HasVote
+		t.mu.Lock()
+		if t.inWindowLocked(hv.Height) {
+			ps.hasAt(hv.Height).votes[voteKey{hv.Height, hv.Round, types.SignedMsgType(hv.Type), hv.Index}] = struct{}{}
+		}
+		t.mu.Unlock()
+		return nil
+	case m.HasBlock != nil:
+		if err := small(KindHasBlock); err != nil {
+			return err
+		}
+		t.mu.Lock()
+		if t.inWindowLocked(m.HasBlock.Height) {
+			ps.hasAt(m.HasBlock.Height).blocks[m.HasBlock.Round] = true
+		}
+		t.mu.Unlock()
+		return nil
+	case m.Proposal != nil:
+		if err := small(KindProposal); err != nil {
+			return err
+		}
+		return t.onProposal(ps, m.Proposal)
+	case m.Vote != nil:
+		if err := small(KindVote); err != nil {
+			return err
+		}
+		return t.onVote(ps, m.Vote)
+	default:
+		t.stats.recv(KindBlockPart, n)
+		if n > maxPartFrame {
+			return fmt.Errorf("%w: part frame of %d bytes", ErrFrameTooLarge, n)
+		}
+		return t.onPart(ps, m.BlockPart)
+	}
+}
+
+func (t *Transport) onStatus(ps *peerState, st *p2ppb.Status) error {
+	if st.ChainID != t.cfg.ChainID {
+		return fmt.Errorf("%w: %q", errWrongChain, st.ChainID)
+	}
+	if st.Height < 0 || st.Round < 0 || st.Step > 255 || st.StoreBase < 0 || st.StoreHeight < st.StoreBase {
+		return fmt.Errorf("%w: status %d/%d/%d store %d..%d", errOutOfRange, st.Height, st.Round, st.Step, st.StoreBase, st.StoreHeight)
+	}
+	t.mu.Lock()
+	grew := st.StoreHeight > ps.status.storeHeight
+	ps.status = peerStatus{known: true, height: st.Height, round: st.Round, step: uint8(st.Step), storeBase: st.StoreBase, storeHeight: st.StoreHeight}
+	for h := range ps.has {
+		if h < st.Height-1 {
+			delete(ps.has, h)
+		}
+	}
+	t.mu.Unlock()
+	if grew {
+		t.wakeSync()
+	}
+	return nil
+}
+
+func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
+	if pm.Proposal == nil {
+		return errEnvelope
+	}
+	prop, err := types.ProposalFromProto(pm.Proposal)
+	if err != nil {
+		return fmt.Errorf("%w: proposal: %w", ErrBadFrame, err)
+	}
+	psh := prop.BlockID.PartSetHeader
+	if prop.Height <= 0 || prop.Round < 0 || psh.Total == 0 || psh.Total > t.cfg.maxParts() || prop.BlockID.Hash.IsZero() {
+		return fmt.Errorf("%w: proposal %d/%d with %d parts", errOutOfRange, prop.Height, prop.Round, psh.Total)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.inWindowLocked(prop.Height) {
+		return nil
+	}
+	hd := t.heightLocked(prop.Height)
+	ps.hasAt(prop.Height).proposals[prop.Round] = true
+	if sp := hd.proposals[prop.Round]; sp != nil {
+		if sp.proposal.BlockID == prop.BlockID && bytes.Equal(sp.proposal.Signature, prop.Signature) {
+			t.stats.dupProposals.Add(1)
+		}
+		return nil // a duplicate, or a conflicting one we ignore
+	}
+	frame, err := encodeFrame(&p2ppb.ConsensusMessage{Proposal: pm})
+	if err != nil {
+		return nil
+	}
+	hd.proposals[prop.Round] = &storedProposal{proposal: prop, frame: frame, parts: newPartSet(psh)}
+	return nil
+}
+
+func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
+	if bp.Part == nil || bp.Height <= 0 || bp.Round < 0 {
+		return fmt.Errorf("%w: block part", errOutOfRange)
+	}
+	t.mu.Lock()
+	hd := t.heights[bp.Height]
+	var sp *storedProposal
+	if hd != nil {
+		sp = hd.proposals[bp.Round]
+	}
+	if sp == nil || !t.inWindowLocked(bp.Height) {
+		t.mu.Unlock()
+		return nil // no proposal yet: a later gossip round resends
+	}
+	added, err := sp.parts.add(bp.Part)
+	if err != nil {
+		t.mu.Unlock()
+		return err
+	}
+	ps.hasAt(bp.Height).parts[partKey{bp.Round, bp.Part.Index}] = struct{}{}
+	if !added {
+		t.stats.dupParts.Add(1)
+	}
+	if !sp.parts.complete() || sp.delivered {
+		t.mu.Unlock()
+		return nil
+	}
+	sp.delivered = true
+	prop := sp.proposal
+	block, err := sp.parts.block()
+	if err == nil {
+		err = t.checkBlock(block, prop.Height)
+	}
+	if err == nil && block.Hash() != prop.BlockID.Hash {
+		err = fmt.Errorf("%w: block hash does not match the proposal", ErrBadPart)
+	}
+	if err != nil {
+		// The parts prove into the signed part set header, so the
+		// proposer, not the relaying peer, made this block.
+		delete(hd.proposals, bp.Round)
+		t.mu.Unlock()
+		t.log.Warn("proposed block invalid", "height", prop.Height, "round", prop.Round, "err", err)
+		return nil
+	}
+	hb, _ := encodeFrame(&p2ppb.ConsensusMessage{HasBlock: &p2ppb.HasBlock{Height: prop.Height, Round: prop.Round}})
+	for _, other := range t.peers {
+		if other != ps && !other.hasAt(prop.Height).blocks[prop.Round] && peerNearLocked(other, prop.Height) {
+			t.enqueueLocked(other, KindHasBlock, hb)
+		}
+	}
+	t.mu.Unlock()
+	t.deliver(engine.Inbound{From: ps.id.String(), Msg: engine.ProposalMsg{Proposal: prop, Block: block}})
+	return nil
+}
+
+// checkBlock checks what the transport can check of a block: its chain,
+// height and internal hashes.
+func (t *Transport) checkBlock(b *types.Block, height int64) error {
+	if b.Header.ChainID != t.cfg.ChainID {
+		return fmt.Errorf("%w: block of chain %q", errWrongChain, b.Header.ChainID)
+	}
+	if b.Header.Height != height {
+		return fmt.Errorf("%w: block height %d, want %d", errOutOfRange, b.Header.Height, height)
+	}
+	return b.ValidateBasic()
+}
+
+func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
+	if vm.Vote == nil {
+		return errEnvelope
+	}
+	v, err := types.VoteFromProto(vm.Vote)
+	if err != nil {
+		return fmt.Errorf("%w: vote: %w", ErrBadFrame, err)
+	}
+	if (v.Type != types.PrevoteType && v.Type != types.PrecommitType) || v.Height <= 0 || v.Round < 0 || v.ValidatorIndex < 0 || len(v.Signature) == 0 {
+		return fmt.Errorf("%w: vote %v %d/%d index %d", errOutOfRange, v.Type, v.Height, v.Round, v.ValidatorIndex)
+	}
+	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
+	t.mu.Lock()
+	if !t.inWindowLocked(v.Height) {
+		t.mu.Unlock()
+		return nil
+	}
+	ps.hasAt(v.Height).votes[k] = struct{}{}
+	hd := t.heightLocked(v.Height)
+	if sv := hd.votes[k]; sv != nil {
+		t.mu.Unlock()
+		if bytes.Equal(sv.vote.Signature, v.Signature) {
+			t.stats.dupVotes.Add(1)
+			return nil
+		}
+		// A conflicting vote: the engine decides (evidence or forgery).
+		t.deliver(engine.Inbound{From: ps.id.String(), Msg: engine.VoteMsg{Vote: v}})
+		return nil
+	}
+	frame, err := encodeFrame(&p2ppb.ConsensusMessage{Vote: vm})
+	if err != nil {
+		t.mu.Unlock()
+		return nil
+	}
+	hd.votes[k] = &storedVote{vote: v, frame: frame}
+	hv, _ := encodeFrame(&p2ppb.ConsensusMessage{HasVote: &p2ppb.HasVote{Height: k.height, Round: k.round, Type: uint32(k.typ), Index: k.index}})
+	for _, other := range t.peers {
+		if other == ps || !peerNearLocked(other, v.Height) {
+			continue
+		}
+		if _, ok := other.hasAt(v.Height).votes[k]; !ok {
+			t.enqueueLocked(other, KindHasVote, hv)
+		}
+	}
+	t.mu.Unlock()
+	t.deliver(engine.Inbound{From: ps.id.String(), Msg: engine.VoteMsg{Vote: v}})
+	return nil
+}
+
+// runGossip periodically sends each peer what it lacks at its height:
+// this relays messages through the network and catches up a peer that
+// reconnected or fell one height behind.
+func (t *Transport) runGossip() {
+	tick := time.NewTicker(t.cfg.GossipInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		t.gossipOnce()
+		t.ticks.Add(1)
+	}
+}
+
+func (t *Transport) gossipOnce() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := make([]peer.ID, 0, len(t.peers))
+	for id := range t.peers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		ps := t.peers[id]
+		if !ps.status.known {
+			continue
+		}
+		hd := t.heights[ps.status.height]
+		if hd == nil {
+			continue
+		}
+		rounds := make([]int32, 0, len(hd.proposals))
+		for r := range hd.proposals {
+			rounds = append(rounds, r)
+		}
+		slices.Sort(rounds)
+		for _, r := range rounds {
+			t.sendProposalLocked(ps, hd.proposals[r])
+		}
+		for k, sv := range hd.votes {
+			t.sendVoteLocked(ps, k, sv)
+		}
+	}
+}

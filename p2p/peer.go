@@ -1,0 +1,254 @@
+package p2p
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/bftnode/bftnode/types"
+)
+
+type voteKey struct {
+	height int64
+	round  int32
+	typ    types.SignedMsgType
+	index  int32
+}
+
+type partKey struct {
+	round int32
+	index uint32
+}
+
+// peerHas is what a peer is known to have at one height.
+type peerHas struct {
+	votes     map[voteKey]struct{}
+	proposals map[int32]bool
+	blocks    map[int32]bool // proposal and every part
+	parts     map[partKey]struct{}
+}
+
+type peerStatus struct {
+	known                  bool
+	height                 int64
+	round                  int32
+	step                   uint8
+	storeBase, storeHeight int64
+}
+
+type outFrame struct {
+	kind  int
+	frame []byte
+}
+
+// peerState is one connected peer. Fields below the channels are guarded
+// by Transport.mu.
+type peerState struct {
+	id     peer.ID
+	out    chan outFrame // consensus frames
+	txOut  chan []byte   // raw transactions
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	status peerStatus
+	has    map[int64]*peerHas
+	txSeen seenSet
+}
+
+func (ps *peerState) hasAt(h int64) *peerHas {
+	ph := ps.has[h]
+	if ph == nil {
+		ph = &peerHas{
+			votes:     make(map[voteKey]struct{}),
+			proposals: make(map[int32]bool),
+			blocks:    make(map[int32]bool),
+			parts:     make(map[partKey]struct{}),
+		}
+		ps.has[h] = ph
+	}
+	return ph
+}
+
+// ensurePeer returns the state of p, creating it and its writers.
+func (t *Transport) ensurePeer(p peer.ID) *peerState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ps := t.peers[p]; ps != nil {
+		return ps
+	}
+	ctx, cancel := context.WithCancel(t.ctx)
+	ps := &peerState{
+		id:     p,
+		out:    make(chan outFrame, t.cfg.SendQueue),
+		txOut:  make(chan []byte, t.cfg.SendQueue),
+		ctx:    ctx,
+		cancel: cancel,
+		has:    make(map[int64]*peerHas),
+		txSeen: newSeenSet(100_000),
+	}
+	t.peers[p] = ps
+	t.goRun(func() { t.runConsensusWriter(ps) })
+	t.goRun(func() { t.runTxWriter(ps) })
+	return ps
+}
+
+func (t *Transport) onConnected(p peer.ID) {
+	if t.ctx.Err() != nil || t.gater.isBanned(p) {
+		return
+	}
+	t.ensurePeer(p)
+	t.log.Debug("peer connected", "peer", p)
+	select {
+	case t.pexWake <- struct{}{}:
+	default:
+	}
+}
+
+func (t *Transport) onDisconnected(p peer.ID) {
+	if t.host.Network().Connectedness(p) == network.Connected {
+		return
+	}
+	t.mu.Lock()
+	ps := t.peers[p]
+	delete(t.peers, p)
+	t.mu.Unlock()
+	if ps != nil {
+		ps.cancel()
+		t.log.Debug("peer disconnected", "peer", p)
+	}
+}
+
+// enqueueLocked queues a frame for ps without blocking; a full queue drops
+// it (the caller then does not mark it as had, so gossip retries).
+func (t *Transport) enqueueLocked(ps *peerState, kind int, frame []byte) bool {
+	select {
+	case ps.out <- outFrame{kind: kind, frame: frame}:
+		return true
+	default:
+		t.stats.dropped.Add(1)
+		return false
+	}
+}
+
+// openStream opens a protocol stream to ps, retrying briefly: right after
+// connecting, the peer may still be registering its handlers.
+func (t *Transport) openStream(ctx context.Context, p peer.ID, proto string) (network.Stream, error) {
+	var err error
+	for attempt := range 3 {
+		var s network.Stream
+		if s, err = t.host.NewStream(ctx, p, protocol.ID(proto)); err == nil {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+		}
+	}
+	return nil, err
+}
+
+// runConsensusWriter opens our consensus stream to ps, sends our status,
+// then writes queued frames until the peer goes away.
+func (t *Transport) runConsensusWriter(ps *peerState) {
+	s, err := t.openStream(ps.ctx, ps.id, ProtocolConsensus)
+	if err != nil {
+		if ps.ctx.Err() == nil {
+			t.log.Debug("consensus stream", "peer", ps.id, "err", err)
+		}
+		return
+	}
+	defer s.Close()
+	w := bufio.NewWriterSize(s, 64<<10)
+	t.mu.Lock()
+	status := t.statusFrameLocked()
+	t.mu.Unlock()
+	if status != nil {
+		if _, err := w.Write(status); err != nil {
+			return
+		}
+		t.stats.sent(KindStatus, len(status))
+	}
+	for {
+		if w.Buffered() > 0 && len(ps.out) == 0 {
+			if err := w.Flush(); err != nil {
+				t.log.Debug("consensus write", "peer", ps.id, "err", err)
+				return
+			}
+		}
+		select {
+		case <-ps.ctx.Done():
+			return
+		case f := <-ps.out:
+			if _, err := w.Write(f.frame); err != nil {
+				t.log.Debug("consensus write", "peer", ps.id, "err", err)
+				return
+			}
+			t.stats.sent(f.kind, len(f.frame))
+		}
+	}
+}
+
+// handleConsensus reads a peer's consensus stream. Frame errors cost score;
+// an oversized or truncated frame ends the stream since framing is lost.
+func (t *Transport) handleConsensus(s network.Stream) {
+	p := s.Conn().RemotePeer()
+	if t.gater.isBanned(p) {
+		_ = s.Reset()
+		return
+	}
+	ps := t.ensurePeer(p)
+	r := bufio.NewReaderSize(s, 64<<10)
+	for {
+		payload, n, err := readFrame(r, maxConsensusFrame)
+		if err != nil {
+			t.streamError(p, s, err)
+			return
+		}
+		if err := t.handleConsensusFrame(ps, payload, n); err != nil {
+			t.stats.badFrames.Add(1)
+			t.penalize(p, penaltyFor(err), err)
+			if t.gater.isBanned(p) {
+				_ = s.Reset()
+				return
+			}
+		}
+	}
+}
+
+// streamError accounts for a failed frame read on s from p.
+func (t *Transport) streamError(p peer.ID, s network.Stream, err error) {
+	switch {
+	case errors.Is(err, io.EOF):
+		_ = s.Close()
+	case errors.Is(err, ErrFrameTooLarge):
+		t.stats.badFrames.Add(1)
+		_ = s.Reset()
+		t.penalize(p, penaltyOversized, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// The peer closed its side in the middle of a frame.
+		t.stats.badFrames.Add(1)
+		_ = s.Reset()
+		t.penalize(p, penaltyUndecoded, err)
+	default:
+		_ = s.Reset()
+	}
+}
+
+func penaltyFor(err error) int {
+	switch {
+	case errors.Is(err, ErrFrameTooLarge):
+		return penaltyOversized
+	case errors.Is(err, errWrongChain):
+		return penaltyWrongChain
+	case errors.Is(err, ErrBadFrame):
+		return penaltyUndecoded
+	}
+	return penaltyInvalid
+}

@@ -1,0 +1,100 @@
+package p2p
+
+import (
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/control"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Penalties added to a peer's score; at Config.BanThreshold it is banned.
+const (
+	penaltyOversized  = 100 // framing is lost: the stream is reset
+	penaltyUndecoded  = 25
+	penaltyInvalid    = 25 // decodes but fails checks (bad proof, empty envelope)
+	penaltyWrongChain = 100
+)
+
+// gater refuses connections to and from banned peers. It satisfies
+// connmgr.ConnectionGater.
+type gater struct {
+	mu     sync.Mutex
+	banned map[peer.ID]time.Time // until
+	now    func() time.Time
+}
+
+func newGater() *gater {
+	return &gater{banned: make(map[peer.ID]time.Time), now: time.Now}
+}
+
+func (g *gater) ban(p peer.ID, d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.banned[p] = g.now().Add(d)
+}
+
+func (g *gater) isBanned(p peer.ID) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	until, ok := g.banned[p]
+	if !ok {
+		return false
+	}
+	if g.now().After(until) {
+		delete(g.banned, p)
+		return false
+	}
+	return true
+}
+
+func (g *gater) InterceptPeerDial(p peer.ID) bool { return !g.isBanned(p) }
+
+func (g *gater) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return !g.isBanned(p) }
+
+func (g *gater) InterceptAccept(network.ConnMultiaddrs) bool { return true }
+
+func (g *gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
+	return !g.isBanned(p)
+}
+
+func (g *gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+
+// scores tracks misbehaviour points per peer.
+type scores struct {
+	mu sync.Mutex
+	m  map[peer.ID]int
+}
+
+// add adds points and reports whether the peer reached threshold (its
+// score is then reset, the caller bans it).
+func (s *scores) add(p peer.ID, points, threshold int) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[peer.ID]int)
+	}
+	s.m[p] += points
+	v := s.m[p]
+	if v >= threshold {
+		delete(s.m, p)
+		return v, true
+	}
+	return v, false
+}
+
+// penalize lowers p's score for reason and bans it past the threshold:
+// the gater refuses it for BanDuration and its connections are closed.
+func (t *Transport) penalize(p peer.ID, points int, reason error) {
+	v, ban := t.scores.add(p, points, t.cfg.BanThreshold)
+	t.log.Warn("peer misbehaved", "peer", p, "score", v, "reason", reason)
+	if !ban {
+		return
+	}
+	t.gater.ban(p, t.cfg.BanDuration)
+	t.stats.bans.Add(1)
+	t.log.Warn("peer banned", "peer", p, "for", t.cfg.BanDuration)
+	_ = t.host.Network().ClosePeer(p)
+}

@@ -1,0 +1,266 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+
+	"github.com/bftnode/bftnode/consensus/engine"
+)
+
+// InboundTx is a transaction received from a peer.
+type InboundTx struct {
+	From string
+	Tx   []byte
+}
+
+// Transport is the libp2p implementation of engine.Transport, plus block
+// sync, peer exchange and transaction gossip.
+type Transport struct {
+	cfg    Config
+	log    *slog.Logger
+	host   host.Host
+	gater  *gater
+	scores scores
+	stats  counters
+
+	inbound chan engine.Inbound
+	txs     chan InboundTx
+
+	persistent []peer.AddrInfo
+	bootstrap  []peer.AddrInfo
+
+	mu      sync.Mutex
+	status  engine.Status
+	peers   map[peer.ID]*peerState
+	heights map[int64]*heightData // gossip store: current and previous height
+
+	syncWake chan struct{}
+	pexWake  chan struct{}
+	ticks    atomic.Uint64 // gossip rounds run, for tests
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	started atomic.Bool
+}
+
+var _ engine.Transport = (*Transport)(nil)
+
+// New creates the libp2p host, listening on cfg.ListenAddrs, and registers
+// the stream handlers. Call Start to dial peers and run gossip.
+func New(cfg Config) (*Transport, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	t := &Transport{
+		cfg:      cfg,
+		log:      cfg.Logger.With("module", "p2p"),
+		gater:    newGater(),
+		inbound:  make(chan engine.Inbound, cfg.InboundBuffer),
+		txs:      make(chan InboundTx, cfg.InboundBuffer),
+		peers:    make(map[peer.ID]*peerState),
+		heights:  make(map[int64]*heightData),
+		syncWake: make(chan struct{}, 1),
+		pexWake:  make(chan struct{}, 1),
+	}
+	for _, s := range cfg.PersistentPeers {
+		ai, err := ParsePeerAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: persistent peer: %w", ErrConfig, err)
+		}
+		t.persistent = append(t.persistent, ai)
+	}
+	for _, s := range cfg.BootstrapPeers {
+		ai, err := ParsePeerAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bootstrap peer: %w", ErrConfig, err)
+		}
+		t.bootstrap = append(t.bootstrap, ai)
+	}
+	priv, err := crypto.UnmarshalEd25519PrivateKey(cfg.PrivKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: node key: %w", ErrConfig, err)
+	}
+	cm, err := connmgr.NewConnManager(cfg.MaxPeers, cfg.MaxPeers+cfg.MaxPeers/4+2, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("%w: connection manager: %w", ErrConfig, err)
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(rcmgr.DefaultLimits.AutoScale()))
+	if err != nil {
+		return nil, fmt.Errorf("%w: resource manager: %w", ErrConfig, err)
+	}
+	h, err := libp2p.New(
+		libp2p.Identity(priv),
+		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.ConnectionManager(cm),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionGater(t.gater),
+		libp2p.DisableRelay(),
+		libp2p.Ping(false),
+	)
+	if err != nil {
+		_ = rm.Close()
+		return nil, fmt.Errorf("%w: libp2p host: %w", ErrConfig, err)
+	}
+	t.host = h
+	t.ctx, t.cancel = context.WithCancel(context.Background())
+	for _, ai := range t.persistent {
+		cm.Protect(ai.ID, "persistent")
+	}
+	h.SetStreamHandler(ProtocolConsensus, t.handleConsensus)
+	h.SetStreamHandler(ProtocolBlockSync, t.handleBlockSync)
+	h.SetStreamHandler(ProtocolPex, t.handlePex)
+	h.SetStreamHandler(ProtocolTx, t.handleTxs)
+	h.Network().Notify(&network.NotifyBundle{
+		ConnectedF:    func(_ network.Network, c network.Conn) { t.onConnected(c.RemotePeer()) },
+		DisconnectedF: func(_ network.Network, c network.Conn) { t.onDisconnected(c.RemotePeer()) },
+	})
+	return t, nil
+}
+
+// Start dials the persistent and bootstrap peers and runs gossip, peer
+// exchange and block sync until ctx ends or Close is called.
+func (t *Transport) Start(ctx context.Context) error {
+	if t.ctx.Err() != nil {
+		return ErrClosed
+	}
+	if !t.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("%w: already started", ErrConfig)
+	}
+	stop := context.AfterFunc(ctx, t.cancel)
+	t.goRun(func() { <-t.ctx.Done(); stop() })
+	for _, ai := range t.persistent {
+		t.goRun(func() { t.keepDialing(ai) })
+	}
+	for _, ai := range t.bootstrap {
+		t.goRun(func() { t.keepDialing(ai) })
+	}
+	t.goRun(t.runGossip)
+	t.goRun(t.runPex)
+	t.goRun(t.runSync)
+	t.log.Info("p2p started", "id", t.host.ID(), "addrs", t.host.Addrs())
+	return nil
+}
+
+func (t *Transport) goRun(f func()) {
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		f()
+	}()
+}
+
+// Close stops the transport and its host.
+func (t *Transport) Close() error {
+	t.cancel()
+	err := t.host.Close()
+	t.wg.Wait()
+	return err
+}
+
+// ID is this node's peer ID.
+func (t *Transport) ID() peer.ID { return t.host.ID() }
+
+// Addrs are the multiaddrs this node listens on, each with /p2p/<ID>.
+func (t *Transport) Addrs() []string {
+	var out []string
+	for _, a := range t.host.Addrs() {
+		out = append(out, FormatPeerMultiaddr(t.host.ID(), a))
+	}
+	return out
+}
+
+// Host exposes the libp2p host (for the node's diagnostics).
+func (t *Transport) Host() host.Host { return t.host }
+
+// Inbound delivers consensus messages and synced blocks from peers.
+func (t *Transport) Inbound() <-chan engine.Inbound { return t.inbound }
+
+// Txs delivers transactions gossiped by peers, for the mempool.
+func (t *Transport) Txs() <-chan InboundTx { return t.txs }
+
+// Stats returns a snapshot of the counters.
+func (t *Transport) Stats() Stats {
+	s := t.stats.snapshot()
+	t.mu.Lock()
+	s.Peers = len(t.peers)
+	t.mu.Unlock()
+	return s
+}
+
+// Peers lists the connected peers that speak consensus.
+func (t *Transport) Peers() []peer.ID {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]peer.ID, 0, len(t.peers))
+	for id := range t.peers {
+		out = append(out, id)
+	}
+	return out
+}
+
+// ReportPeer lowers the score of a peer whose message failed validation;
+// past the threshold it is disconnected and banned.
+func (t *Transport) ReportPeer(id string, reason error) {
+	p, err := peer.Decode(id)
+	if err != nil {
+		t.log.Warn("report of unknown peer", "peer", id, "err", err)
+		return
+	}
+	t.penalize(p, t.cfg.ReportPenalty, reason)
+}
+
+// deliver hands m to the engine, waiting while its queue is full.
+func (t *Transport) deliver(m engine.Inbound) {
+	select {
+	case t.inbound <- m:
+	case <-t.ctx.Done():
+	}
+}
+
+// keepDialing keeps a connection to ai, redialing with exponential
+// backoff (1s to 1m, jittered) whenever it is down.
+func (t *Transport) keepDialing(ai peer.AddrInfo) {
+	const minBackoff, maxBackoff = time.Second, time.Minute
+	backoff := minBackoff
+	for {
+		wait := backoff
+		if t.host.Network().Connectedness(ai.ID) == network.Connected {
+			backoff = minBackoff
+			wait = minBackoff
+		} else if !t.gater.isBanned(ai.ID) {
+			ctx, cancel := context.WithTimeout(t.ctx, 10*time.Second)
+			err := t.host.Connect(ctx, ai)
+			cancel()
+			if err == nil {
+				backoff = minBackoff
+				wait = minBackoff
+			} else {
+				t.log.Debug("dial failed", "peer", ai.ID, "err", err, "retry_in", backoff)
+				backoff = min(backoff*2, maxBackoff)
+				wait = backoff/2 + time.Duration(time.Now().UnixNano()%int64(backoff/2))
+			}
+		}
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
