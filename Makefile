@@ -43,8 +43,11 @@ vet:
 staticcheck: $(BIN)/staticcheck
 	$(BIN)/staticcheck $(PKGS)
 
+# The race detector runs on every package with goroutines; the simulator is
+# single-threaded and pure, and runs its quick set without it (5-10x faster).
 unit:
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/sim$$')
+	$(GO) test -count=1 -timeout 10m ./sim
 
 # Each fuzz target runs briefly over its committed corpus (testdata/fuzz).
 FUZZTIME ?= 10s
