@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/bftnode/bftnode/config"
+	"github.com/bftnode/bftnode/privval"
 )
 
 func (c *cli) configCmd() *cobra.Command {
@@ -36,7 +40,49 @@ config.toml. Every key can be given as a flag named after it.`,
 		},
 	}
 	addConfigFlags(show.Flags())
-	cmd.AddCommand(show)
+	validate := &cobra.Command{
+		Use:   "validate",
+		Short: "Check config.toml, genesis.json and the key files of the home directory",
+		Long: `config validate loads everything a node needs at start (the configuration
+with the environment and flags applied, the genesis, the node key and the
+validator key with its last-sign state) and reports the first problem with
+what to fix.`,
+		Example: `  bftnode config validate --home ./build/localnet/node0`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := c.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			g, err := config.LoadGenesis(cfg.GenesisFile())
+			if err != nil {
+				return err
+			}
+			nk, err := config.LoadNodeKey(cfg.NodeKeyFile())
+			if err != nil {
+				return err
+			}
+			id, err := nk.PeerID()
+			if err != nil {
+				return err
+			}
+			pv, err := privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
+			if err != nil {
+				return err
+			}
+			role := "not a genesis validator"
+			for _, v := range g.Validators {
+				if bytes.Equal(v.PubKey.Value, pv.PubKey()) {
+					role = fmt.Sprintf("genesis validator %q, power %d", v.Name, v.Power)
+				}
+			}
+			_, err = fmt.Fprintf(c.stdout, "ok: %s\n  chain %s, %d validators, initial height %d\n  node ID %s\n  validator %X (%s)\n",
+				cfg.RootDir, g.ChainID, len(g.Validators), g.InitialHeight, id, pv.Address(), role)
+			return err
+		},
+	}
+	addConfigFlags(validate.Flags())
+	cmd.AddCommand(show, validate)
 	return cmd
 }
 

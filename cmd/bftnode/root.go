@@ -33,7 +33,7 @@ func (c *cli) rootCmd() *cobra.Command {
 libp2p gossip, a Pebble block store, and applications over ABCI 2.0.
 
 Its files live in a home directory (--home, default ~/.bftnode):
-  config/config.toml               settings (see `+"`bftnode config show`"+`)
+  config/config.toml               settings (see ` + "`bftnode config show`" + `)
   config/genesis.json              the chain's genesis
   config/node_key.json             the p2p identity (libp2p peer ID)
   config/priv_validator_key.json   the validator's signing key

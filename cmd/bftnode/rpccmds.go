@@ -147,8 +147,8 @@ says that the key is absent. --path and --height are passed to the app.`,
 func (c *cli) statusCmd() *cobra.Command {
 	var o rpcOpts
 	cmd := &cobra.Command{
-		Use:     "status",
-		Short:   "Print the node's status: identity, latest block, validator",
+		Use:   "status",
+		Short: "Print the node's status: identity, latest block, validator",
 		Example: `  bftnode status
   bftnode status --node http://127.0.0.1:26667`,
 		Args: cobra.NoArgs,

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bftnode/bftnode/config"
+	"github.com/bftnode/bftnode/consensus/wal"
+)
+
+func writeSignState(t *testing.T, path string, height int64) []byte {
+	t.Helper()
+	data := []byte(`{"height":"` + strconv.FormatInt(height, 10) + `","round":0,"step":0}`)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestResetStateKeepsSignState(t *testing.T) {
+	home := initHome(t)
+	cfg, err := config.Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{cfg.BlockstoreDir(), cfg.WALDir(), cfg.AppDBDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "x"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := writeSignState(t, cfg.PrivValidatorStateFile(), 7)
+	for _, cmd := range []string{"reset-state", "unsafe-reset-all"} {
+		r := mustRun(t, cmd, "--home", home)
+		if !strings.Contains(r.stdout, "kept "+cfg.PrivValidatorStateFile()) {
+			t.Errorf("%s: %s", cmd, r.stdout)
+		}
+		entries, _ := os.ReadDir(cfg.DataDir())
+		if len(entries) != 1 || entries[0].Name() != "priv_validator_state.json" {
+			t.Fatalf("%s left %v in data/", cmd, entries)
+		}
+		if got, _ := os.ReadFile(cfg.PrivValidatorStateFile()); !bytes.Equal(got, state) {
+			t.Fatalf("%s changed the last-sign state", cmd)
+		}
+		for _, p := range []string{cfg.PrivValidatorKeyFile(), cfg.NodeKeyFile(), cfg.GenesisFile(), cfg.ConfigFile()} {
+			if _, err := os.Stat(p); err != nil {
+				t.Fatalf("%s removed %s", cmd, p)
+			}
+		}
+	}
+	for _, args := range [][]string{{"reset-state", "--unsafe"}, {"unsafe-reset-all", "--keep-sign-state=false"}} {
+		writeSignState(t, cfg.PrivValidatorStateFile(), 7)
+		r := mustRun(t, append(args, "--home", home)...)
+		if !strings.Contains(r.stderr, "WARNING") {
+			t.Errorf("%v: no warning", args)
+		}
+		var s struct {
+			Height string `json:"height"`
+		}
+		data, _ := os.ReadFile(cfg.PrivValidatorStateFile())
+		if err := json.Unmarshal(data, &s); err != nil || s.Height != "0" {
+			t.Fatalf("%v: state %s (%v)", args, data, err)
+		}
+	}
+}
+
+func TestWALDump(t *testing.T) {
+	home := initHome(t)
+	cfg, err := config.Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := wal.Open(cfg.WALDir(), wal.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(wal.MinUserKind, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteEndHeight(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRun(t, "wal-dump", "--home", home)
+	if !strings.Contains(r.stdout, "len=5") || !strings.Contains(r.stdout, "end-height=1") {
+		t.Fatalf("wal-dump:\n%s", r.stdout)
+	}
+	// A damaged log is reported and the command fails.
+	path := filepath.Join(cfg.WALDir(), wal.FileName)
+	data, _ := os.ReadFile(path)
+	data[len(data)-1] ^= 0xff
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "wal-dump", path); r.code == 0 || !strings.Contains(r.stdout, "error") {
+		t.Fatalf("damaged wal: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := runCLI(t, nil, "wal-dump", filepath.Join(t.TempDir(), "none")); r.code == 0 {
+		t.Fatal("missing wal accepted")
+	}
+}

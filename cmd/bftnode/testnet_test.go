@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bftnode/bftnode/config"
+)
+
+func TestTestnetGeneratesWiredHomes(t *testing.T) {
+	const n = 4
+	dir := filepath.Join(t.TempDir(), "net")
+	mustRun(t, "testnet", "--v", fmt.Sprint(n), "--o", dir, "--chain-id", "tn-1")
+
+	var genesis []byte
+	ports := map[string]string{}
+	p2pAddrs := make([]string, n)
+	cfgs := make([]config.Config, n)
+	for i := range n {
+		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
+		cfg, err := config.Load(home, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		cfgs[i] = cfg
+		g, err := os.ReadFile(cfg.GenesisFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			genesis = g
+		} else if !bytes.Equal(g, genesis) {
+			t.Fatalf("node%d has another genesis", i)
+		}
+		for _, addr := range []string{cfg.P2P.ListenAddress, cfg.RPC.ListenAddress, cfg.Instrumentation.PrometheusListenAddr} {
+			port := addr[strings.LastIndexAny(addr, ":/")+1:]
+			if prev, dup := ports[port]; dup {
+				t.Fatalf("port %s used by %s and %s", port, prev, addr)
+			}
+			ports[port] = addr
+			if !strings.Contains(addr, "127.0.0.1") {
+				t.Errorf("node%d listens on %s, not loopback", i, addr)
+			}
+		}
+		id := strings.TrimSpace(mustRun(t, "show-node-id", "--home", home).stdout)
+		p2pAddrs[i] = cfg.P2P.ListenAddress + "/p2p/" + id
+	}
+	if cfgs[0].RPC.ListenAddress != "tcp://127.0.0.1:26657" {
+		t.Errorf("node0 RPC on %s, want tcp://127.0.0.1:26657", cfgs[0].RPC.ListenAddress)
+	}
+	g, err := config.LoadGenesis(cfgs[0].GenesisFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.ChainID != "tn-1" || len(g.Validators) != n {
+		t.Fatalf("genesis chain %q with %d validators", g.ChainID, len(g.Validators))
+	}
+	for i, cfg := range cfgs {
+		// Every node is a genesis validator and names every other node as a peer.
+		r := mustRun(t, "config", "validate", "--home", cfg.RootDir)
+		if !strings.Contains(r.stdout, fmt.Sprintf("genesis validator \"node%d\"", i)) {
+			t.Errorf("node%d: %s", i, r.stdout)
+		}
+		peers := config.SplitList(cfg.P2P.PersistentPeers)
+		var want []string
+		for j, a := range p2pAddrs {
+			if j != i {
+				want = append(want, a)
+			}
+		}
+		slices.Sort(peers)
+		slices.Sort(want)
+		if !slices.Equal(peers, want) {
+			t.Errorf("node%d peers\n %v\nwant\n %v", i, peers, want)
+		}
+	}
+
+	// A second run into the same directory is refused.
+	if r := runCLI(t, nil, "testnet", "--v", "2", "--o", dir); r.code == 0 || !strings.Contains(r.stderr, "not empty") {
+		t.Fatalf("testnet over an existing dir: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+func TestTestnetStartingPort(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "net")
+	mustRun(t, "testnet", "--v", "2", "--o", dir, "--starting-port", "40000")
+	cfg, err := config.Load(filepath.Join(dir, "node1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.P2P.ListenAddress != "/ip4/127.0.0.1/tcp/40010" || cfg.RPC.ListenAddress != "tcp://127.0.0.1:40011" {
+		t.Fatalf("node1 p2p %s rpc %s", cfg.P2P.ListenAddress, cfg.RPC.ListenAddress)
+	}
+	for _, args := range [][]string{
+		{"--v", "0"},
+		{"--v", "4", "--starting-port", "65530"},
+	} {
+		r := runCLI(t, nil, append([]string{"testnet", "--o", filepath.Join(t.TempDir(), "x")}, args...)...)
+		if r.code == 0 {
+			t.Errorf("testnet %v accepted", args)
+		}
+	}
+}
