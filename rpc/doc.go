@@ -1,0 +1,28 @@
+// Package rpc is bftnode's client-facing API: a JSON-RPC 2.0 server that
+// follows CometBFT v0.38's endpoint names, parameters and result shapes, so
+// that existing CometBFT clients work unchanged.
+//
+// The server ([NewServer], [Server.Serve]) answers JSON-RPC over HTTP POST
+// (single requests and batches), the same methods over GET with URI query
+// parameters (/status, /block?height=5, /broadcast_tx_commit?tx="a=b"), and
+// a websocket at /websocket that also carries event subscriptions
+// (subscribe, unsubscribe, unsubscribe_all). Results use CometBFT's JSON
+// conventions: 64-bit integers as strings, hashes as upper-case hex, raw
+// bytes as base64, times as RFC 3339 with nanoseconds.
+//
+// The server reads the chain through [Backend], an interface in domain
+// terms that the node implements over its block store, mempool, application
+// and consensus engine. Events come from an [EventBus] on which the node
+// publishes each committed block ([EventBus.PublishBlock]); subscriptions and
+// searches use a [Query] ("tm.event='Tx' AND transfer.sender='alice'").
+// [Index] is an in-memory tx and block index over the same events that can
+// back Backend.TxSearch and Backend.BlockSearch.
+//
+// Limits (body size, batch size, open connections, subscriptions) are in
+// [Config]. Errors follow JSON-RPC 2.0: -32700 malformed JSON, -32600 an
+// invalid request, -32601 an unknown method, -32602 bad parameters, -32603
+// a failure inside the node (including a recovered panic).
+//
+// [Client] is a small JSON-RPC client for the command line, and
+// [ServeMetrics] serves a Prometheus registry on its own listener.
+package rpc

@@ -1,0 +1,201 @@
+package rpc
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+
+	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	"github.com/bftnode/bftnode/types"
+)
+
+// Event types, the values of the "tm.event" attribute.
+const (
+	EventNewBlock       = "NewBlock"
+	EventNewBlockHeader = "NewBlockHeader"
+	EventTx             = "Tx"
+)
+
+// Composite attribute keys the node sets on every event.
+const (
+	KeyEvent       = "tm.event"
+	KeyTxHash      = "tx.hash"
+	KeyTxHeight    = "tx.height"
+	KeyBlockHeight = "block.height"
+)
+
+// Event is one published event. Attributes maps composite keys
+// ("tm.event", "tx.hash", "<event type>.<attribute key>") to their values;
+// queries match against it. Which of the payload fields is set depends on
+// Type.
+type Event struct {
+	Type       string
+	Attributes map[string][]string
+
+	// NewBlock: the block, its ID and the application's results.
+	Block   *types.Block
+	BlockID types.BlockID
+	Results *abci.ResponseFinalizeBlock
+	// NewBlockHeader: the header.
+	Header *types.Header
+	// Tx: the tx with its result.
+	Tx *TxResult
+}
+
+// ErrTooManySubscribers is returned by Subscribe when the bus is full.
+var ErrTooManySubscribers = errors.New("too many subscribers")
+
+// DefaultSubscriberBuffer is how many events a subscriber may fall behind
+// before the bus cancels its subscription.
+const DefaultSubscriberBuffer = 100
+
+// EventBus fans published events out to subscribers whose query matches.
+// Publishing never blocks: a subscriber whose buffer is full is dropped and
+// its channel closed. The node publishes each committed block with
+// PublishBlock; the RPC server subscribes through Backend.Subscribe, which
+// the node can forward to the bus.
+type EventBus struct {
+	logger  *slog.Logger
+	bufSize int
+	maxSubs int
+
+	mu   sync.Mutex
+	subs map[*busSub]struct{}
+}
+
+type busSub struct {
+	q      *Query
+	ch     chan Event
+	closed bool
+}
+
+// NewEventBus returns a bus allowing at most maxSubs subscriptions at once
+// (0 for no limit), each buffering DefaultSubscriberBuffer events.
+func NewEventBus(logger *slog.Logger, maxSubs int) *EventBus {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &EventBus{logger: logger, bufSize: DefaultSubscriberBuffer, maxSubs: maxSubs, subs: make(map[*busSub]struct{})}
+}
+
+// Subscribe delivers events matching q until ctx ends or the subscriber
+// falls DefaultSubscriberBuffer events behind; then the channel is closed.
+func (b *EventBus) Subscribe(ctx context.Context, q *Query) (<-chan Event, error) {
+	if q == nil {
+		q = &Query{}
+	}
+	s := &busSub{q: q, ch: make(chan Event, b.bufSize)}
+	b.mu.Lock()
+	if b.maxSubs > 0 && len(b.subs) >= b.maxSubs {
+		b.mu.Unlock()
+		return nil, fmt.Errorf("%w: limit %d", ErrTooManySubscribers, b.maxSubs)
+	}
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		b.mu.Lock()
+		b.removeLocked(s)
+		b.mu.Unlock()
+	}()
+	return s.ch, nil
+}
+
+func (b *EventBus) removeLocked(s *busSub) {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	delete(b.subs, s)
+	close(s.ch)
+}
+
+// NumSubscribers returns the number of live subscriptions.
+func (b *EventBus) NumSubscribers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}
+
+// Publish delivers ev to every subscriber whose query matches it.
+func (b *EventBus) Publish(ev Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		if !s.q.Matches(ev.Attributes) {
+			continue
+		}
+		select {
+		case s.ch <- ev:
+		default:
+			b.logger.Warn("dropping slow event subscriber", "query", s.q.String(), "event", ev.Type)
+			b.removeLocked(s)
+		}
+	}
+}
+
+// PublishBlock publishes the events of a committed block: NewBlock,
+// NewBlockHeader, then one Tx event per transaction, with the attributes of
+// the application's events. results may be nil.
+func (b *EventBus) PublishBlock(block *types.Block, id types.BlockID, results *abci.ResponseFinalizeBlock) {
+	for _, ev := range BlockEvents(block, id, results) {
+		b.Publish(ev)
+	}
+}
+
+// BlockEvents builds the events PublishBlock publishes, for a bus or an
+// index.
+func BlockEvents(block *types.Block, id types.BlockID, results *abci.ResponseFinalizeBlock) []Event {
+	height := strconv.FormatInt(block.Header.Height, 10)
+	blockAttrs := map[string][]string{KeyEvent: {EventNewBlock}, KeyBlockHeight: {height}}
+	if results != nil {
+		addEventAttributes(blockAttrs, results.Events)
+	}
+	headerAttrs := map[string][]string{KeyEvent: {EventNewBlockHeader}, KeyBlockHeight: {height}}
+	evs := []Event{
+		{Type: EventNewBlock, Attributes: blockAttrs, Block: block, BlockID: id, Results: results},
+		{Type: EventNewBlockHeader, Attributes: headerAttrs, Header: &block.Header},
+	}
+	for i, tx := range block.Data.Txs {
+		tr := &TxResult{Height: block.Header.Height, Index: uint32(i), Tx: tx}
+		if results != nil && i < len(results.TxResults) {
+			tr.Result = results.TxResults[i]
+		}
+		evs = append(evs, TxEvent(tr))
+	}
+	return evs
+}
+
+// TxEvent builds the Tx event of a committed tx.
+func TxEvent(tr *TxResult) Event {
+	h := tr.Hash()
+	attrs := map[string][]string{
+		KeyEvent:    {EventTx},
+		KeyTxHash:   {strings.ToUpper(hex.EncodeToString(h[:]))},
+		KeyTxHeight: {strconv.FormatInt(tr.Height, 10)},
+	}
+	if tr.Result != nil {
+		addEventAttributes(attrs, tr.Result.Events)
+	}
+	return Event{Type: EventTx, Attributes: attrs, Tx: tr}
+}
+
+func addEventAttributes(attrs map[string][]string, evs []abci.Event) {
+	for _, e := range evs {
+		if e.Type == "" {
+			continue
+		}
+		for _, a := range e.Attributes {
+			if a.Key == "" {
+				continue
+			}
+			k := e.Type + "." + a.Key
+			attrs[k] = append(attrs[k], a.Value)
+		}
+	}
+}
