@@ -1,0 +1,262 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/privval"
+	"github.com/bftnode/bftnode/types"
+)
+
+func isBad(err error) bool { return errors.Is(err, ErrBadMessage) }
+
+// execute carries out the core's actions in order. During WAL replay the
+// actions whose answers the log may hold are set aside (see replay).
+func (e *Engine) execute(ctx context.Context, acts []consensus.Action) error {
+	for _, a := range acts {
+		if e.replaying {
+			switch a.(type) {
+			case consensus.ScheduleTimeout, consensus.ReportEvidence:
+			default:
+				e.pending = append(e.pending, a)
+				continue
+			}
+		}
+		if err := e.do(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) do(ctx context.Context, a consensus.Action) error {
+	switch a := a.(type) {
+	case consensus.RequestValue:
+		return e.requestValue(ctx, a)
+	case consensus.ValidateValue:
+		return e.validateValue(ctx, a)
+	case consensus.SignProposal:
+		return e.signProposal(a)
+	case consensus.SignVote:
+		return e.signVote(a)
+	case consensus.ScheduleTimeout:
+		e.after(a.Duration, timerEvent{kind: timerTimeout, height: a.Height, round: a.Round, step: a.Step})
+	case consensus.Decide:
+		return e.decide(ctx, a)
+	case consensus.ReportEvidence:
+		ev := a.Evidence
+		e.log.Warn("validator signed two votes", append(e.pos(), "validator", fmt.Sprintf("%X", ev.VoteA.ValidatorAddress[:6]),
+			"type", ev.VoteA.Type, "vote_round", ev.VoteA.Round, "a", ev.VoteA.BlockID, "b", ev.VoteB.BlockID)...)
+	default:
+		return fmt.Errorf("engine: unknown action %T", a)
+	}
+	return nil
+}
+
+// signVote signs, persists (signer state, then the WAL with fsync),
+// broadcasts and feeds back an own vote.
+func (e *Engine) signVote(a consensus.SignVote) error {
+	v := a.Vote
+	if err := e.d.Signer.SignVote(e.chain, &v); err != nil {
+		if errors.Is(err, privval.ErrDoubleSign) {
+			e.log.Warn("signer refused a vote", append(e.pos(), "err", err)...)
+			return nil
+		}
+		return fmt.Errorf("%w: signing: %w", ErrStore, err)
+	}
+	rec, err := encodeVote(&v, v.Timestamp)
+	if err == nil {
+		err = e.d.WAL.WriteSync(kindVote, rec)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	e.seen[string(v.Signature)] = struct{}{}
+	msg := VoteMsg{Vote: &v}
+	e.sent = append(e.sent, msg)
+	e.d.Transport.Broadcast(msg)
+	e.feedback = append(e.feedback, consensus.VoteReceived{Vote: &v, Now: v.Timestamp})
+	return nil
+}
+
+// signProposal signs, persists, broadcasts and feeds back an own proposal.
+func (e *Engine) signProposal(a consensus.SignProposal) error {
+	p := a.Proposal
+	b := e.blocks[p.BlockID]
+	if b == nil {
+		e.log.Error("no block for an own proposal", append(e.pos(), "block", p.BlockID)...)
+		return nil
+	}
+	p.Timestamp = e.d.Clock.Now()
+	if err := e.d.Signer.SignProposal(e.chain, &p); err != nil {
+		if errors.Is(err, privval.ErrDoubleSign) {
+			e.log.Warn("signer refused a proposal", append(e.pos(), "err", err)...)
+			return nil
+		}
+		return fmt.Errorf("%w: signing: %w", ErrStore, err)
+	}
+	rec, err := encodeProposal(&p, b, p.Timestamp)
+	if err == nil {
+		err = e.d.WAL.WriteSync(kindProposal, rec)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	e.seen[string(p.Signature)] = struct{}{}
+	msg := ProposalMsg{Proposal: &p, Block: b}
+	e.sent = append(e.sent, msg)
+	e.d.Transport.Broadcast(msg)
+	e.feedback = append(e.feedback, consensus.ProposalReceived{Proposal: &p, Now: p.Timestamp})
+	return nil
+}
+
+// requestValue builds a block now, or, when empty blocks are not wanted
+// and the mempool is empty, once txs arrive (or the empty-block interval
+// passes).
+func (e *Engine) requestValue(ctx context.Context, a consensus.RequestValue) error {
+	if !e.cfg.CreateEmptyBlocks && len(e.d.Mempool.ReapMaxBytesMaxGas(1<<20, -1)) == 0 {
+		e.waitValue = &a
+		if e.cfg.CreateEmptyBlocksInterval > 0 {
+			e.after(e.cfg.CreateEmptyBlocksInterval, timerEvent{kind: timerEmptyBlock, height: a.Height, round: a.Round})
+		}
+		return nil
+	}
+	return e.buildValue(ctx, a)
+}
+
+// proposeWaiting builds the block a proposer was waiting for txs to build.
+func (e *Engine) proposeWaiting(ctx context.Context) error {
+	w := e.waitValue
+	if w == nil {
+		return nil
+	}
+	e.waitValue = nil
+	return e.buildValue(ctx, *w)
+}
+
+// buildValue makes a fresh block for (height, round): the header from the
+// state, txs reaped from the mempool and passed through PrepareProposal.
+func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error {
+	if !e.started || a.Height != e.height() {
+		return nil
+	}
+	st := e.state
+	var lastCommit *types.Commit
+	if a.Height > st.InitialHeight {
+		c, err := e.d.Store.LoadSeenCommit(a.Height - 1)
+		if err != nil {
+			return fmt.Errorf("%w: last commit: %w", ErrStore, err)
+		}
+		lastCommit = c
+	}
+	now := e.d.Clock.Now()
+	if min := st.LastBlockTime.Add(time.Millisecond); a.Height > st.InitialHeight && now.Before(min) {
+		now = min
+	}
+	now = now.Round(0).UTC()
+	txs := e.d.Mempool.ReapMaxBytesMaxGas(e.cfg.MaxBlockBytes, -1)
+	resp, err := e.d.App.PrepareProposal(ctx, &abci.RequestPrepareProposal{
+		MaxTxBytes:         e.cfg.MaxBlockBytes,
+		Txs:                txs,
+		Height:             a.Height,
+		Time:               now,
+		NextValidatorsHash: hashBytes(st.NextValidators.Hash()),
+		ProposerAddress:    e.self[:],
+	})
+	if err != nil {
+		return fmt.Errorf("%w: PrepareProposal: %w", ErrApp, err)
+	}
+	b := &types.Block{
+		Header: types.Header{
+			ChainID:            e.chain,
+			Height:             a.Height,
+			Time:               now,
+			LastBlockID:        st.LastBlockID,
+			ValidatorsHash:     st.Validators.Hash(),
+			NextValidatorsHash: st.NextValidators.Hash(),
+			AppHash:            st.AppHash,
+			LastResultsHash:    st.LastResultsHash,
+			ProposerAddress:    e.self,
+		},
+		Data:       types.Data{Txs: resp.Txs},
+		LastCommit: lastCommit,
+	}
+	b.Header.DataHash = b.Data.Hash()
+	if lastCommit != nil {
+		b.Header.LastCommitHash = lastCommit.Hash()
+	}
+	id, err := types.MakeBlockID(b)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	ev := consensus.ValueReady{Height: a.Height, Round: a.Round, BlockID: id, Now: now}
+	rec, err := encodeValueReady(ev, b)
+	if err == nil {
+		err = e.d.WAL.Write(kindValueReady, rec)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	e.blocks[id] = b
+	e.feedback = append(e.feedback, ev)
+	return nil
+}
+
+// validateValue answers ValidateValue: the header must follow the state,
+// then the application decides (ProcessProposal).
+func (e *Engine) validateValue(ctx context.Context, a consensus.ValidateValue) error {
+	b := e.blocks[a.BlockID]
+	if b == nil || a.Height != e.height() {
+		return nil
+	}
+	valid := true
+	if err := e.checkHeader(b); err != nil {
+		e.log.Info("invalid block proposed", append(e.pos(), "block", a.BlockID, "err", err)...)
+		valid = false
+	} else {
+		resp, err := e.d.App.ProcessProposal(ctx, &abci.RequestProcessProposal{
+			Txs:                b.Data.Txs,
+			ProposedLastCommit: commitInfo(b.LastCommit, e.state.LastValidators),
+			Hash:               hashBytes(b.Hash()),
+			Height:             b.Header.Height,
+			Time:               b.Header.Time,
+			NextValidatorsHash: hashBytes(b.Header.NextValidatorsHash),
+			ProposerAddress:    b.Header.ProposerAddress[:],
+		})
+		if err != nil {
+			return fmt.Errorf("%w: ProcessProposal: %w", ErrApp, err)
+		}
+		valid = resp.Status == abci.ResponseProcessProposal_ACCEPT
+	}
+	ev := consensus.ValidityChecked{Height: a.Height, BlockID: a.BlockID, Valid: valid, Now: e.d.Clock.Now()}
+	rec, err := encodeValidity(ev)
+	if err == nil {
+		err = e.d.WAL.Write(kindValidity, rec)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	e.feedback = append(e.feedback, ev)
+	return nil
+}
+
+// decide commits a decided block and schedules the next height after the
+// commit delay.
+func (e *Engine) decide(ctx context.Context, a consensus.Decide) error {
+	b := e.blocks[a.BlockID]
+	if b == nil {
+		e.log.Error("decided a block this node does not have; waiting for block sync", append(e.pos(), "block", a.BlockID)...)
+		return nil
+	}
+	if err := e.applyBlock(ctx, b, a.BlockID, a.Commit); err != nil {
+		return err
+	}
+	e.after(e.cfg.CommitDelay, timerEvent{kind: timerStartHeight, height: e.height()})
+	return nil
+}
+
+func hashBytes(h types.Hash) []byte { return h[:] }

@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+
+	"github.com/bftnode/bftnode/blockstore"
+	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
+	"github.com/bftnode/bftnode/types"
+)
+
+// applyBlock executes and commits a decided block: FinalizeBlock, then one
+// synced store batch (block, seen commit, tx results, FinalizeBlock
+// response, next state), the WAL's end-of-height marker, Commit on the
+// application and the mempool update. The mempool is locked throughout, so
+// no CheckTx runs against a half-committed application.
+func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockID, seen *types.Commit) error {
+	h := b.Header.Height
+	e.d.Mempool.Lock()
+	defer e.d.Mempool.Unlock()
+
+	resp, err := e.d.App.FinalizeBlock(ctx, finalizeRequest(b, e.state.LastValidators))
+	if err != nil {
+		return fmt.Errorf("%w: FinalizeBlock at height %d: %w", ErrApp, h, err)
+	}
+	if len(resp.TxResults) != len(b.Data.Txs) {
+		return fmt.Errorf("%w: FinalizeBlock at height %d returned %d results for %d txs", ErrApp, h, len(resp.TxResults), len(b.Data.Txs))
+	}
+	next, err := nextState(e.state, b, id, resp)
+	if err != nil {
+		return err
+	}
+	results := make([][]byte, len(resp.TxResults))
+	for i, r := range resp.TxResults {
+		if results[i], err = r.Marshal(); err != nil {
+			return fmt.Errorf("%w: marshal tx result: %w", ErrStore, err)
+		}
+	}
+	respBytes, err := resp.Marshal()
+	if err != nil {
+		return fmt.Errorf("%w: marshal FinalizeBlock response: %w", ErrStore, err)
+	}
+
+	batch := e.d.Store.NewBatch()
+	defer batch.Close()
+	for _, save := range []func() error{
+		func() error { return batch.SaveBlock(b, id, seen) },
+		func() error { return batch.SaveTxResults(h, results) },
+		func() error { return batch.SaveFinalizeBlockResponse(h, respBytes) },
+		func() error { return batch.SaveState(next) },
+		batch.Commit,
+	} {
+		if err := save(); err != nil {
+			return fmt.Errorf("%w: saving height %d: %w", ErrStore, h, err)
+		}
+	}
+	if err := e.d.WAL.WriteEndHeight(h); err != nil {
+		return fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	if _, err := e.d.App.Commit(ctx, &abci.RequestCommit{}); err != nil {
+		return fmt.Errorf("%w: Commit at height %d: %w", ErrApp, h, err)
+	}
+	e.state = next
+	e.started = false
+	if err := e.d.Mempool.Update(ctx, h, b.Data.Txs, true); err != nil {
+		e.log.Warn("mempool update failed", "height", h, "err", err)
+	}
+	e.log.Debug("committed", "height", h, "block", id, "txs", len(b.Data.Txs), "app_hash", fmt.Sprintf("%X", next.AppHash))
+	return nil
+}
+
+// finalizeRequest is the FinalizeBlock request for b, whose last commit
+// was signed by lastVals.
+func finalizeRequest(b *types.Block, lastVals *types.ValidatorSet) *abci.RequestFinalizeBlock {
+	return &abci.RequestFinalizeBlock{
+		Txs:                b.Data.Txs,
+		DecidedLastCommit:  commitInfo(b.LastCommit, lastVals),
+		Hash:               hashBytes(b.Hash()),
+		Height:             b.Header.Height,
+		Time:               b.Header.Time,
+		NextValidatorsHash: hashBytes(b.Header.NextValidatorsHash),
+		ProposerAddress:    b.Header.ProposerAddress[:],
+	}
+}
+
+// commitInfo tells the application who signed the last commit.
+func commitInfo(c *types.Commit, vals *types.ValidatorSet) abci.CommitInfo {
+	if c == nil || vals == nil {
+		return abci.CommitInfo{}
+	}
+	info := abci.CommitInfo{Round: c.Round, Votes: make([]abci.VoteInfo, 0, len(c.Signatures))}
+	for i, s := range c.Signatures {
+		v := vals.ByIndex(int32(i))
+		if v == nil {
+			break
+		}
+		info.Votes = append(info.Votes, abci.VoteInfo{
+			Validator:   abci.Validator{Address: v.Address[:], Power: v.VotingPower},
+			BlockIdFlag: blockIDFlag(s.Flag),
+		})
+	}
+	return info
+}
+
+// nextState is the state after block b with the application's response:
+// validator updates take effect at height+2, proposer priorities advance.
+func nextState(st *blockstore.State, b *types.Block, id types.BlockID, resp *abci.ResponseFinalizeBlock) (*blockstore.State, error) {
+	h := b.Header.Height
+	next := *st
+	next.LastBlockHeight, next.LastBlockID, next.LastBlockTime = h, id, b.Header.Time
+	nvals := st.NextValidators.Copy()
+	if len(resp.ValidatorUpdates) > 0 {
+		updates := make([]types.ValidatorUpdate, 0, len(resp.ValidatorUpdates))
+		for _, u := range resp.ValidatorUpdates {
+			pub := u.PubKey.GetEd25519()
+			if len(pub) != ed25519.PublicKeySize {
+				return nil, fmt.Errorf("%w: validator update at height %d without an ed25519 key", ErrApp, h)
+			}
+			updates = append(updates, types.ValidatorUpdate{PubKey: ed25519.PublicKey(pub), Power: u.Power})
+		}
+		var err error
+		if nvals, err = nvals.Update(updates); err != nil {
+			return nil, fmt.Errorf("%w: validator updates at height %d: %w", ErrApp, h, err)
+		}
+		next.LastHeightValidatorsChanged = h + 2
+	}
+	nvals.IncrementProposerPriority(1)
+	next.LastValidators = st.Validators.Copy()
+	next.Validators = st.NextValidators.Copy()
+	next.NextValidators = nvals
+	next.AppHash = append([]byte(nil), resp.AppHash...)
+	next.LastResultsHash = resultsHash(resp.TxResults)
+	return &next, nil
+}
+
+// resultsHash is the Merkle root of the deterministic part of each tx
+// result (code, data, gas wanted and used), as in CometBFT.
+func resultsHash(results []*abci.ExecTxResult) types.Hash {
+	items := make([][]byte, len(results))
+	for i, r := range results {
+		det := abci.ExecTxResult{Code: r.Code, Data: r.Data, GasWanted: r.GasWanted, GasUsed: r.GasUsed}
+		bz, err := det.Marshal()
+		if err != nil {
+			bz = nil // cannot fail for this plain message
+		}
+		items[i] = bz
+	}
+	return types.MerkleRoot(items)
+}
+
+func blockIDFlag(f types.BlockIDFlag) tmtypes.BlockIDFlag { return tmtypes.BlockIDFlag(f) }

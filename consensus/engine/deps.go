@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/bftnode/bftnode/app"
+	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/consensus/wal"
+	"github.com/bftnode/bftnode/privval"
+	"github.com/bftnode/bftnode/types"
+)
+
+// Errors of the engine.
+var (
+	// ErrConfig means the Config or Deps are unusable.
+	ErrConfig = errors.New("engine: invalid configuration")
+	// ErrAppAhead means the application has committed blocks the block
+	// store does not hold: the node cannot continue from its store.
+	ErrAppAhead = errors.New("engine: the application is ahead of the block store")
+	// ErrAppHashMismatch means the application's app hash disagrees with
+	// the one the block store recorded for the same height.
+	ErrAppHashMismatch = errors.New("engine: the application's app hash disagrees with the block store")
+	// ErrApp wraps a failed application call; the engine stops on it.
+	ErrApp = errors.New("engine: application call failed")
+	// ErrStore wraps a failed block-store or WAL operation; the engine
+	// stops on it.
+	ErrStore = errors.New("engine: storage failed")
+	// ErrBadMessage is what a peer is reported with for a message that
+	// failed validation.
+	ErrBadMessage = errors.New("engine: invalid message")
+)
+
+// BlockStore is the durable chain: blocks, commits and the node's state.
+// *blockstore.Store satisfies it.
+type BlockStore interface {
+	BlockSource
+	LoadState() (*blockstore.State, error)
+	SaveState(st *blockstore.State) error
+	LoadValidators(height int64) (*types.ValidatorSet, error)
+	// NewBatch gathers the writes of one decided block; Commit writes them
+	// atomically and synced.
+	NewBatch() *blockstore.Batch
+}
+
+// Mempool is the part of *mempool.Mempool the engine uses.
+type Mempool interface {
+	// Lock and Unlock bracket a block's commit (see mempool.Update).
+	Lock()
+	Unlock()
+	ReapMaxBytesMaxGas(maxBytes, maxGas int64) [][]byte
+	Update(ctx context.Context, height int64, committedTxs [][]byte, recheck bool) error
+	TxsAvailable() <-chan struct{}
+}
+
+// Clock reads the time and runs timers. RealClock is the system's; tests
+// may use FakeClock.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d; stop cancels it.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+// Genesis is what the chain starts from.
+type Genesis struct {
+	ChainID         string
+	InitialHeight   int64 // default 1
+	Time            time.Time
+	Validators      *types.ValidatorSet
+	AppState        []byte
+	ConsensusParams blockstore.ConsensusParams
+}
+
+// Config configures an Engine.
+type Config struct {
+	Genesis  Genesis
+	Timeouts consensus.Timeouts
+	// CommitDelay is the wait after a block is committed before the next
+	// height starts (timeout_commit), so that late precommits and txs can
+	// arrive.
+	CommitDelay time.Duration
+	// CreateEmptyBlocks makes the proposer propose even with an empty
+	// mempool. When false, a proposer waits for txs, or for
+	// CreateEmptyBlocksInterval if that is positive.
+	CreateEmptyBlocks         bool
+	CreateEmptyBlocksInterval time.Duration
+	// RebroadcastInterval is how often this node re-sends its own proposal
+	// and votes of the current height and re-announces its status, so a
+	// peer that missed them (a reconnect) can progress. Default: the
+	// propose timeout.
+	RebroadcastInterval time.Duration
+	// MaxBlockBytes bounds the txs of a proposal. Default: the genesis
+	// consensus parameter, else 4 MiB.
+	MaxBlockBytes int64
+	Logger        *slog.Logger // nil discards
+	// OnEvent, if set, is called on the engine goroutine after each event
+	// the core has stepped (metrics, tests). It must not block.
+	OnEvent func(consensus.RoundState)
+}
+
+// Deps are the engine's collaborators. All are required except Clock
+// (default RealClock).
+type Deps struct {
+	Transport Transport
+	Store     BlockStore
+	App       app.Application
+	Mempool   Mempool
+	Signer    privval.Signer
+	WAL       *wal.WAL
+	Clock     Clock
+}

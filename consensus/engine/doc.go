@@ -1,0 +1,43 @@
+// Package engine runs the pure consensus core (package consensus) for real:
+// one goroutine, [Engine.Run], selects over inbound peer messages, timers,
+// the mempool's "txs available" signal and ctx.Done(), feeds each event to
+// core.Step and carries out the actions it returns.
+//
+// # The ordering rule
+//
+// Every input that changes the core is appended to the consensus WAL before
+// the core sees it. This node's own proposals and votes are signed through
+// the Signer (which persists its last-sign state before it releases a
+// signature), appended to the WAL with fsync (which also makes every earlier
+// record durable), and only then broadcast and fed back to the core. So
+// whatever the WAL must hold is durable before the message that follows it
+// is sent.
+//
+// # Deciding a block
+//
+// On Decide the engine executes the block on the application
+// (FinalizeBlock), saves block, seen commit, tx results, the FinalizeBlock
+// response and the next state (validator sets with their proposer
+// priorities, app hash, results hash) in ONE synced block-store batch,
+// writes the WAL's end-of-height marker, calls Commit on the application,
+// updates the mempool and, after the commit delay, starts the next height.
+// A CommitMsg for the current height (block sync, catch-up) is verified
+// against the height's validator set and applied the same way.
+//
+// # Start and crash recovery
+//
+// [Engine.Run] first shakes hands with the application: InitChain at
+// genesis, replay of the stored blocks the application has not committed,
+// and a clear error ([ErrAppAhead], [ErrAppHashMismatch]) when the
+// application is ahead of the store or disagrees with it. Then it replays
+// the WAL records of the current height through the core with sends
+// suppressed, rebuilding round, step, lock and valid value; signing requests
+// the log does not answer are carried out afterwards, and the signer's
+// last-sign state refuses any that would conflict with a signature whose
+// WAL record was lost.
+//
+// The dependencies are small interfaces declared here (BlockStore, Mempool,
+// Clock) or in their own packages (app.Application, privval.Signer). The
+// in-memory network in package memnet implements Transport, so a whole
+// network of engines runs in one test process.
+package engine

@@ -1,0 +1,331 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bftnode/bftnode/app"
+	"github.com/bftnode/bftnode/app/kvstore"
+	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/engine/memnet"
+	"github.com/bftnode/bftnode/consensus/wal"
+	"github.com/bftnode/bftnode/mempool"
+	"github.com/bftnode/bftnode/privval"
+	"github.com/bftnode/bftnode/types"
+)
+
+const testChain = "engine-test"
+
+// fastTimeouts keep a round short; the network is in one process.
+func fastTimeouts() consensus.Timeouts {
+	return consensus.Timeouts{
+		Propose: 400 * time.Millisecond, ProposeDelta: 100 * time.Millisecond,
+		Prevote: 100 * time.Millisecond, PrevoteDelta: 50 * time.Millisecond,
+		Precommit: 100 * time.Millisecond, PrecommitDelta: 50 * time.Millisecond,
+	}
+}
+
+// node is one validator of a test network, with everything on disk under
+// dir so that it can be stopped and started again.
+type node struct {
+	t    *testing.T
+	id   string
+	dir  string
+	priv ed25519.PrivateKey
+
+	// openApp opens the node's application; default: kvstore in dir/app.
+	openApp func() (app.Application, func() error, error)
+
+	mu      sync.Mutex
+	store   *blockstore.Store
+	app     app.Application
+	closeFn func() error
+	wal     *wal.WAL
+	mp      *mempool.Mempool
+	ep      *memnet.Endpoint
+	cancel  context.CancelFunc
+	done    chan error
+	events  int64 // events stepped, for crash timing
+	running bool
+}
+
+type cluster struct {
+	t       *testing.T
+	net     *memnet.Network
+	genesis engine.Genesis
+	nodes   []*node
+	cfg     func(*engine.Config)
+}
+
+func newCluster(t *testing.T, n int, seed byte) *cluster {
+	t.Helper()
+	c := &cluster{t: t, net: memnet.New()}
+	vals := make([]*types.Validator, n)
+	for i := range n {
+		var s [32]byte
+		s[0], s[1] = seed, byte(i)
+		priv := ed25519.NewKeyFromSeed(s[:])
+		nd := &node{t: t, id: fmt.Sprintf("n%d", i), dir: t.TempDir(), priv: priv}
+		c.nodes = append(c.nodes, nd)
+		vals[i] = types.NewValidator(priv.Public().(ed25519.PublicKey), 10)
+	}
+	vs, err := types.NewValidatorSet(vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.genesis = engine.Genesis{
+		ChainID: testChain, InitialHeight: 1,
+		Time:       time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Validators: vs, AppState: []byte("{}"),
+	}
+	t.Cleanup(func() {
+		for _, nd := range c.nodes {
+			c.stop(nd)
+		}
+	})
+	return c
+}
+
+func (c *cluster) config() engine.Config {
+	cfg := engine.Config{
+		Genesis:             c.genesis,
+		Timeouts:            fastTimeouts(),
+		CommitDelay:         10 * time.Millisecond,
+		CreateEmptyBlocks:   true,
+		RebroadcastInterval: 200 * time.Millisecond,
+		Logger:              slog.New(slog.DiscardHandler),
+	}
+	if os.Getenv("BFTNODE_ENGINE_LOG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if c.cfg != nil {
+		c.cfg(&cfg)
+	}
+	return cfg
+}
+
+// open opens the node's storage from disk.
+func (c *cluster) open(nd *node) error {
+	store, err := blockstore.Open(filepath.Join(nd.dir, "store"), blockstore.Options{})
+	if err != nil {
+		return err
+	}
+	openApp := nd.openApp
+	if openApp == nil {
+		openApp = func() (app.Application, func() error, error) {
+			a, err := kvstore.Open(filepath.Join(nd.dir, "app"))
+			if err != nil {
+				return nil, nil, err
+			}
+			return a, a.Close, nil
+		}
+	}
+	a, closeApp, err := openApp()
+	if err != nil {
+		store.Close()
+		return err
+	}
+	w, err := wal.Open(filepath.Join(nd.dir, "wal"), wal.Options{InitialHeight: c.genesis.InitialHeight}, nil)
+	if err != nil {
+		store.Close()
+		closeApp()
+		return err
+	}
+	mp, err := mempool.New(mempool.DefaultConfig(), engine.MempoolChecker(a), store, nil, mempool.NopMetrics())
+	if err != nil {
+		return err
+	}
+	nd.mu.Lock()
+	nd.store, nd.app, nd.closeFn, nd.wal, nd.mp = store, a, closeApp, w, mp
+	nd.mu.Unlock()
+	return nil
+}
+
+// newEngine builds the node's engine over freshly opened storage.
+func (c *cluster) newEngine(nd *node) (*engine.Engine, error) {
+	if err := c.open(nd); err != nil {
+		return nil, err
+	}
+	pv, err := privval.NewFilePV(nd.priv, filepath.Join(nd.dir, "priv_validator_state.json"))
+	if err != nil {
+		return nil, err
+	}
+	nd.ep = c.net.Join(nd.id, guardedSource{nd})
+	cfg := c.config()
+	cfg.OnEvent = func(consensus.RoundState) {
+		nd.mu.Lock()
+		nd.events++
+		nd.mu.Unlock()
+	}
+	return engine.New(cfg, engine.Deps{
+		Transport: nd.ep, Store: nd.store, App: nd.app, Mempool: nd.mp,
+		Signer: pv, WAL: nd.wal,
+	})
+}
+
+// start runs the node's engine until stop.
+func (c *cluster) start(nd *node) {
+	c.t.Helper()
+	eng, err := c.newEngine(nd)
+	if err != nil {
+		c.t.Fatalf("%s: %v", nd.id, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	nd.cancel, nd.done, nd.running = cancel, make(chan error, 1), true
+	go func() { nd.done <- eng.Run(ctx) }()
+}
+
+// stop stops the engine, as a crash would, and closes the storage. Writes
+// the engine did not sync may be lost with the buffers dropped here.
+func (c *cluster) stop(nd *node) {
+	if !nd.running {
+		return
+	}
+	nd.running = false
+	nd.cancel()
+	if err := <-nd.done; err != nil {
+		c.t.Errorf("%s: engine stopped with %v", nd.id, err)
+	}
+	c.net.Leave(nd.id)
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	nd.wal.Close()
+	nd.store.Close()
+	nd.closeFn()
+	nd.store = nil
+}
+
+// guardedSource serves a node's blocks to memnet peers, and nothing once
+// the node is stopped and its store closed.
+type guardedSource struct{ nd *node }
+
+func (g guardedSource) with(f func(s *blockstore.Store) error) error {
+	g.nd.mu.Lock()
+	defer g.nd.mu.Unlock()
+	if g.nd.store == nil {
+		return errStopped
+	}
+	return f(g.nd.store)
+}
+
+var errStopped = errors.New("node stopped")
+
+func (g guardedSource) Base() (h int64) {
+	_ = g.with(func(s *blockstore.Store) error { h = s.Base(); return nil })
+	return h
+}
+
+func (g guardedSource) Height() (h int64) {
+	_ = g.with(func(s *blockstore.Store) error { h = s.Height(); return nil })
+	return h
+}
+
+func (g guardedSource) LoadBlock(h int64) (b *types.Block, err error) {
+	err = g.with(func(s *blockstore.Store) error { b, err = s.LoadBlock(h); return err })
+	return b, err
+}
+
+func (g guardedSource) LoadBlockCommit(h int64) (c *types.Commit, err error) {
+	err = g.with(func(s *blockstore.Store) error { c, err = s.LoadBlockCommit(h); return err })
+	return c, err
+}
+
+func (g guardedSource) LoadSeenCommit(h int64) (c *types.Commit, err error) {
+	err = g.with(func(s *blockstore.Store) error { c, err = s.LoadSeenCommit(h); return err })
+	return c, err
+}
+
+func (c *cluster) startAll() {
+	for _, nd := range c.nodes {
+		c.start(nd)
+	}
+}
+
+func (nd *node) height() int64 { return guardedSource{nd}.Height() }
+
+func (nd *node) eventCount() int64 {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	return nd.events
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitHeight waits until every running node has committed height h.
+func (c *cluster) waitHeight(h int64, d time.Duration) {
+	c.t.Helper()
+	waitFor(c.t, d, fmt.Sprintf("height %d", h), func() bool {
+		for _, nd := range c.nodes {
+			if nd.running && nd.height() < h {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// checkSameChain checks that all nodes hold identical blocks and app
+// hashes up to the lowest height among them, and returns that height.
+func (c *cluster) checkSameChain() int64 {
+	c.t.Helper()
+	minH := int64(-1)
+	for _, nd := range c.nodes {
+		if h := nd.height(); minH < 0 || h < minH {
+			minH = h
+		}
+	}
+	ref := c.nodes[0]
+	for h := int64(1); h <= minH; h++ {
+		want, err := ref.store.LoadBlock(h)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		for _, nd := range c.nodes[1:] {
+			got, err := nd.store.LoadBlock(h)
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			if got.Hash() != want.Hash() || !bytes.Equal(got.Header.AppHash, want.Header.AppHash) {
+				c.t.Fatalf("height %d: %s has block %X app %X, %s has %X app %X", h, nd.id, got.Hash(), got.Header.AppHash, ref.id, want.Hash(), want.Header.AppHash)
+			}
+		}
+	}
+	return minH
+}
+
+// submit adds a tx to a node's mempool.
+func (nd *node) submit(tx []byte) error {
+	nd.mu.Lock()
+	mp := nd.mp
+	nd.mu.Unlock()
+	_, err := mp.CheckTx(context.Background(), tx)
+	return err
+}
+
+// hasTx reports whether the node's store holds tx in a committed block.
+func (nd *node) hasTx(tx []byte) bool {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	return nd.store.HasTx(mempool.TxHash(tx))
+}
