@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/privval"
+	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
 )
 

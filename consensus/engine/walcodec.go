@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	typespb "github.com/bftnode/bftnode/proto/bftnode/types"
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/consensus/wal"
+	typespb "github.com/bftnode/bftnode/proto/bftnode/types"
 	"github.com/bftnode/bftnode/types"
 )
 
