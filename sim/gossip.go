@@ -36,7 +36,7 @@ func (n *node) handle(m message) {
 	now := n.w.now()
 	switch m.kind {
 	case msgVote:
-		if types.VerifyVote(chainID, vals, m.vote) != nil {
+		if n.w.verifyVote(vals, m.vote) != nil {
 			n.w.stats.Rejected++
 			return
 		}
@@ -87,10 +87,25 @@ func (n *node) hear(m message) {
 	if n.behaviour == Silent || n.behaviour == Garbage {
 		return
 	}
-	for _, o := range n.heard {
-		if o.kind == m.kind && o.vote == m.vote && o.proposal == m.proposal {
-			return
-		}
+	key := any(m.vote)
+	if m.kind == msgProposal {
+		key = m.proposal
 	}
+	if n.heardSet[key] {
+		return
+	}
+	n.heardSet[key] = true
 	n.heard = append(n.heard, m)
+}
+
+// verifyVote checks a vote's signature once per message: every node is
+// delivered the same *types.Vote, and the result cannot differ between
+// them, so the simulator need not pay for n verifications of one vote.
+func (w *world) verifyVote(vals *types.ValidatorSet, v *types.Vote) error {
+	if err, ok := w.verified[v]; ok {
+		return err
+	}
+	err := types.VerifyVote(chainID, vals, v)
+	w.verified[v] = err
+	return err
 }

@@ -83,8 +83,9 @@ type node struct {
 	core        *consensus.State
 	blocks      map[types.BlockID]*types.Block
 	future      []message
-	sent        []outgoing // own messages of this height, retransmitted when stalled
-	heard       []message  // peers' verified messages of this height, relayed when stalled
+	sent        []outgoing   // own messages of this height, retransmitted when stalled
+	heard       []message    // peers' verified messages of this height, relayed when stalled
+	heardSet    map[any]bool // the *types.Vote and *types.Proposal pointers in heard
 	lastPos     consensus.RoundState
 	helped      map[int]time.Duration // when each peer was last sent catch-up blocks
 	crashAfter  int                   // crash after this many actions of the next event; -1: no crash pending
@@ -124,7 +125,7 @@ func (n *node) boot() {
 	n.incarnation++
 	n.core = consensus.New(n.addr, n.w.cfg.Timeouts)
 	n.blocks = map[types.BlockID]*types.Block{}
-	n.future, n.sent, n.heard, n.pending, n.feedback = nil, nil, nil, nil, nil
+	n.future, n.sent, n.heard, n.heardSet, n.pending, n.feedback = nil, nil, nil, map[any]bool{}, nil, nil
 	n.helped = map[int]time.Duration{}
 	n.equivocated = map[heightRound]*types.Block{}
 	n.crashAfter = -1
@@ -299,7 +300,7 @@ func (n *node) decide(a consensus.Decide) {
 	b := n.blocks[a.BlockID]
 	n.store[a.Height] = stored{block: b, id: a.BlockID, commit: a.Commit}
 	n.last = a.Height
-	n.wal, n.sent, n.heard = nil, nil, nil // end of height: the block store now holds it
+	n.wal, n.sent, n.heard, n.heardSet = nil, nil, nil, map[any]bool{} // end of height: the block store now holds it
 	if n.isCorrect() {
 		n.w.check.decided(n.idx, a, b)
 	}

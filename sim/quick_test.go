@@ -128,3 +128,23 @@ func TestReplayIsDeterministic(t *testing.T) {
 		t.Fatalf("seeds 7 and 8 gave identical stats %+v: the seed does not reach the schedule", a.Stats)
 	}
 }
+
+// TestRunSeedsMatchesSequentialRuns: the parallel runner folds results in
+// seed order, so its summary equals the one built run by run.
+func TestRunSeedsMatchesSequentialRuns(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Byzantine, cfg.Behaviour, cfg.Heights = 1, Mix, 5
+	want := runSeeds(t, cfg, 6)
+	var calls uint64
+	got, err := RunSeeds(cfg, 1, 6, 3, func(done uint64) { calls = done })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Wall, want.Wall = 0, 0
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("parallel summary differs:\n%+v\n%+v", got, want)
+	}
+	if calls != 6 {
+		t.Fatalf("progress reported %d runs done, want 6", calls)
+	}
+}

@@ -73,20 +73,10 @@ func Run(cfg Config) (Result, error) {
 	return res, nil
 }
 
-func (w *world) correctNodes() []*node {
-	var out []*node
-	for _, n := range w.nodes {
-		if n.isCorrect() {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 func (w *world) minDecided() int64 {
 	lowest := int64(-1)
-	for _, n := range w.correctNodes() {
-		if lowest < 0 || n.last < lowest {
+	for _, n := range w.nodes {
+		if n.isCorrect() && (lowest < 0 || n.last < lowest) {
 			lowest = n.last
 		}
 	}
@@ -152,4 +142,48 @@ func (s *Summary) Rounds() []int32 {
 	}
 	sort.Slice(rounds, func(i, j int) bool { return rounds[i] < rounds[j] })
 	return rounds
+}
+
+// RunSeeds runs cfg with seeds first … first+count-1 on up to workers
+// goroutines (each run is independent and single-threaded) and folds the
+// results into a Summary in seed order, so the summary does not depend on
+// scheduling. progress, when not nil, is called from one goroutine after
+// each run with the number of runs done.
+func RunSeeds(cfg Config, first, count uint64, workers int, progress func(done uint64)) (Summary, error) {
+	if err := cfg.validate(); err != nil {
+		return Summary{}, err
+	}
+	workers = max(1, min(workers, int(min(count, 1<<16))))
+	results := make([]Result, count)
+	next := make(chan uint64)
+	done := make(chan struct{})
+	start := time.Now()
+	for range workers {
+		go func() {
+			for i := range next {
+				c := cfg
+				c.Seed = first + i
+				results[i], _ = Run(c) // cfg was validated above; Run fails on nothing else
+				done <- struct{}{}
+			}
+		}()
+	}
+	go func() {
+		for i := range count {
+			next <- i
+		}
+		close(next)
+	}()
+	for n := uint64(1); n <= count; n++ {
+		<-done
+		if progress != nil {
+			progress(n)
+		}
+	}
+	var s Summary
+	for _, r := range results {
+		s.Add(r)
+	}
+	s.Wall = time.Since(start)
+	return s, nil
 }

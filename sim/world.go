@@ -43,6 +43,8 @@ type world struct {
 	groupA []bool
 	// coalition holds the two blocks of an equivocating proposer by height/round.
 	coalition map[heightRound][2]types.BlockID
+	// verified caches each delivered vote's signature check (verifyVote).
+	verified map[*types.Vote]error
 }
 
 type heightRound struct {
@@ -56,6 +58,7 @@ func newWorld(cfg Config) *world {
 		rng:       rand.New(rand.NewPCG(cfg.Seed, 0x62667473696d)),
 		check:     newChecker(cfg),
 		coalition: map[heightRound][2]types.BlockID{},
+		verified:  map[*types.Vote]error{},
 	}
 	vals := make([]*types.Validator, cfg.Validators)
 	privs := make([]ed25519.PrivateKey, cfg.Validators)
