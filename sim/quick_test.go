@@ -47,7 +47,7 @@ func TestSafeAndLiveWithinF(t *testing.T) {
 	for _, tc := range []struct {
 		n     int
 		seeds uint64
-	}{{4, 20}, {7, 5}} {
+	}{{4, 40}, {7, 10}} {
 		for _, b := range append([]Behaviour{Correct}, Behaviours...) {
 			f := (tc.n - 1) / 3
 			if b == Correct {
@@ -79,7 +79,7 @@ func TestSafeWithoutGST(t *testing.T) {
 			if b == Correct {
 				cfg.Byzantine = 0
 			}
-			s := runSeeds(t, cfg, seeds(3))
+			s := runSeeds(t, cfg, seeds(6))
 			for _, v := range s.Violations {
 				t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
 			}
