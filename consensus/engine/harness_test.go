@@ -58,6 +58,9 @@ type node struct {
 	done    chan error
 	events  int64 // events stepped, for crash timing
 	running bool
+	// hardCrash: the WAL was closed under the running engine, which then
+	// stops with a storage error at whatever write it reached.
+	hardCrash bool
 }
 
 type cluster struct {
@@ -194,9 +197,10 @@ func (c *cluster) stop(nd *node) {
 	}
 	nd.running = false
 	nd.cancel()
-	if err := <-nd.done; err != nil {
+	if err := <-nd.done; err != nil && !(nd.hardCrash && errors.Is(err, engine.ErrStore)) {
 		c.t.Errorf("%s: engine stopped with %v", nd.id, err)
 	}
+	nd.hardCrash = false
 	c.net.Leave(nd.id)
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
@@ -244,6 +248,24 @@ func (g guardedSource) LoadBlockCommit(h int64) (c *types.Commit, err error) {
 func (g guardedSource) LoadSeenCommit(h int64) (c *types.Commit, err error) {
 	err = g.with(func(s *blockstore.Store) error { c, err = s.LoadSeenCommit(h); return err })
 	return c, err
+}
+
+// crashHard closes the node's WAL under its running engine: the engine
+// fails at its next WAL write, wherever it is in carrying out an event (a
+// vote signed but not logged, a block saved but not committed to the app),
+// and stops. Then the node is stopped as by stop.
+func (c *cluster) crashHard(nd *node) {
+	nd.hardCrash = true
+	nd.mu.Lock()
+	w := nd.wal
+	nd.mu.Unlock()
+	w.Close()
+	select {
+	case err := <-nd.done:
+		nd.done <- err
+	case <-time.After(5 * time.Second):
+	}
+	c.stop(nd)
 }
 
 func (c *cluster) startAll() {
