@@ -12,7 +12,7 @@ GOGOPROTO_VERSION   := v1.7.2
 
 PKGS := ./...
 
-.PHONY: all build test test-long lint fmt-check vet staticcheck unit sim-quick fuzz-short proto tools localnet clean
+.PHONY: all build test test-long lint fmt-check vet staticcheck unit sim-quick fuzz-short proto tools localnet localnet-stop clean
 
 all: build
 
@@ -63,9 +63,14 @@ test-long:
 proto: $(BIN)/buf $(BIN)/protoc-gen-gocosmos
 	scripts/protogen.sh
 
-## localnet: build and start a 4-validator network on loopback with the kvstore app.
+## localnet: build and start a 4-validator network on loopback with the kvstore app
+## (fresh under ./build/localnet each time; LOCALNET_FLAGS=--reuse keeps it, --detach returns).
 localnet: build
-	localnet/run.sh $(BFTNODE)
+	localnet/run.sh $(BFTNODE) $(LOCALNET_FLAGS)
+
+## localnet-stop: stop the nodes that `make localnet` started.
+localnet-stop:
+	localnet/stop.sh
 
 clean:
 	rm -rf $(BIN) build
