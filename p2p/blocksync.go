@@ -5,7 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -200,14 +201,20 @@ func (t *Transport) runSync() {
 		logAt    = time.Now()
 		logCount uint64
 		pause    time.Time
-		rnd      = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+		rr       int
 	)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		peers, top, our := t.syncPeers()
 		if our == 0 {
-			our = 1
+			// The engine has not said where it is yet.
+			select {
+			case <-t.ctx.Done():
+				return
+			case <-t.syncWake:
+			}
+			continue
 		}
 		if our != lastOur {
 			lastOur, lastMove = our, time.Now()
@@ -274,7 +281,9 @@ func (t *Transport) runSync() {
 			} else {
 				reqHigh = hi
 			}
-			p := cands[rnd.IntN(len(cands))].id
+			slices.SortFunc(cands, func(a, b syncPeer) int { return strings.Compare(string(a.id), string(b.id)) })
+			p := cands[rr%len(cands)].id
+			rr++
 			inflight++
 			t.goRun(func() {
 				msgs, err := t.fetchBlocks(t.ctx, p, lo, hi)

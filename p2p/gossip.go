@@ -26,11 +26,17 @@ type storedProposal struct {
 	parts      *partSet
 	partFrames [][]byte // encoded lazily
 	delivered  bool
+	// When the proposal and each part arrived (zero for our own): gossip
+	// relays them only after a gossip interval, giving the direct path
+	// from their origin a head start, which avoids most duplicates.
+	at     time.Time
+	partAt []time.Time
 }
 
 type storedVote struct {
 	vote  *types.Vote
 	frame []byte
+	at    time.Time // arrival, zero for our own
 }
 
 // heightData is what this node holds of one height, to serve peers that
@@ -115,7 +121,7 @@ func (t *Transport) broadcastProposal(m engine.ProposalMsg) {
 	t.heightLocked(m.Proposal.Height).proposals[m.Proposal.Round] = sp
 	for _, p := range t.peers {
 		if peerNearLocked(p, m.Proposal.Height) {
-			t.sendProposalLocked(p, sp)
+			t.sendProposalLocked(p, sp, time.Time{})
 		}
 	}
 }
@@ -136,19 +142,23 @@ func (t *Transport) broadcastVote(v *types.Vote) {
 	t.heightLocked(v.Height).votes[k] = sv
 	for _, p := range t.peers {
 		if peerNearLocked(p, v.Height) {
-			t.sendVoteLocked(p, k, sv)
+			t.sendVoteLocked(p, k, sv, time.Time{})
 		}
 	}
 }
 
-// sendProposalLocked queues the proposal and the parts ps lacks.
-func (t *Transport) sendProposalLocked(ps *peerState, sp *storedProposal) {
+// sendProposalLocked queues the proposal and the parts ps lacks that
+// arrived no later than cutoff (zero: any).
+func (t *Transport) sendProposalLocked(ps *peerState, sp *storedProposal, cutoff time.Time) {
 	h, r := sp.proposal.Height, sp.proposal.Round
 	has := ps.hasAt(h)
 	if has.blocks[r] {
 		return
 	}
 	if !has.proposals[r] {
+		if !cutoff.IsZero() && sp.at.After(cutoff) {
+			return
+		}
 		if !t.enqueueLocked(ps, KindProposal, sp.frame) {
 			return
 		}
@@ -159,6 +169,9 @@ func (t *Transport) sendProposalLocked(ps *peerState, sp *storedProposal) {
 		if _, ok := has.parts[k]; ok || !sp.parts.has(i) {
 			continue
 		}
+		if !cutoff.IsZero() && sp.partAt != nil && sp.partAt[i].After(cutoff) {
+			continue
+		}
 		f := sp.partFrame(i)
 		if f == nil || !t.enqueueLocked(ps, KindBlockPart, f) {
 			return
@@ -167,9 +180,9 @@ func (t *Transport) sendProposalLocked(ps *peerState, sp *storedProposal) {
 	}
 }
 
-func (t *Transport) sendVoteLocked(ps *peerState, k voteKey, sv *storedVote) {
+func (t *Transport) sendVoteLocked(ps *peerState, k voteKey, sv *storedVote, cutoff time.Time) {
 	has := ps.hasAt(k.height)
-	if _, ok := has.votes[k]; ok {
+	if _, ok := has.votes[k]; ok || (!cutoff.IsZero() && sv.at.After(cutoff)) {
 		return
 	}
 	if t.enqueueLocked(ps, KindVote, sv.frame) {
@@ -216,7 +229,7 @@ func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) e
 		return err
 	}
 	set := 0
-	for _, f := range []bool{m.Status != nil, m.Proposal != nil, m.BlockPart != nil, m.Vote != nil, m.HasVote != nil, m.HasBlock != nil} {
+	for _, f := range []bool{m.Status != nil, m.Proposal != nil, m.BlockPart != nil, m.Vote != nil, m.HasVote != nil, m.HasBlock != nil, m.HasPart != nil} {
 		if f {
 			set++
 		}
@@ -255,6 +268,17 @@ func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) e
 		t.mu.Lock()
 		if t.inWindowLocked(m.HasBlock.Height) {
 			ps.hasAt(m.HasBlock.Height).blocks[m.HasBlock.Round] = true
+		}
+		t.mu.Unlock()
+		return nil
+	case m.HasPart != nil:
+		if err := small(KindHasPart); err != nil {
+			return err
+		}
+		hp := m.HasPart
+		t.mu.Lock()
+		if t.inWindowLocked(hp.Height) {
+			ps.hasAt(hp.Height).parts[partKey{hp.Round, hp.Index}] = struct{}{}
 		}
 		t.mu.Unlock()
 		return nil
@@ -328,7 +352,7 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 	if err != nil {
 		return nil
 	}
-	hd.proposals[prop.Round] = &storedProposal{proposal: prop, frame: frame, parts: newPartSet(psh)}
+	hd.proposals[prop.Round] = &storedProposal{proposal: prop, frame: frame, parts: newPartSet(psh), at: time.Now(), partAt: make([]time.Time, psh.Total)}
 	return nil
 }
 
@@ -354,6 +378,15 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 	ps.hasAt(bp.Height).parts[partKey{bp.Round, bp.Part.Index}] = struct{}{}
 	if !added {
 		t.stats.dupParts.Add(1)
+	} else {
+		sp.partAt[bp.Part.Index] = time.Now()
+		hp, _ := encodeFrame(&p2ppb.ConsensusMessage{HasPart: &p2ppb.HasPart{Height: bp.Height, Round: bp.Round, Index: bp.Part.Index}})
+		for _, other := range t.peers {
+			oh := other.hasAt(bp.Height)
+			if _, ok := oh.parts[partKey{bp.Round, bp.Part.Index}]; other != ps && !ok && !oh.blocks[bp.Round] && peerNearLocked(other, bp.Height) {
+				t.enqueueLocked(other, KindHasPart, hp)
+			}
+		}
 	}
 	if !sp.parts.complete() || sp.delivered {
 		t.mu.Unlock()
@@ -433,7 +466,7 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 		t.mu.Unlock()
 		return nil
 	}
-	hd.votes[k] = &storedVote{vote: v, frame: frame}
+	hd.votes[k] = &storedVote{vote: v, frame: frame, at: time.Now()}
 	hv, _ := encodeFrame(&p2ppb.ConsensusMessage{HasVote: &p2ppb.HasVote{Height: k.height, Round: k.round, Type: uint32(k.typ), Index: k.index}})
 	for _, other := range t.peers {
 		if other == ps || !peerNearLocked(other, v.Height) {
@@ -468,6 +501,7 @@ func (t *Transport) runGossip() {
 func (t *Transport) gossipOnce() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	cutoff := time.Now().Add(-t.cfg.GossipInterval)
 	ids := make([]peer.ID, 0, len(t.peers))
 	for id := range t.peers {
 		ids = append(ids, id)
@@ -488,10 +522,10 @@ func (t *Transport) gossipOnce() {
 		}
 		slices.Sort(rounds)
 		for _, r := range rounds {
-			t.sendProposalLocked(ps, hd.proposals[r])
+			t.sendProposalLocked(ps, hd.proposals[r], cutoff)
 		}
 		for k, sv := range hd.votes {
-			t.sendVoteLocked(ps, k, sv)
+			t.sendVoteLocked(ps, k, sv, cutoff)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/control"
@@ -21,6 +22,8 @@ const (
 // gater refuses connections to and from banned peers. It satisfies
 // connmgr.ConnectionGater.
 type gater struct {
+	refused atomic.Uint64 // connections refused, for tests and logs
+
 	mu     sync.Mutex
 	banned map[peer.ID]time.Time // until
 	now    func() time.Time
@@ -50,14 +53,22 @@ func (g *gater) isBanned(p peer.ID) bool {
 	return true
 }
 
-func (g *gater) InterceptPeerDial(p peer.ID) bool { return !g.isBanned(p) }
+func (g *gater) allow(p peer.ID) bool {
+	if g.isBanned(p) {
+		g.refused.Add(1)
+		return false
+	}
+	return true
+}
 
-func (g *gater) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return !g.isBanned(p) }
+func (g *gater) InterceptPeerDial(p peer.ID) bool { return g.allow(p) }
+
+func (g *gater) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return g.allow(p) }
 
 func (g *gater) InterceptAccept(network.ConnMultiaddrs) bool { return true }
 
 func (g *gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
-	return !g.isBanned(p)
+	return g.allow(p)
 }
 
 func (g *gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }

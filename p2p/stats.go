@@ -13,6 +13,7 @@ const (
 	KindBlockSync
 	KindPex
 	KindTx
+	KindHasPart
 	numKinds
 )
 
@@ -37,6 +38,8 @@ func KindName(kind int) string {
 		return "pex"
 	case KindTx:
 		return "tx"
+	case KindHasPart:
+		return "has_part"
 	}
 	return "unknown"
 }

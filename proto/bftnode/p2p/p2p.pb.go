@@ -79,6 +79,17 @@ func (m *HasBlock) Reset()         { *m = HasBlock{} }
 func (m *HasBlock) String() string { return proto.CompactTextString(m) }
 func (*HasBlock) ProtoMessage()    {}
 
+// HasPart tells a peer that the sender has one part of the block proposed at height/round.
+type HasPart struct {
+	Height int64  `protobuf:"varint,1,opt,name=height,proto3" json:"height,omitempty"`
+	Round  int32  `protobuf:"varint,2,opt,name=round,proto3" json:"round,omitempty"`
+	Index  uint32 `protobuf:"varint,3,opt,name=index,proto3" json:"index,omitempty"`
+}
+
+func (m *HasPart) Reset()         { *m = HasPart{} }
+func (m *HasPart) String() string { return proto.CompactTextString(m) }
+func (*HasPart) ProtoMessage()    {}
+
 // ConsensusMessage is the envelope of /bftnode/consensus/1.
 type ConsensusMessage struct {
 	Status    *Status           `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
@@ -87,6 +98,7 @@ type ConsensusMessage struct {
 	Vote      *VoteMessage      `protobuf:"bytes,4,opt,name=vote,proto3" json:"vote,omitempty"`
 	HasVote   *HasVote          `protobuf:"bytes,5,opt,name=has_vote,json=hasVote,proto3" json:"has_vote,omitempty"`
 	HasBlock  *HasBlock         `protobuf:"bytes,6,opt,name=has_block,json=hasBlock,proto3" json:"has_block,omitempty"`
+	HasPart   *HasPart          `protobuf:"bytes,7,opt,name=has_part,json=hasPart,proto3" json:"has_part,omitempty"`
 }
 
 func (m *ConsensusMessage) Reset()         { *m = ConsensusMessage{} }

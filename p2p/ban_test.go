@@ -1,0 +1,142 @@
+package p2p
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/types"
+)
+
+// newRawHost is a bare libp2p host that speaks our protocols badly.
+func newRawHost(t *testing.T) host.Host {
+	t.Helper()
+	h, err := libp2p.New(
+		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.DisableRelay(),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	return h
+}
+
+func dialRaw(ctx context.Context, h host.Host, tr *Transport) error {
+	return h.Connect(ctx, addrInfo(tr))
+}
+
+func TestMisbehavingPeersAreBanned(t *testing.T) {
+	a := newTestNode(t, nil)
+	b := newTestNode(t, nil)
+	connect(t, b, a)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	cases := []struct {
+		name string
+		// misbehave makes peer h misbehave towards a; for a full
+		// transport, tr is set instead.
+		misbehave func(t *testing.T, s network.Stream)
+		report    bool
+	}{
+		{name: "random bytes", misbehave: func(t *testing.T, s network.Stream) {
+			rnd := rand.New(rand.NewPCG(1, 2))
+			for range 8 { // well-framed garbage: undecodable frames
+				payload := make([]byte, 100)
+				for i := range payload {
+					payload[i] = byte(rnd.UintN(256))
+				}
+				frame := binary.AppendUvarint(nil, uint64(len(payload)))
+				if _, err := s.Write(append(frame, payload...)); err != nil {
+					return // already cut off
+				}
+			}
+		}},
+		{name: "oversized frame", misbehave: func(t *testing.T, s network.Stream) {
+			frame := binary.AppendUvarint(nil, 64<<20)
+			_, _ = s.Write(append(frame, make([]byte, 1024)...))
+		}},
+		{name: "reported bad signature", report: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var id string
+			var redial func() error
+			var remote network.Network // the misbehaving side's view
+			if tc.report {
+				c := newTestNode(t, nil)
+				connect(t, c, a)
+				id = c.ID().String()
+				waitFor(t, "c known to a", func() bool { return hasPeer(a, c.ID()) })
+				errBadSig := errors.New("vote: " + types.ErrBadSignature.Error())
+				a.ReportPeer(id, errBadSig)
+				a.ReportPeer(id, errBadSig)
+				redial = func() error { return c.host.Connect(ctx, addrInfo(a)) }
+				remote = c.host.Network()
+			} else {
+				h := newRawHost(t)
+				if err := dialRaw(ctx, h, a); err != nil {
+					t.Fatal(err)
+				}
+				id = h.ID().String()
+				s, err := h.NewStream(ctx, a.ID(), ProtocolConsensus)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tc.misbehave(t, s)
+				redial = func() error { return dialRaw(ctx, h, a) }
+				remote = h.Network()
+			}
+			pid := mustDecode(t, id)
+			waitFor(t, "ban and disconnect", func() bool {
+				return a.gater.isBanned(pid) && a.host.Network().Connectedness(pid) != network.Connected &&
+					remote.Connectedness(a.ID()) != network.Connected
+			})
+			// The dialer may finish its side of the handshake before a's
+			// gater refuses the secured connection; a then closes it.
+			refused := a.gater.refused.Load()
+			_ = redial()
+			waitFor(t, "redial refused and closed", func() bool {
+				return a.gater.refused.Load() > refused && remote.Connectedness(a.ID()) != network.Connected
+			})
+			if a.host.Network().Connectedness(pid) == network.Connected || hasPeer(a, pid) {
+				t.Fatal("banned peer connected")
+			}
+		})
+	}
+	if s := a.Stats(); s.Bans != 3 || s.BadFrames == 0 {
+		t.Fatalf("stats after bans: %+v", s)
+	}
+	// The honest peers still talk.
+	if a.host.Network().Connectedness(b.ID()) != network.Connected {
+		t.Fatal("honest peer b was disconnected")
+	}
+	a.SetStatus(engine.Status{Height: 1})
+	b.SetStatus(engine.Status{Height: 1})
+	b.Broadcast(engine.VoteMsg{Vote: &types.Vote{Type: types.PrevoteType, Height: 1, ValidatorAddress: testAddr(1), ValidatorIndex: 1, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("b")}})
+	m := receive(t, a)
+	if v, ok := m.Msg.(engine.VoteMsg); !ok || v.Vote.ValidatorIndex != 1 || m.From != b.ID().String() {
+		t.Fatalf("a got %+v, want b's vote", m)
+	}
+}
+
+func hasPeer(tr *Transport, id peer.ID) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	_, ok := tr.peers[id]
+	return ok
+}

@@ -1,0 +1,60 @@
+package p2p
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/bftnode/bftnode/consensus/engine"
+)
+
+func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
+	const n = 200
+	src := newFakeSource(t, n)
+	s1 := newTestNode(t, func(c *Config) { c.Source = src })
+	s2 := newTestNode(t, func(c *Config) { c.Source = src })
+	s1.SetStatus(engine.Status{Height: n + 1})
+	s2.SetStatus(engine.Status{Height: n + 1})
+	empty := &fakeSource{}
+	syncer := newTestNode(t, func(c *Config) {
+		c.Source = empty
+		c.Logger = testLogger(t, slog.LevelInfo)
+	})
+	connect(t, syncer, s1)
+	connect(t, syncer, s2)
+	waitFor(t, "both peers' status", func() bool {
+		peers, top, _ := syncer.syncPeers()
+		return len(peers) == 2 && top == n
+	})
+	// Sync starts once the engine says where it is.
+	start := time.Now()
+	syncer.SetStatus(engine.Status{Height: 1})
+	for h := int64(1); h <= n; h++ {
+		m := receive(t, syncer)
+		cm, ok := m.Msg.(engine.CommitMsg)
+		if !ok {
+			t.Fatalf("height %d: got %T, want CommitMsg", h, m.Msg)
+		}
+		if cm.Block.Header.Height != h || cm.Commit.Height != h {
+			t.Fatalf("got block %d commit %d, want %d in order", cm.Block.Header.Height, cm.Commit.Height, h)
+		}
+		want, _ := src.LoadBlock(h)
+		if cm.Block.Hash() != want.Hash() || cm.Commit.BlockID.Hash != want.Hash() {
+			t.Fatalf("height %d: block or commit altered", h)
+		}
+		if m.From != s1.ID().String() && m.From != s2.ID().String() {
+			t.Fatalf("height %d from unknown peer %s", h, m.From)
+		}
+		syncer.SetStatus(engine.Status{Height: h + 1}) // as the engine does after applying
+	}
+	elapsed := time.Since(start)
+	served1 := s1.Stats().Sent[KindBlockSync].Frames
+	served2 := s2.Stats().Sent[KindBlockSync].Frames
+	if served1 == 0 || served2 == 0 || served1+served2 < n {
+		t.Fatalf("served %d and %d frames, want both peers to serve %d blocks", served1, served2, n)
+	}
+	t.Logf("synced %d blocks in %v: %.0f heights/s (peer 1 served %d, peer 2 %d)", n, elapsed, float64(n)/elapsed.Seconds(), served1, served2)
+	if got := syncer.Stats().SyncedBlocks; got != n {
+		t.Fatalf("SyncedBlocks = %d, want %d", got, n)
+	}
+}

@@ -1,0 +1,149 @@
+package p2p
+
+import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/types"
+)
+
+// startMesh starts n nodes: the first alone, the others with only the
+// first as bootstrap peer; pex must connect everyone to everyone.
+func startMesh(t *testing.T, n int) []*Transport {
+	t.Helper()
+	a := newTestNode(t, nil)
+	nodes := []*Transport{a}
+	for range n - 1 {
+		nodes = append(nodes, newTestNode(t, func(c *Config) { c.BootstrapPeers = []string{a.Addrs()[0]} }))
+	}
+	waitFor(t, "full mesh via pex", func() bool {
+		for _, tr := range nodes {
+			if len(tr.Peers()) != n-1 {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
+}
+
+func TestFourNodesGossipExactlyOnce(t *testing.T) {
+	nodes := startMesh(t, 4)
+	for _, tr := range nodes {
+		tr.SetStatus(engine.Status{Height: 1})
+	}
+	// Every node knows every peer's status before anything is broadcast.
+	waitFor(t, "statuses", func() bool {
+		for _, tr := range nodes {
+			tr.mu.Lock()
+			for _, ps := range tr.peers {
+				if !ps.status.known || ps.status.height != 1 {
+					tr.mu.Unlock()
+					return false
+				}
+			}
+			tr.mu.Unlock()
+		}
+		return true
+	})
+
+	// A block of ~300 KB: five parts of 64 KiB.
+	var txs [][]byte
+	for range 6 {
+		tx := make([]byte, 50_000)
+		_, _ = rand.Read(tx)
+		txs = append(txs, tx)
+	}
+	block := makeBlock(1, txs, types.BlockID{}, nil)
+	id, err := types.MakeBlockID(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.PartSetHeader.Total < 4 {
+		t.Fatalf("block has %d parts, want several", id.PartSetHeader.Total)
+	}
+	prop := &types.Proposal{Height: 1, POLRound: -1, BlockID: id, Timestamp: time.Unix(1_700_000_000, 0).UTC(), Signature: fakeSig("proposal")}
+	nodes[0].Broadcast(engine.ProposalMsg{Proposal: prop, Block: block})
+	for i, tr := range nodes {
+		for _, typ := range []types.SignedMsgType{types.PrevoteType, types.PrecommitType} {
+			tr.Broadcast(engine.VoteMsg{Vote: &types.Vote{
+				Type: typ, Height: 1, BlockID: id, Timestamp: time.Unix(1_700_000_001, 0).UTC(),
+				ValidatorAddress: testAddr(i), ValidatorIndex: int32(i), Signature: fakeSig(fmt.Sprint(typ, i)),
+			}})
+		}
+	}
+
+	for i, tr := range nodes {
+		wantProposals := 1
+		if i == 0 {
+			wantProposals = 0
+		}
+		proposals, votes := 0, make(map[voteKey]int)
+		for proposals < wantProposals || len(votes) < 6 {
+			m := receive(t, tr)
+			switch msg := m.Msg.(type) {
+			case engine.ProposalMsg:
+				proposals++
+				if msg.Block.Hash() != block.Hash() || len(msg.Block.Data.Txs) != len(txs) || !bytes.Equal(msg.Block.Data.Txs[5], txs[5]) {
+					t.Fatalf("node %d: block arrived altered", i)
+				}
+				if msg.Proposal.BlockID != id || !bytes.Equal(msg.Proposal.Signature, prop.Signature) {
+					t.Fatalf("node %d: proposal arrived altered", i)
+				}
+			case engine.VoteMsg:
+				k := voteKey{msg.Vote.Height, msg.Vote.Round, msg.Vote.Type, msg.Vote.ValidatorIndex}
+				if int(k.index) == i {
+					t.Fatalf("node %d got its own vote back", i)
+				}
+				votes[k]++
+				if votes[k] > 1 {
+					t.Fatalf("node %d: vote %+v delivered twice", i, k)
+				}
+			default:
+				t.Fatalf("node %d: unexpected %T", i, m.Msg)
+			}
+			if proposals > wantProposals {
+				t.Fatalf("node %d: proposal delivered twice", i)
+			}
+		}
+	}
+	// Let gossip run several more rounds: nothing more may be delivered.
+	waitTicks(t, 5, nodes...)
+	for i, tr := range nodes {
+		select {
+		case m := <-tr.Inbound():
+			t.Fatalf("node %d: extra delivery %T from %s", i, m.Msg, m.From)
+		default:
+		}
+	}
+	reportStats(t, nodes)
+}
+
+// reportStats logs bytes per message kind and duplicates over all nodes.
+func reportStats(t *testing.T, nodes []*Transport) {
+	t.Helper()
+	var sum Stats
+	for _, tr := range nodes {
+		s := tr.Stats()
+		sum.BytesSent += s.BytesSent
+		sum.DuplicateVotes += s.DuplicateVotes
+		sum.DuplicateParts += s.DuplicateParts
+		sum.DuplicateProposals += s.DuplicateProposals
+		sum.DroppedSends += s.DroppedSends
+		for k := range NumKinds {
+			sum.Sent[k].Frames += s.Sent[k].Frames
+			sum.Sent[k].Bytes += s.Sent[k].Bytes
+		}
+	}
+	for k := range NumKinds {
+		if f := sum.Sent[k].Frames; f > 0 {
+			t.Logf("sent %-10s frames=%4d bytes=%8d bytes/frame=%d", KindName(k), f, sum.Sent[k].Bytes, sum.Sent[k].Bytes/f)
+		}
+	}
+	t.Logf("total sent %d bytes; duplicates received: votes=%d parts=%d proposals=%d; dropped sends=%d",
+		sum.BytesSent, sum.DuplicateVotes, sum.DuplicateParts, sum.DuplicateProposals, sum.DroppedSends)
+}
