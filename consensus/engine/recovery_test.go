@@ -1,0 +1,221 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bftnode/bftnode/app"
+	"github.com/bftnode/bftnode/app/kvstore"
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/wal"
+	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+)
+
+// failingCommitApp is kvstore whose Commit fails once at a chosen height,
+// leaving the application one block behind the store (the crash between
+// the store's batch and the application's Commit).
+type failingCommitApp struct {
+	*kvstore.App
+	failAt  int64
+	current atomic.Int64
+}
+
+func (a *failingCommitApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	a.current.Store(req.Height)
+	return a.App.FinalizeBlock(ctx, req)
+}
+
+func (a *failingCommitApp) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	if a.current.Load() == a.failAt {
+		return nil, errors.New("injected commit failure")
+	}
+	return a.App.Commit(ctx, req)
+}
+
+// lyingInfoApp reports a wrong app hash in Info.
+type lyingInfoApp struct{ *kvstore.App }
+
+func (a lyingInfoApp) Info(ctx context.Context, req *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	resp, err := a.App.Info(ctx, req)
+	if err == nil {
+		resp.LastBlockAppHash = []byte("not the app hash")
+	}
+	return resp, err
+}
+
+func kvstoreIn(dir string, wrap func(*kvstore.App) app.Application) func() (app.Application, func() error, error) {
+	return func() (app.Application, func() error, error) {
+		a, err := kvstore.Open(filepath.Join(dir, "app"))
+		if err != nil {
+			return nil, nil, err
+		}
+		return wrap(a), a.Close, nil
+	}
+}
+
+// runAlone runs a single-validator chain until height h and stops it.
+func runAlone(t *testing.T, c *cluster, h int64) {
+	t.Helper()
+	nd := c.nodes[0]
+	c.start(nd)
+	c.waitHeight(h, 30*time.Second)
+	c.stop(nd)
+}
+
+// runUntilError runs the node's engine and returns what Run returns.
+func runUntilError(t *testing.T, c *cluster, nd *node) error {
+	t.Helper()
+	eng, err := c.newEngine(nd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = eng.Run(ctx)
+	nd.mu.Lock()
+	nd.wal.Close()
+	nd.store.Close()
+	nd.closeFn()
+	nd.store = nil
+	nd.mu.Unlock()
+	c.net.Leave(nd.id)
+	return err
+}
+
+func TestAppOneBlockBehindIsReplayed(t *testing.T) {
+	c := newCluster(t, 1, 5)
+	nd := c.nodes[0]
+	nd.openApp = kvstoreIn(nd.dir, func(a *kvstore.App) app.Application { return &failingCommitApp{App: a, failAt: 4} })
+	if err := runUntilError(t, c, nd); !errors.Is(err, engine.ErrApp) {
+		t.Fatalf("Run = %v, want the injected Commit failure (ErrApp)", err)
+	}
+
+	// The store holds height 4, the application only 3.
+	nd.openApp = nil
+	if err := c.open(nd); err != nil {
+		t.Fatal(err)
+	}
+	info, err := nd.app.Info(context.Background(), &abci.RequestInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nd.store.Height(); got != 4 || info.LastBlockHeight != 3 {
+		t.Fatalf("store at %d, app at %d; want 4 and 3", got, info.LastBlockHeight)
+	}
+	nd.wal.Close()
+	nd.store.Close()
+	nd.closeFn()
+	nd.store = nil
+
+	c.start(nd)
+	c.waitHeight(6, 30*time.Second)
+	c.stop(nd)
+	if err := c.open(nd); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { nd.wal.Close(); nd.store.Close(); nd.closeFn(); nd.store = nil }()
+	info, err = nd.app.Info(context.Background(), &abci.RequestInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := nd.store.LoadState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.LastBlockHeight != st.LastBlockHeight || string(info.LastBlockAppHash) != string(st.AppHash) {
+		t.Fatalf("app at %d %X, store at %d %X", info.LastBlockHeight, info.LastBlockAppHash, st.LastBlockHeight, st.AppHash)
+	}
+}
+
+func TestAppAheadOfStoreIsRefused(t *testing.T) {
+	c := newCluster(t, 1, 6)
+	runAlone(t, c, 3)
+	nd := c.nodes[0]
+	// Lose the store and the WAL but keep the application's data.
+	for _, d := range []string{"store", "wal"} {
+		if err := os.RemoveAll(filepath.Join(nd.dir, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := runUntilError(t, c, nd)
+	if !errors.Is(err, engine.ErrAppAhead) {
+		t.Fatalf("Run = %v, want ErrAppAhead", err)
+	}
+	if !strings.Contains(err.Error(), "block store ends at height 0") {
+		t.Errorf("error does not say where the store ends: %v", err)
+	}
+}
+
+func TestAppHashDisagreementIsRefused(t *testing.T) {
+	c := newCluster(t, 1, 7)
+	runAlone(t, c, 3)
+	nd := c.nodes[0]
+	nd.openApp = kvstoreIn(nd.dir, func(a *kvstore.App) app.Application { return lyingInfoApp{a} })
+	if err := runUntilError(t, c, nd); !errors.Is(err, engine.ErrAppHashMismatch) {
+		t.Fatalf("Run = %v, want ErrAppHashMismatch", err)
+	}
+}
+
+// A node whose WAL lost a torn tail (cut mid-record) restarts, replays what
+// is left and rejoins the network.
+func TestTruncatedWALTailRestarts(t *testing.T) {
+	c := newCluster(t, 4, 8)
+	c.startAll()
+	c.waitHeight(3, 30*time.Second)
+	nd := c.nodes[1]
+	c.stop(nd)
+	path := filepath.Join(nd.dir, "wal", wal.FileName)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, fi.Size()-5); err != nil {
+		t.Fatal(err)
+	}
+	before := nd.height()
+	c.start(nd)
+	want := max(before, c.nodes[0].height()) + 2
+	c.waitHeight(want, 30*time.Second)
+	if h := c.checkSameChain(); h < want {
+		t.Fatalf("common height %d, want %d", h, want)
+	}
+}
+
+// Messages that fail validation are reported to the transport and change
+// nothing.
+func TestBadMessagesAreReported(t *testing.T) {
+	c := newCluster(t, 4, 9)
+	c.startAll()
+	c.waitHeight(2, 30*time.Second)
+	nd := c.nodes[0]
+	seen, err := c.nodes[1].store.LoadSeenCommit(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A vote for the next height with a forged signature: kept until the
+	// node reaches that height, then checked and reported.
+	v := *seen.VoteAt(0)
+	v.Height = nd.height() + 1
+	v.Signature = make([]byte, 64)
+	spoof := c.net.Join("spoofer", nil)
+	before := len(nd.ep.Reports())
+	spoof.Broadcast(engine.VoteMsg{Vote: &v})
+	spoof.Broadcast("garbage")
+	waitFor(t, 30*time.Second, "reports of the bad messages", func() bool {
+		n := 0
+		for _, r := range nd.ep.Reports()[before:] {
+			if r.Peer == "spoofer" {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	c.waitHeight(nd.height()+2, 30*time.Second)
+	c.checkSameChain()
+}
