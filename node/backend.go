@@ -1,0 +1,227 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/mempool"
+	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
+	"github.com/bftnode/bftnode/rpc"
+	"github.com/bftnode/bftnode/types"
+)
+
+// backend answers the JSON-RPC from the node's parts.
+type backend struct{ n *Node }
+
+var _ rpc.Backend = (*backend)(nil)
+
+func (b *backend) Heights(context.Context) (int64, int64, error) {
+	return b.n.store.Base(), b.n.store.Height(), nil
+}
+
+func (b *backend) nodeInfo() rpc.NodeInfo {
+	n := b.n
+	listen := ""
+	if addrs := n.transport.Addrs(); len(addrs) > 0 {
+		listen = addrs[0]
+	}
+	return rpc.NodeInfo{
+		ID: n.transport.ID().String(), ListenAddr: listen, Network: n.genesis.ChainID,
+		Version: Version, Moniker: n.cfg.Moniker, RPCAddress: n.cfg.RPC.ListenAddress, TxIndex: true,
+	}
+}
+
+func (b *backend) Status(context.Context) (*rpc.Status, error) {
+	n := b.n
+	st := &rpc.Status{Node: b.nodeInfo()}
+	if latest := n.store.Height(); latest > 0 {
+		state, err := n.store.LoadState()
+		if err != nil {
+			return nil, err
+		}
+		top, err := n.store.LoadBlockMeta(latest)
+		if err != nil {
+			return nil, err
+		}
+		bottom, err := n.store.LoadBlockMeta(n.store.Base())
+		if err != nil {
+			return nil, err
+		}
+		st.Sync = rpc.SyncInfo{
+			LatestBlockHash: top.BlockID.Hash, LatestAppHash: state.AppHash,
+			LatestBlockHeight: latest, LatestBlockTime: top.Header.Time,
+			EarliestBlockHash: bottom.BlockID.Hash, EarliestAppHash: bottom.Header.AppHash,
+			EarliestBlockHeight: bottom.Header.Height, EarliestBlockTime: bottom.Header.Time,
+		}
+		_, val := state.Validators.ByAddress(n.signer.Address())
+		if val != nil {
+			st.Validator.VotingPower = val.VotingPower
+		}
+	}
+	st.Validator.Address, st.Validator.PubKey = n.signer.Address(), n.signer.PubKey()
+	return st, nil
+}
+
+func (b *backend) NetInfo(context.Context) (*rpc.NetInfo, error) {
+	n := b.n
+	info := &rpc.NetInfo{Listening: true, Listeners: n.transport.Addrs()}
+	for _, id := range n.transport.Peers() {
+		info.Peers = append(info.Peers, rpc.Peer{Node: rpc.NodeInfo{ID: id.String(), Network: n.genesis.ChainID}})
+	}
+	return info, nil
+}
+
+func (b *backend) Genesis(context.Context) (json.RawMessage, error) {
+	return json.RawMessage(b.n.genJSON), nil
+}
+
+// notFound marks a missing block for the RPC.
+func notFound(err error) error {
+	if errors.Is(err, blockstore.ErrNotFound) {
+		return fmt.Errorf("%w: %w", rpc.ErrNotFound, err)
+	}
+	return err
+}
+
+func (b *backend) BlockMeta(_ context.Context, h int64) (*blockstore.BlockMeta, error) {
+	m, err := b.n.store.LoadBlockMeta(h)
+	return m, notFound(err)
+}
+
+func (b *backend) Block(_ context.Context, h int64) (*types.Block, types.BlockID, error) {
+	blk, err := b.n.store.LoadBlock(h)
+	if err != nil {
+		return nil, types.BlockID{}, notFound(err)
+	}
+	m, err := b.n.store.LoadBlockMeta(h)
+	if err != nil {
+		return nil, types.BlockID{}, notFound(err)
+	}
+	return blk, m.BlockID, nil
+}
+
+func (b *backend) BlockByHash(ctx context.Context, hash types.Hash) (*types.Block, types.BlockID, error) {
+	blk, err := b.n.store.LoadBlockByHash(hash)
+	if err != nil {
+		return nil, types.BlockID{}, notFound(err)
+	}
+	return b.Block(ctx, blk.Header.Height)
+}
+
+func (b *backend) BlockResults(_ context.Context, h int64) (*abci.ResponseFinalizeBlock, error) {
+	r, err := b.n.finalizeResponse(h)
+	return r, notFound(err)
+}
+
+func (b *backend) Commit(_ context.Context, h int64) (*types.Commit, bool, error) {
+	if h < b.n.store.Height() {
+		c, err := b.n.store.LoadBlockCommit(h)
+		return c, true, notFound(err)
+	}
+	c, err := b.n.store.LoadSeenCommit(h)
+	return c, false, notFound(err)
+}
+
+func (b *backend) Validators(_ context.Context, h int64) (*types.ValidatorSet, error) {
+	vs, err := b.n.store.LoadValidators(h)
+	return vs, notFound(err)
+}
+
+func (b *backend) ConsensusParams(context.Context, int64) (*tmtypes.ConsensusParams, error) {
+	// Consensus parameters do not change in bftnode yet (the application
+	// cannot update them), so every height has the genesis ones.
+	state, err := b.n.store.LoadState()
+	if err != nil {
+		return nil, err
+	}
+	p := state.ConsensusParams
+	return &tmtypes.ConsensusParams{
+		Block:     &tmtypes.BlockParams{MaxBytes: p.MaxBlockBytes, MaxGas: p.MaxGas},
+		Evidence:  &tmtypes.EvidenceParams{MaxAgeNumBlocks: p.EvidenceMaxAgeNumBlocks, MaxAgeDuration: p.EvidenceMaxAgeDuration},
+		Validator: &tmtypes.ValidatorParams{PubKeyTypes: []string{"ed25519"}},
+		Version:   &tmtypes.VersionParams{},
+	}, nil
+}
+
+func (b *backend) ConsensusState(context.Context) (*rpc.ConsensusState, error) {
+	rs := b.n.round.Load()
+	if rs == nil {
+		return &rpc.ConsensusState{Step: rpc.StepNewHeight}, nil
+	}
+	cs := &rpc.ConsensusState{
+		Height: rs.Height, Round: rs.Round,
+		LockedBlockHash: rs.LockedValue.Hash, ValidBlockHash: rs.ValidValue.Hash,
+	}
+	switch {
+	case rs.Decided:
+		cs.Step = rpc.StepCommit
+	case rs.Step == consensus.StepPropose:
+		cs.Step = rpc.StepPropose
+	case rs.Step == consensus.StepPrevote:
+		cs.Step = rpc.StepPrevote
+	default:
+		cs.Step = rpc.StepPrecommit
+	}
+	if vals, err := b.n.store.LoadValidators(rs.Height); err == nil {
+		p := vals.ProposerForRound(rs.Round)
+		cs.ProposerAddress = p.Address
+		cs.ProposerIndex, _ = vals.ByAddress(p.Address)
+	}
+	return cs, nil
+}
+
+func (b *backend) ABCIInfo(ctx context.Context) (*abci.ResponseInfo, error) {
+	return b.n.app.app.Info(ctx, &abci.RequestInfo{Version: Version})
+}
+
+func (b *backend) ABCIQuery(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	return b.n.app.app.Query(ctx, req)
+}
+
+func (b *backend) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+	return b.n.app.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx, Type: abci.CheckTxType_New})
+}
+
+// BroadcastTx admits tx to the mempool and gossips it. The application's
+// refusal is a result with its code and log; the mempool's own refusals
+// (full, too large, already seen or committed) are errors that say which.
+func (b *backend) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+	res, err := b.n.mempool.CheckTx(ctx, tx)
+	if err != nil && !errors.Is(err, mempool.ErrRejected) {
+		return nil, err
+	}
+	if res.IsOK() {
+		b.n.transport.BroadcastTx(tx)
+	}
+	return &abci.ResponseCheckTx{Code: res.Code, Log: res.Log, GasWanted: res.GasWanted}, nil
+}
+
+func (b *backend) UnconfirmedTxs(_ context.Context, limit int) (*rpc.UnconfirmedTxs, error) {
+	mp := b.n.mempool
+	txs := mp.ReapMaxBytesMaxGas(-1, -1)
+	if limit > 0 && len(txs) > limit {
+		txs = txs[:limit]
+	}
+	return &rpc.UnconfirmedTxs{Txs: txs, Total: mp.Size(), TotalBytes: mp.SizeBytes()}, nil
+}
+
+func (b *backend) Tx(ctx context.Context, hash types.Hash) (*rpc.TxResult, error) {
+	return b.n.index.Tx(ctx, hash)
+}
+
+func (b *backend) TxSearch(ctx context.Context, q *rpc.Query) ([]*rpc.TxResult, error) {
+	return b.n.index.TxSearch(ctx, q)
+}
+
+func (b *backend) BlockSearch(ctx context.Context, q *rpc.Query) ([]int64, error) {
+	return b.n.index.BlockSearch(ctx, q)
+}
+
+func (b *backend) Subscribe(ctx context.Context, q *rpc.Query) (<-chan rpc.Event, error) {
+	return b.n.bus.Subscribe(ctx, q)
+}

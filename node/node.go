@@ -1,0 +1,280 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/config"
+	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/wal"
+	"github.com/bftnode/bftnode/mempool"
+	"github.com/bftnode/bftnode/p2p"
+	"github.com/bftnode/bftnode/privval"
+	"github.com/bftnode/bftnode/rpc"
+)
+
+// Version is the software version reported by the RPC and `bftnode version`.
+const Version = "0.1.0"
+
+// Node is one running bftnode. Create it with New, run it with Run.
+type Node struct {
+	cfg     config.Config
+	log     *slog.Logger
+	genesis *config.GenesisDoc
+	genJSON []byte
+
+	store     *blockstore.Store
+	wal       *wal.WAL
+	signer    *privval.FilePV
+	app       *appConns
+	mempool   *mempool.Mempool
+	transport *p2p.Transport
+	engine    *engine.Engine
+	bus       *rpc.EventBus
+	index     *rpc.Index
+	rpc       *rpc.Server
+	registry  *prometheus.Registry
+	metrics   *metrics
+
+	round     atomic.Pointer[consensus.RoundState]
+	committed chan struct{} // a block was committed (buffered, 1)
+	published int64         // highest height given to the event bus and index
+
+	closeOnce sync.Once
+	closers   []func() error // in opening order; Close runs them backwards
+}
+
+// New opens everything the node needs from cfg (whose RootDir is the home
+// directory). On error, whatever was opened is closed again.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (n *Node, err error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	n = &Node{cfg: cfg, log: logger, committed: make(chan struct{}, 1)}
+	defer func() {
+		if err != nil {
+			_ = n.Close()
+		}
+	}()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if n.genJSON, err = os.ReadFile(cfg.GenesisFile()); err != nil {
+		return nil, fmt.Errorf("read genesis: %w (run `bftnode init` or `bftnode testnet` first)", err)
+	}
+	if n.genesis, err = config.ParseGenesis(n.genJSON); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.GenesisFile(), err)
+	}
+	nodeKey, err := config.LoadNodeKey(cfg.NodeKeyFile())
+	if err != nil {
+		return nil, err
+	}
+	if n.signer, err = privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile()); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("create the data directory: %w", err)
+	}
+	if n.store, err = blockstore.Open(cfg.BlockstoreDir(), blockstore.Options{Logger: logger.With("module", "blockstore")}); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.store.Close)
+	if n.wal, err = wal.Open(cfg.WALDir(), wal.Options{InitialHeight: n.genesis.InitialHeight}, logger.With("module", "wal")); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.wal.Close)
+	if n.app, err = openApp(ctx, cfg.ProxyApp, cfg.AppDBDir()); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.app.close)
+
+	n.registry = prometheus.NewRegistry()
+	mpMetrics, err := mempool.NewMetrics(n.registry)
+	if err != nil {
+		return nil, err
+	}
+	if n.metrics, err = newMetrics(n.registry); err != nil {
+		return nil, err
+	}
+	mpCfg := mempool.Config{MaxTxs: cfg.Mempool.Size, MaxBytes: cfg.Mempool.MaxTxsBytes, MaxTxBytes: cfg.Mempool.MaxTxBytes, CacheSize: cfg.Mempool.CacheSize}
+	if n.mempool, err = mempool.New(mpCfg, checker{n.app.app}, n.store, logger.With("module", "mempool"), mpMetrics); err != nil {
+		return nil, err
+	}
+
+	listen, err := config.ListenMultiaddr(cfg.P2P.ListenAddress)
+	if err != nil {
+		return nil, err
+	}
+	genesis, err := engineGenesis(n.genesis)
+	if err != nil {
+		return nil, err
+	}
+	if n.transport, err = p2p.New(p2p.Config{
+		ChainID:         n.genesis.ChainID,
+		PrivKey:         nodeKey.PrivKey,
+		ListenAddrs:     []string{listen.String()},
+		PersistentPeers: config.SplitList(cfg.P2P.PersistentPeers),
+		BootstrapPeers:  config.SplitList(cfg.P2P.BootstrapPeers),
+		MaxPeers:        cfg.P2P.MaxNumPeers,
+		Source:          n.store,
+		Logger:          logger,
+		MaxBlockBytes:   int(genesis.ConsensusParams.MaxBlockBytes),
+		MaxTxBytes:      cfg.Mempool.MaxTxBytes,
+	}); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.transport.Close)
+
+	cc := cfg.Consensus
+	commitDelay := cc.TimeoutCommit
+	if cc.SkipTimeoutCommit {
+		commitDelay = 0
+	}
+	if n.engine, err = engine.New(engine.Config{
+		Genesis: genesis,
+		Timeouts: consensus.Timeouts{
+			Propose: cc.TimeoutPropose, ProposeDelta: cc.TimeoutProposeDelta,
+			Prevote: cc.TimeoutPrevote, PrevoteDelta: cc.TimeoutPrevoteDelta,
+			Precommit: cc.TimeoutPrecommit, PrecommitDelta: cc.TimeoutPrecommitDelta,
+		},
+		CommitDelay:               commitDelay,
+		CreateEmptyBlocks:         cc.CreateEmptyBlocks,
+		CreateEmptyBlocksInterval: cc.CreateEmptyBlocksInterval,
+		Logger:                    logger.With("module", "consensus"),
+		OnEvent:                   n.onRound,
+	}, engine.Deps{
+		Transport: n.transport,
+		Store:     n.store,
+		App:       commitHook{Application: n.app.app, committed: n.onCommitted},
+		Mempool:   n.mempool,
+		Signer:    n.signer,
+		WAL:       n.wal,
+	}); err != nil {
+		return nil, err
+	}
+
+	n.bus = rpc.NewEventBus(logger.With("module", "events"), 0)
+	n.index = rpc.NewIndex()
+	rpcCfg := rpc.DefaultConfig()
+	rpcCfg.ListenAddress = cfg.RPC.ListenAddress
+	rpcCfg.MaxBodyBytes = cfg.RPC.MaxBodyBytes
+	rpcCfg.MaxOpenConnections = cfg.RPC.MaxOpenConnections
+	rpcCfg.MaxSubscriptionsPerClient = cfg.RPC.MaxSubscriptionsPerClient
+	if n.rpc, err = rpc.NewServer(rpcCfg, &backend{n: n}, logger.With("module", "rpc")); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Run starts the node and blocks until ctx ends or a part of the node
+// fails; then it stops every part and returns the first failure (nil for a
+// clean stop).
+func (n *Node) Run(ctx context.Context) error {
+	defer n.Close()
+	// The event index is rebuilt from the store: it holds what the RPC's
+	// tx_search and block_search answer from.
+	if err := n.publishCommitted(); err != nil {
+		return err
+	}
+	rpcLn, err := rpc.Listen(n.cfg.RPC.ListenAddress)
+	if err != nil {
+		return fmt.Errorf("RPC listener on %s: %w (is another node running? change [rpc] laddr)", n.cfg.RPC.ListenAddress, err)
+	}
+	var metricsLn net.Listener
+	if n.cfg.Instrumentation.Prometheus {
+		if metricsLn, err = net.Listen("tcp", n.cfg.Instrumentation.PrometheusListenAddr); err != nil {
+			_ = rpcLn.Close()
+			return fmt.Errorf("metrics listener on %s: %w", n.cfg.Instrumentation.PrometheusListenAddr, err)
+		}
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if err := n.transport.Start(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				n.log.Error("node part failed; stopping the node", "part", name, "err", err)
+				cancel(fmt.Errorf("%s: %w", name, err))
+				return
+			}
+			cancel(nil) // a part that returns ends the node
+		}()
+	}
+	run("consensus", n.engine.Run)
+	run("rpc", func(ctx context.Context) error { return n.rpc.Serve(ctx, rpcLn) })
+	if metricsLn != nil {
+		run("metrics", func(ctx context.Context) error { return rpc.ServeMetrics(ctx, metricsLn, n.registry, n.log) })
+	}
+	run("tx gossip", n.pumpTxs)
+	run("events", n.pumpEvents)
+	run("metrics sampler", n.sampleMetrics)
+	n.log.Info("node started", "chain", n.genesis.ChainID, "moniker", n.cfg.Moniker,
+		"validator", fmt.Sprintf("%X", n.signer.Address()), "p2p_id", n.transport.ID(), "p2p_addrs", n.transport.Addrs(), "rpc", n.cfg.RPC.ListenAddress)
+	<-ctx.Done()
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return nil
+}
+
+// Close releases everything New opened, in reverse order. Run calls it.
+func (n *Node) Close() error {
+	var errs []error
+	n.closeOnce.Do(func() {
+		for i := len(n.closers) - 1; i >= 0; i-- {
+			if err := n.closers[i](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// onRound records the engine's position for the RPC and metrics; it runs
+// on the engine goroutine and must not block.
+func (n *Node) onRound(rs consensus.RoundState) {
+	n.round.Store(&rs)
+	n.metrics.observeRound(rs)
+}
+
+// onCommitted is called by the consensus connection after each block.
+func (n *Node) onCommitted() {
+	select {
+	case n.committed <- struct{}{}:
+	default:
+	}
+}
+
+// pumpTxs feeds txs from peers to the mempool, and passes on the accepted
+// ones to the peers not known to have them.
+func (n *Node) pumpTxs(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case in := <-n.transport.Txs():
+			res, err := n.mempool.CheckTxFrom(ctx, in.Tx, in.From)
+			if err != nil || !res.IsOK() {
+				continue // refused: the mempool logged and counted why
+			}
+			n.transport.BroadcastTx(in.Tx)
+		}
+	}
+}
