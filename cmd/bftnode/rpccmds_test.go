@@ -11,6 +11,13 @@ import (
 	"testing"
 )
 
+type rpcRequest struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Method  string          `json:"method"`
+	Params  map[string]any  `json:"params"`
+}
+
 // fakeNode answers JSON-RPC calls with canned results and records the requests.
 type fakeNode struct {
 	mu       sync.Mutex
@@ -30,10 +37,10 @@ func (f *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := f.results[req.Method]
 	f.mu.Unlock()
 	if msg, ok := strings.CutPrefix(res, "error:"); ok {
-		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"Internal error","data":"`+msg+`"}}`)
+		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":`+string(req.ID)+`,"error":{"code":-32603,"message":"Internal error","data":"`+msg+`"}}`)
 		return
 	}
-	_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":`+res+`}`)
+	_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":`+string(req.ID)+`,"result":`+res+`}`)
 }
 
 func (f *fakeNode) last(t *testing.T) rpcRequest {
@@ -102,8 +109,8 @@ func TestTxRejectedAndRPCErrors(t *testing.T) {
 	if r.code != exitError || !strings.Contains(r.stderr, "node is stopping") {
 		t.Fatalf("rpc error: exit %d, %s", r.code, r.stderr)
 	}
-	r = runCLI(t, nil, "status", "--node", "127.0.0.1:26657")
-	if r.code != exitError || !strings.Contains(r.stderr, "http://host:port") {
+	r = runCLI(t, nil, "status", "--node", "ftp://127.0.0.1:26657")
+	if r.code != exitError || !strings.Contains(r.stderr, "--node") {
 		t.Fatalf("bad --node: exit %d, %s", r.code, r.stderr)
 	}
 	// Nothing listens on a closed server's address.

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +21,7 @@ type simOpts struct {
 	heights                        int64
 	seeds, seed                    uint64
 	json, quiet                    bool
+	workers                        int
 }
 
 func (c *cli) simCmd() *cobra.Command {
@@ -58,6 +62,7 @@ The exit status is 0 when no violation was found, 2 when one was, 1 on error.`,
 	f.IntVar(&o.crashes, "crashes", 0, "crash-restarts of correct validators before GST, per run")
 	f.BoolVar(&o.json, "json", false, "print the summary as JSON")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
+	f.IntVar(&o.workers, "workers", runtime.NumCPU(), "runs simulated in parallel (results do not depend on it)")
 	return cmd
 }
 
@@ -88,27 +93,24 @@ func (c *cli) sim(cmd *cobra.Command, o simOpts) error {
 	if o.seeds < 1 {
 		return fmt.Errorf("--seeds %d: need at least one run", o.seeds)
 	}
+	if o.workers < 1 {
+		return fmt.Errorf("--workers %d: need at least one", o.workers)
+	}
 	if o.crashes < 0 {
 		return fmt.Errorf("--crashes %d: must not be negative", o.crashes)
 	}
-	ctx := cmd.Context()
-	var s sim.Summary
 	start := time.Now()
 	lastProgress := start
-	for i := range o.seeds {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("sim interrupted after %d runs: %w", i, err)
-		}
-		cfg.Seed = o.seed + i
-		r, err := sim.Run(cfg)
-		if err != nil {
-			return err
-		}
+	var s sim.Summary
+	err = runSeeds(cmd.Context(), cfg, o.seed, o.seeds, o.workers, func(r sim.Result, done uint64) {
 		s.Add(r)
-		if !o.quiet && o.seeds > 1 && (time.Since(lastProgress) >= time.Second || i+1 == o.seeds) {
+		if !o.quiet && o.seeds > 1 && (time.Since(lastProgress) >= time.Second || done == o.seeds) {
 			lastProgress = time.Now()
-			_, _ = fmt.Fprintf(c.stderr, "sim: %d/%d runs, %d violations, %s\n", i+1, o.seeds, len(s.Violations), time.Since(start).Round(time.Millisecond))
+			_, _ = fmt.Fprintf(c.stderr, "sim: %d/%d runs, %d violations, %s\n", done, o.seeds, len(s.Violations), time.Since(start).Round(time.Millisecond))
 		}
+	})
+	if err != nil {
+		return err
 	}
 	s.Wall = time.Since(start)
 	if o.json {
@@ -190,4 +192,70 @@ func (p *errWriter) printf(format string, args ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format, args...)
 	}
+}
+
+// runSeeds runs cfg with seeds first … first+count-1 on workers goroutines
+// and hands each result to fold in seed order, with the number of runs
+// folded so far, so the output does not depend on scheduling. It stops
+// starting runs once ctx is done. (sim.RunSeeds does the same without a
+// context, which would make Ctrl-C wait for every seed.)
+func runSeeds(ctx context.Context, cfg sim.Config, first, count uint64, workers int, fold func(sim.Result, uint64)) error {
+	type out struct {
+		i   uint64
+		r   sim.Result
+		err error
+	}
+	next := make(chan uint64)
+	results := make(chan out)
+	var wg sync.WaitGroup
+	for range min(uint64(workers), count) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				c := cfg
+				c.Seed = first + i
+				r, err := sim.Run(c)
+				results <- out{i, r, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for i := range count {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	pending := map[uint64]sim.Result{}
+	var folded uint64
+	var firstErr error
+	for o := range results {
+		if o.err != nil {
+			if firstErr == nil {
+				firstErr = o.err
+			}
+			continue
+		}
+		pending[o.i] = o.r
+		for r, ok := pending[folded]; ok; r, ok = pending[folded] {
+			delete(pending, folded)
+			folded++
+			fold(r, folded)
+		}
+	}
+	switch {
+	case firstErr != nil:
+		return firstErr
+	case folded < count:
+		return fmt.Errorf("sim interrupted after %d of %d runs: %w", folded, count, context.Cause(ctx))
+	}
+	return nil
 }

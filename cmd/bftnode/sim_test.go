@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -77,5 +80,40 @@ func TestSimBadFlags(t *testing.T) {
 		if r.code != exitError || !strings.Contains(r.stderr, "Error:") {
 			t.Errorf("sim %v: exit %d, stderr %q", args, r.code, r.stderr)
 		}
+	}
+}
+
+func TestSimOutputDoesNotDependOnWorkers(t *testing.T) {
+	args := []string{"sim", "--validators", "4", "--byzantine", "1", "--behaviour", "mix", "--seeds", "8", "--heights", "3", "--json", "--quiet"}
+	var prev *sim.Summary
+	for _, w := range []string{"1", "3"} {
+		r := runCLI(t, nil, append(args, "--workers", w)...)
+		if r.code != exitOK {
+			t.Fatalf("workers %s: exit %d: %s%s", w, r.code, r.stdout, r.stderr)
+		}
+		var s sim.Summary
+		if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+			t.Fatal(err)
+		}
+		s.Wall = 0
+		if prev != nil && !reflect.DeepEqual(*prev, s) {
+			t.Fatalf("summary differs with --workers %s:\n%+v\n%+v", w, *prev, s)
+		}
+		prev = &s
+	}
+}
+
+func TestRunSeedsStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cfg := sim.DefaultConfig()
+	cfg.Heights = 1
+	folded := 0
+	err := runSeeds(ctx, cfg, 1, 1000, 2, func(sim.Result, uint64) { folded++ })
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("err = %v", err)
+	}
+	if folded >= 1000 {
+		t.Fatalf("all %d runs happened despite the cancelled context", folded)
 	}
 }
