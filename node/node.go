@@ -56,16 +56,18 @@ type Node struct {
 
 // New opens everything the node needs from cfg (whose RootDir is the home
 // directory). On error, whatever was opened is closed again.
-func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (n *Node, err error) {
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n = &Node{cfg: cfg, log: logger, committed: make(chan struct{}, 1)}
+	n := &Node{cfg: cfg, log: logger, committed: make(chan struct{}, 1)}
+	opened := false
 	defer func() {
-		if err != nil {
+		if !opened {
 			_ = n.Close()
 		}
 	}()
+	var err error
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -173,6 +175,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (n *Node, 
 	if n.rpc, err = rpc.NewServer(rpcCfg, &backend{n: n}, logger.With("module", "rpc")); err != nil {
 		return nil, err
 	}
+	opened = true
 	return n, nil
 }
 
