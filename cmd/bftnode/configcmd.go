@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bftnode/bftnode/config"
+	"github.com/bftnode/bftnode/node"
 	"github.com/bftnode/bftnode/privval"
 )
 
@@ -93,18 +94,15 @@ func (c *cli) versionCmd() *cobra.Command {
 		Example: `  bftnode version`,
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			version, commit := "(devel)", "unknown"
+			commit := "unknown"
 			if bi, ok := debug.ReadBuildInfo(); ok {
-				if bi.Main.Version != "" {
-					version = bi.Main.Version
-				}
 				for _, s := range bi.Settings {
 					if s.Key == "vcs.revision" {
 						commit = s.Value
 					}
 				}
 			}
-			_, err := fmt.Fprintf(c.stdout, "bftnode %s (commit %s, %s)\n", version, commit, runtime.Version())
+			_, err := fmt.Fprintf(c.stdout, "bftnode %s (commit %s, %s)\n", node.Version, commit, runtime.Version())
 			return err
 		},
 	}
