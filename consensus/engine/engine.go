@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/bftnode/bftnode/blockstore"
@@ -58,6 +59,7 @@ type Engine struct {
 
 	timers chan timerEvent
 	done   chan struct{}
+	ran    atomic.Bool
 }
 
 // New checks cfg and deps and returns an engine ready to Run.
@@ -106,6 +108,9 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 // application failure stops it (then it returns the error). Run may be
 // called once.
 func (e *Engine) Run(ctx context.Context) error {
+	if e.ran.Swap(true) {
+		return fmt.Errorf("%w: Run called twice", ErrConfig)
+	}
 	defer close(e.done)
 	if err := e.handshake(ctx); err != nil {
 		return err

@@ -39,7 +39,7 @@ func fastTimeouts() consensus.Timeouts {
 // node is one validator of a test network, with everything on disk under
 // dir so that it can be stopped and started again.
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	id   string
 	dir  string
 	priv ed25519.PrivateKey
@@ -64,14 +64,14 @@ type node struct {
 }
 
 type cluster struct {
-	t       *testing.T
+	t       testing.TB
 	net     *memnet.Network
 	genesis engine.Genesis
 	nodes   []*node
 	cfg     func(*engine.Config)
 }
 
-func newCluster(t *testing.T, n int, seed byte) *cluster {
+func newCluster(t testing.TB, n int, seed byte) *cluster {
 	t.Helper()
 	c := &cluster{t: t, net: memnet.New()}
 	vals := make([]*types.Validator, n)
@@ -283,7 +283,7 @@ func (nd *node) eventCount() int64 {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
