@@ -99,7 +99,7 @@ while ((height < 2)); do
 		exit 1
 	fi
 	height=$("$BFTNODE" status --node "$RPC" --timeout 2s 2>/dev/null |
-		sed -n 's/.*"latest_block_height": *"\{0,1\}\([0-9]*\)"\{0,1\}.*/\1/p' | head -n 1)
+		sed -n 's/.*"latest_block_height": *"\{0,1\}\([0-9]*\)"\{0,1\}.*/\1/p' | head -n 1) || true
 	height=${height:-0}
 	((height >= 2)) || sleep 0.5
 done
@@ -111,7 +111,7 @@ localnet is up: $N validators, node0 at height $height.
   submit a tx:   $BFTNODE tx foo=bar
                  curl -s $RPC -d '{"jsonrpc":"2.0","id":1,"method":"broadcast_tx_commit","params":{"tx":"'\$(printf foo=bar | base64)'"}}'
   query it:      $BFTNODE query foo
-                 curl -s $RPC -d '{"jsonrpc":"2.0","id":1,"method":"abci_query","params":{"data":"'\$(printf foo | xxd -p)'"}}'
+                 curl -s $RPC -d '{"jsonrpc":"2.0","id":1,"method":"abci_query","params":{"data":"'\$(printf foo | od -An -tx1 | tr -d ' \n')'"}}'
   status:        $BFTNODE status   (node i: --node http://127.0.0.1:PORT, PORT = 26657 + 10*i)
   logs:          $DIR/node0/node.log … $DIR/node$((N - 1))/node.log
   stop:          make localnet-stop$( ((DETACH)) || echo ", or Ctrl-C here")
