@@ -1,0 +1,140 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestClientCall(t *testing.T) {
+	ts := startServer(t, 2, nil)
+	c, err := NewClient("tcp://"+strings.TrimPrefix(ts.url, "http://"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		SyncInfo struct {
+			LatestBlockHeight int64s `json:"latest_block_height"`
+		} `json:"sync_info"`
+	}
+	if err := c.Call(context.Background(), "status", nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.SyncInfo.LatestBlockHeight != 2 {
+		t.Errorf("height %d", st.SyncInfo.LatestBlockHeight)
+	}
+	err = c.Call(context.Background(), "block", map[string]any{"height": "x"}, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeInvalidParams {
+		t.Errorf("bad params: %v", err)
+	}
+	if err := c.Call(context.Background(), "status", nil, new(int)); !errors.Is(err, ErrBadResponse) {
+		t.Errorf("decoding into the wrong type: %v", err)
+	}
+}
+
+func TestClientBadServer(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Content-Type"), "json") {
+			_, _ = io.WriteString(w, `<html>not json</html>`)
+		}
+	}))
+	defer hs.Close()
+	c, err := NewClient(hs.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(context.Background(), "status", nil, nil); !errors.Is(err, ErrBadResponse) {
+		t.Errorf("non-JSON: %v", err)
+	}
+	if _, err := NewClient("ftp://x", nil); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("ftp address: %v", err)
+	}
+	if _, err := NewClient("unix://", nil); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("empty unix path: %v", err)
+	}
+}
+
+func TestUnixSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "rpc.sock")
+	be := newFakeBackend(t, 1)
+	srv, err := NewServer(DefaultConfig(), be, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Listen("unix://" + sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	c, err := NewClient("unix://"+sock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res map[string]any
+	if err := c.Call(context.Background(), "header", map[string]any{"height": 1}, &res); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, res, map[string]any{"header.height": "1"})
+}
+
+func TestServeMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	ctr := prometheus.NewCounter(prometheus.CounterOpts{Name: "bftnode_test_total", Help: "test"})
+	reg.MustRegister(ctr)
+	ctr.Add(3)
+	l, err := Listen("tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeMetrics(ctx, l, reg, nil) }()
+	resp, err := http.Get("http://" + l.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "bftnode_test_total 3") {
+		t.Errorf("metrics:\n%s", body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("ServeMetrics: %v", err)
+	}
+	if err := ServeMetrics(context.Background(), l, nil, nil); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("nil registry: %v", err)
+	}
+	if DefaultMetricsAddress != ":26660" {
+		t.Error("default metrics address changed")
+	}
+}
+
+func TestIndexTxNotFound(t *testing.T) {
+	ix := NewIndex()
+	_, err := ix.Tx(context.Background(), [32]byte{1})
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "01000000") {
+		t.Errorf("got %v", err)
+	}
+	q, _ := ParseQuery("tx.height>0")
+	got, err := ix.TxSearch(context.Background(), q)
+	if err != nil || len(got) != 0 {
+		t.Errorf("empty index search: %v %v", got, err)
+	}
+}
