@@ -214,6 +214,14 @@ func TestL28ProposalWithPOL(t *testing.T) {
 			f.wantState(2, StepPrecommit, b, 2)
 			f.wantValid(b, 2)
 		}},
+		{"locked on A in round 0, polka for B in the same round 0 (equivocators): lockedRound = vr unlocks", func(t *testing.T, f *fixture) {
+			o := f.others(3)
+			f.lockOn(0, a, o...)
+			f.prevotes(0, b, o...) // each is evidence, and counts for B
+			f.timeout(0, StepPrecommit)
+			f.block(b, true)
+			wantVote(t, f.propose(1, 0, b), types.PrevoteType, 1, b)
+		}},
 		{"locked on A in round 1, polka for B in older round 0: stay locked, prevote nil", func(t *testing.T, f *fixture) {
 			o := f.others(3)
 			f.prevotes(0, b, o...) // no round-0 proposal: no lock on B
