@@ -138,3 +138,13 @@ func TestIndexTxNotFound(t *testing.T) {
 		t.Errorf("empty index search: %v %v", got, err)
 	}
 }
+
+func TestIndexIgnoresReplayedBlocks(t *testing.T) {
+	be := newFakeBackend(t, 2)
+	be.ix.IndexBlock(be.blocks[1], be.results[1]) // replayed
+	q, _ := ParseQuery("tx.height>0")
+	got, err := be.ix.TxSearch(context.Background(), q)
+	if err != nil || len(got) != 2 {
+		t.Errorf("after replay: %d txs, %v; want 2", len(got), err)
+	}
+}

@@ -72,6 +72,7 @@ type busSub struct {
 	q      *Query
 	ch     chan Event
 	closed bool
+	stop   func() bool // stops the context.AfterFunc that removes it
 }
 
 // NewEventBus returns a bus allowing at most maxSubs subscriptions at once
@@ -96,13 +97,12 @@ func (b *EventBus) Subscribe(ctx context.Context, q *Query) (<-chan Event, error
 		return nil, fmt.Errorf("%w: limit %d", ErrTooManySubscribers, b.maxSubs)
 	}
 	b.subs[s] = struct{}{}
-	b.mu.Unlock()
-	go func() {
-		<-ctx.Done()
+	s.stop = context.AfterFunc(ctx, func() {
 		b.mu.Lock()
 		b.removeLocked(s)
 		b.mu.Unlock()
-	}()
+	})
+	b.mu.Unlock()
 	return s.ch, nil
 }
 
@@ -111,6 +111,9 @@ func (b *EventBus) removeLocked(s *busSub) {
 		return
 	}
 	s.closed = true
+	if s.stop != nil {
+		s.stop()
+	}
 	delete(b.subs, s)
 	close(s.ch)
 }

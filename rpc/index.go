@@ -47,7 +47,9 @@ func NewIndex() *Index {
 }
 
 // IndexBlock indexes a committed block and its txs with the application's
-// results (which may be nil).
+// results (which may be nil). Blocks are indexed in height order; a block
+// at or below the highest height indexed is ignored, so that replaying
+// stored blocks at start and indexing live ones may overlap.
 func (ix *Index) IndexBlock(block *types.Block, results *abci.ResponseFinalizeBlock) {
 	height := block.Header.Height
 	battrs := map[string][]string{KeyBlockHeight: {strconv.FormatInt(height, 10)}}
@@ -56,6 +58,9 @@ func (ix *Index) IndexBlock(block *types.Block, results *abci.ResponseFinalizeBl
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if n := len(ix.blocks); n > 0 && height <= ix.blocks[n-1].height {
+		return
+	}
 	addPostings(ix.blockPost, battrs, len(ix.blocks))
 	ix.blocks = append(ix.blocks, indexedBlock{height: height, attrs: battrs})
 	for i, tx := range block.Data.Txs {

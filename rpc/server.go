@@ -66,7 +66,8 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // Serve serves on l until ctx ends, then shuts down: it stops accepting,
 // closes websocket connections, waits up to five seconds for requests in
 // flight, and returns nil. It closes l. At most MaxOpenConnections
-// connections are served at once; more wait to be accepted.
+// connections are served at once; more wait to be accepted. A Server
+// serves once: after Serve returns, build a new one.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if s.cfg.MaxOpenConnections > 0 {
 		l = newLimitListener(l, s.cfg.MaxOpenConnections)
