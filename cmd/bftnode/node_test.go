@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close() //nolint:errcheck
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// A one-validator node started by the CLI makes blocks, takes a tx through
+// `bftnode tx`, answers `bftnode query`, and stops cleanly when cancelled.
+func TestStartTxQueryStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	home := filepath.Join(t.TempDir(), "home")
+	mustRun(t, "init", "--home", home, "--chain-id", "e2e", "--moniker", "solo")
+	rpcAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	nodeURL := "http://" + rpcAddr
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"start", "--home", home,
+			"--rpc.laddr", "tcp://" + rpcAddr, "--p2p.laddr", "/ip4/127.0.0.1/tcp/0",
+			"--consensus.timeout_commit", "50ms", "--log-level", "warn"},
+			&stdout, &stderr, func(string) (string, bool) { return "", false })
+	}()
+
+	heightRE := regexp.MustCompile(`"latest_block_height": "(\d+)"`)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := runCLI(t, nil, "status", "--node", nodeURL, "--timeout", "2s")
+		if m := heightRE.FindStringSubmatch(r.stdout); m != nil {
+			if h, _ := strconv.Atoi(m[1]); h >= 2 {
+				break
+			}
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("start exited %d:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no height 2 within the deadline; last status: %s %s\nnode log:\n%s", r.stdout, r.stderr, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	mustRun(t, "tx", "greeting=hello", "--node", nodeURL)
+	if r := mustRun(t, "query", "greeting", "--node", nodeURL); !strings.HasPrefix(r.stdout, "greeting=hello (height ") {
+		t.Fatalf("query: %q", r.stdout)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("start exited %d after cancel:\n%s", code, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("start did not stop after cancel")
+	}
+}
