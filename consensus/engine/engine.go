@@ -119,6 +119,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	e.rebroadcast()
+	e.announce()
 	e.after(e.cfg.RebroadcastInterval, timerEvent{kind: timerRebroadcast})
 	txsAvailable := e.d.Mempool.TxsAvailable()
 	inbound := e.d.Transport.Inbound()

@@ -69,6 +69,7 @@ type cluster struct {
 	genesis engine.Genesis
 	nodes   []*node
 	cfg     func(*engine.Config)
+	clock   engine.Clock // nil: the real clock
 }
 
 func newCluster(t testing.TB, n int, seed byte) *cluster {
@@ -173,7 +174,7 @@ func (c *cluster) newEngine(nd *node) (*engine.Engine, error) {
 	}
 	return engine.New(cfg, engine.Deps{
 		Transport: nd.ep, Store: nd.store, App: nd.app, Mempool: nd.mp,
-		Signer: pv, WAL: nd.wal,
+		Signer: pv, WAL: nd.wal, Clock: c.clock,
 	})
 }
 
