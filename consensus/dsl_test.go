@@ -69,12 +69,6 @@ func newFixture(t testing.TB, self int32, powers ...int64) (*fixture, []Action) 
 	return f, acts
 }
 
-// proposerOf returns the set index of the proposer of round r.
-func (f *fixture) proposerOf(r int32) int32 {
-	idx, _ := f.vals.ByAddress(f.vals.ProposerForRound(r).Address)
-	return idx
-}
-
 // notProposer returns the lowest index that proposes none of rounds.
 func notProposer(t testing.TB, vals *types.ValidatorSet, rounds ...int32) int32 {
 	t.Helper()
