@@ -1,0 +1,91 @@
+package p2p
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/types"
+)
+
+// A peer that connects late at our height gets the proposal, block and
+// votes we hold, without anyone broadcasting again.
+func TestLatePeerCatchesUp(t *testing.T) {
+	a := newTestNode(t, nil)
+	b := newTestNode(t, nil)
+	connect(t, b, a)
+	a.SetStatus(engine.Status{Height: 1})
+	b.SetStatus(engine.Status{Height: 1})
+	block := makeBlock(1, [][]byte{bytes.Repeat([]byte("x"), 100_000)}, types.BlockID{}, nil)
+	id, err := types.MakeBlockID(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Broadcast(engine.ProposalMsg{Proposal: &types.Proposal{Height: 1, POLRound: -1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("p")}, Block: block})
+	for i := range 2 {
+		a.Broadcast(engine.VoteMsg{Vote: &types.Vote{Type: types.PrevoteType, Height: 1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), ValidatorAddress: testAddr(i), ValidatorIndex: int32(i), Signature: fakeSig(string(rune('a' + i)))}})
+	}
+	for range 3 {
+		receive(t, b)
+	}
+
+	c := newTestNode(t, nil)
+	c.SetStatus(engine.Status{Height: 1})
+	connect(t, c, a)
+	var proposals, votes int
+	for proposals < 1 || votes < 2 {
+		switch m := receive(t, c).Msg.(type) {
+		case engine.ProposalMsg:
+			proposals++
+			if m.Block.Hash() != block.Hash() {
+				t.Fatal("late peer got an altered block")
+			}
+		case engine.VoteMsg:
+			votes++
+		}
+	}
+	waitTicks(t, 3, a, b, c)
+	select {
+	case m := <-c.Inbound():
+		t.Fatalf("late peer got an extra %T", m.Msg)
+	default:
+	}
+}
+
+// Transactions go to peers not known to have them, never back to their
+// sender.
+func TestTxGossip(t *testing.T) {
+	nodes := startMesh(t, 3)
+	tx := []byte("tx-1")
+	nodes[0].BroadcastTx(tx)
+	for _, tr := range nodes[1:] {
+		select {
+		case in := <-tr.Txs():
+			if !bytes.Equal(in.Tx, tx) || in.From != nodes[0].ID().String() {
+				t.Fatalf("got %q from %s", in.Tx, in.From)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("tx not delivered")
+		}
+	}
+	// Node 1 relays it (as its mempool would): it goes to node 2, which
+	// node 1 cannot know has it, and not back to node 0.
+	nodes[1].BroadcastTx(tx)
+	select {
+	case in := <-nodes[2].Txs():
+		if in.From != nodes[1].ID().String() {
+			t.Fatalf("relay came from %s", in.From)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("relay not delivered")
+	}
+	nodes[2].BroadcastTx(tx) // knows both peers have it: sends nothing
+	waitTicks(t, 3, nodes...)
+	if got := nodes[0].Stats().Received[KindTx].Frames; got != 0 {
+		t.Fatalf("sender received its tx back %d times", got)
+	}
+	if got := nodes[2].Stats().Sent[KindTx].Frames; got != 0 {
+		t.Fatalf("node 2 sent %d tx frames to peers that had the tx", got)
+	}
+}
