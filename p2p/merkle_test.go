@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"log/slog"
 	"errors"
 	"fmt"
+	"log/slog"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
