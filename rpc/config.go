@@ -48,6 +48,9 @@ type Config struct {
 	WebsocketPingPeriod time.Duration
 	// MaxAsyncBroadcasts bounds broadcast_tx_async submissions in flight.
 	MaxAsyncBroadcasts int
+	// CORSAllowedOrigins lists the origins browsers may call from ("*" for
+	// any); empty turns CORS off.
+	CORSAllowedOrigins []string
 }
 
 // DefaultConfig returns CometBFT's defaults where it has them.

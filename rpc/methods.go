@@ -33,11 +33,13 @@ func (s *Server) methodTable() map[string]method {
 		"status":               {fn: s.status},
 		"net_info":             {fn: s.netInfo},
 		"genesis":              {fn: s.genesis},
+		"genesis_chunked":      {params: []string{"chunk"}, fn: s.genesisChunked},
 		"blockchain":           {params: []string{"minHeight", "maxHeight"}, fn: s.blockchain},
 		"block":                {params: []string{"height"}, fn: s.block},
 		"block_by_hash":        {params: []string{"hash"}, fn: s.blockByHash},
 		"block_results":        {params: []string{"height"}, fn: s.blockResults},
 		"header":               {params: []string{"height"}, fn: s.header},
+		"header_by_hash":       {params: []string{"hash"}, fn: s.headerByHash},
 		"commit":               {params: []string{"height"}, fn: s.commit},
 		"validators":           {params: []string{"height", "page", "per_page"}, fn: s.validators},
 		"consensus_params":     {params: []string{"height"}, fn: s.consensusParams},
@@ -211,6 +213,31 @@ func (s *Server) genesis(ctx context.Context, _ *args) (any, error) {
 	}{g}, nil
 }
 
+// genesisChunkSize is the size of a genesis_chunked chunk, as in CometBFT.
+const genesisChunkSize = 16 * 1024 * 1024
+
+func (s *Server) genesisChunked(ctx context.Context, a *args) (any, error) {
+	chunk, err := a.Int64("chunk", 0)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.backend.Genesis(ctx)
+	if err != nil {
+		return nil, err
+	}
+	total := max(1, (int64(len(g))+genesisChunkSize-1)/genesisChunkSize)
+	if chunk < 0 || chunk >= total {
+		return nil, badParam("chunk", "there are %d chunks, %d is invalid", total, chunk)
+	}
+	lo := chunk * genesisChunkSize
+	hi := min(int64(len(g)), lo+genesisChunkSize)
+	return struct {
+		Chunk int64s `json:"chunk"`
+		Total int64s `json:"total"`
+		Data  []byte `json:"data"`
+	}{int64s(chunk), int64s(total), g[lo:hi]}, nil
+}
+
 type resultBlockchain struct {
 	LastHeight int64s          `json:"last_height"`
 	BlockMetas []blockMetaView `json:"block_metas"`
@@ -301,6 +328,20 @@ func (s *Server) header(ctx context.Context, a *args) (any, error) {
 	return struct {
 		Header *headerView `json:"header"`
 	}{viewHeader(&m.Header)}, nil
+}
+
+func (s *Server) headerByHash(ctx context.Context, a *args) (any, error) {
+	hash, err := a.Hash("hash")
+	if err != nil {
+		return nil, err
+	}
+	b, _, err := s.backend.BlockByHash(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Header *headerView `json:"header"`
+	}{viewHeader(&b.Header)}, nil
 }
 
 type resultCommit struct {

@@ -66,6 +66,11 @@ func TestMethodShapes(t *testing.T) {
 			"genesis.initial_height": "1",
 			"genesis.app_state.x":    1.0,
 		}},
+		{"genesis_chunked", nil, map[string]any{
+			"chunk": "0", "total": "1",
+			"data": base64.StdEncoding.EncodeToString([]byte(`{"chain_id":"test-chain","initial_height":"1","app_state":{"x":1}}`)),
+		}},
+		{"header_by_hash", map[string]any{"hash": hash2}, map[string]any{"header.height": "2", "header.chain_id": testChainID}},
 		{"blockchain", map[string]any{"minHeight": "1", "maxHeight": "2"}, map[string]any{
 			"last_height":                 "3",
 			"block_metas":                 isArrayLen(2),

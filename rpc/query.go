@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrInvalidQuery is wrapped by ParseQuery errors.
@@ -34,7 +35,9 @@ type Condition struct {
 	Op      Op
 	Operand string // the string, or the number as written; empty for EXISTS
 	Number  bool   // the operand is a number, compared numerically
+	Time    bool   // the operand is a TIME or DATE, compared as a time
 	num     float64
+	tm      time.Time
 }
 
 // Query is a parsed event query: conditions joined by AND, as in
@@ -108,6 +111,13 @@ func (c *Condition) matches(v string) bool {
 		return strings.Contains(v, c.Operand)
 	}
 	var cmp int
+	if c.Time {
+		t, err := parseTimeValue(v)
+		if err != nil {
+			return false
+		}
+		return cmpHolds(c.Op, t.Compare(c.tm))
+	}
 	if c.Number {
 		// Compare exactly when both are integers, else as floats.
 		if a, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -234,6 +244,9 @@ func (p *queryParser) condition() (Condition, error) {
 	if c.Op == OpContains {
 		return c, fmt.Errorf("CONTAINS needs a quoted string at offset %d", p.pos)
 	}
+	if p.keyword("TIME") || p.keyword("DATE") {
+		return p.timeOperand(c)
+	}
 	start = p.pos
 	for !p.eof() && (p.src[p.pos] >= '0' && p.src[p.pos] <= '9' || strings.IndexByte("+-.eE", p.src[p.pos]) >= 0) {
 		p.pos++
@@ -244,4 +257,38 @@ func (p *queryParser) condition() (Condition, error) {
 	}
 	c.Operand, c.Number, c.num = p.src[start:p.pos], true, f
 	return c, nil
+}
+
+// Layouts of TIME and DATE operands and of the attribute values they are
+// compared with.
+const (
+	queryTimeLayout = time.RFC3339Nano
+	queryDateLayout = "2006-01-02"
+)
+
+// timeOperand reads the operand after TIME or DATE.
+func (p *queryParser) timeOperand(c Condition) (Condition, error) {
+	isDate := strings.EqualFold(p.src[p.pos-4:p.pos], "DATE")
+	p.skipSpace()
+	start := p.pos
+	for !p.eof() && !isSpaceOrQuote(p.src[p.pos]) {
+		p.pos++
+	}
+	layout := queryTimeLayout
+	if isDate {
+		layout = queryDateLayout
+	}
+	t, err := time.Parse(layout, p.src[start:p.pos])
+	if err != nil {
+		return c, fmt.Errorf("bad time at offset %d: %w", start, err)
+	}
+	c.Operand, c.Time, c.tm = p.src[start:p.pos], true, t
+	return c, nil
+}
+
+func parseTimeValue(v string) (time.Time, error) {
+	if t, err := time.Parse(queryTimeLayout, v); err == nil {
+		return t, nil
+	}
+	return time.Parse(queryDateLayout, v)
 }

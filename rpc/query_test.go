@@ -18,6 +18,8 @@ func TestQueryMatches(t *testing.T) {
 		"transfer.key":    {"alice", "bob"},
 		"transfer.amount": {"2.5"},
 		"big.n":           {"9007199254740993"},
+		"vote.time":       {"2026-11-27T09:00:01.5Z"},
+		"vote.day":        {"2026-11-27"},
 	}
 	tests := []struct {
 		q    string
@@ -44,6 +46,11 @@ func TestQueryMatches(t *testing.T) {
 		{"big.n=9007199254740992", false},
 		{"transfer.key>5", false}, // not numbers
 		{"tm.event='Tx' AND tx.height=12 AND transfer.key EXISTS", true},
+		{"vote.time > TIME 2026-11-27T09:00:01Z", true},
+		{"vote.time >= TIME 2026-11-27T09:00:02Z", false},
+		{"vote.day = DATE 2026-11-27", true},
+		{"vote.time < DATE 2026-11-28 AND vote.time > DATE 2026-11-27", true},
+		{"transfer.key < TIME 2026-11-27T09:00:01Z", false}, // not a time
 	}
 	for _, tc := range tests {
 		q, err := ParseQuery(tc.q)
@@ -70,6 +77,8 @@ func TestQueryParseErrors(t *testing.T) {
 		"a=1 b=2",
 		"a!=1",
 		"a=1e",
+		"a > TIME yesterday",
+		"a = DATE 2026-13-01",
 	} {
 		if _, err := ParseQuery(s); !errors.Is(err, ErrInvalidQuery) {
 			t.Errorf("ParseQuery(%q) = %v, want ErrInvalidQuery", s, err)

@@ -25,6 +25,7 @@ type Server struct {
 	logger  *slog.Logger
 	methods map[string]method
 	mux     *http.ServeMux
+	handler http.Handler // mux, behind CORS when configured
 
 	bgCtx      context.Context // ends when Serve returns; bounds async work
 	bgCancel   context.CancelFunc
@@ -57,11 +58,41 @@ func NewServer(cfg Config, backend Backend, logger *slog.Logger) (*Server, error
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/websocket", s.serveWebsocket)
 	s.mux.HandleFunc("/", s.serveHTTP)
+	s.handler = s.mux
+	if len(cfg.CORSAllowedOrigins) > 0 {
+		s.handler = s.cors(s.mux)
+	}
 	return s, nil
 }
 
 // Handler returns the server's HTTP handler, for tests or embedding.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// cors answers preflight requests and marks responses to allowed origins.
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		allowed := false
+		for _, o := range s.cfg.CORSAllowedOrigins {
+			if o == "*" || (origin != "" && o == origin) {
+				allowed = true
+				break
+			}
+		}
+		if origin != "" && allowed {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Add("Vary", "Origin")
+			if r.Method == http.MethodOptions {
+				w.Header().Set("Access-Control-Allow-Methods", "HEAD, GET, POST")
+				w.Header().Set("Access-Control-Allow-Headers", "Origin, Accept, Content-Type, X-Requested-With, X-Server-Time")
+				w.Header().Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // Serve serves on l until ctx ends, then shuts down: it stops accepting,
 // closes websocket connections, waits up to five seconds for requests in
@@ -73,7 +104,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		l = newLimitListener(l, s.cfg.MaxOpenConnections)
 	}
 	hs := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,

@@ -278,3 +278,31 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("default listen address changed")
 	}
 }
+
+func TestCORS(t *testing.T) {
+	ts := startServer(t, 1, func(c *Config) { c.CORSAllowedOrigins = []string{"https://app.example"} })
+	req, _ := http.NewRequest(http.MethodOptions, ts.url+"/", nil)
+	req.Header.Set("Origin", "https://app.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	req, _ = http.NewRequest(http.MethodGet, ts.url+"/health", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Error("CORS header for a foreign origin")
+	}
+	if e := ts.callErr(t, "genesis_chunked", map[string]any{"chunk": 1}); e.Code != CodeInvalidParams {
+		t.Errorf("chunk 1 of 1: %v", e)
+	}
+}
