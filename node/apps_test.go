@@ -15,27 +15,34 @@ import (
 	"github.com/bftnode/bftnode/rpc"
 )
 
-// serveKVStore runs a kvstore app over an ABCI socket until the test ends
-// and returns its address.
-func serveKVStore(t *testing.T) string {
-	t.Helper()
-	kv, err := kvstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+// serveKVStore serves kv over an ABCI socket until the test ends and
+// returns its address.
+func serveKVStore(tb testing.TB, kv *kvstore.App) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- (&abcisocket.Server{App: kv}).Serve(ctx, ln) }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
 		<-done
-		kv.Close()
 	})
 	return abcisocket.URL(ln)
+}
+
+// openKVStore opens a kvstore app in a temporary directory, closed when the
+// test ends.
+func openKVStore(tb testing.TB) *kvstore.App {
+	tb.Helper()
+	kv, err := kvstore.Open(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { kv.Close() })
+	return kv
 }
 
 func appHashAt(ctx context.Context, c *rpc.Client, h int64) (string, error) {
@@ -52,7 +59,7 @@ func TestSocketAppMatchesInProcess(t *testing.T) {
 	cfgs := testnet(t, 4, 0)
 	for i := range cfgs {
 		if i >= 2 {
-			cfgs[i].ProxyApp = serveKVStore(t)
+			cfgs[i].ProxyApp = serveKVStore(t, openKVStore(t))
 		}
 		start(t, cfgs[i])
 	}

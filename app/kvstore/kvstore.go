@@ -17,6 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/bftnode/bftnode/app"
+	"github.com/bftnode/bftnode/internal/pebblelog"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 )
 
@@ -75,7 +76,7 @@ func OpenInMemory() (*App, error) {
 }
 
 func open(dir string, fs vfs.FS) (*App, error) {
-	db, err := pebble.Open(dir, &pebble.Options{FS: fs})
+	db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: pebblelog.New(nil)})
 	if err != nil {
 		return nil, fmt.Errorf("kvstore: open %q: %w", dir, err)
 	}
