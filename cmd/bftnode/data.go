@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -120,7 +121,12 @@ func (c *cli) reset(cmd *cobra.Command, o resetOpts) error {
 	}
 	for _, e := range entries {
 		p := filepath.Join(cfg.DataDir(), e.Name())
-		if abs, err := filepath.Abs(p); err != nil || keep[abs] {
+		abs, err := filepath.Abs(p)
+		if err != nil || keep[abs] {
+			continue
+		}
+		if holder := holdsAny(abs, keep); holder != "" {
+			_, _ = fmt.Fprintf(c.stderr, "not removing %s: it holds %s (db_dir should be a directory of its own)\n", p, holder)
 			continue
 		}
 		if err := os.RemoveAll(p); err != nil {
@@ -138,4 +144,14 @@ func (c *cli) reset(cmd *cobra.Command, o resetOpts) error {
 	_, err = fmt.Fprintf(c.stderr, "WARNING: reset the last-sign state %s; this validator no longer knows what it signed.\n"+
 		"Start it only once the chain is past the last height it signed, or it may double-sign.\n", cfg.PrivValidatorStateFile())
 	return err
+}
+
+// holdsAny returns a path of keep that lies inside dir, or "".
+func holdsAny(dir string, keep map[string]bool) string {
+	for k := range keep {
+		if strings.HasPrefix(k, dir+string(filepath.Separator)) {
+			return k
+		}
+	}
+	return ""
 }

@@ -108,3 +108,30 @@ func TestWALDump(t *testing.T) {
 		t.Fatal("missing wal accepted")
 	}
 }
+
+// With db_dir pointing at the home itself, a reset must still not touch the
+// keys, the config or the last-sign state.
+func TestResetWithDataDirAtHome(t *testing.T) {
+	home := initHome(t)
+	setFileKey(t, home, `db_dir = "data"`, `db_dir = "."`)
+	cfg, err := config.Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(cfg.BlockstoreDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	state, _ := os.ReadFile(cfg.PrivValidatorStateFile())
+	r := mustRun(t, "reset-state", "--home", home)
+	if _, err := os.Stat(cfg.BlockstoreDir()); err == nil {
+		t.Fatalf("block store not removed: %s", r.stdout)
+	}
+	for _, p := range []string{cfg.ConfigFile(), cfg.GenesisFile(), cfg.NodeKeyFile(), cfg.PrivValidatorKeyFile()} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("removed %s", p)
+		}
+	}
+	if got, err := os.ReadFile(cfg.PrivValidatorStateFile()); err != nil || !bytes.Equal(got, state) {
+		t.Fatalf("last-sign state changed: %v", err)
+	}
+}
