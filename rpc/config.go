@@ -41,8 +41,10 @@ type Config struct {
 	TimeoutBroadcastTxCommit time.Duration
 	// WriteTimeout bounds writing one response (HTTP) or message (websocket).
 	WriteTimeout time.Duration
-	// ReadHeaderTimeout bounds reading request headers.
+	// ReadHeaderTimeout bounds reading request headers, ReadTimeout the
+	// whole request.
 	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
 	// WebsocketPingPeriod is how often the server pings websocket clients;
 	// a client silent for twice this long is dropped.
 	WebsocketPingPeriod time.Duration
@@ -67,6 +69,7 @@ func DefaultConfig() Config {
 		TimeoutBroadcastTxCommit:  10 * time.Second,
 		WriteTimeout:              15 * time.Second,
 		ReadHeaderTimeout:         10 * time.Second,
+		ReadTimeout:               10 * time.Second,
 		WebsocketPingPeriod:       27 * time.Second,
 		MaxAsyncBroadcasts:        256,
 	}
@@ -85,8 +88,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: subscription limits must be positive", ErrBadConfig)
 	case c.MaxQueryLength <= 0:
 		return fmt.Errorf("%w: MaxQueryLength must be positive", ErrBadConfig)
-	case c.TimeoutBroadcastTxCommit <= 0 || c.WriteTimeout <= 0 || c.WebsocketPingPeriod <= 0:
+	case c.TimeoutBroadcastTxCommit <= 0 || c.WriteTimeout <= 0 || c.WebsocketPingPeriod <= 0 ||
+		c.ReadTimeout <= 0 || c.ReadHeaderTimeout <= 0:
 		return fmt.Errorf("%w: timeouts must be positive", ErrBadConfig)
+	case c.TimeoutBroadcastTxCommit >= c.WriteTimeout:
+		return fmt.Errorf("%w: TimeoutBroadcastTxCommit (%v) must be shorter than WriteTimeout (%v)",
+			ErrBadConfig, c.TimeoutBroadcastTxCommit, c.WriteTimeout)
 	case c.MaxAsyncBroadcasts <= 0:
 		return fmt.Errorf("%w: MaxAsyncBroadcasts must be positive", ErrBadConfig)
 	}

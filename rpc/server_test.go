@@ -258,6 +258,8 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.MaxQueryLength = 0 },
 		func(c *Config) { c.TimeoutBroadcastTxCommit = 0 },
 		func(c *Config) { c.MaxAsyncBroadcasts = 0 },
+		func(c *Config) { c.TimeoutBroadcastTxCommit = c.WriteTimeout },
+		func(c *Config) { c.ReadTimeout = 0 },
 	}
 	for i, mod := range bad {
 		cfg := DefaultConfig()
