@@ -104,7 +104,7 @@ func (c *Config) Validate() error {
 		msgs[i] = e.Error()
 	}
 	slices.Sort(msgs)
-	return fmt.Errorf("%w in %s:\n  %s", ErrInvalid, c.ConfigFile(), strings.Join(msgs, "\n  "))
+	return fmt.Errorf("%w (%s with the BFTNODE_* environment and flags applied):\n  %s", ErrInvalid, c.ConfigFile(), strings.Join(msgs, "\n  "))
 }
 
 func checkProxyApp(s string) error {
