@@ -115,7 +115,10 @@ func (s *State) Step(ev Event) ([]Action, error) {
 	var now time.Time
 	switch e := ev.(type) {
 	case StartHeight:
-		if e.Validators == nil || e.Height <= s.height && s.vals != nil {
+		if e.Validators == nil || e.Validators.Size() == 0 || e.Validators.Proposer() == nil {
+			return nil, fmt.Errorf("%w: start height %d without a validator set", ErrInvalidMessage, e.Height)
+		}
+		if e.Height <= s.height && s.vals != nil {
 			return nil, fmt.Errorf("%w: start height %d at height %d", ErrInvalidMessage, e.Height, s.height)
 		}
 		s.resetHeight(e.Height, e.Validators)

@@ -20,6 +20,7 @@ func TestStepRefusesBadEvents(t *testing.T) {
 		f, _ := newFixture(t, 0, four...)
 		for _, ev := range []StartHeight{
 			{Height: testHeight + 1},
+			{Height: testHeight + 1, Validators: &types.ValidatorSet{}}, // no validators, no proposer
 			{Height: testHeight, Validators: f.vals},
 			{Height: testHeight - 1, Validators: f.vals},
 		} {
