@@ -19,8 +19,9 @@ func New(l *slog.Logger) Logger {
 	return Logger{L: l.With("component", "pebble")}
 }
 
-// Infof logs an informational message.
-func (p Logger) Infof(format string, args ...any) { p.L.Info(fmt.Sprintf(format, args...)) }
+// Infof logs Pebble's informational messages (WAL and compaction chatter) at
+// debug level.
+func (p Logger) Infof(format string, args ...any) { p.L.Debug(fmt.Sprintf(format, args...)) }
 
 // Errorf logs an error.
 func (p Logger) Errorf(format string, args ...any) { p.L.Error(fmt.Sprintf(format, args...)) }
