@@ -115,10 +115,11 @@ func (e *Engine) onProposal(ctx context.Context, in Inbound, m ProposalMsg) erro
 // formed and is the one it names. Whether the block is valid for the chain
 // is ValidateValue's question.
 func (e *Engine) checkProposal(p *types.Proposal, b *types.Block) error {
-	proposer := e.state.Validators.ProposerForRound(p.Round)
+	// Bound the round first: finding the proposer of round r costs r steps.
 	if p.Round < 0 || p.Round > e.core.RoundState().Round+consensus.MaxRoundsAhead {
 		return fmt.Errorf("%w: proposal for round %d", ErrBadMessage, p.Round)
 	}
+	proposer := e.state.Validators.ProposerForRound(p.Round)
 	if err := types.VerifyProposal(e.chain, proposer, p); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}
