@@ -158,7 +158,9 @@ func newFakeSource(t *testing.T, n int) *fakeSource {
 	var lastID types.BlockID
 	var last *types.Commit
 	for h := int64(1); h <= int64(n); h++ {
-		b := makeBlock(h, [][]byte{[]byte(fmt.Sprintf("tx-%d", h))}, lastID, last)
+		tx := make([]byte, 4096) // a 4 KiB tx per block
+		copy(tx, fmt.Sprintf("tx-%d", h))
+		b := makeBlock(h, [][]byte{tx}, lastID, last)
 		id, err := types.MakeBlockID(b)
 		if err != nil {
 			t.Fatal(err)
