@@ -14,6 +14,13 @@ import (
 	"github.com/bftnode/bftnode/types"
 )
 
+// Bounds on what peers can make this node hold per height.
+const (
+	maxHasEntries         = 1 << 16 // per peer and kind
+	maxProposalsPerHeight = 64
+	maxRoundsAhead        = 8
+)
+
 var (
 	errWrongChain = errors.New("p2p: peer on another chain")
 	errEnvelope   = errors.New("p2p: envelope must hold exactly one message")
@@ -256,7 +263,7 @@ func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) e
 		}
 		hv := m.HasVote
 		t.mu.Lock()
-		if t.inWindowLocked(hv.Height) {
+		if t.inWindowLocked(hv.Height) && len(ps.hasAt(hv.Height).votes) < maxHasEntries {
 			ps.hasAt(hv.Height).votes[voteKey{hv.Height, hv.Round, types.SignedMsgType(hv.Type), hv.Index}] = struct{}{}
 		}
 		t.mu.Unlock()
@@ -266,7 +273,7 @@ func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) e
 			return err
 		}
 		t.mu.Lock()
-		if t.inWindowLocked(m.HasBlock.Height) {
+		if t.inWindowLocked(m.HasBlock.Height) && len(ps.hasAt(m.HasBlock.Height).blocks) < maxHasEntries {
 			ps.hasAt(m.HasBlock.Height).blocks[m.HasBlock.Round] = true
 		}
 		t.mu.Unlock()
@@ -277,7 +284,7 @@ func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) e
 		}
 		hp := m.HasPart
 		t.mu.Lock()
-		if t.inWindowLocked(hp.Height) {
+		if t.inWindowLocked(hp.Height) && len(ps.hasAt(hp.Height).parts) < maxHasEntries {
 			ps.hasAt(hp.Height).parts[partKey{hp.Round, hp.Index}] = struct{}{}
 		}
 		t.mu.Unlock()
@@ -340,7 +347,13 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 	if !t.inWindowLocked(prop.Height) {
 		return nil
 	}
+	if prop.Height == t.status.Height && prop.Round > t.status.Round+maxRoundsAhead {
+		return nil // too far ahead to hold for now; gossip resends later
+	}
 	hd := t.heightLocked(prop.Height)
+	if len(hd.proposals) >= maxProposalsPerHeight && hd.proposals[prop.Round] == nil {
+		return nil
+	}
 	ps.hasAt(prop.Height).proposals[prop.Round] = true
 	if sp := hd.proposals[prop.Round]; sp != nil {
 		if sp.proposal.BlockID == prop.BlockID && bytes.Equal(sp.proposal.Signature, prop.Signature) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -159,4 +160,23 @@ func FuzzConsensusFrame(f *testing.F) {
 		ps := &peerState{has: map[int64]*peerHas{}}
 		_ = tr.handleConsensusFrame(ps, payload, len(payload)+1)
 	})
+}
+
+func TestScoresDecayAndBan(t *testing.T) {
+	var s scores
+	p := peer.ID("p")
+	t0 := time.Unix(1000, 0)
+	if v, ban := s.add(p, 60, 100, t0); ban || v != 60 {
+		t.Fatalf("first: %d %v", v, ban)
+	}
+	// 30 points forgiven after 300s.
+	if v, ban := s.add(p, 60, 100, t0.Add(30*scoreDecay)); ban || v != 90 {
+		t.Fatalf("after decay: %d %v", v, ban)
+	}
+	if v, ban := s.add(p, 10, 100, t0.Add(30*scoreDecay)); !ban || v != 100 {
+		t.Fatalf("at threshold: %d %v", v, ban)
+	}
+	if v, _ := s.add(p, 1, 100, t0.Add(30*scoreDecay)); v != 1 {
+		t.Fatalf("score not reset after ban: %d", v)
+	}
 }

@@ -73,33 +73,47 @@ func (g *gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnM
 
 func (g *gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
 
+// scoreDecay is how fast misbehaviour is forgiven: one point per period,
+// so an honest peer's rare glitches never add up to a ban.
+const scoreDecay = 10 * time.Second
+
+type score struct {
+	points int
+	at     time.Time
+}
+
 // scores tracks misbehaviour points per peer.
 type scores struct {
 	mu sync.Mutex
-	m  map[peer.ID]int
+	m  map[peer.ID]score
 }
 
-// add adds points and reports whether the peer reached threshold (its
-// score is then reset, the caller bans it).
-func (s *scores) add(p peer.ID, points, threshold int) (int, bool) {
+// add adds points at now and reports whether the peer reached threshold
+// (its score is then reset, the caller bans it).
+func (s *scores) add(p peer.ID, points, threshold int, now time.Time) (int, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
-		s.m = make(map[peer.ID]int)
+		s.m = make(map[peer.ID]score)
 	}
-	s.m[p] += points
-	v := s.m[p]
-	if v >= threshold {
+	sc := s.m[p]
+	if !sc.at.IsZero() {
+		sc.points = max(0, sc.points-int(now.Sub(sc.at)/scoreDecay))
+	}
+	sc.points += points
+	sc.at = now
+	if sc.points >= threshold {
 		delete(s.m, p)
-		return v, true
+		return sc.points, true
 	}
-	return v, false
+	s.m[p] = sc
+	return sc.points, false
 }
 
 // penalize lowers p's score for reason and bans it past the threshold:
 // the gater refuses it for BanDuration and its connections are closed.
 func (t *Transport) penalize(p peer.ID, points int, reason error) {
-	v, ban := t.scores.add(p, points, t.cfg.BanThreshold)
+	v, ban := t.scores.add(p, points, t.cfg.BanThreshold, t.gater.now())
 	t.log.Warn("peer misbehaved", "peer", p, "score", v, "reason", reason)
 	if !ban {
 		return
