@@ -1,0 +1,191 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// errScenario is wrapped by every error of a scenario file.
+var errScenario = errors.New("bad scenario")
+
+// Fault kinds.
+const (
+	faultKill    = "kill"    // SIGKILL, stay down for Down, start again
+	faultRestart = "restart" // SIGTERM, wait for a clean exit, start again
+	faultPause   = "pause"   // SIGSTOP, wait Down, SIGCONT
+)
+
+// fault is one perturbation: after waiting After, it is applied to Nodes
+// (names such as node1 or full0) at once.
+type fault struct {
+	Kind  string
+	Nodes []string
+	After time.Duration
+	Down  time.Duration
+}
+
+func (f fault) String() string {
+	s := fmt.Sprintf("%s %s after=%v", f.Kind, strings.Join(f.Nodes, ","), f.After)
+	if f.Kind != faultRestart {
+		s += fmt.Sprintf(" down=%v", f.Down)
+	}
+	return s
+}
+
+// scenario is a network and the faults applied to it in order, while
+// load runs.
+type scenario struct {
+	Name       string
+	Validators int
+	FullNodes  int
+	Faults     []fault
+	// Deadline, when set, stops applying faults once this much time has
+	// passed (the long form's time-bounded runs).
+	Deadline time.Duration
+	// MinFaults are applied even past the Deadline.
+	MinFaults int
+}
+
+// String renders the scenario in the text format parseScenario reads.
+func (s scenario) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\nvalidators %d\nfull %d\n", s.Name, s.Validators, s.FullNodes)
+	for _, f := range s.Faults {
+		b.WriteString(f.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// parseScenario reads the text format: '#' comments, `validators N`,
+// `full N`, and one fault per line: `KIND NODE[,NODE…] [after=DUR] [down=DUR]`.
+func parseScenario(name, text string) (scenario, error) {
+	s := scenario{Name: name, Validators: 4}
+	for i, line := range strings.Split(text, "\n") {
+		if j := strings.IndexByte(line, '#'); j >= 0 {
+			line = line[:j]
+		}
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		fail := func(format string, a ...any) (scenario, error) {
+			return scenario{}, fmt.Errorf("%w: %s:%d: %s", errScenario, name, i+1, fmt.Sprintf(format, a...))
+		}
+		switch fields[0] {
+		case "validators", "full":
+			if len(fields) != 2 {
+				return fail("want `%s N`", fields[0])
+			}
+			v, err := strconv.Atoi(fields[1])
+			if err != nil || v < 0 || (fields[0] == "validators" && v < 1) {
+				return fail("%s: bad count %q", fields[0], fields[1])
+			}
+			if fields[0] == "validators" {
+				s.Validators = v
+			} else {
+				s.FullNodes = v
+			}
+		case faultKill, faultRestart, faultPause:
+			if len(fields) < 2 {
+				return fail("want `%s NODE[,NODE…] [after=DUR] [down=DUR]`", fields[0])
+			}
+			f := fault{Kind: fields[0], Nodes: strings.Split(fields[1], ","), Down: time.Second}
+			for _, opt := range fields[2:] {
+				k, v, ok := strings.Cut(opt, "=")
+				d, err := time.ParseDuration(v)
+				if !ok || err != nil || d < 0 {
+					return fail("option %q: want after=DUR or down=DUR with a Go duration", opt)
+				}
+				switch k {
+				case "after":
+					f.After = d
+				case "down":
+					f.Down = d
+				default:
+					return fail("unknown option %q", k)
+				}
+			}
+			s.Faults = append(s.Faults, f)
+		default:
+			return fail("unknown directive %q", fields[0])
+		}
+	}
+	for _, f := range s.Faults {
+		for _, n := range f.Nodes {
+			if _, err := s.nodeIndex(n); err != nil {
+				return scenario{}, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// nodeIndex maps a node name to its index in network.procs: validators
+// first (node0…), then full nodes (full0…).
+func (s scenario) nodeIndex(name string) (int, error) {
+	var base, limit int
+	var num string
+	switch {
+	case strings.HasPrefix(name, "node"):
+		base, limit, num = 0, s.Validators, strings.TrimPrefix(name, "node")
+	case strings.HasPrefix(name, "full"):
+		base, limit, num = s.Validators, s.FullNodes, strings.TrimPrefix(name, "full")
+	default:
+		return 0, fmt.Errorf("%w: %s: unknown node %q (want nodeK or fullK)", errScenario, s.Name, name)
+	}
+	k, err := strconv.Atoi(num)
+	if err != nil || k < 0 || k >= limit {
+		return 0, fmt.Errorf("%w: %s: no node %q in a network of %d validators and %d full nodes", errScenario, s.Name, name, s.Validators, s.FullNodes)
+	}
+	return base + k, nil
+}
+
+// randomScenario draws count faults from seed: kills, restarts and pauses
+// of up to f = (validators-1)/3 validators at once (at least one), and of
+// the full nodes, at random moments.
+func randomScenario(name string, seed int64, validators, fullNodes, count int) scenario {
+	r := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
+	s := scenario{Name: name, Validators: validators, FullNodes: fullNodes}
+	maxFaulty := max(1, (validators-1)/3)
+	for range count {
+		f := fault{After: time.Duration(r.IntN(1500)) * time.Millisecond}
+		switch x := r.IntN(10); {
+		case x < 6:
+			f.Kind, f.Down = faultKill, time.Duration(100+r.IntN(1900))*time.Millisecond
+		case x < 8:
+			f.Kind = faultRestart
+		default:
+			f.Kind, f.Down = faultPause, time.Duration(500+r.IntN(2500))*time.Millisecond
+		}
+		for _, v := range r.Perm(validators)[:1+r.IntN(maxFaulty)] {
+			f.Nodes = append(f.Nodes, fmt.Sprintf("node%d", v))
+		}
+		if fullNodes > 0 && r.IntN(4) == 0 {
+			f.Nodes = append(f.Nodes, fmt.Sprintf("full%d", r.IntN(fullNodes)))
+		}
+		s.Faults = append(s.Faults, f)
+	}
+	return s
+}
+
+// crashScenario SIGKILLs one validator (drawn from seed) count times at
+// random moments, each time restarting it after a short random downtime.
+func crashScenario(name string, seed int64, validators, count int) scenario {
+	r := rand.New(rand.NewPCG(uint64(seed), 0xdead))
+	victim := fmt.Sprintf("node%d", r.IntN(validators))
+	s := scenario{Name: name, Validators: validators}
+	for range count {
+		s.Faults = append(s.Faults, fault{
+			Kind:  faultKill,
+			Nodes: []string{victim},
+			After: time.Duration(r.IntN(2000)) * time.Millisecond,
+			Down:  time.Duration(r.IntN(500)) * time.Millisecond,
+		})
+	}
+	return s
+}
