@@ -55,7 +55,7 @@ Its files live in a home directory (--home, default ~/.bftnode):
 		c.configCmd(), c.simCmd(), c.walDumpCmd(),
 		c.resetStateCmd(), c.unsafeResetAllCmd(),
 		c.txCmd(), c.queryCmd(), c.statusCmd(),
-		c.appCmd(), c.versionCmd(),
+		c.appCmd(), c.versionCmd(), c.benchCmd(),
 	)
 	c.addNodeCmds(root)
 	return root

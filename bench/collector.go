@@ -1,0 +1,229 @@
+package bench
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// txState is what the collector knows of one generated tx.
+type txState uint8
+
+const (
+	txUnsent txState = iota
+	txSent
+	txRejected
+	txCommitted
+)
+
+// Block is a committed block as the benchmark sees it.
+type Block struct {
+	Height   int64
+	Txs      [][]byte
+	Received time.Time // when the client learnt of it
+}
+
+// Collector matches committed blocks against submitted txs. It is safe for
+// concurrent use.
+type Collector struct {
+	gen *TxGen
+
+	mu         sync.Mutex
+	sentAt     []time.Time // by sequence number
+	state      []txState
+	sent       int64
+	rejected   int64
+	committed  int64
+	duplicates int64 // txs of ours committed again
+	foreign    int64 // txs in blocks that are not ours
+	latencies  []time.Duration
+	lastCommit time.Time // the last block with a tx of ours
+
+	loadStart, loadEnd time.Time
+	windows            *Windows
+	blocks             int   // blocks received within the load period
+	blockTxs           int64 // their txs, ours or not
+	firstHeight        int64 // first and last height seen
+	lastHeight         int64
+	loadStartHeight    int64 // last height seen before the load started
+	loadEndHeight      int64 // last height seen when the load ended
+}
+
+// NewCollector returns a collector for the txs of gen.
+func NewCollector(gen *TxGen) *Collector { return &Collector{gen: gen} }
+
+// StartLoad marks the start of the load period at t.
+func (c *Collector) StartLoad(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loadStart = t
+	c.windows = NewWindows(t, time.Second)
+	c.loadStartHeight = c.lastHeight
+}
+
+// EndLoad marks the end of the load period at t.
+func (c *Collector) EndLoad(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loadEnd = t
+	c.loadEndHeight = c.lastHeight
+}
+
+func (c *Collector) growLocked(seq uint64) {
+	for uint64(len(c.state)) <= seq {
+		c.state = append(c.state, txUnsent)
+		c.sentAt = append(c.sentAt, time.Time{})
+	}
+}
+
+// Sent records that tx seq was submitted at t.
+func (c *Collector) Sent(seq uint64, t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.growLocked(seq)
+	if c.state[seq] != txUnsent {
+		return
+	}
+	c.state[seq], c.sentAt[seq] = txSent, t
+	c.sent++
+}
+
+// Rejected records that the node refused tx seq (an RPC error or a
+// non-zero CheckTx code); it no longer counts as pending.
+func (c *Collector) Rejected(seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.growLocked(seq)
+	if c.state[seq] == txSent {
+		c.state[seq] = txRejected
+		c.rejected++
+	}
+}
+
+// Cancelled records that the submission of tx seq was cut short (the load
+// ended mid-request), so whether the node got it is unknown: it no longer
+// counts as sent, but still counts as committed if it shows up in a block.
+func (c *Collector) Cancelled(seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.growLocked(seq)
+	if c.state[seq] == txSent {
+		c.state[seq] = txUnsent
+		c.sent--
+	}
+}
+
+// AddBlock records a committed block and returns how many of its txs are
+// newly committed txs of ours.
+func (c *Collector) AddBlock(b Block) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.firstHeight == 0 || b.Height < c.firstHeight {
+		c.firstHeight = b.Height
+	}
+	c.lastHeight = max(c.lastHeight, b.Height)
+	inLoad := !c.loadStart.IsZero() && !b.Received.Before(c.loadStart) && (c.loadEnd.IsZero() || b.Received.Before(c.loadEnd))
+	if inLoad {
+		c.blocks++
+		c.blockTxs += int64(len(b.Txs))
+	}
+	ours := 0
+	for _, tx := range b.Txs {
+		seq, ok := c.gen.Parse(tx)
+		if !ok {
+			c.foreign++
+			continue
+		}
+		c.growLocked(seq)
+		switch c.state[seq] {
+		case txCommitted:
+			c.duplicates++
+			continue
+		case txRejected:
+			c.rejected-- // refused by one node, yet committed
+		case txUnsent:
+			// its submission was cut short (Cancelled), yet it got in:
+			// count it as sent and committed, without a latency
+			c.state[seq] = txCommitted
+			c.sent++
+			c.committed++
+			ours++
+			continue
+		}
+		c.state[seq] = txCommitted
+		c.committed++
+		ours++
+		c.latencies = append(c.latencies, b.Received.Sub(c.sentAt[seq]))
+	}
+	if ours > 0 {
+		if b.Received.After(c.lastCommit) {
+			c.lastCommit = b.Received
+		}
+		if c.windows != nil {
+			c.windows.Add(b.Received, int64(ours))
+		}
+	}
+	return ours
+}
+
+// Progress is a snapshot for the per-second progress line.
+type Progress struct {
+	Height    int64
+	Sent      int64
+	Committed int64
+	Rejected  int64
+}
+
+// Progress returns the current counts.
+func (c *Collector) Progress() Progress {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Progress{Height: c.lastHeight, Sent: c.sent, Committed: c.committed, Rejected: c.rejected}
+}
+
+// Pending is how many submitted txs are neither committed nor rejected.
+func (c *Collector) Pending() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent - c.committed - c.rejected
+}
+
+// Summary computes the results. The load period is the one marked by
+// StartLoad and EndLoad.
+func (c *Collector) Summary() Summary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Summary{
+		Duration:   c.loadEnd.Sub(c.loadStart),
+		TxSize:     c.gen.Size(),
+		Submitted:  c.sent,
+		Rejected:   c.rejected,
+		Committed:  c.committed,
+		Duplicates: c.duplicates,
+		Foreign:    c.foreign,
+		Lost:       c.sent - c.committed - c.rejected,
+		Blocks:     c.blocks,
+		Heights:    c.loadEndHeight - c.loadStartHeight,
+		LastHeight: c.lastHeight,
+	}
+	if c.windows != nil && !c.loadEnd.IsZero() {
+		s.TxPerSecMedian = Median(c.windows.Rates(c.loadEnd))
+	}
+	if span := c.lastCommit.Sub(c.loadStart); c.committed > 0 && span > 0 {
+		s.TxPerSecOverall = float64(c.committed) / span.Seconds()
+	}
+	if s.Duration > 0 {
+		s.HeightsPerSec = float64(s.Heights) / s.Duration.Seconds()
+	}
+	if c.blocks > 0 {
+		s.MeanBlockTxs = float64(c.blockTxs) / float64(c.blocks)
+	}
+	lat := slices.Clone(c.latencies)
+	slices.Sort(lat)
+	s.LatencyP50 = Percentile(lat, 50)
+	s.LatencyP99 = Percentile(lat, 99)
+	if len(lat) > 0 {
+		s.LatencyMax = lat[len(lat)-1]
+	}
+	return s
+}
