@@ -154,7 +154,7 @@ func TestValidatorTxAddsAndRemovesValidator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := fmt.Sprintf("%X", pv.Address())
+	addr := validatorAddr(t, cfgs[4])
 	key := base64.StdEncoding.EncodeToString(pv.PubKey())
 	send := func(tx string) int64 {
 		t.Helper()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,22 +75,29 @@ func testnet(t *testing.T, n, vals int) []config.Config {
 	return cfgs
 }
 
-// start runs a node until the test ends.
-func start(t *testing.T, cfg config.Config) {
+// start runs a node until the test ends, or until the returned stop is
+// called (which waits for the node to close its stores).
+func start(t *testing.T, cfg config.Config) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := New(ctx, cfg, nil)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("%s stopped with: %v", cfg.Moniker, err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("%s stopped with: %v", cfg.Moniker, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func client(t *testing.T, cfg config.Config) *rpc.Client {
