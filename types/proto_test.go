@@ -129,7 +129,7 @@ func TestBlockRoundTrip(t *testing.T) {
 func TestHeaderHashSurvivesRoundTrip(t *testing.T) {
 	h := testBlock(t, 3, 1).Header
 	h.Time = time.Date(2024, 5, 6, 7, 8, 9, 10, time.FixedZone("X", 3600)) // not UTC
-	h.LastBlockID = BlockID{}                                            // nil IDs encode as empty
+	h.LastBlockID = BlockID{}                                              // nil IDs encode as empty
 	got, err := HeaderFromProto(marshalRoundTrip(t, h.ToProto()))
 	if err != nil {
 		t.Fatal(err)
