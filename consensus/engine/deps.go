@@ -29,6 +29,8 @@ var (
 	// ErrStore wraps a failed block-store or WAL operation; the engine
 	// stops on it.
 	ErrStore = errors.New("engine: storage failed")
+	// ErrTransportClosed means the transport closed its inbound channel.
+	ErrTransportClosed = errors.New("engine: transport closed")
 	// ErrBadMessage is what a peer is reported with for a message that
 	// failed validation.
 	ErrBadMessage = errors.New("engine: invalid message")

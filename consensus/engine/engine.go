@@ -60,6 +60,8 @@ type Engine struct {
 	timers chan timerEvent
 	done   chan struct{}
 	ran    atomic.Bool
+	// position is the last announced status, for Position.
+	position atomic.Pointer[Status]
 }
 
 // New checks cfg and deps and returns an engine ready to Run.
@@ -128,11 +130,18 @@ func (e *Engine) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case in := <-inbound:
+		case in, ok := <-inbound:
+			if !ok {
+				return ErrTransportClosed
+			}
 			err = e.onInbound(ctx, in)
 		case t := <-e.timers:
 			err = e.onTimer(ctx, t)
-		case <-txsAvailable:
+		case _, ok := <-txsAvailable:
+			if !ok {
+				txsAvailable = nil // a closed channel would spin the loop
+				continue
+			}
 			err = e.proposeWaiting(ctx)
 		}
 		if err == nil {
@@ -170,8 +179,19 @@ func (e *Engine) announce() {
 	}
 	if st != e.lastStatus {
 		e.lastStatus = st
+		e.position.Store(&st)
 		e.d.Transport.SetStatus(st)
 	}
+}
+
+// Position is where consensus last was: the height being decided, its
+// round and step. It is safe to call from any goroutine (RPC, metrics);
+// before Run has started a height it is the zero Status.
+func (e *Engine) Position() Status {
+	if p := e.position.Load(); p != nil {
+		return *p
+	}
+	return Status{}
 }
 
 // rebroadcast re-sends this node's own proposal and votes of the height.

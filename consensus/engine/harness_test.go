@@ -58,6 +58,7 @@ type node struct {
 	done    chan error
 	events  int64 // events stepped, for crash timing
 	running bool
+	eng     *engine.Engine
 	// hardCrash: the WAL was closed under the running engine, which then
 	// stops with a storage error at whatever write it reached.
 	hardCrash bool
@@ -70,6 +71,8 @@ type cluster struct {
 	nodes   []*node
 	cfg     func(*engine.Config)
 	clock   engine.Clock // nil: the real clock
+	// transport, if set, wraps each node's memnet endpoint.
+	transport func(engine.Transport) engine.Transport
 }
 
 func newCluster(t testing.TB, n int, seed byte) *cluster {
@@ -172,8 +175,12 @@ func (c *cluster) newEngine(nd *node) (*engine.Engine, error) {
 		nd.events++
 		nd.mu.Unlock()
 	}
+	var tr engine.Transport = nd.ep
+	if c.transport != nil {
+		tr = c.transport(tr)
+	}
 	return engine.New(cfg, engine.Deps{
-		Transport: nd.ep, Store: nd.store, App: nd.app, Mempool: nd.mp,
+		Transport: tr, Store: nd.store, App: nd.app, Mempool: nd.mp,
 		Signer: pv, WAL: nd.wal, Clock: c.clock,
 	})
 }
@@ -187,6 +194,7 @@ func (c *cluster) start(nd *node) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	nd.cancel, nd.done, nd.running = cancel, make(chan error, 1), true
+	nd.eng = eng
 	go func() { nd.done <- eng.Run(ctx) }()
 }
 

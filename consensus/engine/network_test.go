@@ -35,6 +35,9 @@ func TestNetworkCommitsIdenticalChain(t *testing.T) {
 		t.Fatalf("common height %d, want at least 20", h)
 	}
 	for _, nd := range c.nodes {
+		if pos := nd.eng.Position(); pos.Height < 21 {
+			t.Errorf("%s: position %+v after committing 20 heights", nd.id, pos)
+		}
 		if r := nd.ep.Reports(); len(r) > 0 {
 			t.Errorf("%s reported peers of a correct network: %v", nd.id, r[0])
 		}

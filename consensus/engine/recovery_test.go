@@ -219,3 +219,20 @@ func TestBadMessagesAreReported(t *testing.T) {
 	c.waitHeight(nd.height()+2, 30*time.Second)
 	c.checkSameChain()
 }
+
+// closedTransport is a transport whose inbound channel is closed.
+type closedTransport struct{ engine.Transport }
+
+func (closedTransport) Inbound() <-chan engine.Inbound {
+	ch := make(chan engine.Inbound)
+	close(ch)
+	return ch
+}
+
+func TestClosedTransportStopsTheEngine(t *testing.T) {
+	c := newCluster(t, 1, 16)
+	c.transport = func(tr engine.Transport) engine.Transport { return closedTransport{tr} }
+	if err := runUntilError(t, c, c.nodes[0]); !errors.Is(err, engine.ErrTransportClosed) {
+		t.Fatalf("Run = %v, want ErrTransportClosed", err)
+	}
+}
