@@ -132,8 +132,10 @@ const (
 	maxPexAddrs       = 8
 )
 
+// maxParts bounds a proposal's part count: MaxBlockBytes of txs plus room
+// for the header and last commit.
 func (c *Config) maxParts() uint32 {
-	return uint32((c.MaxBlockBytes + maxPartBytes - 1) / maxPartBytes)
+	return uint32((c.MaxBlockBytes+1<<20)/maxPartBytes + 1)
 }
 
 func (c *Config) maxSyncFrame() int { return c.MaxBlockBytes + 1<<20 }

@@ -51,7 +51,8 @@ type outFrame struct {
 // by Transport.mu.
 type peerState struct {
 	id     peer.ID
-	out    chan outFrame // consensus frames
+	out    chan outFrame // small consensus frames: status, votes, has
+	parts  chan outFrame // block parts, sent when no small frame waits
 	txOut  chan []byte   // raw transactions
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -86,6 +87,7 @@ func (t *Transport) ensurePeer(p peer.ID) *peerState {
 	ps := &peerState{
 		id:     p,
 		out:    make(chan outFrame, t.cfg.SendQueue),
+		parts:  make(chan outFrame, t.cfg.SendQueue),
 		txOut:  make(chan []byte, t.cfg.SendQueue),
 		ctx:    ctx,
 		cancel: cancel,
@@ -127,8 +129,12 @@ func (t *Transport) onDisconnected(p peer.ID) {
 // enqueueLocked queues a frame for ps without blocking; a full queue drops
 // it (the caller then does not mark it as had, so gossip retries).
 func (t *Transport) enqueueLocked(ps *peerState, kind int, frame []byte) bool {
+	q := ps.out
+	if kind == KindBlockPart {
+		q = ps.parts
+	}
 	select {
-	case ps.out <- outFrame{kind: kind, frame: frame}:
+	case q <- outFrame{kind: kind, frame: frame}:
 		return true
 	default:
 		t.stats.dropped.Add(1)
@@ -175,8 +181,25 @@ func (t *Transport) runConsensusWriter(ps *peerState) {
 		}
 		t.stats.sent(KindStatus, len(status))
 	}
+	write := func(f outFrame) bool {
+		if _, err := w.Write(f.frame); err != nil {
+			t.log.Debug("consensus write", "peer", ps.id, "err", err)
+			return false
+		}
+		t.stats.sent(f.kind, len(f.frame))
+		return true
+	}
 	for {
-		if w.Buffered() > 0 && len(ps.out) == 0 {
+		// Small frames (votes above all) never wait behind block parts.
+		select {
+		case f := <-ps.out:
+			if !write(f) {
+				return
+			}
+			continue
+		default:
+		}
+		if w.Buffered() > 0 && len(ps.parts) == 0 {
 			if err := w.Flush(); err != nil {
 				t.log.Debug("consensus write", "peer", ps.id, "err", err)
 				return
@@ -186,11 +209,16 @@ func (t *Transport) runConsensusWriter(ps *peerState) {
 		case <-ps.ctx.Done():
 			return
 		case f := <-ps.out:
-			if _, err := w.Write(f.frame); err != nil {
-				t.log.Debug("consensus write", "peer", ps.id, "err", err)
+			if !write(f) {
 				return
 			}
-			t.stats.sent(f.kind, len(f.frame))
+		case f := <-ps.parts:
+			if !write(f) {
+				return
+			}
+			if err := w.Flush(); err != nil { // a part is a whole write
+				return
+			}
 		}
 	}
 }
