@@ -89,3 +89,25 @@ func TestTxGossip(t *testing.T) {
 		t.Fatalf("node 2 sent %d tx frames to peers that had the tx", got)
 	}
 }
+
+// A persistent peer is redialed after the connection drops.
+func TestPersistentPeerRedialed(t *testing.T) {
+	a := newTestNode(t, nil)
+	b := newTestNode(t, func(c *Config) { c.PersistentPeers = []string{a.Addrs()[0]} })
+	waitFor(t, "first connection", func() bool { return hasPeer(a, b.ID()) && hasPeer(b, a.ID()) })
+	if err := a.host.Network().ClosePeer(b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "disconnect seen", func() bool { return !hasPeer(b, a.ID()) })
+	waitFor(t, "redial", func() bool { return hasPeer(a, b.ID()) && hasPeer(b, a.ID()) })
+}
+
+// A peer on another chain is dropped on its first status.
+func TestWrongChainPeerBanned(t *testing.T) {
+	a := newTestNode(t, nil)
+	other := newTestNode(t, func(c *Config) { c.ChainID = "other-chain" })
+	connect(t, other, a)
+	waitFor(t, "ban", func() bool {
+		return a.gater.isBanned(other.ID()) && !hasPeer(a, other.ID())
+	})
+}
