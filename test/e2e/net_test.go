@@ -425,14 +425,3 @@ func tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-// validators returns the validator nodes.
-func (n *network) validators() []*proc {
-	var out []*proc
-	for _, p := range n.procs {
-		if p.validator {
-			out = append(out, p)
-		}
-	}
-	return out
-}

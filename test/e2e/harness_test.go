@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The harness's own logic, checked without processes (these run under
+// -short too).
+
+func TestParseScenario(t *testing.T) {
+	s, err := parseScenario("t", `# comment
+validators 7
+full 2
+kill node1,full1 after=250ms down=2s # trailing comment
+restart node6
+pause full0 down=1s
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Validators != 7 || s.FullNodes != 2 || len(s.Faults) != 3 {
+		t.Fatalf("got %+v", s)
+	}
+	if f := s.Faults[0]; f.Kind != faultKill || strings.Join(f.Nodes, ",") != "node1,full1" || f.After != 250*time.Millisecond || f.Down != 2*time.Second {
+		t.Fatalf("fault 0: %+v", f)
+	}
+	if k, err := s.nodeIndex("full1"); err != nil || k != 8 {
+		t.Fatalf("full1 → %d, %v; want 8", k, err)
+	}
+	// String renders what parseScenario reads back.
+	again, err := parseScenario("t", s.String())
+	if err != nil || again.String() != s.String() {
+		t.Fatalf("round trip: %v\n%s\n%s", err, s, again)
+	}
+}
+
+func TestParseScenarioErrors(t *testing.T) {
+	for _, text := range []string{
+		"validators x",
+		"validators 0",
+		"full -1",
+		"kill",
+		"kill node9",       // only 4 validators
+		"kill full0",       // no full nodes
+		"kill bob",         // not a node name
+		"kill node1 after", // no value
+		"kill node1 after=soon",
+		"kill node1 later=1s",
+		"explode node1",
+	} {
+		if _, err := parseScenario("t", text); !errors.Is(err, errScenario) {
+			t.Errorf("%q: got %v, want errScenario", text, err)
+		}
+	}
+}
+
+func TestRandomScenarioRespectsFaultBound(t *testing.T) {
+	for _, vals := range []int{4, 7} {
+		s := randomScenario("r", 42, vals, 1, 200)
+		if again := randomScenario("r", 42, vals, 1, 200); again.String() != s.String() {
+			t.Fatal("the same seed drew different scenarios")
+		}
+		for _, f := range s.Faults {
+			validators := 0
+			for _, n := range f.Nodes {
+				if _, err := s.nodeIndex(n); err != nil {
+					t.Fatal(err)
+				}
+				if strings.HasPrefix(n, "node") {
+					validators++
+				}
+			}
+			if validators < 1 || validators > max(1, (vals-1)/3) {
+				t.Fatalf("%d validators: fault %s hits %d validators", vals, f, validators)
+			}
+		}
+	}
+	c := crashScenario("c", 7, 4, 50)
+	if len(c.Faults) != 50 {
+		t.Fatalf("%d kills, want 50", len(c.Faults))
+	}
+	for _, f := range c.Faults {
+		if f.Kind != faultKill || len(f.Nodes) != 1 || f.Nodes[0] != c.Faults[0].Nodes[0] {
+			t.Fatalf("crash scenario fault %s: want kills of one validator", f)
+		}
+	}
+}
+
+func commit(height string, round int32, hash string, sigs ...commitSigJSON) *commitJSON {
+	return &commitJSON{Height: height, Round: round, BlockID: blockIDJSON{Hash: hash, Parts: partsJSON{Total: 1, Hash: "P" + hash}}, Signatures: sigs}
+}
+
+func TestVoteBook(t *testing.T) {
+	commitBy := func(val, sig string) commitSigJSON {
+		return commitSigJSON{BlockIDFlag: flagCommit, ValidatorAddress: val, Signature: []byte(sig)}
+	}
+	nilBy := func(val, sig string) commitSigJSON {
+		return commitSigJSON{BlockIDFlag: flagNil, ValidatorAddress: val, Signature: []byte(sig)}
+	}
+	absent := commitSigJSON{BlockIDFlag: flagAbsent}
+
+	b := newVoteBook()
+	b.add(commit("5", 0, "AA", commitBy("V1", "s1"), nilBy("V2", "s2"), absent), "n0")
+	b.add(commit("5", 0, "AA", commitBy("V1", "s1"), nilBy("V2", "s2")), "n1") // the same votes again
+	b.add(commit("5", 1, "BB", commitBy("V1", "s3")), "n1")                    // another round
+	b.add(commit("0", 0, ""), "genesis")                                       // the first block's empty commit
+	if len(b.violations) != 0 || len(b.votes) != 3 || b.commits != 3 {
+		t.Fatalf("honest votes: violations %v, %d votes, %d commits", b.violations, len(b.votes), b.commits)
+	}
+	b.add(commit("5", 0, "CC", commitBy("V1", "s4")), "n2") // V1: AA and CC in one round
+	b.add(commit("5", 0, "AA", commitBy("V2", "s5")), "n3") // V2: nil and AA in one round
+	b.add(commit("5", 1, "BB", commitBy("V1", "s6")), "n3") // V1: BB signed twice
+	if len(b.violations) != 3 {
+		t.Fatalf("want 3 violations, got %q", b.violations)
+	}
+	for i, want := range []string{"double sign: validator V1", "double sign: validator V2", "signed twice: validator V1"} {
+		if !strings.HasPrefix(b.violations[i], want) {
+			t.Errorf("violation %d = %q, want prefix %q", i, b.violations[i], want)
+		}
+	}
+}
+
+func TestTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	var lines []string
+	for i := range 120 {
+		lines = append(lines, strings.Repeat("x", i))
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tail(path, 50), strings.Join(lines[70:], "\n"); got != want {
+		t.Fatalf("tail: got %d bytes, want %d", len(got), len(want))
+	}
+}
