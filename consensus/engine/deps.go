@@ -10,6 +10,7 @@ import (
 	"github.com/bftnode/bftnode/blockstore"
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/consensus/wal"
+	"github.com/bftnode/bftnode/mempool"
 	"github.com/bftnode/bftnode/privval"
 	"github.com/bftnode/bftnode/types"
 )
@@ -114,3 +115,9 @@ type Deps struct {
 	WAL       *wal.WAL
 	Clock     Clock
 }
+
+// The real implementations satisfy the interfaces.
+var (
+	_ BlockStore = (*blockstore.Store)(nil)
+	_ Mempool    = (*mempool.Mempool)(nil)
+)
