@@ -111,3 +111,20 @@ func TestWrongChainPeerBanned(t *testing.T) {
 		return a.gater.isBanned(other.ID()) && !hasPeer(a, other.ID())
 	})
 }
+
+// QUIC works as well as TCP when configured.
+func TestQUICListener(t *testing.T) {
+	quicOnly := func(c *Config) { c.ListenAddrs = []string{"/ip4/127.0.0.1/udp/0/quic-v1"} }
+	a := newTestNode(t, quicOnly)
+	b := newTestNode(t, func(c *Config) {
+		quicOnly(c)
+		c.BootstrapPeers = []string{a.Addrs()[0]}
+	})
+	waitFor(t, "QUIC connection", func() bool { return hasPeer(a, b.ID()) && hasPeer(b, a.ID()) })
+	a.SetStatus(engine.Status{Height: 1})
+	b.SetStatus(engine.Status{Height: 1})
+	b.Broadcast(engine.VoteMsg{Vote: &types.Vote{Type: types.PrecommitType, Height: 1, ValidatorIndex: 3, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("q")}})
+	if m, ok := receive(t, a).Msg.(engine.VoteMsg); !ok || m.Vote.ValidatorIndex != 3 {
+		t.Fatalf("got %+v", m)
+	}
+}
