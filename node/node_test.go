@@ -79,6 +79,13 @@ func testnet(t *testing.T, n, vals int) []config.Config {
 // called (which waits for the node to close its stores).
 func start(t *testing.T, cfg config.Config) (stop func()) {
 	t.Helper()
+	_, stop = startNode(t, cfg)
+	return stop
+}
+
+// startNode is start, also returning the node.
+func startNode(t *testing.T, cfg config.Config) (_ *Node, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := New(ctx, cfg, nil)
 	if err != nil {
@@ -97,7 +104,7 @@ func start(t *testing.T, cfg config.Config) (stop func()) {
 		})
 	}
 	t.Cleanup(stop)
-	return stop
+	return n, stop
 }
 
 func client(t *testing.T, cfg config.Config) *rpc.Client {
