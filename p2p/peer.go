@@ -232,6 +232,7 @@ func (t *Transport) handleConsensus(s network.Stream) {
 		return
 	}
 	ps := t.ensurePeer(p)
+	defer t.onDisconnected(p) // drops ps if the connection went with the stream
 	r := bufio.NewReaderSize(s, 64<<10)
 	for {
 		payload, n, err := readFrame(r, maxConsensusFrame)

@@ -114,6 +114,7 @@ func (t *Transport) handleTxs(s network.Stream) {
 		return
 	}
 	ps := t.ensurePeer(p)
+	defer t.onDisconnected(p)
 	r := bufio.NewReaderSize(s, 64<<10)
 	for {
 		payload, n, err := readFrame(r, t.cfg.maxTxFrame())
