@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bftnode/bftnode/config"
 	"github.com/bftnode/bftnode/rpc"
 )
 
@@ -40,6 +41,9 @@ type LocalOptions struct {
 	StartingPort int
 	// Env is added to the children's environment (BFTNODE_* settings).
 	Env []string
+	// MaxBlockBytes, if positive, replaces consensus_params.block.max_bytes
+	// in the genesis.
+	MaxBlockBytes int64
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -86,6 +90,13 @@ func StartLocal(ctx context.Context, o LocalOptions) (*LocalNet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s testnet: %v: %s", ErrLocalNet, o.Exe, err, out)
 	}
+	if o.MaxBlockBytes > 0 {
+		for i := range o.Nodes {
+			if err := setMaxBlockBytes(filepath.Join(netDir, fmt.Sprintf("node%d", i)), o.MaxBlockBytes); err != nil {
+				return nil, err
+			}
+		}
+	}
 	n := &LocalNet{dir: o.Dir, log: o.Logger, client: &http.Client{Timeout: 5 * time.Second}}
 	for i := range o.Nodes {
 		nd := &localNode{
@@ -102,6 +113,24 @@ func StartLocal(ctx context.Context, o LocalOptions) (*LocalNet, error) {
 		o.Logger.Info("started node", "node", nd.name, "pid", nd.cmd.Process.Pid, "rpc", nd.endpoint)
 	}
 	return n, nil
+}
+
+// setMaxBlockBytes rewrites the genesis of the node at home.
+func setMaxBlockBytes(home string, maxBytes int64) error {
+	cfg := config.Default(home)
+	path := cfg.GenesisFile()
+	g, err := config.LoadGenesis(path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrLocalNet, err)
+	}
+	g.ConsensusParams.Block.MaxBytes = maxBytes
+	if err := g.ValidateAndComplete(); err != nil {
+		return fmt.Errorf("%w: max block bytes %d: %v", ErrBadOptions, maxBytes, err)
+	}
+	if err := g.Save(path); err != nil {
+		return fmt.Errorf("%w: %v", ErrLocalNet, err)
+	}
+	return nil
 }
 
 func (nd *localNode) start(o LocalOptions) error {

@@ -36,6 +36,10 @@ type Summary struct {
 	HeightsPerSec float64 `json:"heights_per_sec"` // Heights / Duration
 	LastHeight    int64   `json:"last_height"`
 
+	// ClientCPUSeconds is the CPU time the benchmark itself used during the
+	// run (0 if unknown): on one machine it competes with the nodes.
+	ClientCPUSeconds float64 `json:"client_cpu_seconds"`
+
 	Nodes []NodeStats `json:"nodes,omitempty"` // only for a local testnet
 }
 
@@ -82,6 +86,9 @@ func (s Summary) Format(w io.Writer) error {
 		fmtDur(s.LatencyP50), fmtDur(s.LatencyP99), fmtDur(s.LatencyMax))
 	fmt.Fprintf(&b, "blocks:      %d during the load, %.1f txs each on average; %d heights, %.2f heights/s (last height %d)\n",
 		s.Blocks, s.MeanBlockTxs, s.Heights, s.HeightsPerSec, s.LastHeight)
+	if s.ClientCPUSeconds > 0 {
+		fmt.Fprintf(&b, "client:      %.1f CPU seconds in the benchmark process\n", s.ClientCPUSeconds)
+	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ type benchOpts struct {
 	keep         bool
 	startingPort int
 	set          []string
+	maxBlock     int64
 }
 
 func (c *cli) benchCmd() *cobra.Command {
@@ -78,6 +79,7 @@ stopped on exit, also on Ctrl-C; their logs are DIR/nodeI.log (kept with --keep)
 	f.StringVar(&o.localDir, "local-dir", "", "directory for the --local testnet (default a new temporary directory)")
 	f.BoolVar(&o.keep, "keep", false, "keep the --local testnet's directory and logs")
 	f.IntVar(&o.startingPort, "starting-port", 0, "p2p port of the --local node0 (0 finds free ports)")
+	f.Int64Var(&o.maxBlock, "max-block-bytes", 0, "consensus_params.block.max_bytes in the --local genesis (0 keeps the default)")
 	f.StringArrayVar(&o.set, "set", nil, "KEY=VALUE config.toml setting for the --local nodes (repeatable), e.g. consensus.timeout_commit=0s")
 	return cmd
 }
@@ -95,10 +97,10 @@ func (c *cli) bench(ctx context.Context, o benchOpts) error {
 		Progress: c.stderr, Logger: logger,
 	}
 	if o.local == 0 {
-		if len(o.set) > 0 {
-			return errors.New("--set needs --local")
+		if len(o.set) > 0 || o.maxBlock != 0 {
+			return errors.New("--set and --max-block-bytes need --local")
 		}
-		s, err := bench.Run(ctx, bo)
+		s, err := runWithCPU(ctx, bo)
 		return c.printBench(s, o.jsonOut, err)
 	}
 	env, err := benchEnv(o.set)
@@ -118,7 +120,7 @@ func (c *cli) bench(ctx context.Context, o benchOpts) error {
 	if !o.keep {
 		defer os.RemoveAll(dir)
 	}
-	net, err := bench.StartLocal(ctx, bench.LocalOptions{Exe: exe, Nodes: o.local, Dir: dir, StartingPort: o.startingPort, Env: env, Logger: logger})
+	net, err := bench.StartLocal(ctx, bench.LocalOptions{Exe: exe, Nodes: o.local, Dir: dir, StartingPort: o.startingPort, Env: env, MaxBlockBytes: o.maxBlock, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -137,7 +139,7 @@ func (c *cli) bench(ctx context.Context, o benchOpts) error {
 		return err
 	}
 	bo.Endpoints = net.Endpoints()
-	s, runErr := bench.Run(ctx, bo)
+	s, runErr := runWithCPU(ctx, bo)
 	if s != nil {
 		after, err := net.Sample()
 		if err != nil {
@@ -162,6 +164,16 @@ func (c *cli) bench(ctx context.Context, o benchOpts) error {
 		logger.Info("kept the testnet", "dir", dir)
 	}
 	return c.printBench(s, o.jsonOut, runErr)
+}
+
+// runWithCPU runs the benchmark and adds the CPU time it used.
+func runWithCPU(ctx context.Context, o bench.Options) (*bench.Summary, error) {
+	before, errBefore := bench.ReadProc(os.Getpid())
+	s, err := bench.Run(ctx, o)
+	if after, errAfter := bench.ReadProc(os.Getpid()); s != nil && errBefore == nil && errAfter == nil {
+		s.ClientCPUSeconds = after.CPUSeconds - before.CPUSeconds
+	}
+	return s, err
 }
 
 // benchEnv turns --set KEY=VALUE settings into BFTNODE_* variables.
