@@ -108,6 +108,9 @@ type outcome struct {
 	txsInBlocks   int
 	commits       int // commits whose precommits were compared
 	precommits    int // distinct (height, round, validator) precommits
+	walVotes      int // vote records read from the WALs
+	walProposals  int // proposal records read from the WALs
+	walSlots      int // distinct signing slots they fill
 	failedCalls   int
 	violations    []string
 }
@@ -115,9 +118,9 @@ type outcome struct {
 func (o *outcome) String() string {
 	return fmt.Sprintf("faults applied %d, final height %d, blocks compared %d, txs in blocks %d, "+
 		"committed txs checked %d (%d tx/abci_query lookups), sync txs accepted %d (in blocks %d), "+
-		"commits compared %d, precommits %d, failed RPC calls %d, violations %d",
+		"commits compared %d, precommits %d, WAL votes %d and proposals %d in %d signing slots, failed RPC calls %d, violations %d",
 		o.faults, o.height, o.blocks, o.txsInBlocks, o.committedTxs, o.lookups, o.acceptedTxs, o.acceptedFound,
-		o.commits, o.precommits, o.failedCalls, len(o.violations))
+		o.commits, o.precommits, o.walVotes, o.walProposals, o.walSlots, o.failedCalls, len(o.violations))
 }
 
 func (o *outcome) violate(format string, a ...any) {

@@ -72,6 +72,21 @@ func runScenario(t *testing.T, s scenario, replay string) *outcome {
 	if len(o.violations) == 0 {
 		verify(ctx, n, l, book, finalBound, o)
 	}
+	// Stop every node cleanly, then compare every vote and proposal in
+	// their WALs.
+	wb := newWALBook()
+	for _, p := range n.procs {
+		if err := n.stop(p); err != nil {
+			o.violate("clean stop at the end: %v", err)
+		}
+	}
+	for _, p := range n.procs {
+		if err := wb.addWAL(p.name, p.home); err != nil {
+			o.violate("WAL: %v", err)
+		}
+	}
+	o.walVotes, o.walProposals, o.walSlots = wb.votes, wb.proposals, len(wb.msgs)
+	o.violations = append(o.violations, wb.violations...)
 	t.Logf("e2e: %s: %s", s.Name, o)
 	for _, v := range o.violations {
 		t.Errorf("e2e: violation: %s", v)

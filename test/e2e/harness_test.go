@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bftnode/bftnode/types"
 )
 
 // The harness's own logic, checked without processes (these run under
@@ -136,5 +138,29 @@ func TestTail(t *testing.T) {
 	}
 	if got, want := tail(path, 50), strings.Join(lines[70:], "\n"); got != want {
 		t.Fatalf("tail: got %d bytes, want %d", len(got), len(want))
+	}
+}
+
+func TestWALBook(t *testing.T) {
+	b := newWALBook()
+	vote := signKey{height: 3, round: 1, typ: types.PrevoteType, val: "V1"}
+	prop := signKey{height: 3, round: 1}
+	b.note(vote, signed{what: "A", sig: "s1", where: "n0"})
+	b.note(vote, signed{what: "A", sig: "s1", where: "n1"}) // the same vote, received by another node
+	b.note(prop, signed{what: "A pol -1", sig: "p1", where: "n0"})
+	b.note(signKey{height: 3, round: 1, typ: types.PrecommitType, val: "V1"}, signed{what: "nil", sig: "s2", where: "n0"})
+	if len(b.violations) != 0 {
+		t.Fatalf("honest messages: %q", b.violations)
+	}
+	b.note(vote, signed{what: "B", sig: "s3", where: "n2"})
+	b.note(prop, signed{what: "A pol 0", sig: "p2", where: "n2"})
+	b.note(vote, signed{what: "A", sig: "s4", where: "n3"})
+	if len(b.violations) != 3 {
+		t.Fatalf("want 3 violations, got %q", b.violations)
+	}
+	for i, want := range []string{"double sign: vote type", "double sign: proposal", "signed twice: vote type"} {
+		if !strings.HasPrefix(b.violations[i], want) {
+			t.Errorf("violation %d = %q, want prefix %q", i, b.violations[i], want)
+		}
 	}
 }
