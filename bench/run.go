@@ -151,6 +151,9 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 			if err := r.addBlock(ctx, b); err != nil {
 				runErr = err
 			}
+			if drainDone != nil && r.col.Pending() == 0 {
+				return r.summary(), runErr
+			}
 		case <-tick.C:
 			p := r.col.Progress()
 			r.progress(t0, p, last)

@@ -1,0 +1,191 @@
+package bench
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// fakeNode is a small JSON-RPC server in CometBFT's shapes: status,
+// broadcast_tx_async/sync, block, and a websocket NewBlock subscription.
+// Every interval it commits the txs received so far as a new block.
+type fakeNode struct {
+	t        *testing.T
+	refuse   func(tx []byte) bool // CheckTx code 1 (sync only; async still answers 0)
+	skipWS   int                  // the nth event of a subscription is not sent (0: none)
+	interval time.Duration
+
+	mu      sync.Mutex
+	height  int64
+	pending [][]byte
+	blocks  map[int64][][]byte
+	subs    []chan int64
+	got     int // txs received
+	refused int // of which refused
+}
+
+func newFakeNode(t *testing.T) *fakeNode {
+	return &fakeNode{t: t, refuse: func([]byte) bool { return false }, interval: 5 * time.Millisecond, height: 1,
+		blocks: map[int64][][]byte{1: nil}}
+}
+
+func (f *fakeNode) start() *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(f.serve))
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(f.interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				f.commit()
+			}
+		}
+	}()
+	f.t.Cleanup(func() { close(done); srv.Close() })
+	return srv
+}
+
+func (f *fakeNode) commit() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.height++
+	f.blocks[f.height] = f.pending
+	f.pending = nil
+	for _, s := range f.subs {
+		select {
+		case s <- f.height:
+		default:
+			f.t.Errorf("subscriber fell behind")
+		}
+	}
+}
+
+func blockJSONOf(h int64, txs [][]byte) map[string]any {
+	enc := make([]string, len(txs))
+	for i, tx := range txs {
+		enc[i] = base64.StdEncoding.EncodeToString(tx)
+	}
+	return map[string]any{
+		"header": map[string]any{"height": fmt.Sprint(h), "chain_id": "fake"},
+		"data":   map[string]any{"txs": enc},
+	}
+}
+
+func (f *fakeNode) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/websocket" {
+		f.serveWS(w, r)
+		return
+	}
+	var req struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Params struct {
+			Tx     []byte `json:"tx"`
+			Height string `json:"height"`
+		} `json:"params"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var result any
+	f.mu.Lock()
+	switch req.Method {
+	case "status":
+		result = map[string]any{"sync_info": map[string]any{"latest_block_height": fmt.Sprint(f.height)}}
+	case "broadcast_tx_async", "broadcast_tx_sync":
+		f.got++
+		code := 0
+		if req.Method == "broadcast_tx_sync" && f.refuse(req.Params.Tx) {
+			code = 1
+			f.refused++
+		} else {
+			f.pending = append(f.pending, req.Params.Tx)
+		}
+		result = map[string]any{"code": code, "log": "", "hash": "00"}
+	case "block":
+		var h int64
+		_, _ = fmt.Sscan(req.Params.Height, &h)
+		txs, ok := f.blocks[h]
+		if !ok {
+			f.mu.Unlock()
+			writeJSON(w, map[string]any{"jsonrpc": "2.0", "id": req.ID, "error": map[string]any{"code": -32603, "message": "no block"}})
+			return
+		}
+		result = map[string]any{"block": blockJSONOf(h, txs)}
+	default:
+		f.mu.Unlock()
+		writeJSON(w, map[string]any{"jsonrpc": "2.0", "id": req.ID, "error": map[string]any{"code": -32601, "message": "method not found"}})
+		return
+	}
+	f.mu.Unlock()
+	writeJSON(w, map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": result})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (f *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
+	up := websocket.Upgrader{}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	var req struct {
+		ID     json.RawMessage   `json:"id"`
+		Method string            `json:"method"`
+		Params map[string]string `json:"params"`
+	}
+	if err := conn.ReadJSON(&req); err != nil || req.Method != "subscribe" || req.Params["query"] != NewBlockQuery {
+		f.t.Errorf("bad subscribe request %+v: %v", req, err)
+		return
+	}
+	heights := make(chan int64, 10000)
+	f.mu.Lock()
+	f.subs = append(f.subs, heights)
+	f.mu.Unlock()
+	if err := conn.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{}}); err != nil {
+		return
+	}
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	for n := 1; ; n++ {
+		var h int64
+		select {
+		case h = <-heights:
+		case <-gone:
+			return
+		}
+		if n == f.skipWS {
+			continue
+		}
+		f.mu.Lock()
+		txs := f.blocks[h]
+		f.mu.Unlock()
+		ev := map[string]any{"query": NewBlockQuery, "data": map[string]any{
+			"type": "tendermint/event/NewBlock", "value": map[string]any{"block": blockJSONOf(h, txs)}}}
+		if err := conn.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": ev}); err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runOpts(endpoints ...string) Options {
+	return Options{Endpoints: endpoints, Duration: 150 * time.Millisecond, TxSize: 100, Connections: 3,
+		Rate: 2000, Drain: 10 * time.Second, RunID: "t"}
+}
+
+func TestRunCountsCommittedAndRejected(t *testing.T) {
+	for _, poll := range []bool{false, true} {
+		f := newFakeNode(t)
+		f.refuse = func(tx []byte) bool { return bytes.Contains(tx, []byte("5=")) } // seq ending in 5
+		f.skipWS = 3 // the runner must fetch that block with `block`
+		srv := f.start()
+		o := runOpts(srv.URL, strings.TrimPrefix(srv.URL, "http://"))
+		o.Sync, o.Poll = true, poll
+		var progress bytes.Buffer
+		o.Progress = &progress
+		s, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatalf("poll=%v: %v", poll, err)
+		}
+		f.mu.Lock()
+		got, refused, inBlocks := f.got, f.refused, 0
+		for _, txs := range f.blocks {
+			inBlocks += len(txs)
+		}
+		f.mu.Unlock()
+		// Requests cut short by the end of the load reached the node but
+		// count as not submitted, unless they show up in a block.
+		conns := int64(o.Connections)
+		if s.Submitted == 0 || s.Submitted > int64(got) || s.Submitted < int64(got)-conns {
+			t.Errorf("poll=%v: submitted %d, the node received %d", poll, s.Submitted, got)
+		}
+		if s.Rejected+s.Committed != s.Submitted || s.Lost != 0 || s.Duplicates != 0 {
+			t.Errorf("poll=%v: %+v: want every tx committed or rejected", poll, s)
+		}
+		if s.Committed > int64(inBlocks) || s.Committed < int64(inBlocks)-conns {
+			t.Errorf("poll=%v: committed %d, the blocks hold %d", poll, s.Committed, inBlocks)
+		}
+		if s.Rejected > int64(refused) || s.Rejected < int64(refused)-conns || refused == 0 {
+			t.Errorf("poll=%v: rejected %d, the node refused %d", poll, s.Rejected, refused)
+		}
+		if s.LatencyP50 <= 0 || s.LatencyP99 < s.LatencyP50 || s.LatencyMax < s.LatencyP99 {
+			t.Errorf("poll=%v: latencies p50 %v p99 %v max %v", poll, s.LatencyP50, s.LatencyP99, s.LatencyMax)
+		}
+		if s.Blocks == 0 || s.Heights == 0 || s.TxSize != 100 || s.Mode != "sync" {
+			t.Errorf("poll=%v: summary %+v", poll, s)
+		}
+	}
+}
+
+func TestRunPacesToRate(t *testing.T) {
+	f := newFakeNode(t)
+	srv := f.start()
+	o := runOpts(srv.URL)
+	o.Rate, o.Duration = 100, 300*time.Millisecond
+	s, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 100 tx/s for 0.3 s is about 30 txs; flat out would be thousands.
+	if s.Submitted < 5 || s.Submitted > 40 {
+		t.Errorf("submitted %d txs at 100 tx/s in 0.3 s", s.Submitted)
+	}
+	if s.Committed != s.Submitted || s.Mode != "async" {
+		t.Errorf("summary %+v", s)
+	}
+}
+
+func TestRunNoLoadMeasuresHeights(t *testing.T) {
+	f := newFakeNode(t)
+	srv := f.start()
+	o := runOpts(srv.URL)
+	o.NoLoad, o.Duration = true, 200*time.Millisecond
+	s, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Submitted != 0 || s.Heights == 0 || s.HeightsPerSec <= 0 {
+		t.Errorf("summary %+v", s)
+	}
+}
+
+func TestRunCancelledReturnsPartialSummary(t *testing.T) {
+	f := newFakeNode(t)
+	srv := f.start()
+	o := runOpts(srv.URL)
+	o.Duration = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	f.refuse = func([]byte) bool { cancel(); return false } // cancel at the first tx
+	o.Sync = true
+	s, err := Run(ctx, o)
+	if !errors.Is(err, context.Canceled) || s == nil {
+		t.Fatalf("Run = %v, %v; want a summary and context.Canceled", s, err)
+	}
+}
+
+func TestRunRejectsBadOptionsAndEndpoints(t *testing.T) {
+	good := runOpts("http://127.0.0.1:1")
+	for name, mod := range map[string]func(*Options){
+		"no endpoints":  func(o *Options) { o.Endpoints = nil },
+		"negative rate": func(o *Options) { o.Rate = -1 },
+		"no duration":   func(o *Options) { o.Duration = 0 },
+		"no conns":      func(o *Options) { o.Connections = 0 },
+		"tiny txs":      func(o *Options) { o.TxSize = 3 },
+		"bad endpoint":  func(o *Options) { o.Endpoints = []string{"ftp://x"} },
+	} {
+		o := good
+		mod(&o)
+		if _, err := Run(context.Background(), o); !errors.Is(err, ErrBadOptions) {
+			t.Errorf("%s: %v, want ErrBadOptions", name, err)
+		}
+	}
+	// A node that is not there: a clear error, not a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := Run(ctx, good); err == nil || errors.Is(err, ErrBadOptions) {
+		t.Errorf("unreachable node: %v", err)
+	}
+}
