@@ -9,16 +9,23 @@
 //   - durability: every tx the RPC reported committed is in its block, found
 //     by `tx` on every node and readable with `abci_query`;
 //   - no tx committed twice;
-//   - no double signing, as far as the RPC shows it: for every validator, at
-//     most one block ID (or nil) per (height, round) among the precommits of
-//     every commit seen (the canonical commits inside blocks and the nodes'
-//     latest "seen" commits sampled during the run), and one signature per
-//     such vote (the signer re-uses its signature for a repeated vote);
+//   - no double signing: for every validator, at most one block ID (or nil)
+//     per (height, round, vote type), and one proposal per (height, round),
+//     among every vote and proposal logged in every node's consensus WAL
+//     (each node logs its own and all it received, of every round), read
+//     after the nodes are stopped cleanly; and among the precommits of every
+//     commit the RPC shows (the canonical commits inside blocks and the
+//     nodes' latest "seen" commits, sampled during the run). A repeated
+//     message must carry the same signature: the signer re-uses it;
 //   - liveness: every node reaches the final height within a bound after the
 //     faults end.
 //
-// The tests live in _test.go files; `go test ./test/e2e` runs the short form
-// (a few minutes), BFTNODE_LONG=1 the long form, and -short skips the suite.
+// Faults come from scenario files (testdata/*.txt, see parseScenario) or
+// from a seeded generator. The tests live in _test.go files: `go test
+// ./test/e2e` runs the short form (about two minutes), and -short skips
+// the suite. BFTNODE_LONG=1 runs the long form: random faults on 4 and on 7
+// validators and kill -9 of one validator, each for BFTNODE_E2E_DURATION
+// (default 30m; give go test a -timeout of about 4x that).
 // A failure prints the scenario and the seed; replay it with
 //
 //	go test ./test/e2e -run TestRandomFaults -seed N
