@@ -28,26 +28,38 @@ type blockJSON struct {
 	Data struct {
 		Txs [][]byte `json:"txs"` // base64 in JSON
 	} `json:"data"`
+	LastCommit *struct {
+		Round int32 `json:"round"`
+	} `json:"last_commit"`
 }
 
-// parseBlock reads the result of the `block` method ({"block": …}).
-func parseBlock(raw json.RawMessage) (height int64, txs [][]byte, err error) {
+// lastCommitRound is the round in which the previous height was decided.
+func (b *blockJSON) lastCommitRound() int32 {
+	if b.LastCommit == nil {
+		return 0
+	}
+	return b.LastCommit.Round
+}
+
+// parseBlock reads the result of the `block` method ({"block": …}); the
+// returned Block has no Received time.
+func parseBlock(raw json.RawMessage) (Block, error) {
 	var r struct {
 		Block *blockJSON `json:"block"`
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return 0, nil, fmt.Errorf("%w: %v", ErrBadBlock, err)
+		return Block{}, fmt.Errorf("%w: %v", ErrBadBlock, err)
 	}
 	if r.Block == nil || r.Block.Header.Height <= 0 {
-		return 0, nil, fmt.Errorf("%w: no block or no height", ErrBadBlock)
+		return Block{}, fmt.Errorf("%w: no block or no height", ErrBadBlock)
 	}
-	return r.Block.Header.Height, r.Block.Data.Txs, nil
+	return Block{Height: r.Block.Header.Height, Txs: r.Block.Data.Txs, LastCommitRound: r.Block.lastCommitRound()}, nil
 }
 
 // parseNewBlockEvent reads the result of a NewBlock subscription message;
 // ok is false for a message that is not a NewBlock event (the empty result
 // acknowledging the subscription).
-func parseNewBlockEvent(raw json.RawMessage) (height int64, txs [][]byte, ok bool, err error) {
+func parseNewBlockEvent(raw json.RawMessage) (b Block, ok bool, err error) {
 	var ev struct {
 		Data *struct {
 			Type  string          `json:"type"`
@@ -55,13 +67,13 @@ func parseNewBlockEvent(raw json.RawMessage) (height int64, txs [][]byte, ok boo
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &ev); err != nil {
-		return 0, nil, false, fmt.Errorf("%w: %v", ErrBadBlock, err)
+		return Block{}, false, fmt.Errorf("%w: %v", ErrBadBlock, err)
 	}
 	if ev.Data == nil || ev.Data.Type != "tendermint/event/NewBlock" {
-		return 0, nil, false, nil
+		return Block{}, false, nil
 	}
-	h, txs, err := parseBlock(ev.Data.Value)
-	return h, txs, err == nil, err
+	b, err = parseBlock(ev.Data.Value)
+	return b, err == nil, err
 }
 
 // websocketURL turns an RPC endpoint (http://host:port, tcp://host:port or
@@ -146,7 +158,7 @@ func subscribeBlocks(ctx context.Context, endpoint string, now func() time.Time,
 				*errp = fmt.Errorf("bench: subscription at %s: %w", u, m.Error)
 				return
 			}
-			h, txs, ok, err := parseNewBlockEvent(m.Result)
+			b, ok, err := parseNewBlockEvent(m.Result)
 			if err != nil {
 				*errp = err
 				return
@@ -154,8 +166,9 @@ func subscribeBlocks(ctx context.Context, endpoint string, now func() time.Time,
 			if !ok {
 				continue
 			}
+			b.Received = at
 			select {
-			case out <- Block{Height: h, Txs: txs, Received: at}:
+			case out <- b:
 			case <-ctx.Done():
 				return
 			}
@@ -165,10 +178,10 @@ func subscribeBlocks(ctx context.Context, endpoint string, now func() time.Time,
 }
 
 // fetchBlock gets the block at height with the `block` method.
-func fetchBlock(ctx context.Context, c *rpc.Client, height int64) (int64, [][]byte, error) {
+func fetchBlock(ctx context.Context, c *rpc.Client, height int64) (Block, error) {
 	var raw json.RawMessage
 	if err := c.Call(ctx, "block", map[string]string{"height": fmt.Sprint(height)}, &raw); err != nil {
-		return 0, nil, fmt.Errorf("bench: block %d: %w", height, err)
+		return Block{}, fmt.Errorf("bench: block %d: %w", height, err)
 	}
 	return parseBlock(raw)
 }
@@ -198,11 +211,11 @@ func pollBlocks(ctx context.Context, c *rpc.Client, from int64, interval time.Du
 		for {
 			latest, err := latestHeight(ctx, c)
 			for err == nil && next <= latest {
-				var h int64
-				var txs [][]byte
-				if h, txs, err = fetchBlock(ctx, c, next); err == nil {
+				var b Block
+				if b, err = fetchBlock(ctx, c, next); err == nil {
+					b.Received = now()
 					select {
-					case out <- Block{Height: h, Txs: txs, Received: now()}:
+					case out <- b:
 					case <-ctx.Done():
 						return
 					}

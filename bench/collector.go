@@ -21,6 +21,9 @@ type Block struct {
 	Height   int64
 	Txs      [][]byte
 	Received time.Time // when the client learnt of it
+	// LastCommitRound is the round in which the previous height was
+	// decided (its last_commit.round).
+	LastCommitRound int32
 }
 
 // Collector matches committed blocks against submitted txs. It is safe for
@@ -43,6 +46,7 @@ type Collector struct {
 	windows            *Windows
 	blocks             int   // blocks received within the load period
 	blockTxs           int64 // their txs, ours or not
+	lateRounds         int   // of them, how many say the previous height needed round > 0
 	firstHeight        int64 // first and last height seen
 	lastHeight         int64
 	loadStartHeight    int64 // last height seen before the load started
@@ -126,6 +130,9 @@ func (c *Collector) AddBlock(b Block) int {
 	if inLoad {
 		c.blocks++
 		c.blockTxs += int64(len(b.Txs))
+		if b.LastCommitRound > 0 {
+			c.lateRounds++
+		}
 	}
 	ours := 0
 	for _, tx := range b.Txs {
@@ -203,6 +210,7 @@ func (c *Collector) Summary() Summary {
 		Foreign:    c.foreign,
 		Lost:       c.sent - c.committed - c.rejected,
 		Blocks:     c.blocks,
+		LateRounds: c.lateRounds,
 		Heights:    c.loadEndHeight - c.loadStartHeight,
 		LastHeight: c.lastHeight,
 	}

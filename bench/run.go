@@ -199,9 +199,10 @@ func (r *runner) summary() *Summary {
 func (r *runner) addBlock(ctx context.Context, b Block) error {
 	var err error
 	for h := r.next; h < b.Height && err == nil; h++ {
-		var txs [][]byte
-		if _, txs, err = fetchBlock(ctx, r.clients[0], h); err == nil {
-			r.col.AddBlock(Block{Height: h, Txs: txs, Received: b.Received})
+		var got Block
+		if got, err = fetchBlock(ctx, r.clients[0], h); err == nil {
+			got.Received = b.Received
+			r.col.AddBlock(got)
 		}
 	}
 	r.col.AddBlock(b)

@@ -32,6 +32,7 @@ type Summary struct {
 
 	Blocks        int     `json:"blocks"`          // blocks received during the load period
 	MeanBlockTxs  float64 `json:"mean_block_txs"`  // their mean number of txs
+	LateRounds    int     `json:"late_rounds"`     // of them, how many followed a height decided in round > 0
 	Heights       int64   `json:"heights"`         // heights advanced during the load period
 	HeightsPerSec float64 `json:"heights_per_sec"` // Heights / Duration
 	LastHeight    int64   `json:"last_height"`
@@ -86,6 +87,9 @@ func (s Summary) Format(w io.Writer) error {
 		fmtDur(s.LatencyP50), fmtDur(s.LatencyP99), fmtDur(s.LatencyMax))
 	fmt.Fprintf(&b, "blocks:      %d during the load, %.1f txs each on average; %d heights, %.2f heights/s (last height %d)\n",
 		s.Blocks, s.MeanBlockTxs, s.Heights, s.HeightsPerSec, s.LastHeight)
+	if s.LateRounds > 0 {
+		fmt.Fprintf(&b, "rounds:      %d of the blocks followed a height decided in round > 0\n", s.LateRounds)
+	}
 	if s.ClientCPUSeconds > 0 {
 		fmt.Fprintf(&b, "client:      %.1f CPU seconds in the benchmark process\n", s.ClientCPUSeconds)
 	}
