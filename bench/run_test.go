@@ -18,7 +18,7 @@ func TestRunCountsCommittedAndRejected(t *testing.T) {
 	for _, poll := range []bool{false, true} {
 		f := newFakeNode(t)
 		f.refuse = func(tx []byte) bool { return bytes.Contains(tx, []byte("5=")) } // seq ending in 5
-		f.skipWS = 3 // the runner must fetch that block with `block`
+		f.skipWS = 3                                                                // the runner must fetch that block with `block`
 		srv := f.start()
 		o := runOpts(srv.URL, strings.TrimPrefix(srv.URL, "http://"))
 		o.Sync, o.Poll = true, poll
