@@ -2,6 +2,8 @@ package engine
 
 import (
 	"crypto/ed25519"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -155,5 +157,46 @@ func TestFakeClockRunsTimersInOrder(t *testing.T) {
 	}
 	if c.Pending() != 0 || !c.Now().Equal(time.Unix(0, 0).Add(115*time.Millisecond)) {
 		t.Fatalf("pending %d, now %v", c.Pending(), c.Now())
+	}
+}
+
+func TestWALMessagesReadsVotesAndProposals(t *testing.T) {
+	dir := t.TempDir()
+	w, err := wal.Open(dir, wal.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, id := testBlock(t)
+	now := time.Unix(5, 0).UTC()
+	p, err := encodeProposal(&types.Proposal{Height: 3, Round: 0, POLRound: -1, BlockID: id, Signature: make([]byte, 64)}, b, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := encodeVote(&types.Vote{Type: types.PrevoteType, Height: 3, BlockID: id, Signature: make([]byte, 64)}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		k wal.Kind
+		p []byte
+	}{{kindStartHeight, encodeStartHeight(3, now)}, {kindProposal, p}, {kindVote, v}, {kindTimeout, encodeTimeout(consensus.TimeoutFired{Height: 3})}} {
+		if err := w.WriteSync(r.k, r.p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, wal.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	votes, props, err := WALMessages(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(votes) != 1 || len(props) != 1 || votes[0].BlockID != id || props[0].BlockID != id {
+		t.Fatalf("got %d votes, %d proposals", len(votes), len(props))
 	}
 }
