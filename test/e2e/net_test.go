@@ -244,7 +244,10 @@ func (n *network) start(p *proc) error {
 	fmt.Fprintf(f, "===== e2e: start #%d of %s at %s =====\n", p.starts, p.name, time.Now().UTC().Format(time.RFC3339Nano))
 	cmd := exec.Command(binPath, "start", "--home", p.home)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so that a signal reaches all of it; and
+	// killed with the test binary even if that dies before its cleanup
+	// (a go test timeout).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		_ = f.Close()
 		return fmt.Errorf("%s: start: %w", p.name, err)
@@ -400,11 +403,32 @@ func (n *network) cleanup() {
 			n.t.Errorf("e2e: %s still running after SIGKILL", p.name)
 		}
 	}
+	if dir := os.Getenv("BFTNODE_E2E_LOGDIR"); dir != "" {
+		n.keepLogs(filepath.Join(dir, strings.ReplaceAll(n.t.Name(), "/", "_")))
+	}
 	if n.t.Failed() {
 		for _, p := range n.procs {
 			n.t.Logf("----- last 50 lines of %s (%s) -----\n%s", p.name, p.logPath, tail(p.logPath, 50))
 		}
 	}
+}
+
+// keepLogs copies every node's log to dir (BFTNODE_E2E_LOGDIR asks for it).
+func (n *network) keepLogs(dir string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		n.t.Logf("e2e: keeping logs: %v", err)
+		return
+	}
+	for _, p := range n.procs {
+		data, err := os.ReadFile(p.logPath)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, p.name+".log"), data, 0o644)
+		}
+		if err != nil {
+			n.t.Logf("e2e: keeping the log of %s: %v", p.name, err)
+		}
+	}
+	n.t.Logf("e2e: node logs kept in %s", dir)
 }
 
 // tail returns the last n lines of a file.
