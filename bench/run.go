@@ -187,7 +187,7 @@ func (r *runner) endLoad() { r.col.EndLoad(r.o.Now()) }
 
 func (r *runner) summary() *Summary {
 	s := r.col.Summary()
-	s.Rate = r.o.Rate
+	s.Rate, s.NoLoad = r.o.Rate, r.o.NoLoad
 	s.Mode = "async"
 	if r.o.Sync {
 		s.Mode = "sync"

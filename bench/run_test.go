@@ -17,8 +17,10 @@ func runOpts(endpoints ...string) Options {
 func TestRunCountsCommittedAndRejected(t *testing.T) {
 	for _, poll := range []bool{false, true} {
 		f := newFakeNode(t)
-		f.refuse = func(tx []byte) bool { return bytes.Contains(tx, []byte("5=")) } // seq ending in 5
-		f.skipWS = 3                                                                // the runner must fetch that block with `block`
+		// Refuse the txs whose sequence number ends in 5; hide the third
+		// block from the websocket, so that the runner must fetch it.
+		f.refuse = func(tx []byte) bool { return bytes.Contains(tx, []byte("5=")) }
+		f.skipWS = 3
 		srv := f.start()
 		o := runOpts(srv.URL, strings.TrimPrefix(srv.URL, "http://"))
 		o.Sync, o.Poll = true, poll
@@ -85,7 +87,7 @@ func TestRunNoLoadMeasuresHeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Submitted != 0 || s.Heights == 0 || s.HeightsPerSec <= 0 {
+	if s.Submitted != 0 || s.Heights == 0 || s.HeightsPerSec <= 0 || !s.NoLoad {
 		t.Errorf("summary %+v", s)
 	}
 }

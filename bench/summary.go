@@ -16,6 +16,7 @@ type Summary struct {
 	TxSize     int           `json:"tx_size"`
 	Rate       float64       `json:"target_rate"` // 0 for flat out
 	Mode       string        `json:"mode"`        // async or sync
+	NoLoad     bool          `json:"no_load"`     // nothing was submitted on purpose
 	Submitted  int64         `json:"submitted"`
 	Rejected   int64         `json:"rejected"`
 	Committed  int64         `json:"committed"`
@@ -79,7 +80,11 @@ func (s Summary) Format(w io.Writer) error {
 		rate = fmt.Sprintf("%.0f tx/s", s.Rate)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "load:        %s of %d-byte txs, %s, broadcast_tx_%s\n", s.Duration.Round(time.Millisecond), s.TxSize, rate, s.Mode)
+	if s.NoLoad {
+		fmt.Fprintf(&b, "load:        none for %s (heights only)\n", s.Duration.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(&b, "load:        %s of %d-byte txs, %s, broadcast_tx_%s\n", s.Duration.Round(time.Millisecond), s.TxSize, rate, s.Mode)
+	}
 	fmt.Fprintf(&b, "txs:         %d submitted, %d committed, %d rejected, %d lost, %d duplicates\n",
 		s.Submitted, s.Committed, s.Rejected, s.Lost, s.Duplicates)
 	fmt.Fprintf(&b, "throughput:  %.1f tx/s median of 1 s windows, %.1f tx/s overall\n", s.TxPerSecMedian, s.TxPerSecOverall)
