@@ -8,7 +8,6 @@ import (
 	"github.com/bftnode/bftnode/app"
 	"github.com/bftnode/bftnode/app/abcisocket"
 	"github.com/bftnode/bftnode/app/kvstore"
-	"github.com/bftnode/bftnode/mempool"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 )
 
@@ -39,21 +38,6 @@ func openApp(ctx context.Context, proxy, dbDir string) (*appConns, error) {
 		return nil, fmt.Errorf("connect to the application at %s: %w; is the app running? start it first, e.g. `bftnode app kvstore --listen %s`", proxy, err, proxy)
 	}
 	return &appConns{app: c, close: c.Close}, nil
-}
-
-// checker is the mempool's view of the application.
-type checker struct{ app app.Application }
-
-func (c checker) CheckTx(ctx context.Context, tx []byte, recheck bool) (mempool.CheckResult, error) {
-	typ := abci.CheckTxType_New
-	if recheck {
-		typ = abci.CheckTxType_Recheck
-	}
-	resp, err := c.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx, Type: typ})
-	if err != nil {
-		return mempool.CheckResult{}, err
-	}
-	return mempool.CheckResult{Code: resp.Code, Log: resp.Log, GasWanted: resp.GasWanted}, nil
 }
 
 // commitHook wraps the consensus connection so the node hears of each

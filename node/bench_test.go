@@ -7,6 +7,7 @@ import (
 
 	"github.com/bftnode/bftnode/app"
 	"github.com/bftnode/bftnode/app/abcisocket"
+	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/mempool"
 )
 
@@ -29,7 +30,7 @@ func BenchmarkMempoolCheckTx(b *testing.B) {
 			}
 			cfg := mempool.DefaultConfig()
 			cfg.MaxTxs, cfg.CacheSize = b.N+1, b.N+1
-			mp, err := mempool.New(cfg, checker{a}, noneCommitted{}, nil, nil)
+			mp, err := mempool.New(cfg, engine.MempoolChecker(a), noneCommitted{}, nil, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

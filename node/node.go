@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		return nil, err
 	}
 	mpCfg := mempool.Config{MaxTxs: cfg.Mempool.Size, MaxBytes: cfg.Mempool.MaxTxsBytes, MaxTxBytes: cfg.Mempool.MaxTxBytes, CacheSize: cfg.Mempool.CacheSize}
-	if n.mempool, err = mempool.New(mpCfg, checker{n.app.app}, n.store, logger.With("module", "mempool"), mpMetrics); err != nil {
+	if n.mempool, err = mempool.New(mpCfg, engine.MempoolChecker(n.app.app), n.store, logger.With("module", "mempool"), mpMetrics); err != nil {
 		return nil, err
 	}
 

@@ -1,9 +1,12 @@
 package sim
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -135,16 +138,36 @@ func TestRunSeedsMatchesSequentialRuns(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Byzantine, cfg.Behaviour, cfg.Heights = 1, Mix, 5
 	want := runSeeds(t, cfg, 6)
+	var got Summary
 	var calls uint64
-	got, err := RunSeeds(cfg, 1, 6, 3, func(done uint64) { calls = done })
+	err := RunSeeds(context.Background(), cfg, 1, 6, 3, func(r Result, done uint64) {
+		got.Add(r)
+		calls = done
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got.Wall, want.Wall = 0, 0
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("parallel summary differs:\n%+v\n%+v", got, want)
 	}
 	if calls != 6 {
 		t.Fatalf("progress reported %d runs done, want 6", calls)
+	}
+}
+
+// TestRunSeedsStopsWhenCancelled: Ctrl-C on `bftnode sim` stops starting
+// runs and says how far it got.
+func TestRunSeedsStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cfg := DefaultConfig()
+	cfg.Heights = 1
+	folded := 0
+	err := RunSeeds(ctx, cfg, 1, 1000, 2, func(Result, uint64) { folded++ })
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("err = %v", err)
+	}
+	if folded >= 1000 {
+		t.Fatalf("all %d runs happened despite the cancelled context", folded)
 	}
 }

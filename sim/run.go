@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"context"
+	"fmt"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -145,45 +148,59 @@ func (s *Summary) Rounds() []int32 {
 }
 
 // RunSeeds runs cfg with seeds first … first+count-1 on up to workers
-// goroutines (each run is independent and single-threaded) and folds the
-// results into a Summary in seed order, so the summary does not depend on
-// scheduling. progress, when not nil, is called from one goroutine after
-// each run with the number of runs done.
-func RunSeeds(cfg Config, first, count uint64, workers int, progress func(done uint64)) (Summary, error) {
+// goroutines (each run is independent and single-threaded) and hands each
+// result to fold in seed order, with the number of runs folded so far, so
+// what fold sees does not depend on scheduling. It stops starting runs once
+// ctx is done, and then reports how many runs it folded.
+func RunSeeds(ctx context.Context, cfg Config, first, count uint64, workers int, fold func(r Result, done uint64)) error {
 	if err := cfg.validate(); err != nil {
-		return Summary{}, err
+		return err
 	}
-	workers = max(1, min(workers, int(min(count, 1<<16))))
-	results := make([]Result, count)
+	type out struct {
+		i uint64
+		r Result
+	}
 	next := make(chan uint64)
-	done := make(chan struct{})
-	start := time.Now()
-	for range workers {
+	results := make(chan out)
+	var wg sync.WaitGroup
+	for range min(uint64(max(workers, 1)), count) {
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			for i := range next {
 				c := cfg
 				c.Seed = first + i
-				results[i], _ = Run(c) // cfg was validated above; Run fails on nothing else
-				done <- struct{}{}
+				r, _ := Run(c) // cfg was validated above; Run fails on nothing else
+				results <- out{i, r}
 			}
 		}()
 	}
 	go func() {
+		defer close(next)
 		for i := range count {
-			next <- i
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
 		}
-		close(next)
 	}()
-	for n := uint64(1); n <= count; n++ {
-		<-done
-		if progress != nil {
-			progress(n)
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	pending := map[uint64]Result{}
+	var folded uint64
+	for o := range results {
+		pending[o.i] = o.r
+		for r, ok := pending[folded]; ok; r, ok = pending[folded] {
+			delete(pending, folded)
+			folded++
+			fold(r, folded)
 		}
 	}
-	var s Summary
-	for _, r := range results {
-		s.Add(r)
+	if folded < count {
+		return fmt.Errorf("sim interrupted after %d of %d runs: %w", folded, count, context.Cause(ctx))
 	}
-	s.Wall = time.Since(start)
-	return s, nil
+	return nil
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,7 +100,7 @@ func (c *cli) sim(cmd *cobra.Command, o simOpts) error {
 	start := time.Now()
 	lastProgress := start
 	var s sim.Summary
-	err = runSeeds(cmd.Context(), cfg, o.seed, o.seeds, o.workers, func(r sim.Result, done uint64) {
+	err = sim.RunSeeds(cmd.Context(), cfg, o.seed, o.seeds, o.workers, func(r sim.Result, done uint64) {
 		s.Add(r)
 		if !o.quiet && o.seeds > 1 && (time.Since(lastProgress) >= time.Second || done == o.seeds) {
 			lastProgress = time.Now()
@@ -192,70 +190,4 @@ func (p *errWriter) printf(format string, args ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format, args...)
 	}
-}
-
-// runSeeds runs cfg with seeds first … first+count-1 on workers goroutines
-// and hands each result to fold in seed order, with the number of runs
-// folded so far, so the output does not depend on scheduling. It stops
-// starting runs once ctx is done. (sim.RunSeeds does the same without a
-// context, which would make Ctrl-C wait for every seed.)
-func runSeeds(ctx context.Context, cfg sim.Config, first, count uint64, workers int, fold func(sim.Result, uint64)) error {
-	type out struct {
-		i   uint64
-		r   sim.Result
-		err error
-	}
-	next := make(chan uint64)
-	results := make(chan out)
-	var wg sync.WaitGroup
-	for range min(uint64(workers), count) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				c := cfg
-				c.Seed = first + i
-				r, err := sim.Run(c)
-				results <- out{i, r, err}
-			}
-		}()
-	}
-	go func() {
-		defer close(next)
-		for i := range count {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		wg.Wait()
-		close(results)
-	}()
-	pending := map[uint64]sim.Result{}
-	var folded uint64
-	var firstErr error
-	for o := range results {
-		if o.err != nil {
-			if firstErr == nil {
-				firstErr = o.err
-			}
-			continue
-		}
-		pending[o.i] = o.r
-		for r, ok := pending[folded]; ok; r, ok = pending[folded] {
-			delete(pending, folded)
-			folded++
-			fold(r, folded)
-		}
-	}
-	switch {
-	case firstErr != nil:
-		return firstErr
-	case folded < count:
-		return fmt.Errorf("sim interrupted after %d of %d runs: %w", folded, count, context.Cause(ctx))
-	}
-	return nil
 }
