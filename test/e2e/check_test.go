@@ -201,6 +201,7 @@ func verify(ctx context.Context, n *network, l *load, book *voteBook, bound time
 			}
 		}
 	}
+	checkChain(ref, len(n.validators()), o)
 	for tx, hs := range txAt {
 		if len(hs) > 1 {
 			o.violate("tx %q committed %d times, at heights %v", tx, len(hs), hs)
@@ -246,4 +247,30 @@ func verify(ctx context.Context, n *network, l *load, book *voteBook, bound time
 	o.commits, o.precommits = book.commits, len(book.votes)
 	o.violations = append(o.violations, book.violations...)
 	book.mu.Unlock()
+}
+
+// checkChain checks that the reference chain is well formed: each block
+// names the previous one, carries a commit of it signed by more than two
+// thirds of the validators (all of equal power), and has a later time.
+func checkChain(ref []*blockJSON, validators int, o *outcome) {
+	for h := 2; h < len(ref); h++ {
+		prev, b := ref[h-1], ref[h]
+		lc := b.Block.LastCommit
+		signers := 0
+		for _, s := range lc.Signatures {
+			if s.BlockIDFlag == flagCommit {
+				signers++
+			}
+		}
+		switch {
+		case b.Block.Header.LastBlockID != prev.BlockID:
+			o.violate("chain: block %d names last block %s, but block %d is %s", h, b.Block.Header.LastBlockID.Hash, h-1, prev.BlockID.Hash)
+		case lc.BlockID != prev.BlockID || lc.Height != strconv.Itoa(h-1):
+			o.violate("chain: block %d carries a commit of %s at height %s, want %s at %d", h, lc.BlockID.Hash, lc.Height, prev.BlockID.Hash, h-1)
+		case 3*signers <= 2*validators:
+			o.violate("chain: the commit of block %d in block %d has %d of %d signatures, not more than two thirds", h-1, h, signers, validators)
+		case !b.Block.Header.Time.After(prev.Block.Header.Time):
+			o.violate("chain: block %d time %v is not after block %d time %v", h, b.Block.Header.Time, h-1, prev.Block.Header.Time)
+		}
+	}
 }

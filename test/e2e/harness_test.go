@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -161,6 +163,38 @@ func TestWALBook(t *testing.T) {
 	for i, want := range []string{"double sign: vote type", "double sign: proposal", "signed twice: vote type"} {
 		if !strings.HasPrefix(b.violations[i], want) {
 			t.Errorf("violation %d = %q, want prefix %q", i, b.violations[i], want)
+		}
+	}
+}
+
+func TestCheckChain(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(h int, prev string, signers int, at time.Time) *blockJSON {
+		b := &blockJSON{BlockID: blockIDJSON{Hash: fmt.Sprintf("B%d", h)}}
+		b.Block.Header.LastBlockID = blockIDJSON{Hash: prev}
+		b.Block.Header.Time = at
+		b.Block.LastCommit = commitJSON{Height: strconv.Itoa(h - 1), BlockID: blockIDJSON{Hash: prev}}
+		for range signers {
+			b.Block.LastCommit.Signatures = append(b.Block.LastCommit.Signatures, commitSigJSON{BlockIDFlag: flagCommit})
+		}
+		return b
+	}
+	good := []*blockJSON{nil, mk(1, "", 0, t0), mk(2, "B1", 3, t0.Add(time.Second)), mk(3, "B2", 4, t0.Add(2*time.Second))}
+	o := &outcome{}
+	checkChain(good, 4, o)
+	if len(o.violations) != 0 {
+		t.Fatalf("a good chain: %q", o.violations)
+	}
+	for name, bad := range map[string]*blockJSON{
+		"wrong last block": mk(3, "X", 4, t0.Add(2*time.Second)),
+		"two of four":      mk(3, "B2", 2, t0.Add(2*time.Second)),
+		"same time":        mk(3, "B2", 4, t0.Add(time.Second)),
+	} {
+		chain := append(good[:3:3], bad)
+		o := &outcome{}
+		checkChain(chain, 4, o)
+		if len(o.violations) != 1 {
+			t.Errorf("%s: violations %q, want one", name, o.violations)
 		}
 	}
 }

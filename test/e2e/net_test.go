@@ -449,3 +449,14 @@ func tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// validators counts the validator nodes.
+func (n *network) validators() []*proc {
+	var out []*proc
+	for _, p := range n.procs {
+		if p.validator {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/bftnode/bftnode/rpc"
 )
@@ -44,6 +45,7 @@ type commitJSON struct {
 
 type headerJSON struct {
 	Height      string      `json:"height"`
+	Time        time.Time   `json:"time"`
 	LastBlockID blockIDJSON `json:"last_block_id"`
 	AppHash     string      `json:"app_hash"`
 }
