@@ -145,7 +145,9 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 				}
 				stopLoad()
 				wg.Wait()
-				r.endLoad()
+				if loadDone != nil {
+					r.endLoad()
+				}
 				return r.summary(), *r.watchErr
 			}
 			if err := r.addBlock(ctx, b); err != nil {

@@ -47,6 +47,9 @@ tm.event='NewBlock' on the first endpoint (or --poll). It prints progress
 every second to stderr and at the end: committed tx/s (the median of the
 1-second windows of the load, and overall), p50/p99 latency from submission
 to the block being seen, rejected and lost txs, blocks and mean block size.
+A tx is rejected when the RPC call fails or (with --sync) CheckTx refuses it,
+and lost when it was neither rejected nor committed by the end of --drain:
+with broadcast_tx_async, txs a full mempool dropped show up as lost.
 
 With --local N it instead writes a throwaway N-validator testnet under a
 temporary directory (bftnode testnet), starts the N nodes as child
