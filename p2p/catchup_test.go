@@ -2,10 +2,12 @@ package p2p
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
 
 	"github.com/bftnode/bftnode/consensus/engine"
+	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -105,10 +107,25 @@ func TestPersistentPeerRedialed(t *testing.T) {
 // A peer on another chain is dropped on its first status.
 func TestWrongChainPeerBanned(t *testing.T) {
 	a := newTestNode(t, nil)
-	other := newTestNode(t, func(c *Config) { c.ChainID = "other-chain" })
-	connect(t, other, a)
+	h := newRawHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := dialRaw(ctx, h, a); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.NewStream(ctx, a.ID(), ProtocolConsensus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := encodeFrame(&p2ppb.ConsensusMessage{Status: &p2ppb.Status{ChainID: "other-chain", Height: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(f); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "ban", func() bool {
-		return a.gater.isBanned(other.ID()) && !hasPeer(a, other.ID())
+		return a.gater.isBanned(h.ID()) && !hasPeer(a, h.ID())
 	})
 }
 

@@ -114,7 +114,7 @@ func (tv *testValidators) start(i int) {
 
 func (tv *testValidators) waitHeight(h int64, which ...int) {
 	tv.t.Helper()
-	waitFor(tv.t, "validators at the target height", func() bool {
+	waitForUpTo(tv.t, 2*time.Minute, "validators at the target height", func() bool {
 		for _, i := range which {
 			if tv.stores[i].Height() < h {
 				return false
@@ -165,7 +165,7 @@ func TestFourValidatorsCommitOverLibp2p(t *testing.T) {
 // of 40 power, enough to commit), lets them run ahead, then starts the
 // fourth: it must block-sync from its peers and join consensus.
 func TestLateValidatorBlockSyncsAndJoins(t *testing.T) {
-	const ahead = 15
+	const ahead = 10
 	tv := newTestValidators(t, 4)
 	for i := range 3 {
 		tv.start(i)

@@ -73,7 +73,12 @@ func connect(t *testing.T, a, b *Transport) {
 // waitFor polls cond until it holds or 30s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	waitForUpTo(t, 30*time.Second, what, cond)
+}
+
+func waitForUpTo(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
