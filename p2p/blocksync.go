@@ -225,6 +225,7 @@ func (t *Transport) runSync() {
 			for h := range pending {
 				if h < next {
 					delete(pending, h)
+					delete(from, h)
 				}
 			}
 		}
@@ -232,6 +233,7 @@ func (t *Transport) runSync() {
 			t.log.Warn("block sync: engine did not apply synced blocks, refetching", "height", our)
 			next, reqHigh = our, our-1
 			clear(pending)
+			clear(from)
 			retry = nil
 			lastMove = time.Now()
 		}

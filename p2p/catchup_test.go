@@ -24,12 +24,20 @@ func TestLatePeerCatchesUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Broadcast(engine.ProposalMsg{Proposal: &types.Proposal{Height: 1, POLRound: -1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("p")}, Block: block})
+	proposal := engine.ProposalMsg{Proposal: &types.Proposal{Height: 1, POLRound: -1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("p")}, Block: block}
+	a.Broadcast(proposal)
 	for i := range 2 {
 		a.Broadcast(engine.VoteMsg{Vote: &types.Vote{Type: types.PrevoteType, Height: 1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), ValidatorAddress: testAddr(i), ValidatorIndex: int32(i), Signature: fakeSig(string(rune('a' + i)))}})
 	}
 	for range 3 {
 		receive(t, b)
+	}
+	// The engine's rebroadcast sends nothing to a peer that has it all.
+	partsSent := a.Stats().Sent[KindBlockPart].Frames
+	a.Broadcast(proposal)
+	waitTicks(t, 2, a)
+	if got := a.Stats().Sent[KindBlockPart].Frames; got != partsSent {
+		t.Fatalf("rebroadcast resent %d parts", got-partsSent)
 	}
 
 	c := newTestNode(t, nil)

@@ -112,6 +112,21 @@ func (t *Transport) broadcastProposal(m engine.ProposalMsg) {
 		t.log.Error("broadcast of incomplete proposal")
 		return
 	}
+	t.mu.Lock()
+	if sp := t.heights[m.Proposal.Height]; sp != nil {
+		if old := sp.proposals[m.Proposal.Round]; old != nil && old.parts.complete() &&
+			old.proposal.BlockID == m.Proposal.BlockID && bytes.Equal(old.proposal.Signature, m.Proposal.Signature) {
+			// A rebroadcast: peers get only what they lack.
+			for _, p := range t.peers {
+				if peerNearLocked(p, m.Proposal.Height) {
+					t.sendProposalLocked(p, old, time.Time{})
+				}
+			}
+			t.mu.Unlock()
+			return
+		}
+	}
+	t.mu.Unlock()
 	ps, err := partSetFromBlock(m.Block, m.Proposal.BlockID.PartSetHeader)
 	if err != nil {
 		t.log.Error("broadcast proposal", "height", m.Proposal.Height, "round", m.Proposal.Round, "err", err)
