@@ -116,6 +116,11 @@ func (t *Transport) onDisconnected(p peer.ID) {
 	if t.host.Network().Connectedness(p) == network.Connected {
 		return
 	}
+	t.dropPeer(p)
+}
+
+// dropPeer forgets p's state and stops its writers.
+func (t *Transport) dropPeer(p peer.ID) {
 	t.mu.Lock()
 	ps := t.peers[p]
 	delete(t.peers, p)

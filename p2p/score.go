@@ -122,4 +122,7 @@ func (t *Transport) penalize(p peer.ID, points int, reason error) {
 	t.stats.bans.Add(1)
 	t.log.Warn("peer banned", "peer", p, "for", t.cfg.BanDuration)
 	_ = t.host.Network().ClosePeer(p)
+	// Forget it now rather than on the disconnect notification, which does
+	// not come while a second connection to p is still being torn down.
+	t.dropPeer(p)
 }
