@@ -8,8 +8,24 @@
 //
 // # Layout
 //
-// The log is one append-only file named "wal" in its directory. It is not
-// rotated: every Open and every replay reads it from the start.
+// The log is a sequence of append-only segments in its directory: the head
+// segment "wal", the only one written to, and rotated segments "wal.000001",
+// "wal.000002", … (a log written before rotation existed is just a head).
+// When the head has grown past Options.MaxFileSize (default 64 MiB), the
+// next end-of-height marker, for height h, rotates the log:
+//
+//  1. the head, ending with the synced marker for h, is renamed to the next
+//     segment number;
+//  2. a new head is created starting with a copy of the marker for h, synced,
+//     and the directory is synced;
+//  3. the older segments are deleted.
+//
+// So the previous segment, which holds the records of height h and earlier,
+// is always kept, and the head alone holds the current height. A crash at any
+// step leaves a log that Open accepts: an empty or missing head is restarted
+// with the newest segment's last marker, and segments older than the newest
+// are deleted. Open validates only the head; ReplayFrom reads from the newest
+// file holding the marker it starts from, forward across segments.
 //
 // # Framing
 //
@@ -37,6 +53,7 @@
 // header, a short payload or a checksum mismatch with no valid record after
 // it) is truncated, with a warning saying how many bytes were dropped.
 // Corruption followed by valid records is not a torn write and Open fails with
-// ErrCorrupt. Any write, flush or fsync error is sticky: the log refuses
+// ErrCorrupt. Rotated segments were synced before they were renamed, so they
+// have no torn tail; damage in them is reported by ReplayFrom. Any write, flush or fsync error is sticky: the log refuses
 // further writes and must be closed and reopened.
 package wal

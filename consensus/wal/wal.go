@@ -11,8 +11,14 @@ import (
 	"sync"
 )
 
-// FileName is the name of the log file inside the WAL directory.
+// FileName is the name of the head segment, the one written to, inside the
+// WAL directory. Older segments are FileName followed by a dot and a
+// sequence number (see the package documentation).
 const FileName = "wal"
+
+// DefaultMaxFileSize is the default size past which the head segment is
+// rotated at the next end-of-height marker.
+const DefaultMaxFileSize = 64 << 20
 
 const defaultBufferSize = 64 << 10
 
@@ -37,6 +43,10 @@ type Options struct {
 	// InitialHeight is the chain's first height; a new log starts with the
 	// end-of-height marker for InitialHeight-1. Default 1.
 	InitialHeight int64
+	// MaxFileSize is the size in bytes past which the head segment is
+	// rotated, at the next end-of-height marker. Default
+	// DefaultMaxFileSize; a negative value disables rotation.
+	MaxFileSize int64
 }
 
 func (o Options) withDefaults() Options {
@@ -49,24 +59,32 @@ func (o Options) withDefaults() Options {
 	if o.InitialHeight <= 0 {
 		o.InitialHeight = 1
 	}
+	if o.MaxFileSize == 0 {
+		o.MaxFileSize = DefaultMaxFileSize
+	}
 	return o
 }
 
 // WAL is an open write-ahead log. Its methods are safe for concurrent use,
 // though the engine is expected to be its only writer.
 type WAL struct {
-	mu     sync.Mutex
-	path   string
-	max    int
-	f      *os.File // nil once closed
-	bw     *bufio.Writer
+	mu      sync.Mutex
+	dir     string
+	path    string // the head segment
+	max     int
+	maxFile int64 // rotation threshold; <= 0: never rotate
+	bufSize int
+	size    int64    // bytes written to the head segment, buffered included
+	f       *os.File // nil once closed
+	bw      *bufio.Writer
 	frame  []byte // scratch buffer for one record's framing
 	err    error  // first write, flush or fsync error; sticky
 	logger *slog.Logger
 }
 
-// Open opens or creates the log in dir, truncating a torn tail (see the
-// package documentation). A nil logger discards.
+// Open opens or creates the log in dir, truncating a torn tail of the head
+// segment and finishing a rotation a crash interrupted (see the package
+// documentation). A nil logger discards.
 func Open(dir string, opts Options, logger *slog.Logger) (*WAL, error) {
 	opts = opts.withDefaults()
 	if logger == nil {
@@ -74,6 +92,10 @@ func Open(dir string, opts Options, logger *slog.Logger) (*WAL, error) {
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
+	}
+	segs, err := listSegments(dir)
+	if err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -89,15 +111,34 @@ func Open(dir string, opts Options, logger *slog.Logger) (*WAL, error) {
 		return nil, err
 	}
 	w := &WAL{
-		path:   path,
-		max:    opts.MaxRecordSize,
-		f:      f,
-		bw:     bufio.NewWriterSize(f, opts.BufferSize),
-		logger: logger,
+		dir:     dir,
+		path:    path,
+		max:     opts.MaxRecordSize,
+		maxFile: opts.MaxFileSize,
+		bufSize: opts.BufferSize,
+		size:    end,
+		f:       f,
+		bw:      bufio.NewWriterSize(f, opts.BufferSize),
+		logger:  logger,
 	}
 	if end == 0 {
-		// A new log: mark the start and make the file's name durable too.
-		err = w.WriteEndHeight(opts.InitialHeight - 1)
+		// A new log, or a rotation that stopped before the new head got its
+		// first record: start the head with the last marker written.
+		start := opts.InitialHeight - 1
+		if len(segs) > 0 {
+			last := segs[len(segs)-1]
+			h, found, err := lastEndHeight(last.path, w.max)
+			if err != nil {
+				_ = w.Close()
+				return nil, err
+			}
+			if !found {
+				_ = w.Close()
+				return nil, fmt.Errorf("wal: %w: segment %s has no end-of-height marker", ErrCorrupt, last.path)
+			}
+			start = h
+		}
+		err = w.WriteEndHeight(start)
 		if err == nil {
 			err = syncDir(dir)
 		}
@@ -106,10 +147,14 @@ func Open(dir string, opts Options, logger *slog.Logger) (*WAL, error) {
 			return nil, err
 		}
 	}
+	if len(segs) > 1 {
+		// A crash came between a rotation's new head and its clean-up.
+		w.removeSegments(segs[:len(segs)-1])
+	}
 	return w, nil
 }
 
-// Path is the log file's path.
+// Path is the path of the head segment, the file being written.
 func (w *WAL) Path() string { return w.path }
 
 // Write appends a record to the buffer without flushing it. kind must be at
@@ -138,13 +183,21 @@ func (w *WAL) WriteSync(kind Kind, payload []byte) error {
 }
 
 // WriteEndHeight appends the end-of-height marker for height and fsyncs.
+// If the head segment has grown past Options.MaxFileSize, it then rotates
+// the log (see the package documentation).
 func (w *WAL) WriteEndHeight(height int64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.write(KindEndHeight, endHeightPayload(height)); err != nil {
 		return err
 	}
-	return w.sync()
+	if err := w.sync(); err != nil {
+		return err
+	}
+	if w.maxFile > 0 && w.size >= w.maxFile {
+		return w.rotate(height)
+	}
+	return nil
 }
 
 // Flush writes buffered records to the operating system, without fsync.
@@ -209,6 +262,7 @@ func (w *WAL) write(kind Kind, payload []byte) error {
 	if _, err := w.bw.Write(w.frame); err != nil {
 		return w.fail("write", err)
 	}
+	w.size += int64(len(w.frame))
 	return nil
 }
 
@@ -234,44 +288,61 @@ func (w *WAL) sync() error {
 
 // ReplayFrom returns, in order, the records of height: those after the
 // end-of-height marker for height-1, up to the marker for height if the log
-// has one. It fails with ErrHeightNotFound if the marker for height-1 is
-// missing. Buffered records are flushed first so that they are included.
+// has one, across segments. It fails with ErrHeightNotFound if the marker
+// for height-1 is missing. Buffered records are flushed first so that they
+// are included.
 func (w *WAL) ReplayFrom(height int64) ([]Record, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.flush(); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(w.path)
+	segs, err := listSegments(w.dir)
 	if err != nil {
-		return nil, fmt.Errorf("wal: replay: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	d := NewDecoder(bufio.NewReader(f), w.max)
+	paths := make([]string, 0, len(segs)+1)
+	for _, s := range segs {
+		paths = append(paths, s.path)
+	}
+	paths = append(paths, w.path)
+	// The marker is almost always in the head: search from the newest
+	// segment back, and read forward from the first one holding it.
+	for start := len(paths) - 1; start >= 0; start-- {
+		recs, found, err := replayFiles(paths[start:], height, w.max)
+		if err != nil || found {
+			return recs, err
+		}
+	}
+	return nil, fmt.Errorf("wal: replay of height %d from %s: %w for height %d", height, w.dir, ErrHeightNotFound, height-1)
+}
+
+// replayFiles reads the files in order as one log and returns the records
+// of height, and whether the marker for height-1 was found.
+func replayFiles(paths []string, height int64, maxRecordSize int) ([]Record, bool, error) {
 	var recs []Record
 	found := false
-	for {
-		rec, err := d.Decode()
-		if errors.Is(err, io.EOF) {
+	for _, path := range paths {
+		done, err := eachRecord(path, maxRecordSize, func(rec Record) bool {
+			h, isEnd := rec.EndHeight()
+			switch {
+			case isEnd && h == height-1:
+				found, recs = true, nil
+			case isEnd && found && h >= height:
+				return false
+			case found && !isEnd:
+				recs = append(recs, rec)
+			}
+			return true
+		})
+		if err != nil {
+			return nil, false, fmt.Errorf("wal: replay of height %d: %w", height, err)
+		}
+		if done {
 			break
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wal: replay of height %d from %s: %w", height, w.path, err)
-		}
-		h, isEnd := rec.EndHeight()
-		switch {
-		case isEnd && h == height-1:
-			found, recs = true, nil
-		case isEnd && found && h >= height:
-			return recs, nil
-		case found && !isEnd:
-			recs = append(recs, rec)
-		}
 	}
-	if !found {
-		return nil, fmt.Errorf("wal: replay of height %d from %s: %w for height %d", height, w.path, ErrHeightNotFound, height-1)
-	}
-	return recs, nil
+	return recs, found, nil
 }
 
 func syncDir(dir string) error {
