@@ -77,9 +77,9 @@ type WAL struct {
 	size    int64    // bytes written to the head segment, buffered included
 	f       *os.File // nil once closed
 	bw      *bufio.Writer
-	frame  []byte // scratch buffer for one record's framing
-	err    error  // first write, flush or fsync error; sticky
-	logger *slog.Logger
+	frame   []byte // scratch buffer for one record's framing
+	err     error  // first write, flush or fsync error; sticky
+	logger  *slog.Logger
 }
 
 // Open opens or creates the log in dir, truncating a torn tail of the head
