@@ -18,6 +18,7 @@ type metrics struct {
 	round         prometheus.Gauge
 	blockInterval prometheus.Histogram
 	txs           prometheus.Counter
+	evidence      prometheus.Counter
 	peers         prometheus.Gauge
 	dupVotes      prometheus.Gauge
 	dupParts      prometheus.Gauge
@@ -36,14 +37,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		round:  g("consensus_round", "Round of the height being decided."),
 		blockInterval: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "bftnode", Name: "consensus_block_interval_seconds",
 			Help: "Time between consecutive blocks' header times.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
-		txs:           prometheus.NewCounter(prometheus.CounterOpts{Namespace: "bftnode", Name: "consensus_txs_total", Help: "Txs in committed blocks."}),
+		txs: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "bftnode", Name: "consensus_txs_total", Help: "Txs in committed blocks."}),
+		evidence: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "bftnode", Name: "consensus_evidence_total",
+			Help: "Equivocations recorded: a validator signed two different votes of one type for one height and round (since start)."}),
 		peers:         g("p2p_peers", "Connected peers."),
 		dupVotes:      g("p2p_duplicate_votes", "Votes received that this node already had (since start)."),
 		dupParts:      g("p2p_duplicate_block_parts", "Block parts received that this node already had (since start)."),
 		bytesSent:     g("p2p_sent_bytes", "Bytes sent to peers (since start)."),
 		bytesReceived: g("p2p_received_bytes", "Bytes received from peers (since start)."),
 	}
-	for _, c := range []prometheus.Collector{m.height, m.round, m.blockInterval, m.txs, m.peers, m.dupVotes, m.dupParts, m.bytesSent, m.bytesReceived} {
+	for _, c := range []prometheus.Collector{m.height, m.round, m.blockInterval, m.txs, m.evidence, m.peers, m.dupVotes, m.dupParts, m.bytesSent, m.bytesReceived} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -55,6 +58,8 @@ func (m *metrics) observeRound(rs consensus.RoundState) {
 	m.height.Set(float64(rs.Height))
 	m.round.Set(float64(rs.Round))
 }
+
+func (m *metrics) observeEvidence(types.DuplicateVoteEvidence) { m.evidence.Inc() }
 
 func (m *metrics) observeBlock(b *types.Block) {
 	if !m.lastBlock.IsZero() {

@@ -56,9 +56,13 @@ type Node struct {
 
 // New opens everything the node needs from cfg (whose RootDir is the home
 // directory). On error, whatever was opened is closed again.
-func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, error) {
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
 	n := &Node{cfg: cfg, log: logger, committed: make(chan struct{}, 1)}
 	opened := false
@@ -76,6 +80,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 	}
 	if n.genesis, err = config.ParseGenesis(n.genJSON); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.GenesisFile(), err)
+	}
+	byz, err := byzantine(o.byzantine, n.genesis, cfg.PrivValidatorKeyFile())
+	if err != nil {
+		return nil, err
 	}
 	nodeKey, err := config.LoadNodeKey(cfg.NodeKeyFile())
 	if err != nil {
@@ -154,6 +162,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		CreateEmptyBlocksInterval: cc.CreateEmptyBlocksInterval,
 		Logger:                    logger.With("module", "consensus"),
 		OnEvent:                   n.onRound,
+		OnEvidence:                n.metrics.observeEvidence,
 	}, engine.Deps{
 		Transport: n.transport,
 		Store:     n.store,
@@ -161,6 +170,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Node, er
 		Mempool:   n.mempool,
 		Signer:    n.signer,
 		WAL:       n.wal,
+		Byzantine: byz,
 	}); err != nil {
 		return nil, err
 	}

@@ -48,9 +48,7 @@ func (e *Engine) do(ctx context.Context, a consensus.Action) error {
 	case consensus.Decide:
 		return e.decide(ctx, a)
 	case consensus.ReportEvidence:
-		ev := a.Evidence
-		e.log.Warn("validator signed two votes", append(e.pos(), "validator", fmt.Sprintf("%X", ev.VoteA.ValidatorAddress[:6]),
-			"type", ev.VoteA.Type, "vote_round", ev.VoteA.Round, "a", ev.VoteA.BlockID, "b", ev.VoteB.BlockID)...)
+		e.recordEvidence(a.Evidence)
 	default:
 		return fmt.Errorf("engine: unknown action %T", a)
 	}

@@ -102,6 +102,10 @@ type Config struct {
 	// OnEvent, if set, is called on the engine goroutine after each event
 	// the core has stepped (metrics, tests). It must not block.
 	OnEvent func(consensus.RoundState)
+	// OnEvidence, if set, is called on the engine goroutine once for each
+	// new equivocation the engine records (see Engine.Evidence). It must
+	// not block.
+	OnEvidence func(types.DuplicateVoteEvidence)
 }
 
 // Deps are the engine's collaborators. All are required except Clock
@@ -114,6 +118,9 @@ type Deps struct {
 	Signer    privval.Signer
 	WAL       *wal.WAL
 	Clock     Clock
+	// Byzantine, for fault tests only, makes this validator misbehave (see
+	// ByzantineMode). Nil, always outside tests, is a correct node.
+	Byzantine *Byzantine
 }
 
 // The real implementations satisfy the interfaces.

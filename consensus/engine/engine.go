@@ -42,7 +42,7 @@ type Engine struct {
 	self  types.Address
 	chain string
 
-	core  *consensus.State
+	core  core              // *consensus.State, decorated only in a Byzantine test mode
 	state *blockstore.State // after the last committed block
 
 	started    bool // the core runs the height after state's last block
@@ -62,6 +62,7 @@ type Engine struct {
 	ran    atomic.Bool
 	// position is the last announced status, for Position.
 	position atomic.Pointer[Status]
+	evidence evidenceList
 }
 
 // New checks cfg and deps and returns an engine ready to Run.
@@ -97,12 +98,18 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	self := deps.Signer.Address()
-	return &Engine{
+	e := &Engine{
 		cfg: cfg, d: deps, log: logger, self: self, chain: g.ChainID,
 		core:   consensus.New(self, cfg.Timeouts),
 		timers: make(chan timerEvent, 64),
 		done:   make(chan struct{}),
-	}, nil
+	}
+	if deps.Byzantine != nil {
+		if err := deps.Byzantine.install(e); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 // Run shakes hands with the application, recovers from the WAL and runs

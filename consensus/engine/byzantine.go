@@ -1,0 +1,286 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/types"
+)
+
+// This file holds the test-only Byzantine modes. A correct node never uses
+// them: Deps.Byzantine is nil and nothing here runs. A Byzantine node is a
+// correct engine with two decorators: one around the Transport (it adds
+// conflicting messages, signed with the raw key, next to the ones the
+// guarded Signer signed) and, for amnesia, one around the core. The normal
+// signing path is never changed: the first message of every (height, round,
+// step) still goes through the Signer and its double-sign guard.
+
+// ByzantineMode names a misbehaviour for fault tests.
+type ByzantineMode string
+
+// The Byzantine modes.
+const (
+	// ByzantineNone is a correct node.
+	ByzantineNone ByzantineMode = ""
+	// ByzantineEquivocate: as proposer, sign two different blocks for the
+	// round, send one to half of the peers and the other to the rest, and
+	// vote for both.
+	ByzantineEquivocate ByzantineMode = "equivocate"
+	// ByzantineDoubleVote: next to each own prevote and precommit, sign and
+	// send a conflicting one (nil for a block, a made-up block for nil).
+	ByzantineDoubleVote ByzantineMode = "doublevote"
+	// ByzantineAmnesia: the core forgets its lock and valid value before
+	// every step.
+	ByzantineAmnesia ByzantineMode = "amnesia"
+)
+
+// ByzantineModes lists the modes ParseByzantineMode accepts (besides "").
+var byzantineModes = []ByzantineMode{ByzantineEquivocate, ByzantineDoubleVote, ByzantineAmnesia}
+
+// ErrByzantineMode means an unknown Byzantine mode name.
+var ErrByzantineMode = errors.New("engine: unknown byzantine mode")
+
+// ParseByzantineMode parses a mode name; "" is ByzantineNone.
+func ParseByzantineMode(s string) (ByzantineMode, error) {
+	if s == "" {
+		return ByzantineNone, nil
+	}
+	if m := ByzantineMode(s); slices.Contains(byzantineModes, m) {
+		return m, nil
+	}
+	return ByzantineNone, fmt.Errorf("%w: %q (want one of %v)", ErrByzantineMode, s, byzantineModes)
+}
+
+// Byzantine turns an engine into a misbehaving validator, for fault tests
+// only. Key is the validator's raw private key (the Signer's): conflicting
+// messages are signed with it directly, deliberately bypassing the Signer's
+// double-sign guard.
+type Byzantine struct {
+	Mode ByzantineMode
+	Key  ed25519.PrivateKey
+}
+
+// DirectSender is an optional capability of a Transport that the
+// equivocate and doublevote modes use: sending one message straight to one
+// peer, without the bookkeeping that (rightly) stops a transport from
+// sending a peer two messages for the same (height, round, step).
+// *p2p.Transport has it. Without it, conflicting messages are broadcast.
+type DirectSender interface {
+	// ConsensusPeers lists the connected peers' IDs in a stable order.
+	ConsensusPeers() []string
+	// SendDirect queues msg (ProposalMsg or VoteMsg) for peer.
+	SendDirect(peer string, msg any) bool
+}
+
+// install applies b to a freshly built engine: the decorators of its mode.
+func (b *Byzantine) install(e *Engine) error {
+	switch b.Mode {
+	case ByzantineNone:
+		return nil
+	case ByzantineAmnesia:
+		e.core = amnesicCore{e.core.(*consensus.State)}
+	case ByzantineEquivocate, ByzantineDoubleVote:
+		if len(b.Key) != ed25519.PrivateKeySize || !bytes.Equal(b.Key.Public().(ed25519.PublicKey), e.d.Signer.PubKey()) {
+			return fmt.Errorf("%w: byzantine key does not match the signer", ErrConfig)
+		}
+		e.d.Transport = &byzTransport{Transport: e.d.Transport, mode: b.Mode, key: b.Key, chain: e.chain, log: e.log,
+			conflicts: map[string][]any{}}
+	default:
+		return fmt.Errorf("%w: %w: %q", ErrConfig, ErrByzantineMode, b.Mode)
+	}
+	e.log.Warn("BYZANTINE TEST MODE: this validator misbehaves on purpose", "mode", b.Mode)
+	return nil
+}
+
+// core is the consensus state machine as the engine drives it:
+// *consensus.State, or the amnesic decorator.
+type core interface {
+	Step(consensus.Event) ([]consensus.Action, error)
+	RoundState() consensus.RoundState
+}
+
+// amnesicCore forgets its lock and valid value before every step.
+type amnesicCore struct{ *consensus.State }
+
+func (c amnesicCore) Step(ev consensus.Event) ([]consensus.Action, error) {
+	c.ForgetLocks()
+	return c.State.Step(ev)
+}
+
+// byzTransport sends, next to each own message, the conflicting ones of its
+// mode. The engine broadcasts only its own messages, so every ProposalMsg
+// and VoteMsg it sees is this validator's.
+type byzTransport struct {
+	Transport
+	mode  ByzantineMode
+	key   ed25519.PrivateKey
+	chain string
+	log   *slog.Logger
+
+	mu sync.Mutex
+	// conflicts holds, by the original's signature, the messages made to
+	// conflict with it, so a rebroadcast resends the same ones.
+	conflicts map[string][]any
+	// equivocal maps, by (height, round), our proposal's block ID to the
+	// other block's ID, for the votes that match it.
+	equivocal map[hr]blockPair
+	height    int64
+}
+
+type hr struct {
+	height int64
+	round  int32
+}
+
+type blockPair struct{ a, b types.BlockID }
+
+func (t *byzTransport) Broadcast(msg any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch m := msg.(type) {
+	case ProposalMsg:
+		t.proposal(m)
+	case VoteMsg:
+		t.Transport.Broadcast(m)
+		t.vote(m.Vote)
+	default:
+		t.Transport.Broadcast(msg)
+	}
+}
+
+// prune forgets what was made for heights before h-1.
+func (t *byzTransport) prune(h int64) {
+	if h <= t.height {
+		return
+	}
+	t.height = h
+	for k := range t.equivocal {
+		if k.height < h-1 {
+			delete(t.equivocal, k)
+		}
+	}
+	if len(t.conflicts) > 1024 {
+		clear(t.conflicts)
+	}
+}
+
+// proposal sends our proposal to half of the peers and a second, different
+// signed proposal to the others (in equivocate mode).
+func (t *byzTransport) proposal(m ProposalMsg) {
+	if t.mode != ByzantineEquivocate || m.Proposal == nil || m.Block == nil {
+		t.Transport.Broadcast(m)
+		return
+	}
+	t.prune(m.Proposal.Height)
+	other, ok := t.cached(m.Proposal.Signature)
+	if !ok {
+		alt, err := t.otherProposal(m)
+		if err != nil {
+			t.log.Error("byzantine: building the second proposal", "err", err)
+			t.Transport.Broadcast(m)
+			return
+		}
+		other = []any{alt}
+		t.conflicts[string(m.Proposal.Signature)] = other
+		if t.equivocal == nil {
+			t.equivocal = map[hr]blockPair{}
+		}
+		t.equivocal[hr{m.Proposal.Height, m.Proposal.Round}] = blockPair{m.Proposal.BlockID, alt.Proposal.BlockID}
+		t.log.Warn("byzantine: equivocating", "height", m.Proposal.Height, "round", m.Proposal.Round,
+			"a", m.Proposal.BlockID, "b", alt.Proposal.BlockID)
+	}
+	ds, ok := t.Transport.(DirectSender)
+	if !ok {
+		t.Transport.Broadcast(m)
+		t.Transport.Broadcast(other[0])
+		return
+	}
+	peers := ds.ConsensusPeers()
+	half := (len(peers) + 1) / 2
+	for i, p := range peers {
+		if i < half {
+			ds.SendDirect(p, m)
+		} else {
+			ds.SendDirect(p, other[0])
+		}
+	}
+}
+
+// otherProposal builds and signs a second block for the proposal's round:
+// the same header a millisecond later and without txs.
+func (t *byzTransport) otherProposal(m ProposalMsg) (ProposalMsg, error) {
+	b := *m.Block
+	b.Header.Time = b.Header.Time.Add(time.Millisecond)
+	b.Data = types.Data{}
+	b.Header.DataHash = b.Data.Hash()
+	id, err := types.MakeBlockID(&b)
+	if err != nil {
+		return ProposalMsg{}, err
+	}
+	p := *m.Proposal
+	p.BlockID = id
+	p.Signature = ed25519.Sign(t.key, types.ProposalSignBytes(t.chain, &p))
+	return ProposalMsg{Proposal: &p, Block: &b}, nil
+}
+
+// vote sends the votes that conflict with our vote v.
+func (t *byzTransport) vote(v *types.Vote) {
+	if v == nil {
+		return
+	}
+	t.prune(v.Height)
+	out, ok := t.cached(v.Signature)
+	if !ok {
+		out = t.conflictingVotes(v)
+		t.conflicts[string(v.Signature)] = out
+	}
+	ds, direct := t.Transport.(DirectSender)
+	for _, m := range out {
+		if !direct {
+			t.Transport.Broadcast(m)
+			continue
+		}
+		for _, p := range ds.ConsensusPeers() {
+			ds.SendDirect(p, m)
+		}
+	}
+}
+
+// conflictingVotes signs, with the raw key, the votes that conflict with v
+// in this mode: in doublevote mode one for nil (v is for a block) or for a
+// made-up block (v is for nil); in equivocate mode one for the other block
+// of the round we equivocated in.
+func (t *byzTransport) conflictingVotes(v *types.Vote) []any {
+	var id types.BlockID
+	switch t.mode {
+	case ByzantineDoubleVote:
+		if v.BlockID.IsNil() {
+			h := sha256.Sum256(append([]byte("bftnode/byzantine/"), types.VoteSignBytes(t.chain, v)...))
+			id = types.BlockID{Hash: types.Hash(h), PartSetHeader: types.PartSetHeader{Total: 1, Hash: types.Hash(h)}}
+		}
+	case ByzantineEquivocate:
+		pair, ok := t.equivocal[hr{v.Height, v.Round}]
+		if !ok || v.BlockID != pair.a {
+			return nil
+		}
+		id = pair.b
+	}
+	c := *v
+	c.BlockID = id
+	c.Signature = ed25519.Sign(t.key, types.VoteSignBytes(t.chain, &c))
+	t.log.Warn("byzantine: double-voting", "height", v.Height, "round", v.Round, "type", v.Type, "a", v.BlockID, "b", id)
+	return []any{VoteMsg{Vote: &c}}
+}
+
+func (t *byzTransport) cached(sig []byte) ([]any, bool) {
+	out, ok := t.conflicts[string(sig)]
+	return out, ok
+}

@@ -1,0 +1,87 @@
+package p2p
+
+import (
+	"slices"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/bftnode/bftnode/consensus/engine"
+	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
+)
+
+// The engine's test-only Byzantine modes (engine.DirectSender) send
+// conflicting messages that gossip would never send: a second proposal or
+// vote for a (height, round, step) a peer already has. These two methods
+// let them; nothing else uses them.
+
+var _ engine.DirectSender = (*Transport)(nil)
+
+// ConsensusPeers lists the connected peers' IDs, sorted.
+func (t *Transport) ConsensusPeers() []string {
+	t.mu.Lock()
+	out := make([]string, 0, len(t.peers))
+	for id := range t.peers {
+		out = append(out, id.String())
+	}
+	t.mu.Unlock()
+	slices.Sort(out)
+	return out
+}
+
+// SendDirect queues msg (an engine.ProposalMsg with all its block parts, or
+// an engine.VoteMsg) for one peer, bypassing the gossip store and what the
+// peer is known to have. It reports whether the peer is connected and
+// everything was queued.
+func (t *Transport) SendDirect(peerID string, msg any) bool {
+	id, err := peer.Decode(peerID)
+	if err != nil {
+		return false
+	}
+	var frames []outFrame
+	switch m := msg.(type) {
+	case engine.VoteMsg:
+		if m.Vote == nil {
+			return false
+		}
+		f, err := encodeFrame(&p2ppb.ConsensusMessage{Vote: &p2ppb.VoteMessage{Vote: m.Vote.ToProto()}})
+		if err != nil {
+			return false
+		}
+		frames = append(frames, outFrame{kind: KindVote, frame: f})
+	case engine.ProposalMsg:
+		if m.Proposal == nil || m.Block == nil {
+			return false
+		}
+		parts, err := partSetFromBlock(m.Block, m.Proposal.BlockID.PartSetHeader)
+		if err != nil {
+			return false
+		}
+		f, err := encodeFrame(&p2ppb.ConsensusMessage{Proposal: &p2ppb.ProposalMessage{Proposal: m.Proposal.ToProto()}})
+		if err != nil {
+			return false
+		}
+		frames = append(frames, outFrame{kind: KindProposal, frame: f})
+		sp := &storedProposal{proposal: m.Proposal, parts: parts}
+		for i := range uint32(len(parts.parts)) {
+			pf := sp.partFrame(i)
+			if pf == nil {
+				return false
+			}
+			frames = append(frames, outFrame{kind: KindBlockPart, frame: pf})
+		}
+	default:
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps := t.peers[id]
+	if ps == nil {
+		return false
+	}
+	for _, f := range frames {
+		if !t.enqueueLocked(ps, f.kind, f.frame) {
+			return false
+		}
+	}
+	return true
+}
