@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,13 +18,16 @@ import (
 func (c *cli) walDumpCmd() *cobra.Command {
 	var maxRecord int
 	return withFlags(&cobra.Command{
-		Use:   "wal-dump [FILE]",
+		Use:   "wal-dump [FILE|DIR]",
 		Short: "Print the records of a consensus WAL, one per line",
 		Long: `wal-dump prints each record of the consensus write-ahead log: its offset,
 kind, payload length and, for end-of-height markers, the height. It only
 reads, so it is safe on a damaged log; it stops at the first bad record and
-exits non-zero. Without FILE it reads the home's WAL (data/cs.wal/wal).`,
+exits non-zero. Without an argument it reads the home's WAL directory
+(data/cs.wal): every segment, oldest first (wal.000001, …, then wal), each
+after a "file=PATH" line. A FILE is dumped alone; a DIR like the home's.`,
 		Example: `  bftnode wal-dump --home ./build/localnet/node0
+  bftnode wal-dump /backup/cs.wal
   bftnode wal-dump /backup/cs.wal/wal`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -35,18 +39,51 @@ exits non-zero. Without FILE it reads the home's WAL (data/cs.wal/wal).`,
 				if err != nil {
 					return err
 				}
-				path = filepath.Join(cfg.WALDir(), wal.FileName)
+				path = cfg.WALDir()
 			}
-			f, err := os.Open(path)
+			st, err := os.Stat(path)
 			if err != nil {
 				return fmt.Errorf("wal-dump: %w", err)
 			}
-			defer f.Close() //nolint:errcheck // read-only
-			return wal.Dump(f, c.stdout, maxRecord)
+			if !st.IsDir() {
+				return c.dumpWALFile(path, maxRecord, false)
+			}
+			files, err := wal.Files(path)
+			if err != nil {
+				return fmt.Errorf("wal-dump: %w", err)
+			}
+			if len(files) == 0 {
+				return fmt.Errorf("wal-dump: no WAL files in %s", path)
+			}
+			for _, f := range files {
+				if err := c.dumpWALFile(f, maxRecord, true); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}, func(cmd *cobra.Command) {
 		cmd.Flags().IntVar(&maxRecord, "max-record-size", wal.DefaultMaxRecordSize, "largest record payload accepted, in bytes")
 	})
+}
+
+// dumpWALFile prints the records of one WAL file, after a line naming it if
+// header is set.
+func (c *cli) dumpWALFile(path string, maxRecord int, header bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("wal-dump: %w", err)
+	}
+	defer f.Close() //nolint:errcheck // read-only
+	if header {
+		if _, err := fmt.Fprintf(c.stdout, "file=%s\n", path); err != nil {
+			return fmt.Errorf("wal-dump: %w", err)
+		}
+	}
+	if err := wal.Dump(bufio.NewReader(f), c.stdout, maxRecord); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 func withFlags(cmd *cobra.Command, add func(*cobra.Command)) *cobra.Command {

@@ -135,3 +135,40 @@ func TestResetWithDataDirAtHome(t *testing.T) {
 		t.Fatalf("last-sign state changed: %v", err)
 	}
 }
+
+func TestWALDumpSegments(t *testing.T) {
+	home := initHome(t)
+	cfg, err := config.Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := wal.Open(cfg.WALDir(), wal.Options{MaxFileSize: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h := int64(1); h <= 3; h++ {
+		if err := w.Write(wal.MinUserKind, []byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteEndHeight(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := wal.Files(cfg.WALDir())
+	if err != nil || len(files) != 2 {
+		t.Fatalf("files %v (%v), want a rotated segment and the head", files, err)
+	}
+	r := mustRun(t, "wal-dump", "--home", home)
+	seg := strings.Index(r.stdout, "file="+files[0]+"\n")
+	head := strings.Index(r.stdout, "file="+files[1]+"\n")
+	if seg < 0 || head < seg || !strings.Contains(r.stdout[seg:head], "end-height=3") ||
+		!strings.Contains(r.stdout[head:], "end-height=3") {
+		t.Fatalf("wal-dump:\n%s", r.stdout)
+	}
+	if r := mustRun(t, "wal-dump", files[1]); strings.Contains(r.stdout, "file=") || !strings.Contains(r.stdout, "end-height=3") {
+		t.Fatalf("wal-dump of one file:\n%s", r.stdout)
+	}
+}
