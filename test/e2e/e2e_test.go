@@ -57,6 +57,9 @@ func runScenario(t *testing.T, s scenario, replay string) *outcome {
 			o.violate("fault %d (%s): %v", i, f, err)
 		}
 		o.faults++
+		if f.NoWait && i < len(s.Faults)-1 {
+			continue
+		}
 		// Every node, the restarted ones too, gets past the height the
 		// network had when they came back: they replayed and rejoined.
 		target := maxHeight(ctx, n) + 1

@@ -22,7 +22,7 @@ validators 7
 full 2
 kill node1,full1 after=250ms down=2s # trailing comment
 restart node6
-pause full0 down=1s
+pause full0 down=1s nowait
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -32,6 +32,9 @@ pause full0 down=1s
 	}
 	if f := s.Faults[0]; f.Kind != faultKill || strings.Join(f.Nodes, ",") != "node1,full1" || f.After != 250*time.Millisecond || f.Down != 2*time.Second {
 		t.Fatalf("fault 0: %+v", f)
+	}
+	if !s.Faults[2].NoWait || s.Faults[0].NoWait {
+		t.Fatalf("nowait: %+v", s.Faults)
 	}
 	if k, err := s.nodeIndex("full1"); err != nil || k != 8 {
 		t.Fatalf("full1 → %d, %v; want 8", k, err)

@@ -26,12 +26,18 @@ type fault struct {
 	Nodes []string
 	After time.Duration
 	Down  time.Duration
+	// NoWait goes on to the next fault without waiting for every node to
+	// catch up: the next fault may hit a node while it recovers.
+	NoWait bool
 }
 
 func (f fault) String() string {
 	s := fmt.Sprintf("%s %s after=%v", f.Kind, strings.Join(f.Nodes, ","), f.After)
 	if f.Kind != faultRestart {
 		s += fmt.Sprintf(" down=%v", f.Down)
+	}
+	if f.NoWait {
+		s += " nowait"
 	}
 	return s
 }
@@ -62,7 +68,8 @@ func (s scenario) String() string {
 }
 
 // parseScenario reads the text format: '#' comments, `validators N`,
-// `full N`, and one fault per line: `KIND NODE[,NODE…] [after=DUR] [down=DUR]`.
+// `full N`, and one fault per line:
+// `KIND NODE[,NODE…] [after=DUR] [down=DUR] [nowait]`.
 func parseScenario(name, text string) (scenario, error) {
 	s := scenario{Name: name, Validators: 4}
 	for i, line := range strings.Split(text, "\n") {
@@ -92,10 +99,14 @@ func parseScenario(name, text string) (scenario, error) {
 			}
 		case faultKill, faultRestart, faultPause:
 			if len(fields) < 2 {
-				return fail("want `%s NODE[,NODE…] [after=DUR] [down=DUR]`", fields[0])
+				return fail("want `%s NODE[,NODE…] [after=DUR] [down=DUR] [nowait]`", fields[0])
 			}
 			f := fault{Kind: fields[0], Nodes: strings.Split(fields[1], ","), Down: time.Second}
 			for _, opt := range fields[2:] {
+				if opt == "nowait" {
+					f.NoWait = true
+					continue
+				}
 				k, v, ok := strings.Cut(opt, "=")
 				d, err := time.ParseDuration(v)
 				if !ok || err != nil || d < 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/consensus/wal"
@@ -64,18 +65,43 @@ func blockIDString(id types.BlockID) string {
 	return fmt.Sprintf("%X/%d/%X", id.Hash[:], id.PartSetHeader.Total, id.PartSetHeader.Hash[:])
 }
 
+// walFiles lists the files of the WAL in dir in the order they were
+// written: rotated segments (wal.000001, …; zero-padded, so they sort by
+// name), then the head, wal. A rotation removes the older segments, so
+// what remains is the recent part of the log.
+func walFiles(dir string) ([]string, error) {
+	segs, err := filepath.Glob(filepath.Join(dir, wal.FileName+".[0-9]*"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(segs)
+	return append(segs, filepath.Join(dir, wal.FileName)), nil
+}
+
 // addWAL reads the WAL of the node in home (which must not be running).
 func (b *walBook) addWAL(name, home string) error {
-	f, err := os.Open(filepath.Join(home, "data", "cs.wal", wal.FileName))
+	files, err := walFiles(filepath.Join(home, "data", "cs.wal"))
+	if err != nil {
+		return err
+	}
+	for _, path := range files {
+		if err := b.addWALFile(name+" WAL "+filepath.Base(path), path); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (b *walBook) addWALFile(where, path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	votes, proposals, err := engine.WALMessages(f, wal.DefaultMaxRecordSize)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	where := name + " WAL"
 	for _, v := range votes {
 		b.votes++
 		b.note(signKey{v.Height, v.Round, v.Type, fmt.Sprintf("%X", v.ValidatorAddress[:])},
