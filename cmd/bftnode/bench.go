@@ -79,7 +79,7 @@ stopped on exit, also on Ctrl-C; their logs are DIR/nodeI.log (kept with --keep)
 	f.BoolVar(&o.noLoad, "no-load", false, "submit nothing; only measure heights/s")
 	f.BoolVar(&o.jsonOut, "json", false, "print the summary as JSON")
 	f.IntVar(&o.local, "local", 0, "start a throwaway testnet of N validators as child processes and load it (ignores --nodes)")
-	f.StringVar(&o.localDir, "local-dir", "", "directory for the --local testnet (default a new temporary directory)")
+	f.StringVar(&o.localDir, "local-dir", "", "where to create the --local testnet's temporary directory (default the system's)")
 	f.BoolVar(&o.keep, "keep", false, "keep the --local testnet's directory and logs")
 	f.IntVar(&o.startingPort, "starting-port", 0, "p2p port of the --local node0 (0 finds free ports)")
 	f.Int64Var(&o.maxBlock, "max-block-bytes", 0, "consensus_params.block.max_bytes in the --local genesis (0 keeps the default)")
@@ -114,11 +114,14 @@ func (c *cli) bench(ctx context.Context, o benchOpts) error {
 	if err != nil {
 		return fmt.Errorf("bench: find the bftnode binary: %w", err)
 	}
-	dir := o.localDir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "bftnode-bench-"); err != nil {
-			return fmt.Errorf("bench: %w", err)
+	if o.localDir != "" {
+		if err := os.MkdirAll(o.localDir, 0o755); err != nil {
+			return fmt.Errorf("bench: --local-dir: %w", err)
 		}
+	}
+	dir, err := os.MkdirTemp(o.localDir, "bftnode-bench-")
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
 	if !o.keep {
 		defer os.RemoveAll(dir)
@@ -205,6 +208,9 @@ func (c *cli) printBench(s *bench.Summary, jsonOut bool, runErr error) error {
 			return err
 		}
 	}
+	if errors.Is(runErr, context.Canceled) {
+		return errInterrupted
+	}
 	return runErr
 }
 
@@ -214,3 +220,6 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+// errInterrupted reports a benchmark stopped early, after its summary.
+var errInterrupted = errors.New("bench interrupted; the summary covers the load until then")
