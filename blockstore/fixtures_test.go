@@ -62,6 +62,8 @@ type chain struct {
 	height int64
 	lastID types.BlockID
 	last   *types.Commit // the canonical commit of the last block
+	// header, if set, adjusts each new block's header before it is hashed.
+	header func(*types.Header)
 }
 
 func newChain(t testing.TB, txs, txSize int) *chain {
@@ -117,6 +119,9 @@ func (c *chain) next() (*types.Block, types.BlockID, *types.Commit) {
 		AppHash:            []byte("app"),
 		ProposerAddress:    c.vals.Proposer().Address,
 	}}
+	if c.header != nil {
+		c.header(&b.Header)
+	}
 	for i := range c.txs {
 		b.Data.Txs = append(b.Data.Txs, c.tx(c.height, i))
 	}
