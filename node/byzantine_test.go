@@ -1,0 +1,215 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bftnode/bftnode/config"
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/types"
+)
+
+// allowByzantine rewrites every home's genesis with the test-mode gate on.
+func allowByzantine(t *testing.T, cfgs []config.Config) {
+	t.Helper()
+	for _, cfg := range cfgs {
+		g, err := config.LoadGenesis(cfg.GenesisFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.AllowByzantineTestModes = true
+		if err := g.Save(cfg.GenesisFile()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// startWith is startNode with options.
+func startWith(t *testing.T, cfg config.Config, opts ...Option) *Node {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := New(ctx, cfg, nil, opts...)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	var once sync.Once
+	t.Cleanup(func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("%s stopped with: %v", cfg.Moniker, err)
+			}
+		})
+	})
+	return n
+}
+
+// TestByzantineModeNeedsGenesisGate: every Byzantine mode is refused, with
+// ErrByzantineNotAllowed and before anything is opened, on a chain whose
+// genesis lacks the gate; with the gate the node is built; an unknown mode
+// is refused either way.
+func TestByzantineModeNeedsGenesisGate(t *testing.T) {
+	cfgs := testnet(t, 1, 0)
+	cfg := cfgs[0]
+	ctx := context.Background()
+	for _, mode := range []engine.ByzantineMode{engine.ByzantineEquivocate, engine.ByzantineDoubleVote, engine.ByzantineAmnesia} {
+		_, err := New(ctx, cfg, nil, WithByzantine(mode))
+		if !errors.Is(err, ErrByzantineNotAllowed) {
+			t.Fatalf("%s without the genesis gate: got %v, want ErrByzantineNotAllowed", mode, err)
+		}
+	}
+	n, err := New(ctx, cfg, nil) // a correct node needs no gate
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	allowByzantine(t, cfgs)
+	for _, mode := range []engine.ByzantineMode{engine.ByzantineEquivocate, engine.ByzantineDoubleVote, engine.ByzantineAmnesia} {
+		n, err := New(ctx, cfg, nil, WithByzantine(mode))
+		if err != nil {
+			t.Fatalf("%s with the genesis gate: %v", mode, err)
+		}
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := New(ctx, cfg, nil, WithByzantine("forge")); !errors.Is(err, engine.ErrByzantineMode) {
+		t.Fatalf("unknown mode: got %v, want ErrByzantineMode", err)
+	}
+}
+
+func TestByzantineDoubleVote(t *testing.T) { runByzantine(t, engine.ByzantineDoubleVote, true) }
+
+func TestByzantineEquivocate(t *testing.T) { runByzantine(t, engine.ByzantineEquivocate, true) }
+
+func TestByzantineAmnesia(t *testing.T) { runByzantine(t, engine.ByzantineAmnesia, false) }
+
+// runByzantine runs 4 validators, node3 in mode: the 3 correct nodes keep
+// committing identical blocks and app hashes; when wantEvidence, each of
+// them records valid equivocation evidence against node3 (and only node3)
+// and counts it in bftnode_consensus_evidence_total; otherwise none.
+func runByzantine(t *testing.T, mode engine.ByzantineMode, wantEvidence bool) {
+	cfgs := testnet(t, 4, 0)
+	fast(cfgs)
+	allowByzantine(t, cfgs)
+	nodes := make([]*Node, 4)
+	for i, cfg := range cfgs[:3] {
+		nodes[i] = startWith(t, cfg)
+	}
+	nodes[3] = startWith(t, cfgs[3], WithByzantine(mode))
+	byz := nodes[3].signer.Address()
+	correct := nodes[:3]
+
+	if wantEvidence {
+		waitFor(t, "evidence against the Byzantine validator at every correct node", 15*time.Second, func() (bool, error) {
+			for _, n := range correct {
+				if len(n.Evidence()) == 0 {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+	}
+	ctx := context.Background()
+	top, err := height(ctx, client(t, cfgs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top = max(top+3, 6)
+	for _, cfg := range cfgs[:3] {
+		waitHeight(t, client(t, cfg), top, 15*time.Second)
+	}
+	sameChain(t, cfgs[:3], top)
+
+	vals, err := nodes[0].genesis.ValidatorSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range correct {
+		evs := n.Evidence()
+		if !wantEvidence {
+			if len(evs) != 0 {
+				t.Fatalf("node%d recorded evidence, though %s never signs twice: %+v", i, mode, evs[0].VoteA)
+			}
+			continue
+		}
+		if len(evs) == 0 {
+			t.Fatalf("node%d recorded no evidence", i)
+		}
+		for _, ev := range evs {
+			checkEvidence(t, vals, ev, byz)
+		}
+		if got := evidenceMetric(t, n); got != float64(len(evs)) {
+			t.Fatalf("node%d: bftnode_consensus_evidence_total = %v, evidence list has %d", i, got, len(evs))
+		}
+	}
+}
+
+// checkEvidence: two validly signed votes by byz for one height, round and
+// type, for different blocks.
+func checkEvidence(t *testing.T, vals *types.ValidatorSet, ev types.DuplicateVoteEvidence, byz types.Address) {
+	t.Helper()
+	a, b := ev.VoteA, ev.VoteB
+	if a.ValidatorAddress != byz || b.ValidatorAddress != byz {
+		t.Fatalf("evidence against %X / %X, want the Byzantine %X", a.ValidatorAddress, b.ValidatorAddress, byz)
+	}
+	if a.Height != b.Height || a.Round != b.Round || a.Type != b.Type || a.BlockID == b.BlockID {
+		t.Fatalf("not an equivocation: %+v vs %+v", a, b)
+	}
+	for _, v := range []*types.Vote{a, b} {
+		if err := types.VerifyVote("node-test", vals, v); err != nil {
+			t.Fatalf("evidence vote does not verify: %v", err)
+		}
+	}
+}
+
+func evidenceMetric(t *testing.T, n *Node) float64 {
+	t.Helper()
+	mfs, err := n.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "bftnode_consensus_evidence_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatal("bftnode_consensus_evidence_total is not registered")
+	return 0
+}
+
+// sameChain checks that the nodes of cfgs hold the same block hash and
+// app hash at every height up to top.
+func sameChain(t *testing.T, cfgs []config.Config, top int64) {
+	t.Helper()
+	ctx := context.Background()
+	for h := int64(1); h <= top; h++ {
+		var want blockResult
+		for i, cfg := range cfgs {
+			var got blockResult
+			if err := client(t, cfg).Call(ctx, "block", map[string]any{"height": strconv.FormatInt(h, 10)}, &got); err != nil {
+				t.Fatalf("node%d block %d: %v", i, h, err)
+			}
+			if got.BlockID.Hash == "" {
+				t.Fatalf("node%d block %d: empty hash", i, h)
+			}
+			if i == 0 {
+				want = got
+			} else if got != want {
+				t.Fatalf("height %d: node0 has %+v, node%d has %+v", h, want, i, got)
+			}
+		}
+	}
+	t.Log(fmt.Sprintf("%d correct nodes agree on heights 1..%d", len(cfgs), top))
+}
