@@ -16,7 +16,15 @@ func (n *node) equivocate(m message) {
 	case msgProposal:
 		p := *m.proposal
 		other := n.equivocated[heightRound{p.Height, p.Round}]
-		if other == nil || p.POLRound >= 0 {
+		if p.POLRound >= 0 {
+			// The core re-proposes its valid value; group B is shown a
+			// fresh block instead, which only the locking rules keep a
+			// correct validator locked on the valid value from taking.
+			other = n.w.buildBlock(n, p.Height, p.Round, 2, false)
+			n.remember(other)
+			p.POLRound = -1
+		}
+		if other == nil {
 			n.broadcast(m)
 			return
 		}
