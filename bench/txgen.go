@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 )
@@ -15,9 +16,11 @@ var ErrBadOptions = errors.New("bench: invalid options")
 // every tx of a run has the same length.
 const seqDigits = 12
 
-// TxGen makes unique kvstore transactions "bench/RUNID/SEQ=vvvv…" of exactly
-// Size bytes; SEQ counts from 0 in fixed-width hex. It is safe for
-// concurrent use.
+// TxGen makes unique kvstore transactions "bench/RUNID/SEQ=VALUE" of
+// exactly Size bytes; SEQ counts from 0 in fixed-width hex and VALUE is
+// pseudo-random letters and digits drawn from SEQ, so that storage
+// compression cannot shrink it much (a repeated filler byte would flatter
+// the disk figures). It is safe for concurrent use.
 type TxGen struct {
 	prefix []byte // "bench/RUNID/"
 	size   int
@@ -66,11 +69,20 @@ func (g *TxGen) makeTx(seq uint64) []byte {
 	}
 	n += copy(tx[n:], hex)
 	tx[n] = '='
+	rng := rand.NewPCG(seq, 0x62656e6368) // "bench"
+	var word uint64
 	for i := n + 1; i < len(tx); i++ {
-		tx[i] = 'v'
+		if word < uint64(len(valueAlphabet)) {
+			word = rng.Uint64() | 1<<63 // keep the draw from running dry early
+		}
+		tx[i] = valueAlphabet[word%uint64(len(valueAlphabet))]
+		word /= uint64(len(valueAlphabet))
 	}
 	return tx
 }
+
+// valueAlphabet are the bytes of a tx's value (no '=', which kvstore splits on).
+const valueAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // Parse returns the sequence number of a tx made by this generator, or
 // false for any other tx.

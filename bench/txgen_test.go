@@ -2,7 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"compress/flate"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -43,6 +45,32 @@ func TestTxGenUniqueAndSized(t *testing.T) {
 		if len(seen) != 2000 {
 			t.Errorf("size %d: %d unique keys, want 2000", size, len(seen))
 		}
+	}
+}
+
+func TestTxGenValuesDoNotCompress(t *testing.T) {
+	g, _ := NewTxGen("z", 1024)
+	_, a := g.Next()
+	_, b := g.Next()
+	_, va, _ := bytes.Cut(a, []byte("="))
+	_, vb, _ := bytes.Cut(b, []byte("="))
+	if bytes.Equal(va, vb) {
+		t.Errorf("two txs have the same value")
+	}
+	for _, c := range va {
+		if !strings.ContainsRune(valueAlphabet, rune(c)) {
+			t.Fatalf("value byte %q is not a letter or digit", c)
+		}
+	}
+	var z bytes.Buffer
+	w, _ := flate.NewWriter(&z, flate.BestCompression)
+	_, _ = w.Write(va)
+	_ = w.Close()
+	if z.Len() < len(va)*7/10 {
+		t.Errorf("a %d-byte value compresses to %d bytes; want it mostly incompressible", len(va), z.Len())
+	}
+	if !bytes.Equal(g.makeTx(1), b) {
+		t.Errorf("txs are not a function of their sequence number")
 	}
 }
 
