@@ -32,7 +32,14 @@ type voteBook struct {
 	mu         sync.Mutex
 	votes      map[voteKey]seenVote
 	commits    int
-	violations []string
+	violations []signViolation
+}
+
+// signViolation is a double signing found by a book. val is the
+// validator's address, or "" for a proposal (whose signer a log record
+// does not name).
+type signViolation struct {
+	val, msg string
 }
 
 func newVoteBook() *voteBook { return &voteBook{votes: map[voteKey]seenVote{}} }
@@ -63,13 +70,13 @@ func (b *voteBook) add(c *commitJSON, where string) {
 		case !ok:
 			b.votes[k] = v
 		case old.blockID != v.blockID:
-			b.violations = append(b.violations, fmt.Sprintf(
+			b.violations = append(b.violations, signViolation{k.val, fmt.Sprintf(
 				"double sign: validator %s precommitted %s (%s) and %s (%s) at height %d round %d",
-				k.val, old.blockID, old.where, v.blockID, v.where, h, c.Round))
+				k.val, old.blockID, old.where, v.blockID, v.where, h, c.Round)})
 		case old.sig != v.sig:
-			b.violations = append(b.violations, fmt.Sprintf(
+			b.violations = append(b.violations, signViolation{k.val, fmt.Sprintf(
 				"signed twice: validator %s has two signatures for its precommit of %s at height %d round %d (%s, %s)",
-				k.val, v.blockID, h, c.Round, old.where, v.where))
+				k.val, v.blockID, h, c.Round, old.where, v.where)})
 		}
 	}
 }
@@ -111,6 +118,7 @@ type outcome struct {
 	walVotes      int // vote records read from the WALs
 	walProposals  int // proposal records read from the WALs
 	walSlots      int // distinct signing slots they fill
+	byzantine     int // double signings by the Byzantine validators, as expected
 	failedCalls   int
 	violations    []string
 }
@@ -118,9 +126,10 @@ type outcome struct {
 func (o *outcome) String() string {
 	return fmt.Sprintf("faults applied %d, final height %d, blocks compared %d, txs in blocks %d, "+
 		"committed txs checked %d (%d tx/abci_query lookups), sync txs accepted %d (in blocks %d), "+
-		"commits compared %d, precommits %d, WAL votes %d and proposals %d in %d signing slots, failed RPC calls %d, violations %d",
+		"commits compared %d, precommits %d, WAL votes %d and proposals %d in %d signing slots, "+
+		"double signings by Byzantine validators %d, failed RPC calls %d, violations %d",
 		o.faults, o.height, o.blocks, o.txsInBlocks, o.committedTxs, o.lookups, o.acceptedTxs, o.acceptedFound,
-		o.commits, o.precommits, o.walVotes, o.walProposals, o.walSlots, o.failedCalls, len(o.violations))
+		o.commits, o.precommits, o.walVotes, o.walProposals, o.walSlots, o.byzantine, o.failedCalls, len(o.violations))
 }
 
 func (o *outcome) violate(format string, a ...any) {
@@ -245,7 +254,6 @@ func verify(ctx context.Context, n *network, l *load, book *voteBook, bound time
 
 	book.mu.Lock()
 	o.commits, o.precommits = book.commits, len(book.votes)
-	o.violations = append(o.violations, book.violations...)
 	book.mu.Unlock()
 }
 
@@ -271,6 +279,40 @@ func checkChain(ref []*blockJSON, validators int, o *outcome) {
 			o.violate("chain: the commit of block %d in block %d has %d of %d signatures, not more than two thirds", h-1, h, signers, validators)
 		case !b.Block.Header.Time.After(prev.Block.Header.Time):
 			o.violate("chain: block %d time %v is not after block %d time %v", h, b.Block.Header.Time, h-1, prev.Block.Header.Time)
+		}
+	}
+}
+
+// judgeSigning sorts the double signings the books found: those of a
+// Byzantine validator are expected (and counted), any other is a
+// violation. A conflicting proposal is blamed on the Byzantine proposers
+// when there are equivocators, since its record does not name the signer.
+// An equivocating or double-voting validator that no check caught is a
+// violation too: the checks would have missed it.
+func judgeSigning(n *network, found []signViolation, o *outcome, t interface{ Logf(string, ...any) }) {
+	byz := map[string]string{}
+	equivocators := false
+	for _, p := range n.procs {
+		if p.byzantine != "" {
+			byz[p.address] = p.byzantine
+			equivocators = equivocators || p.byzantine == "equivocate"
+		}
+	}
+	caught := map[string]int{}
+	for _, v := range found {
+		if _, ok := byz[v.val]; ok || (v.val == "" && equivocators) {
+			if o.byzantine < 3 {
+				t.Logf("e2e: caught, as expected: %s", v.msg)
+			}
+			o.byzantine++
+			caught[v.val]++
+			continue
+		}
+		o.violate("%s", v.msg)
+	}
+	for addr, mode := range byz {
+		if (mode == "equivocate" || mode == "doublevote") && caught[addr] == 0 {
+			o.violate("the %s validator %s signed conflicting messages, but no check saw them", mode, addr)
 		}
 	}
 }

@@ -20,6 +20,11 @@
 //   - liveness: every node reaches the final height within a bound after the
 //     faults end.
 //
+// A scenario may also run validators in the test-only Byzantine modes of
+// `bftnode start --byzantine` (equivocate, doublevote, amnesia): their
+// double signing must be caught by the checks above, and nobody else's
+// found.
+//
 // Faults come from scenario files (testdata/*.txt, see parseScenario) or
 // from a seeded generator. The tests live in _test.go files: `go test
 // ./test/e2e` runs the short form (about two minutes), and -short skips

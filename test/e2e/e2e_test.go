@@ -29,7 +29,7 @@ func runScenario(t *testing.T, s scenario, replay string) *outcome {
 			t.Logf("e2e: FAILED scenario %q; replay with:\n  %s\nscenario (%d of its faults applied):\n%s", s.Name, replay, o.faults, s)
 		}
 	})
-	n := newNetwork(t, s.Validators, s.FullNodes)
+	n := newNetwork(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if behind := waitAll(ctx, n, 2, 90*time.Second); len(behind) > 0 {
@@ -89,7 +89,7 @@ func runScenario(t *testing.T, s scenario, replay string) *outcome {
 		}
 	}
 	o.walVotes, o.walProposals, o.walSlots = wb.votes, wb.proposals, len(wb.msgs)
-	o.violations = append(o.violations, wb.violations...)
+	judgeSigning(n, append(book.violations, wb.violations...), o, t)
 	t.Logf("e2e: %s: %s", s.Name, o)
 	for _, v := range o.violations {
 		t.Errorf("e2e: violation: %s", v)
@@ -176,8 +176,9 @@ func TestScenarioFiles(t *testing.T) {
 
 // TestRandomFaults applies seeded random kills, restarts and pauses: in
 // the short form ten faults to 4 validators and a full node; in the long
-// form, for the set duration each, to 4 validators and a full node and to
-// 7 validators.
+// form, for the set duration each, to 4 validators and a full node, to 7
+// validators and a full node, and to 4 validators one of which is
+// Byzantine (its mode drawn from the seed).
 func TestRandomFaults(t *testing.T) {
 	skipShort(t)
 	seed := testSeed(t)
@@ -194,6 +195,17 @@ func TestRandomFaults(t *testing.T) {
 			runScenario(t, s, replayCmd("TestRandomFaults", seed))
 		})
 	}
+	// Crash faults next to a Byzantine validator: safety holds with up to
+	// f Byzantine validators whatever the crashes; liveness returns when
+	// the crashed nodes do.
+	t.Run("4v-byzantine", func(t *testing.T) {
+		s := randomScenario("random-4v-byzantine", seed, 4, 1, int(d/time.Second)+1)
+		s.Deadline = d
+		s.Byzantine = map[string]string{
+			fmt.Sprintf("node%d", uint64(seed)%4): byzantineModes[(uint64(seed)/4)%uint64(len(byzantineModes))],
+		}
+		runScenario(t, s, replayCmd("TestRandomFaults", seed))
+	})
 }
 
 // TestCrashKill9 SIGKILLs one validator at random moments under load, at

@@ -126,8 +126,8 @@ func TestVoteBook(t *testing.T) {
 		t.Fatalf("want 3 violations, got %q", b.violations)
 	}
 	for i, want := range []string{"double sign: validator V1", "double sign: validator V2", "signed twice: validator V1"} {
-		if !strings.HasPrefix(b.violations[i], want) {
-			t.Errorf("violation %d = %q, want prefix %q", i, b.violations[i], want)
+		if !strings.HasPrefix(b.violations[i].msg, want) {
+			t.Errorf("violation %d = %q, want prefix %q", i, b.violations[i].msg, want)
 		}
 	}
 }
@@ -164,8 +164,8 @@ func TestWALBook(t *testing.T) {
 		t.Fatalf("want 3 violations, got %q", b.violations)
 	}
 	for i, want := range []string{"double sign: vote type", "double sign: proposal", "signed twice: vote type"} {
-		if !strings.HasPrefix(b.violations[i], want) {
-			t.Errorf("violation %d = %q, want prefix %q", i, b.violations[i], want)
+		if !strings.HasPrefix(b.violations[i].msg, want) {
+			t.Errorf("violation %d = %q, want prefix %q", i, b.violations[i].msg, want)
 		}
 	}
 }
@@ -199,5 +199,24 @@ func TestCheckChain(t *testing.T) {
 		if len(o.violations) != 1 {
 			t.Errorf("%s: violations %q, want one", name, o.violations)
 		}
+	}
+}
+
+func TestJudgeSigning(t *testing.T) {
+	n := &network{procs: []*proc{
+		{name: "node0", address: "A0", validator: true},
+		{name: "node1", address: "A1", validator: true, byzantine: "doublevote"},
+	}}
+	o := &outcome{}
+	judgeSigning(n, []signViolation{{"A1", "by the double voter"}, {"A1", "again"}}, o, t)
+	if o.byzantine != 2 || len(o.violations) != 0 {
+		t.Fatalf("expected double signing: %d caught, violations %q", o.byzantine, o.violations)
+	}
+	o = &outcome{}
+	judgeSigning(n, []signViolation{{"A0", "by an honest validator"}, {"", "a conflicting proposal"}}, o, t)
+	// Both are violations (there is no equivocator to blame the proposal
+	// on), and so is the double voter that nothing caught.
+	if len(o.violations) != 3 {
+		t.Fatalf("violations %q, want 3", o.violations)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -57,6 +58,8 @@ type proc struct {
 	p2pPort   int
 	rpcPort   int
 	peerID    string
+	address   string // validator address (hex), from the RPC status
+	byzantine string // test-only misbehaviour, or ""
 	client    *rpc.Client
 
 	mu      sync.Mutex
@@ -81,8 +84,9 @@ type network struct {
 // newNetwork generates a testnet of validators and fullNodes non-validators
 // under a temporary directory, gives every node free ports, and starts
 // them all; every process is killed when the test ends.
-func newNetwork(t *testing.T, validators, fullNodes int) *network {
+func newNetwork(t *testing.T, s scenario) *network {
 	t.Helper()
+	validators, fullNodes := s.Validators, s.FullNodes
 	if binPath == "" {
 		t.Fatal("e2e: the bftnode binary was not built (TestMain)")
 	}
@@ -107,6 +111,18 @@ func newNetwork(t *testing.T, validators, fullNodes int) *network {
 		}
 		n.procs = append(n.procs, &proc{name: name, home: home})
 	}
+	for name, mode := range s.Byzantine {
+		k, err := s.nodeIndex(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.procs[k].byzantine = mode
+	}
+	if len(s.Byzantine) > 0 {
+		for _, p := range n.procs {
+			allowByzantine(t, p.home)
+		}
+	}
 	for _, p := range n.procs {
 		p.logPath = filepath.Join(n.dir, p.name+".log")
 		k, err := config.LoadNodeKey(filepath.Join(p.home, "config", "node_key.json"))
@@ -120,7 +136,38 @@ func newNetwork(t *testing.T, validators, fullNodes int) *network {
 		p.peerID = id.String()
 	}
 	n.startAll()
+	for _, p := range n.procs {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		addr, err := validatorAddress(ctx, p.client)
+		cancel()
+		if err != nil {
+			t.Fatalf("e2e: %s: %v", p.name, err)
+		}
+		p.address = addr
+	}
 	return n
+}
+
+// allowByzantine sets the genesis flag without which a node refuses the
+// test-only Byzantine modes.
+func allowByzantine(t *testing.T, home string) {
+	t.Helper()
+	path := filepath.Join(home, "config", "genesis.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g map[string]json.RawMessage
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	g["bftnode_allow_byzantine_test_modes"] = json.RawMessage("true")
+	if data, err = json.MarshalIndent(g, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // bftnode runs a bftnode command to completion.
@@ -242,7 +289,11 @@ func (n *network) start(p *proc) error {
 	}
 	p.starts++
 	fmt.Fprintf(f, "===== e2e: start #%d of %s at %s =====\n", p.starts, p.name, time.Now().UTC().Format(time.RFC3339Nano))
-	cmd := exec.Command(binPath, "start", "--home", p.home)
+	args := []string{"start", "--home", p.home}
+	if p.byzantine != "" {
+		args = append(args, "--byzantine", p.byzantine)
+	}
+	cmd := exec.Command(binPath, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Its own process group, so that a signal reaches all of it; and
 	// killed with the test binary even if that dies before its cleanup

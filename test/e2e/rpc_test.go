@@ -63,6 +63,21 @@ type statusJSON struct {
 	SyncInfo struct {
 		LatestBlockHeight string `json:"latest_block_height"`
 	} `json:"sync_info"`
+	ValidatorInfo struct {
+		Address string `json:"address"`
+	} `json:"validator_info"`
+}
+
+// validatorAddress returns the node's validator address.
+func validatorAddress(ctx context.Context, c *rpc.Client) (string, error) {
+	var st statusJSON
+	if err := c.Call(ctx, "status", nil, &st); err != nil {
+		return "", err
+	}
+	if st.ValidatorInfo.Address == "" {
+		return "", fmt.Errorf("status: no validator address")
+	}
+	return st.ValidatorInfo.Address, nil
 }
 
 // status returns the node's latest block height.

@@ -3,7 +3,9 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +13,9 @@ import (
 
 // errScenario is wrapped by every error of a scenario file.
 var errScenario = errors.New("bad scenario")
+
+// byzantineModes are the misbehaviours of `bftnode start --byzantine`.
+var byzantineModes = []string{"equivocate", "doublevote", "amnesia"}
 
 // Fault kinds.
 const (
@@ -54,12 +59,19 @@ type scenario struct {
 	Deadline time.Duration
 	// MinFaults are applied even past the Deadline.
 	MinFaults int
+	// Byzantine maps validators (node1…) to the test-only misbehaviour
+	// they run (`bftnode start --byzantine MODE`): equivocate, doublevote
+	// or amnesia.
+	Byzantine map[string]string
 }
 
 // String renders the scenario in the text format parseScenario reads.
 func (s scenario) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\nvalidators %d\nfull %d\n", s.Name, s.Validators, s.FullNodes)
+	for _, name := range slices.Sorted(maps.Keys(s.Byzantine)) {
+		fmt.Fprintf(&b, "byzantine %s %s\n", name, s.Byzantine[name])
+	}
 	for _, f := range s.Faults {
 		b.WriteString(f.String())
 		b.WriteByte('\n')
@@ -68,7 +80,7 @@ func (s scenario) String() string {
 }
 
 // parseScenario reads the text format: '#' comments, `validators N`,
-// `full N`, and one fault per line:
+// `full N`, `byzantine NODE MODE`, and one fault per line:
 // `KIND NODE[,NODE…] [after=DUR] [down=DUR] [nowait]`.
 func parseScenario(name, text string) (scenario, error) {
 	s := scenario{Name: name, Validators: 4}
@@ -97,6 +109,14 @@ func parseScenario(name, text string) (scenario, error) {
 			} else {
 				s.FullNodes = v
 			}
+		case "byzantine":
+			if len(fields) != 3 || !slices.Contains(byzantineModes, fields[2]) {
+				return fail("want `byzantine NODE MODE` with MODE one of %v", byzantineModes)
+			}
+			if s.Byzantine == nil {
+				s.Byzantine = map[string]string{}
+			}
+			s.Byzantine[fields[1]] = fields[2]
 		case faultKill, faultRestart, faultPause:
 			if len(fields) < 2 {
 				return fail("want `%s NODE[,NODE…] [after=DUR] [down=DUR] [nowait]`", fields[0])
@@ -131,6 +151,11 @@ func parseScenario(name, text string) (scenario, error) {
 			if _, err := s.nodeIndex(n); err != nil {
 				return scenario{}, err
 			}
+		}
+	}
+	for n := range s.Byzantine {
+		if k, err := s.nodeIndex(n); err != nil || k >= s.Validators {
+			return scenario{}, fmt.Errorf("%w: %s: byzantine %s: not a validator", errScenario, name, n)
 		}
 	}
 	return s, nil

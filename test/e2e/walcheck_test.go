@@ -35,7 +35,7 @@ type walBook struct {
 	msgs       map[signKey]signed
 	votes      int // vote records read
 	proposals  int // proposal records read
-	violations []string
+	violations []signViolation
 }
 
 func newWALBook() *walBook { return &walBook{msgs: map[signKey]signed{}} }
@@ -50,11 +50,11 @@ func (b *walBook) note(k signKey, s signed) {
 	case !ok:
 		b.msgs[k] = s
 	case old.what != s.what:
-		b.violations = append(b.violations, fmt.Sprintf("double sign: %s at height %d round %d: %s (%s) and %s (%s)",
-			kind, k.height, k.round, old.what, old.where, s.what, s.where))
+		b.violations = append(b.violations, signViolation{k.val, fmt.Sprintf("double sign: %s at height %d round %d: %s (%s) and %s (%s)",
+			kind, k.height, k.round, old.what, old.where, s.what, s.where)})
 	case old.sig != s.sig:
-		b.violations = append(b.violations, fmt.Sprintf("signed twice: %s at height %d round %d for %s has two signatures (%s, %s)",
-			kind, k.height, k.round, s.what, old.where, s.where))
+		b.violations = append(b.violations, signViolation{k.val, fmt.Sprintf("signed twice: %s at height %d round %d for %s has two signatures (%s, %s)",
+			kind, k.height, k.round, s.what, old.where, s.where)})
 	}
 }
 
