@@ -42,8 +42,8 @@ func runScenario(t *testing.T, s scenario, replay string) *outcome {
 		defer close(sampled)
 		sampleCommits(sampleCtx, n, book, 300*time.Millisecond)
 	}()
-	l := newLoad(n, 0)
-	l.tag = fmt.Sprintf("%s-%d", strings.ReplaceAll(s.Name, " ", "_"), time.Now().UnixNano()%1e6)
+	// Keys are unique per run: a replay does not meet its earlier txs.
+	l := newLoad(n, fmt.Sprintf("%s-%d", filepath.Base(s.Name), time.Now().UnixNano()%1e6))
 	l.start()
 	defer l.stop()
 

@@ -37,8 +37,9 @@ type load struct {
 	cancel    context.CancelFunc
 }
 
-func newLoad(n *network, seed int64) *load {
-	return &load{net: n, tag: fmt.Sprintf("s%d", seed), commitWorkers: 2, syncEvery: 50 * time.Millisecond}
+// newLoad makes a load whose keys start with tag.
+func newLoad(n *network, tag string) *load {
+	return &load{net: n, tag: tag, commitWorkers: 2, syncEvery: 50 * time.Millisecond}
 }
 
 // start runs the load until stop.
