@@ -44,6 +44,9 @@ type BlockStore interface {
 	LoadState() (*blockstore.State, error)
 	SaveState(st *blockstore.State) error
 	LoadValidators(height int64) (*types.ValidatorSet, error)
+	// LoadFinalizeBlockResponse is the stored response of height, read
+	// when a rolled-back state catches up with the application.
+	LoadFinalizeBlockResponse(height int64) ([]byte, error)
 	// NewBatch gathers the writes of one decided block; Commit writes them
 	// atomically and synced.
 	NewBatch() *blockstore.Batch

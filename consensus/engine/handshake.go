@@ -14,7 +14,11 @@ import (
 
 // handshake brings the application level with the block store: InitChain
 // at genesis, then the stored blocks it has not committed. It refuses an
-// application that is ahead of the store or whose app hash disagrees.
+// application that is ahead of the store or whose app hash disagrees. After
+// a rollback (see blockstore.Store.Rollback) the store may hold one block
+// past its state: that block is executed and its state saved, or, if the
+// application committed it already, its state is rebuilt from the stored
+// FinalizeBlock response.
 func (e *Engine) handshake(ctx context.Context) error {
 	st, err := e.d.Store.LoadState()
 	if errors.Is(err, blockstore.ErrNotFound) {
@@ -27,8 +31,13 @@ func (e *Engine) handshake(ctx context.Context) error {
 	if st == nil && storeH > 0 {
 		return fmt.Errorf("%w: the store holds blocks up to %d but no state", ErrStore, storeH)
 	}
+	// pending is a stored block the state has not executed (rolled back).
+	var pending int64
 	if st != nil && st.LastBlockHeight != max(storeH, st.InitialHeight-1) {
-		return fmt.Errorf("%w: the store's state is at height %d but its blocks end at %d", ErrStore, st.LastBlockHeight, storeH)
+		if st.LastBlockHeight != storeH-1 || storeH < st.InitialHeight {
+			return fmt.Errorf("%w: the store's state is at height %d but its blocks end at %d", ErrStore, st.LastBlockHeight, storeH)
+		}
+		pending = storeH
 	}
 	info, err := e.d.App.Info(ctx, &abci.RequestInfo{})
 	if err != nil {
@@ -37,6 +46,13 @@ func (e *Engine) handshake(ctx context.Context) error {
 	appH := info.LastBlockHeight
 	if appH > storeH {
 		return fmt.Errorf("%w: the application has committed height %d but the block store ends at height %d; restore the application's data to a height the store holds", ErrAppAhead, appH, storeH)
+	}
+	if pending != 0 && appH == pending {
+		// The state was rolled back, the application was not.
+		if e.state, err = e.restorePending(pending, st, info.LastBlockAppHash); err != nil {
+			return err
+		}
+		return nil
 	}
 	ih := e.cfg.Genesis.InitialHeight
 	if appH < ih {
@@ -53,13 +69,16 @@ func (e *Engine) handshake(ctx context.Context) error {
 		}
 	}
 	e.state = st
-	for h := max(appH+1, ih); h <= storeH; h++ {
+	for h := max(appH+1, ih); h <= st.LastBlockHeight; h++ {
 		if err := e.replayBlock(ctx, h, st); err != nil {
 			return err
 		}
 	}
-	if appH < storeH {
-		e.log.Info("replayed stored blocks to the application", "from", max(appH+1, ih), "to", storeH)
+	if appH < st.LastBlockHeight {
+		e.log.Info("replayed stored blocks to the application", "from", max(appH+1, ih), "to", st.LastBlockHeight)
+	}
+	if pending != 0 {
+		return e.executePending(ctx, pending)
 	}
 	return nil
 }
