@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -211,5 +210,5 @@ func sameChain(t *testing.T, cfgs []config.Config, top int64) {
 			}
 		}
 	}
-	t.Log(fmt.Sprintf("%d correct nodes agree on heights 1..%d", len(cfgs), top))
+	t.Logf("%d correct nodes agree on heights 1..%d", len(cfgs), top)
 }
