@@ -121,16 +121,7 @@ name this one in p2p.persistent_peers as /ip4/HOST/tcp/PORT/p2p/<peer ID>.`,
 			if err != nil {
 				return err
 			}
-			k, err := config.LoadNodeKey(cfg.NodeKeyFile())
-			if err != nil {
-				return err
-			}
-			id, err := k.PeerID()
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(c.stdout, id)
-			return err
+			return c.printPeerID(config.LoadNodeKey(cfg.NodeKeyFile()))
 		},
 	}
 }
@@ -203,16 +194,20 @@ func (c *cli) genNodeKeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			k, err := config.GenNodeKey(cfg.NodeKeyFile())
-			if err != nil {
-				return err
-			}
-			id, err := k.PeerID()
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(c.stdout, id)
-			return err
+			return c.printPeerID(config.GenNodeKey(cfg.NodeKeyFile()))
 		},
 	}
+}
+
+// printPeerID prints the libp2p peer ID of a node key just loaded or made.
+func (c *cli) printPeerID(k *config.NodeKey, err error) error {
+	if err != nil {
+		return err
+	}
+	id, err := k.PeerID()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(c.stdout, id)
+	return err
 }
