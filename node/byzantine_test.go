@@ -97,7 +97,8 @@ func TestByzantineAmnesia(t *testing.T) { runByzantine(t, engine.ByzantineAmnesi
 // runByzantine runs 4 validators, node3 in mode: the 3 correct nodes keep
 // committing identical blocks and app hashes; when wantEvidence, each of
 // them records valid equivocation evidence against node3 (and only node3)
-// and counts it in bftnode_consensus_evidence_total; otherwise none.
+// and counts it in bftnode_consensus_evidence_total; otherwise none is
+// recorded and node3 holds the same chain too.
 func runByzantine(t *testing.T, mode engine.ByzantineMode, wantEvidence bool) {
 	cfgs := testnet(t, 4, 0)
 	fast(cfgs)
@@ -126,10 +127,14 @@ func runByzantine(t *testing.T, mode engine.ByzantineMode, wantEvidence bool) {
 		t.Fatal(err)
 	}
 	top = max(top+3, 6)
-	for _, cfg := range cfgs[:3] {
+	agree := cfgs[:3]
+	if !wantEvidence {
+		agree = cfgs // a node that only forgets its locks signs nothing wrong: it follows the same chain
+	}
+	for _, cfg := range agree {
 		waitHeight(t, client(t, cfg), top, 15*time.Second)
 	}
-	sameChain(t, cfgs[:3], top)
+	sameChain(t, agree, top)
 
 	vals, err := nodes[0].genesis.ValidatorSet()
 	if err != nil {
@@ -210,5 +215,5 @@ func sameChain(t *testing.T, cfgs []config.Config, top int64) {
 			}
 		}
 	}
-	t.Logf("%d correct nodes agree on heights 1..%d", len(cfgs), top)
+	t.Logf("%d nodes agree on heights 1..%d", len(cfgs), top)
 }

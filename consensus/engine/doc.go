@@ -36,6 +36,20 @@
 // last-sign state refuses any that would conflict with a signature whose
 // WAL record was lost.
 //
+// # Evidence and Byzantine test modes
+//
+// Each equivocation the core reports (two signed votes of one validator for
+// the same height, round and type) is logged with both votes, kept in a
+// bounded, deduplicated in-memory list ([Engine.Evidence]) and passed to
+// Config.OnEvidence. Evidence is not gossiped nor put in blocks.
+//
+// For fault tests only, Deps.Byzantine makes the validator misbehave
+// ([ByzantineMode]: equivocate, doublevote, amnesia) through two
+// decorators, one around the Transport and one around the core; the
+// conflicting messages are signed with the raw key, bypassing the Signer's
+// double-sign guard on purpose, while the node's own first messages still
+// go through the Signer. A nil Deps.Byzantine leaves the engine untouched.
+//
 // The dependencies are small interfaces declared here (BlockStore, Mempool,
 // Clock) or in their own packages (app.Application, privval.Signer). The
 // in-memory network in package memnet implements Transport, so a whole
