@@ -53,7 +53,7 @@ Its files live in a home directory (--home, default ~/.bftnode):
 		c.initCmd(), c.testnetCmd(),
 		c.showNodeIDCmd(), c.showValidatorCmd(), c.genValidatorCmd(), c.genNodeKeyCmd(),
 		c.configCmd(), c.simCmd(), c.walDumpCmd(),
-		c.resetStateCmd(), c.unsafeResetAllCmd(),
+		c.resetStateCmd(), c.unsafeResetAllCmd(), c.rollbackCmd(),
 		c.txCmd(), c.queryCmd(), c.statusCmd(),
 		c.appCmd(), c.versionCmd(), c.benchCmd(),
 	)
