@@ -130,6 +130,27 @@ func applyFault(t *testing.T, n *network, s scenario, f fault) error {
 		if len(errs) > 0 {
 			return fmt.Errorf("clean stop: %s", strings.Join(errs, "; "))
 		}
+	case faultIsolate:
+		var errs []string
+		stopAll := func() {
+			for _, p := range procs {
+				if err := n.stop(p); err != nil {
+					errs = append(errs, err.Error())
+				}
+			}
+		}
+		stopAll()
+		for _, p := range procs {
+			n.startIsolated(p)
+		}
+		time.Sleep(f.Down)
+		stopAll()
+		for _, p := range procs {
+			n.restart(p)
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("clean stop: %s", strings.Join(errs, "; "))
+		}
 	case faultPause:
 		for _, p := range procs {
 			n.signal(p, syscall.SIGSTOP)

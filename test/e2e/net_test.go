@@ -273,7 +273,10 @@ func (n *network) startAll() {
 }
 
 // start starts p's process; its output is appended to p.logPath.
-func (n *network) start(p *proc) error {
+func (n *network) start(p *proc) error { return n.startEnv(p, nil) }
+
+// startEnv starts p with extra environment variables (BFTNODE_* settings).
+func (n *network) startEnv(p *proc, env []string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd != nil {
@@ -288,12 +291,13 @@ func (n *network) start(p *proc) error {
 		return err
 	}
 	p.starts++
-	fmt.Fprintf(f, "===== e2e: start #%d of %s at %s =====\n", p.starts, p.name, time.Now().UTC().Format(time.RFC3339Nano))
+	fmt.Fprintf(f, "===== e2e: start #%d of %s at %s %s=====\n", p.starts, p.name, time.Now().UTC().Format(time.RFC3339Nano), strings.Join(env, " "))
 	args := []string{"start", "--home", p.home}
 	if p.byzantine != "" {
 		args = append(args, "--byzantine", p.byzantine)
 	}
 	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Its own process group, so that a signal reaches all of it; and
 	// killed with the test binary even if that dies before its cleanup
@@ -401,6 +405,30 @@ func (n *network) restart(p *proc) {
 	}
 	if err != nil {
 		n.t.Fatalf("e2e: restarting %s: %v", p.name, err)
+	}
+}
+
+// startIsolated starts p cut off from the network: on a p2p port nobody
+// knows, with no peers to dial (a node keeps no peer addresses across
+// restarts), so that no peer reaches it and it reaches none.
+func (n *network) startIsolated(p *proc) {
+	n.t.Helper()
+	var err error
+	for range 5 {
+		env := []string{
+			config.EnvName("p2p.laddr") + fmt.Sprintf("=/ip4/127.0.0.1/tcp/%d", n.freePort()),
+			config.EnvName("p2p.persistent_peers") + "=",
+			config.EnvName("p2p.bootstrap_peers") + "=",
+		}
+		if err = n.startEnv(p, env); err != nil {
+			break
+		}
+		if err = n.waitReady(p, 60*time.Second); !errors.Is(err, errPortTaken) {
+			break
+		}
+	}
+	if err != nil {
+		n.t.Fatalf("e2e: starting %s isolated: %v", p.name, err)
 	}
 }
 

@@ -22,6 +22,12 @@ const (
 	faultKill    = "kill"    // SIGKILL, stay down for Down, start again
 	faultRestart = "restart" // SIGTERM, wait for a clean exit, start again
 	faultPause   = "pause"   // SIGSTOP, wait Down, SIGCONT
+	// faultIsolate cuts nodes off from their peers for Down. Without a hook
+	// in the node to drop its connections, it is done across restarts:
+	// SIGTERM, start on an unknown p2p port without peers, wait Down,
+	// SIGTERM, start normally (so it is a partition with a clean restart at
+	// both ends, not a live disconnect).
+	faultIsolate = "isolate"
 )
 
 // fault is one perturbation: after waiting After, it is applied to Nodes
@@ -117,7 +123,7 @@ func parseScenario(name, text string) (scenario, error) {
 				s.Byzantine = map[string]string{}
 			}
 			s.Byzantine[fields[1]] = fields[2]
-		case faultKill, faultRestart, faultPause:
+		case faultKill, faultRestart, faultPause, faultIsolate:
 			if len(fields) < 2 {
 				return fail("want `%s NODE[,NODE…] [after=DUR] [down=DUR] [nowait]`", fields[0])
 			}
@@ -181,7 +187,7 @@ func (s scenario) nodeIndex(name string) (int, error) {
 	return base + k, nil
 }
 
-// randomScenario draws count faults from seed: kills, restarts and pauses
+// randomScenario draws count faults from seed: kills, restarts, pauses and isolations
 // of up to f = (validators-1)/3 validators at once (at least one), and of
 // the full nodes, at random moments.
 func randomScenario(name string, seed int64, validators, fullNodes, count int) scenario {
@@ -190,13 +196,15 @@ func randomScenario(name string, seed int64, validators, fullNodes, count int) s
 	maxFaulty := max(1, (validators-1)/3)
 	for range count {
 		f := fault{After: time.Duration(r.IntN(1500)) * time.Millisecond}
-		switch x := r.IntN(10); {
-		case x < 6:
+		switch x := r.IntN(20); {
+		case x < 10:
 			f.Kind, f.Down = faultKill, time.Duration(100+r.IntN(1900))*time.Millisecond
-		case x < 8:
+		case x < 13:
 			f.Kind = faultRestart
-		default:
+		case x < 17:
 			f.Kind, f.Down = faultPause, time.Duration(500+r.IntN(2500))*time.Millisecond
+		default:
+			f.Kind, f.Down = faultIsolate, time.Duration(1000+r.IntN(3000))*time.Millisecond
 		}
 		for _, v := range r.Perm(validators)[:1+r.IntN(maxFaulty)] {
 			f.Nodes = append(f.Nodes, fmt.Sprintf("node%d", v))
