@@ -2,7 +2,9 @@
 // generates loopback testnets with `bftnode testnet` (plus a non-validator
 // full node made with `bftnode init`), runs every node as a real process,
 // drives transactions through the JSON-RPC and applies faults to the
-// processes (SIGKILL and restart, SIGTERM and restart, SIGSTOP/SIGCONT).
+// processes: kill (SIGKILL, restart), restart (SIGTERM, restart), pause
+// (SIGSTOP, SIGCONT) and isolate (a partition across clean restarts: the
+// node runs for a while on an unknown p2p port without peers).
 // After each scenario it checks, over the RPC of every node:
 //
 //   - agreement: identical block IDs and app hashes at every height a node has;

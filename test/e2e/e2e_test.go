@@ -144,12 +144,21 @@ func applyFault(t *testing.T, n *network, s scenario, f fault) error {
 			n.startIsolated(p)
 		}
 		time.Sleep(f.Down)
+		for _, p := range procs {
+			// The harness's own check: the isolation held.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			peers, err := numPeers(ctx, p.client)
+			cancel()
+			if err != nil || peers != 0 {
+				errs = append(errs, fmt.Sprintf("%s isolated has %d peers (err %v)", p.name, peers, err))
+			}
+		}
 		stopAll()
 		for _, p := range procs {
 			n.restart(p)
 		}
 		if len(errs) > 0 {
-			return fmt.Errorf("clean stop: %s", strings.Join(errs, "; "))
+			return fmt.Errorf("isolate: %s", strings.Join(errs, "; "))
 		}
 	case faultPause:
 		for _, p := range procs {

@@ -164,3 +164,14 @@ func queryKey(ctx context.Context, c *rpc.Client, key string) (string, error) {
 	}
 	return string(r.Response.Value), nil
 }
+
+// numPeers returns the node's number of connected peers (net_info).
+func numPeers(ctx context.Context, c *rpc.Client) (int64, error) {
+	var r struct {
+		NPeers string `json:"n_peers"`
+	}
+	if err := c.Call(ctx, "net_info", nil, &r); err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(r.NPeers, 10, 64)
+}
