@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -92,6 +93,7 @@ func withFlags(cmd *cobra.Command, add func(*cobra.Command)) *cobra.Command {
 }
 
 type resetOpts struct {
+	walOnly       bool
 	keepSignState bool
 	unsafe        bool
 }
@@ -108,13 +110,19 @@ application database. The node then syncs the chain again from its peers.
 The last-sign state is what stops this validator from signing twice at a
 height it already signed; it is kept unless you pass --unsafe (or
 --keep-sign-state=false). Only do that when the chain is past the last height
-this validator signed, or the validator can double-sign and be slashed.`,
+this validator signed, or the validator can double-sign and be slashed.
+
+With --wal-only it only moves the consensus WAL aside (to cs.wal.moved-TIME),
+for a WAL the node refuses to open as corrupt; the node starts a new one and
+the last-sign state keeps it from signing anything that conflicts.`,
 		Example: `  bftnode reset-state --home ./build/localnet/node2
+  bftnode reset-state --wal-only   # move a corrupt consensus WAL aside
   bftnode reset-state --unsafe   # also forget what was signed: dangerous`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return c.reset(cmd, o) },
 	}
 	cmd.Flags().BoolVar(&o.keepSignState, "keep-sign-state", true, "keep data/priv_validator_state.json (false is unsafe: see above)")
+	cmd.Flags().BoolVar(&o.walOnly, "wal-only", false, "only move the consensus WAL aside, keeping everything else")
 	cmd.Flags().BoolVar(&o.unsafe, "unsafe", false, "also reset the last-sign state (same as --keep-sign-state=false; can lead to double-signing)")
 	return cmd
 }
@@ -141,6 +149,12 @@ func (c *cli) reset(cmd *cobra.Command, o resetOpts) error {
 	cfg, err := c.homeConfig(cmd)
 	if err != nil {
 		return err
+	}
+	if o.walOnly {
+		if o.unsafe || !o.keepSignState {
+			return errors.New("reset: --wal-only keeps the last-sign state; do not combine it with --unsafe or --keep-sign-state=false")
+		}
+		return c.moveWALAside(cfg.WALDir())
 	}
 	// Never remove keys, the last-sign state or the config, wherever db_dir points.
 	keep := map[string]bool{}
@@ -191,4 +205,17 @@ func holdsAny(dir string, keep map[string]bool) string {
 		}
 	}
 	return ""
+}
+
+// moveWALAside renames the WAL directory out of the node's way.
+func (c *cli) moveWALAside(dir string) error {
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("reset: no consensus WAL to move: %w", err)
+	}
+	dst := dir + ".moved-" + time.Now().UTC().Format("20060102T150405.000Z")
+	if err := os.Rename(dir, dst); err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	_, err := fmt.Fprintf(c.stdout, "moved the consensus WAL %s to %s; the node starts a new one (the last-sign state prevents double-signing)\n", dir, dst)
+	return err
 }

@@ -172,3 +172,39 @@ func TestWALDumpSegments(t *testing.T) {
 		t.Fatalf("wal-dump of one file:\n%s", r.stdout)
 	}
 }
+
+func TestResetStateWALOnly(t *testing.T) {
+	home := initHome(t)
+	cfg, err := config.Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "reset-state", "--wal-only", "--home", home); r.code == 0 {
+		t.Fatal("--wal-only without a WAL succeeded")
+	}
+	for _, d := range []string{cfg.BlockstoreDir(), cfg.WALDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "x"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := runCLI(t, nil, "reset-state", "--wal-only", "--unsafe", "--home", home); r.code == 0 {
+		t.Fatal("--wal-only --unsafe accepted")
+	}
+	r := mustRun(t, "reset-state", "--wal-only", "--home", home)
+	if _, err := os.Stat(cfg.WALDir()); err == nil {
+		t.Fatalf("WAL still in place: %s", r.stdout)
+	}
+	moved, _ := filepath.Glob(cfg.WALDir() + ".moved-*")
+	if len(moved) != 1 || !strings.Contains(r.stdout, moved[0]) {
+		t.Fatalf("moved %v; output %s", moved, r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(moved[0], "x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.BlockstoreDir(), "x")); err != nil {
+		t.Fatalf("--wal-only touched the block store: %v", err)
+	}
+}
