@@ -27,4 +27,14 @@
 // tx index, so that the mempool never re-admits a transaction committed
 // long ago ([Store.HasTx]), and it keeps state records (validator sets,
 // FinalizeBlock responses).
+//
+// # Rollback
+//
+// [Store.Rollback] undoes the execution of the latest block H in one synced
+// batch: the state after H becomes the state after H-1, rebuilt from block
+// H's header (last block ID, app hash, last results hash), block H-1's time
+// and the validator sets stored by height. Block H is kept for the engine to
+// execute again, or, with hard, deleted with its hash index, tx index
+// entries, results, FinalizeBlock response and seen commit; block H-1's
+// canonical and seen commits stay.
 package blockstore
