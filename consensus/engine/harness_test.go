@@ -73,6 +73,8 @@ type cluster struct {
 	clock   engine.Clock // nil: the real clock
 	// transport, if set, wraps each node's memnet endpoint.
 	transport func(engine.Transport) engine.Transport
+	// walMaxFileSize is the nodes' wal.Options.MaxFileSize (0: default).
+	walMaxFileSize int64
 }
 
 func newCluster(t testing.TB, n int, seed byte) *cluster {
@@ -143,7 +145,7 @@ func (c *cluster) open(nd *node) error {
 		store.Close()
 		return err
 	}
-	w, err := wal.Open(filepath.Join(nd.dir, "wal"), wal.Options{InitialHeight: c.genesis.InitialHeight}, nil)
+	w, err := wal.Open(filepath.Join(nd.dir, "wal"), wal.Options{InitialHeight: c.genesis.InitialHeight, MaxFileSize: c.walMaxFileSize}, nil)
 	if err != nil {
 		store.Close()
 		closeApp()

@@ -14,6 +14,7 @@ import (
 	"github.com/bftnode/bftnode/app/kvstore"
 	"github.com/bftnode/bftnode/blockstore"
 	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/wal"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 )
 
@@ -175,4 +176,33 @@ func seq(from, to int64) []int64 {
 		out = append(out, h)
 	}
 	return out
+}
+
+// With a WAL rotated at every height, a node restarts (cleanly and after a
+// hard crash) and keeps committing; only the previous segment is kept.
+func TestWALRotationAcrossRestarts(t *testing.T) {
+	c := newCluster(t, 1, 25)
+	c.walMaxFileSize = 1
+	nd := c.nodes[0]
+	runAlone(t, c, 3)
+	c.start(nd)
+	h := nd.height()
+	c.waitHeight(h+2, 30*time.Second)
+	c.crashHard(nd)
+	if err := c.open(nd); err != nil {
+		t.Fatal(err)
+	}
+	h = nd.store.Height()
+	nd.wal.Close()
+	nd.store.Close()
+	nd.closeFn()
+	nd.store = nil
+	runAlone(t, c, h+2)
+	files, err := wal.Files(filepath.Join(nd.dir, "wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || filepath.Base(files[1]) != wal.FileName {
+		t.Fatalf("WAL files %v, want one rotated segment and the head", files)
+	}
 }
