@@ -62,3 +62,46 @@ func BenchmarkWrite(b *testing.B) { benchWAL(b, false) }
 
 // BenchmarkWriteSync measures an append of a 250-byte record with fsync.
 func BenchmarkWriteSync(b *testing.B) { benchWAL(b, true) }
+
+// benchReopen writes 4000 heights of 2 KiB (about 8 MiB) and measures an
+// Open and the replay of the current height, as a restart does.
+func benchReopen(b *testing.B, maxFileSize int64) {
+	dir := benchDir(b)
+	w, err := Open(dir, Options{MaxFileSize: maxFileSize}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := make([]byte, 500)
+	for h := int64(1); h <= 4000; h++ {
+		for range 4 {
+			if err := w.Write(MinUserKind, rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.WriteEndHeight(h); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		w, err := Open(dir, Options{MaxFileSize: maxFileSize}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := w.ReplayFrom(4001); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReopenUnrotated is the single file of before rotation.
+func BenchmarkReopenUnrotated(b *testing.B) { benchReopen(b, -1) }
+
+// BenchmarkReopenRotated1MiB rotates past 1 MiB.
+func BenchmarkReopenRotated1MiB(b *testing.B) { benchReopen(b, 1<<20) }
