@@ -8,6 +8,10 @@ import (
 	"github.com/bftnode/bftnode/consensus/engine"
 )
 
+// maxBlockBytes is the largest block the protocol allows (CometBFT's
+// MaxBlockSizeBytes), what a genesis block.max_bytes of -1 means.
+const maxBlockBytes = 100 << 20
+
 // engineGenesis converts the genesis document to what the engine starts
 // from.
 func engineGenesis(g *config.GenesisDoc) (engine.Genesis, error) {
@@ -18,6 +22,9 @@ func engineGenesis(g *config.GenesisDoc) (engine.Genesis, error) {
 	params := config.DefaultConsensusParams()
 	if g.ConsensusParams != nil {
 		params = *g.ConsensusParams
+	}
+	if params.Block.MaxBytes == -1 {
+		params.Block.MaxBytes = maxBlockBytes // "no limit" is the protocol's limit
 	}
 	return engine.Genesis{
 		ChainID:       g.ChainID,

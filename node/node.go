@@ -99,7 +99,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	n.closers = append(n.closers, n.store.Close)
-	if n.wal, err = wal.Open(cfg.WALDir(), wal.Options{InitialHeight: n.genesis.InitialHeight}, logger.With("module", "wal")); err != nil {
+	genesis, err := engineGenesis(n.genesis)
+	if err != nil {
+		return nil, err
+	}
+	// A WAL record holds a whole proposed block: its limit follows the
+	// largest block consensus allows, with room for the proposal around it.
+	walOpts := wal.Options{InitialHeight: n.genesis.InitialHeight, MaxRecordSize: int(genesis.ConsensusParams.MaxBlockBytes) + 1<<20}
+	if n.wal, err = wal.Open(cfg.WALDir(), walOpts, logger.With("module", "wal")); err != nil {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.wal.Close)
@@ -122,10 +129,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 
 	listen, err := config.ListenMultiaddr(cfg.P2P.ListenAddress)
-	if err != nil {
-		return nil, err
-	}
-	genesis, err := engineGenesis(n.genesis)
 	if err != nil {
 		return nil, err
 	}
