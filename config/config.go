@@ -175,5 +175,9 @@ func (c *Config) BlockstoreDir() string { return filepath.Join(c.DataDir(), "blo
 // WALDir is the consensus WAL's directory.
 func (c *Config) WALDir() string { return filepath.Join(c.DataDir(), "cs.wal") }
 
+// TxIndexDir is the directory of the tx and block event index, which the
+// node can rebuild from the block store.
+func (c *Config) TxIndexDir() string { return filepath.Join(c.DataDir(), "tx_index.db") }
+
 // AppDBDir is the directory of the built-in application's database.
 func (c *Config) AppDBDir() string { return filepath.Join(c.DataDir(), "app.db") }

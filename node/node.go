@@ -99,6 +99,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	n.closers = append(n.closers, n.store.Close)
+	if n.index, err = rpc.OpenIndex(cfg.TxIndexDir(), rpc.IndexOptions{Logger: logger.With("module", "txindex")}); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.index.Close)
 	genesis, err := engineGenesis(n.genesis)
 	if err != nil {
 		return nil, err
@@ -179,7 +183,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 
 	n.bus = rpc.NewEventBus(logger.With("module", "events"), 0)
-	n.index = rpc.NewIndex()
 	rpcCfg := rpc.DefaultConfig()
 	rpcCfg.ListenAddress = cfg.RPC.ListenAddress
 	rpcCfg.MaxBodyBytes = cfg.RPC.MaxBodyBytes
@@ -197,8 +200,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 // clean stop).
 func (n *Node) Run(ctx context.Context) error {
 	defer n.Close()
-	// The event index is rebuilt from the store: it holds what the RPC's
-	// tx_search and block_search answer from.
+	// The event index persists: it catches up with the blocks stored since
+	// it last indexed one, which the RPC's tx_search and block_search need.
+	if err := n.resumeIndex(); err != nil {
+		return err
+	}
 	if err := n.publishCommitted(); err != nil {
 		return err
 	}

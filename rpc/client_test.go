@@ -125,26 +125,3 @@ func TestServeMetrics(t *testing.T) {
 		t.Error("default metrics address changed")
 	}
 }
-
-func TestIndexTxNotFound(t *testing.T) {
-	ix := NewIndex()
-	_, err := ix.Tx(context.Background(), [32]byte{1})
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "01000000") {
-		t.Errorf("got %v", err)
-	}
-	q, _ := ParseQuery("tx.height>0")
-	got, err := ix.TxSearch(context.Background(), q)
-	if err != nil || len(got) != 0 {
-		t.Errorf("empty index search: %v %v", got, err)
-	}
-}
-
-func TestIndexIgnoresReplayedBlocks(t *testing.T) {
-	be := newFakeBackend(t, 2)
-	be.ix.IndexBlock(be.blocks[1], be.results[1]) // replayed
-	q, _ := ParseQuery("tx.height>0")
-	got, err := be.ix.TxSearch(context.Background(), q)
-	if err != nil || len(got) != 2 {
-		t.Errorf("after replay: %d txs, %v; want 2", len(got), err)
-	}
-}

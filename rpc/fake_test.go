@@ -42,7 +42,7 @@ type fakeBackend struct {
 
 func newFakeBackend(t testing.TB, heights int) *fakeBackend {
 	t.Helper()
-	f := &fakeBackend{bus: NewEventBus(nil, 0), ix: NewIndex()}
+	f := &fakeBackend{bus: NewEventBus(nil, 0), ix: openTestIndex(t)}
 	var vals []*types.Validator
 	for i := range 3 {
 		seed := sha256.Sum256([]byte{byte(i)})
@@ -111,7 +111,9 @@ func (f *fakeBackend) commitBlock(txs [][]byte) (*types.Block, types.BlockID) {
 	}
 	f.blocks, f.ids, f.results = append(f.blocks, b), append(f.ids, id), append(f.results, res)
 	f.mu.Unlock()
-	f.ix.IndexBlock(b, res)
+	if err := f.ix.IndexBlock(b, res); err != nil {
+		panic(err) // an in-memory database does not fail
+	}
 	f.bus.PublishBlock(b, id, res)
 	return b, id
 }

@@ -3,120 +3,278 @@ package rpc
 import (
 	"context"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/bftnode/bftnode/internal/pebblelog"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
 )
 
-// Index is an in-memory index of committed txs and blocks by their event
-// attributes, which can back Backend.Tx, TxSearch and BlockSearch. As in
-// CometBFT's kv indexer, only application attributes marked index=true are
-// searchable, besides tx.hash and tx.height for txs and block.height for
-// blocks. It holds every indexed tx in memory, so a node rebuilds it on
-// start from its block store (IndexBlock for each stored height).
+// ErrIndex is wrapped by the index's storage errors.
+var ErrIndex = errors.New("tx index")
+
+// Index is a persistent index of committed txs and blocks by their event
+// attributes, in a Pebble database of its own, which backs Backend.Tx,
+// TxSearch and BlockSearch. As in CometBFT's kv indexer, only application
+// attributes marked index=true are searchable, besides tx.hash and
+// tx.height for txs and block.height for blocks (application attributes
+// with these reserved keys are not indexed). Everything in it can be
+// rebuilt from the block store, so it writes without fsync: after a crash
+// it may be behind, and LastIndexed says from where to catch up.
+//
+// An Index is safe for concurrent use.
 type Index struct {
-	mu     sync.RWMutex
-	txs    []indexedTx
-	byHash map[types.Hash]int
-	blocks []indexedBlock
-	// postings by composite key, then value, to positions in txs/blocks.
-	txPost    map[string]map[string][]int
-	blockPost map[string]map[string][]int
+	db *pebble.DB
+
+	mu       sync.Mutex // serialises writes
+	lastH    int64      // guarded by mu
+	lastHash types.Hash // guarded by mu
 }
 
-type indexedTx struct {
-	tr    *TxResult
-	attrs map[string][]string
+// IndexOptions configures OpenIndex.
+type IndexOptions struct {
+	// Logger receives Pebble's messages; nil discards them.
+	Logger *slog.Logger
+	// FS is the file system to use; nil means the operating system's.
+	// Tests may use vfs.NewMem().
+	FS vfs.FS
 }
 
-type indexedBlock struct {
-	height int64
-	attrs  map[string][]string
-}
-
-// NewIndex returns an empty index.
-func NewIndex() *Index {
-	return &Index{
-		byHash:    make(map[types.Hash]int),
-		txPost:    make(map[string]map[string][]int),
-		blockPost: make(map[string]map[string][]int),
+// OpenIndex opens (or creates) the index database in dir.
+func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
+	db, err := pebble.Open(dir, &pebble.Options{FS: opts.FS, Logger: pebblelog.New(opts.Logger)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: open %s: %w", ErrIndex, dir, err)
 	}
+	ix := &Index{db: db}
+	v, closer, err := db.Get(metaLastKey())
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		return ix, nil
+	case err != nil:
+		_ = db.Close()
+		return nil, fmt.Errorf("%w: read the last indexed height: %w", ErrIndex, err)
+	}
+	defer closer.Close()
+	if len(v) != 8+len(ix.lastHash) {
+		_ = db.Close()
+		return nil, fmt.Errorf("%w: %w: last indexed height of %d bytes", ErrIndex, errCorruptIndex, len(v))
+	}
+	h, _, _ := decodePos(append(v[:8:8], 0, 0, 0, 0))
+	ix.lastH = h
+	copy(ix.lastHash[:], v[8:])
+	return ix, nil
+}
+
+// Close closes the database.
+func (ix *Index) Close() error {
+	if err := ix.db.Close(); err != nil {
+		return fmt.Errorf("%w: close: %w", ErrIndex, err)
+	}
+	return nil
+}
+
+// LastIndexed returns the height and hash of the last block indexed, or 0
+// and the zero hash when there is none.
+func (ix *Index) LastIndexed() (int64, types.Hash) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.lastH, ix.lastHash
+}
+
+// Reset empties the index, as when the chain it indexed was replaced.
+func (ix *Index) Reset() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if err := ix.db.DeleteRange([]byte{0}, []byte{0xFF}, pebble.NoSync); err != nil {
+		return fmt.Errorf("%w: reset: %w", ErrIndex, err)
+	}
+	ix.lastH, ix.lastHash = 0, types.Hash{}
+	return nil
 }
 
 // IndexBlock indexes a committed block and its txs with the application's
-// results (which may be nil). Blocks are indexed in height order; a block
-// at or below the highest height indexed is ignored, so that replaying
-// stored blocks at start and indexing live ones may overlap.
-func (ix *Index) IndexBlock(block *types.Block, results *abci.ResponseFinalizeBlock) {
+// results (which may be nil), in one batch. Blocks are indexed in height
+// order; a block at or below the last height indexed is ignored, so that
+// catching up from the store and indexing live blocks may overlap.
+func (ix *Index) IndexBlock(block *types.Block, results *abci.ResponseFinalizeBlock) error {
 	height := block.Header.Height
-	battrs := map[string][]string{KeyBlockHeight: {strconv.FormatInt(height, 10)}}
-	if results != nil {
-		addIndexedAttributes(battrs, results.Events)
+	if height <= 0 {
+		return fmt.Errorf("%w: cannot index a block at height %d", ErrIndex, height)
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if n := len(ix.blocks); n > 0 && height <= ix.blocks[n-1].height {
-		return
+	if height <= ix.lastH {
+		return nil
 	}
-	addPostings(ix.blockPost, battrs, len(ix.blocks))
-	ix.blocks = append(ix.blocks, indexedBlock{height: height, attrs: battrs})
+	b := ix.db.NewBatch()
+	defer b.Close()
+	var bAttrs []attr
+	if results != nil {
+		bAttrs = indexedAttributes(nil, results.Events, KeyBlockHeight)
+	}
+	pos := position(height, 0)
+	if err := b.Set(concat([]byte{prefixBlock}, pos), encodeAttrs(bAttrs), nil); err != nil {
+		return fmt.Errorf("%w: %w", ErrIndex, err)
+	}
+	if err := setPostings(b, prefixBlockAttr, prefixBlockNum, bAttrs, pos); err != nil {
+		return err
+	}
 	for i, tx := range block.Data.Txs {
-		tr := &TxResult{Height: height, Index: uint32(i), Tx: tx}
+		var res *abci.ExecTxResult
 		if results != nil && i < len(results.TxResults) {
-			tr.Result = results.TxResults[i]
+			res = results.TxResults[i]
 		}
-		h := tr.Hash()
-		attrs := map[string][]string{
-			KeyTxHash:   {strings.ToUpper(hex.EncodeToString(h[:]))},
-			KeyTxHeight: {strconv.FormatInt(height, 10)},
+		if err := indexTx(b, height, uint32(i), tx, res); err != nil {
+			return err
 		}
-		if tr.Result != nil {
-			addIndexedAttributes(attrs, tr.Result.Events)
-		}
-		addPostings(ix.txPost, attrs, len(ix.txs))
-		ix.byHash[h] = len(ix.txs)
-		ix.txs = append(ix.txs, indexedTx{tr: tr, attrs: attrs})
 	}
+	hash := block.Hash()
+	last := concat(position(height, 0)[:8], hash[:])
+	if err := b.Set(metaLastKey(), last, nil); err != nil {
+		return fmt.Errorf("%w: %w", ErrIndex, err)
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("%w: write block %d: %w", ErrIndex, height, err)
+	}
+	ix.lastH, ix.lastHash = height, hash
+	return nil
 }
 
-func addIndexedAttributes(attrs map[string][]string, evs []abci.Event) {
+// indexTx adds a tx's record, hash entry and postings to b.
+func indexTx(b *pebble.Batch, height int64, i uint32, tx []byte, res *abci.ExecTxResult) error {
+	pos := position(height, i)
+	var raw []byte
+	var attrs []attr
+	if res != nil {
+		var err error
+		if raw, err = res.Marshal(); err != nil {
+			return fmt.Errorf("%w: encode the result of tx %d at height %d: %w", ErrIndex, i, height, err)
+		}
+		attrs = indexedAttributes(nil, res.Events, KeyTxHash, KeyTxHeight)
+	}
+	hash := (&TxResult{Tx: tx}).Hash()
+	if err := b.Set(concat([]byte{prefixTxHash}, hash[:]), pos, nil); err != nil {
+		return fmt.Errorf("%w: %w", ErrIndex, err)
+	}
+	if err := b.Set(concat([]byte{prefixTx}, pos), encodeTxRecord(tx, raw, res != nil), nil); err != nil {
+		return fmt.Errorf("%w: %w", ErrIndex, err)
+	}
+	return setPostings(b, prefixTxAttr, prefixTxNum, attrs, pos)
+}
+
+// setPostings adds the string and numeric postings of attrs at pos to b.
+func setPostings(b *pebble.Batch, strPrefix, numPrefix byte, attrs []attr, pos []byte) error {
+	for _, a := range attrs {
+		key := appendValue(attrPrefix(strPrefix, a.key), a.value)
+		if err := b.Set(append(key, pos...), nil, nil); err != nil {
+			return fmt.Errorf("%w: %w", ErrIndex, err)
+		}
+		if f, ok := parseNumber(a.value); ok {
+			key := appendNumber(attrPrefix(numPrefix, a.key), f)
+			if err := b.Set(append(key, pos...), nil, nil); err != nil {
+				return fmt.Errorf("%w: %w", ErrIndex, err)
+			}
+		}
+	}
+	return nil
+}
+
+// indexedAttributes appends to out the attributes of evs marked index=true
+// as composite keys ("transfer.sender") and values, leaving out the
+// reserved keys and keys no query can name.
+func indexedAttributes(out []attr, evs []abci.Event, reserved ...string) []attr {
 	for _, e := range evs {
 		for _, a := range e.Attributes {
-			if a.Index && e.Type != "" && a.Key != "" {
-				k := e.Type + "." + a.Key
-				attrs[k] = append(attrs[k], a.Value)
+			if !a.Index || e.Type == "" || a.Key == "" {
+				continue
 			}
+			k := e.Type + "." + a.Key
+			if strings.IndexByte(k, 0) >= 0 || slices.Contains(reserved, k) {
+				continue
+			}
+			out = append(out, attr{key: k, value: a.Value})
 		}
 	}
-}
-
-func addPostings(post map[string]map[string][]int, attrs map[string][]string, pos int) {
-	for k, vs := range attrs {
-		m := post[k]
-		if m == nil {
-			m = make(map[string][]int)
-			post[k] = m
-		}
-		for _, v := range vs {
-			if l := m[v]; len(l) == 0 || l[len(l)-1] != pos {
-				m[v] = append(l, pos)
-			}
-		}
-	}
+	return out
 }
 
 // Tx returns the indexed tx with this hash, or an error wrapping ErrNotFound.
 func (ix *Index) Tx(_ context.Context, hash types.Hash) (*TxResult, error) {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	i, ok := ix.byHash[hash]
-	if !ok {
+	snap := ix.db.NewSnapshot()
+	defer snap.Close()
+	pos, err := get(snap, concat([]byte{prefixTxHash}, hash[:]))
+	if err != nil {
+		return nil, err
+	}
+	if pos == nil {
 		return nil, errTxNotFound(hash)
 	}
-	return ix.txs[i].tr, nil
+	rec, err := get(snap, concat([]byte{prefixTx}, pos))
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("%w: %w: no record for tx %X", ErrIndex, errCorruptIndex, hash)
+	}
+	tr, _, err := decodeTx(pos, rec, false)
+	return tr, err
+}
+
+// get returns a copy of the value of key, or nil when there is none.
+func get(r pebble.Reader, key []byte) ([]byte, error) {
+	v, closer, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrIndex, err)
+	}
+	defer closer.Close()
+	return append([]byte{}, v...), nil
+}
+
+// decodeTx decodes a tx record at pos, and with withAttrs the attributes
+// a query matches it by.
+func decodeTx(pos, rec []byte, withAttrs bool) (*TxResult, map[string][]string, error) {
+	height, index, err := decodePos(pos)
+	if err != nil {
+		return nil, nil, err
+	}
+	tx, raw, hasResult, err := decodeTxRecord(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	tr := &TxResult{Height: height, Index: index, Tx: append([]byte{}, tx...)}
+	if hasResult {
+		tr.Result = new(abci.ExecTxResult)
+		if err := tr.Result.Unmarshal(raw); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w: result of tx %d at height %d: %w", ErrIndex, errCorruptIndex, index, height, err)
+		}
+	}
+	if !withAttrs {
+		return tr, nil, nil
+	}
+	h := tr.Hash()
+	attrs := map[string][]string{
+		KeyTxHash:   {strings.ToUpper(hex.EncodeToString(h[:]))},
+		KeyTxHeight: {strconv.FormatInt(height, 10)},
+	}
+	if tr.Result != nil {
+		for _, a := range indexedAttributes(nil, tr.Result.Events, KeyTxHash, KeyTxHeight) {
+			attrs[a.key] = append(attrs[a.key], a.value)
+		}
+	}
+	return tr, attrs, nil
 }
 
 func errTxNotFound(hash types.Hash) error {
@@ -128,68 +286,44 @@ type notFoundError struct{ what string }
 func (e *notFoundError) Error() string { return e.what + " not found" }
 func (e *notFoundError) Unwrap() error { return ErrNotFound }
 
-// candidates returns the positions that may match q: the postings of its
-// first equality condition, or all positions (nil, false) when it has none.
-func candidates(post map[string]map[string][]int, q *Query) ([]int, bool) {
-	for _, c := range q.conds {
-		if c.Op == OpEqual && !c.Number {
-			return post[c.Key][c.Operand], true
-		}
-	}
-	return nil, false
-}
-
-// TxSearch returns the indexed txs matching q, in commit order. The
-// tm.event condition is ignored, as every indexed tx is a Tx event.
+// TxSearch returns the indexed txs matching q, in ascending (height, index)
+// order. The tm.event condition is ignored, as every indexed tx is a Tx
+// event.
 func (ix *Index) TxSearch(ctx context.Context, q *Query) ([]*TxResult, error) {
 	q = withoutEventType(q)
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
 	var out []*TxResult
-	match := func(i int) {
-		if q.Matches(ix.txs[i].attrs) {
-			out = append(out, ix.txs[i].tr)
+	err := ix.search(ctx, txSpace, q, func(pos, rec []byte) error {
+		tr, attrs, err := decodeTx(pos, rec, true)
+		if err != nil {
+			return err
 		}
-	}
-	if cand, ok := candidates(ix.txPost, q); ok {
-		for _, i := range cand {
-			match(i)
+		if q.Matches(attrs) {
+			out = append(out, tr)
 		}
-	} else {
-		for i := range ix.txs {
-			if i%1024 == 0 && ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			match(i)
-		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // BlockSearch returns the heights of indexed blocks matching q, ascending.
 func (ix *Index) BlockSearch(ctx context.Context, q *Query) ([]int64, error) {
 	q = withoutEventType(q)
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
 	var out []int64
-	match := func(i int) {
-		if q.Matches(ix.blocks[i].attrs) {
-			out = append(out, ix.blocks[i].height)
+	err := ix.search(ctx, blockSpace, q, func(pos, rec []byte) error {
+		height, _, err := decodePos(pos)
+		if err != nil {
+			return err
 		}
-	}
-	if cand, ok := candidates(ix.blockPost, q); ok {
-		for _, i := range cand {
-			match(i)
+		attrs := map[string][]string{KeyBlockHeight: {strconv.FormatInt(height, 10)}}
+		if err := decodeAttrs(rec, attrs); err != nil {
+			return err
 		}
-	} else {
-		for i := range ix.blocks {
-			if i%1024 == 0 && ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			match(i)
+		if q.Matches(attrs) {
+			out = append(out, height)
 		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // withoutEventType drops tm.event conditions, which searches do not index.
