@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bftnode/bftnode/rpc"
+	"github.com/bftnode/bftnode/types"
 )
 
 // commitTx commits tx through the node's RPC and returns its height.
@@ -65,8 +66,8 @@ func txsMetric(t *testing.T, n *Node) float64 {
 // TestRestartKeepsEventIndex: the event index persists, so a restarted
 // node answers tx_search for txs committed before without reading their
 // blocks again (the committed-txs metric, fed by every block the node
-// reads for its index, stays at zero); with the index removed, the node
-// rebuilds it from the block store.
+// reads for its index, stays at zero); with the index removed, or ahead of
+// the block store, the node rebuilds it from the store.
 func TestRestartKeepsEventIndex(t *testing.T) {
 	cfgs := testnet(t, 1, 0)
 	fast(cfgs)
@@ -101,7 +102,7 @@ func TestRestartKeepsEventIndex(t *testing.T) {
 	if err := os.RemoveAll(cfg.TxIndexDir()); err != nil {
 		t.Fatal(err)
 	}
-	n, _ = startNode(t, cfg)
+	n, stop = startNode(t, cfg)
 	waitHeight(t, c, h2, 20*time.Second)
 	got := searchHeights(t, c, "app.key='restart'")
 	if want := []string{strconv.FormatInt(h1, 10), strconv.FormatInt(h2, 10)}; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
@@ -109,5 +110,26 @@ func TestRestartKeepsEventIndex(t *testing.T) {
 	}
 	if m := txsMetric(t, n); m < 2 {
 		t.Errorf("rebuilding read %v committed txs, want 2", m)
+	}
+	stop()
+
+	// An index ahead of the store (as after a rollback) is rebuilt too.
+	ix, err := rpc.OpenIndex(cfg.TxIndexDir(), rpc.IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.IndexBlock(&types.Block{Header: types.Header{Height: 1 << 40}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n, _ = startNode(t, cfg)
+	waitHeight(t, c, h2, 20*time.Second)
+	if got := searchHeights(t, c, "app.key='restart'"); len(got) != 2 {
+		t.Errorf("index rebuilt after being ahead: found txs at %v, want 2", got)
+	}
+	if last, _ := n.index.LastIndexed(); last >= 1<<40 {
+		t.Errorf("the index ahead of the store was kept (last %d)", last)
 	}
 }

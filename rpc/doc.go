@@ -15,8 +15,9 @@
 // and consensus engine. Events come from an [EventBus] on which the node
 // publishes each committed block ([EventBus.PublishBlock]); subscriptions and
 // searches use a [Query] ("tm.event='Tx' AND transfer.sender='alice'").
-// [Index] is an in-memory tx and block index over the same events that can
-// back Backend.TxSearch and Backend.BlockSearch.
+// [Index] is a persistent tx and block index over the same events, in a
+// Pebble database of its own ([OpenIndex]), that backs Backend.Tx,
+// Backend.TxSearch and Backend.BlockSearch.
 //
 // Limits (body size, batch size, open connections, subscriptions) are in
 // [Config]. Errors follow JSON-RPC 2.0: -32700 malformed JSON, -32600 an
