@@ -91,6 +91,9 @@ func runScenario(t *testing.T, s scenario, replay string) *outcome {
 	o.walVotes, o.walProposals, o.walSlots = wb.votes, wb.proposals, len(wb.msgs)
 	judgeSigning(n, append(book.violations, wb.violations...), o, t)
 	t.Logf("e2e: %s: %s", s.Name, o)
+	if r := l.failureReasons(); len(r) > 0 {
+		t.Logf("e2e: failed RPC calls by reason (a node down refuses them):\n  %s", strings.Join(r, "\n  "))
+	}
 	for _, v := range o.violations {
 		t.Errorf("e2e: violation: %s", v)
 	}

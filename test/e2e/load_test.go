@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,13 +36,14 @@ type load struct {
 	committed []sentTx // the RPC reported them committed: they must stay
 	accepted  []sentTx // CheckTx passed: they may be lost with a crashed node's mempool
 	failed    int      // calls that returned an error (node down, timeout)
+	reasons   map[string]int
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
 }
 
 // newLoad makes a load whose keys start with tag.
 func newLoad(n *network, tag string) *load {
-	return &load{net: n, tag: tag, commitWorkers: 2, syncEvery: 50 * time.Millisecond}
+	return &load{net: n, tag: tag, commitWorkers: 2, syncEvery: 50 * time.Millisecond, reasons: map[string]int{}}
 }
 
 // start runs the load until stop.
@@ -96,7 +100,7 @@ func (l *load) worker(ctx context.Context, name string, commit bool) {
 		if err == nil && res.Code == 0 {
 			l.accepted = append(l.accepted, tx)
 		} else if ctx.Err() == nil {
-			l.failed++
+			l.fail("broadcast_tx_sync", err, res.Code, res.Log)
 		}
 		l.mu.Unlock()
 		l.pause(ctx, l.syncEvery)
@@ -108,13 +112,13 @@ func (l *load) recordCommit(ctx context.Context, tx sentTx, res *broadcastCommit
 	defer l.mu.Unlock()
 	if err != nil || res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
 		if ctx.Err() == nil {
-			l.failed++
+			l.fail("broadcast_tx_commit", err, max(res.CheckTx.Code, res.TxResult.Code), res.CheckTx.Log+res.TxResult.Log)
 		}
 		return
 	}
 	h, perr := strconv.ParseInt(res.Height, 10, 64)
 	if perr != nil || h <= 0 {
-		l.failed++
+		l.fail("broadcast_tx_commit", fmt.Errorf("height %q", res.Height), 0, "")
 		return
 	}
 	tx.height = h
@@ -136,4 +140,32 @@ func (l *load) snapshot() (committed, accepted []sentTx, failed int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]sentTx(nil), l.committed...), append([]sentTx(nil), l.accepted...), l.failed
+}
+
+// failureReasons lists why calls failed, most frequent first.
+func (l *load) failureReasons() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keys := slices.Collect(maps.Keys(l.reasons))
+	slices.SortFunc(keys, func(a, b string) int { return l.reasons[b] - l.reasons[a] })
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = fmt.Sprintf("%d× %s", l.reasons[k], k)
+	}
+	return out
+}
+
+// addrPattern matches the loopback addresses in error messages.
+var addrPattern = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+
+// fail counts a failed call by its reason (l.mu held). The reasons are
+// reported: a healthy node should refuse nothing.
+func (l *load) fail(method string, err error, code uint32, log string) {
+	l.failed++
+	reason := fmt.Sprintf("%s: code %d %s", method, code, log)
+	if err != nil {
+		// One reason for every node and port.
+		reason = method + ": " + addrPattern.ReplaceAllString(err.Error(), "NODE")
+	}
+	l.reasons[reason]++
 }
