@@ -29,7 +29,7 @@ func TestLatePeerCatchesUp(t *testing.T) {
 	for i := range 2 {
 		a.Broadcast(engine.VoteMsg{Vote: &types.Vote{Type: types.PrevoteType, Height: 1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), ValidatorAddress: testAddr(i), ValidatorIndex: int32(i), Signature: fakeSig(string(rune('a' + i)))}})
 	}
-	for range 3 {
+	for range 4 { // the proposal's header, the proposal and two votes
 		receive(t, b)
 	}
 	// The engine's rebroadcast sends nothing to a peer that has it all.

@@ -33,6 +33,10 @@ type storedProposal struct {
 	parts      *partSet
 	partFrames [][]byte // encoded lazily
 	delivered  bool
+	// verified: our own, or the engine accepted it (Transport.Accepted).
+	// Only a verified proposal and its parts are relayed or announced.
+	verified bool
+	from     peer.ID // who sent us the proposal; empty for our own
 	// When the proposal and each part arrived (zero for our own): gossip
 	// relays them only after a gossip interval, giving the direct path
 	// from their origin a head start, which avoids most duplicates.
@@ -41,9 +45,10 @@ type storedProposal struct {
 }
 
 type storedVote struct {
-	vote  *types.Vote
-	frame []byte
-	at    time.Time // arrival, zero for our own
+	vote     *types.Vote
+	frame    []byte
+	at       time.Time // arrival, zero for our own
+	verified bool      // our own, or accepted by the engine: only then relayed
 }
 
 // heightData is what this node holds of one height, to serve peers that
@@ -115,8 +120,9 @@ func (t *Transport) broadcastProposal(m engine.ProposalMsg) {
 	t.mu.Lock()
 	if sp := t.heights[m.Proposal.Height]; sp != nil {
 		if old := sp.proposals[m.Proposal.Round]; old != nil && old.parts.complete() &&
-			old.proposal.BlockID == m.Proposal.BlockID && bytes.Equal(old.proposal.Signature, m.Proposal.Signature) {
+			sameProposal(old.proposal, m.Proposal) {
 			// A rebroadcast: peers get only what they lack.
+			old.verified = true // ours, even if a peer sent it back first
 			for _, p := range t.peers {
 				if peerNearLocked(p, m.Proposal.Height) {
 					t.sendProposalLocked(p, old, time.Time{})
@@ -139,7 +145,7 @@ func (t *Transport) broadcastProposal(m engine.ProposalMsg) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	sp := &storedProposal{proposal: m.Proposal, frame: frame, parts: ps, delivered: true}
+	sp := &storedProposal{proposal: m.Proposal, frame: frame, parts: ps, delivered: true, verified: true}
 	t.heightLocked(m.Proposal.Height).proposals[m.Proposal.Round] = sp
 	for _, p := range t.peers {
 		if peerNearLocked(p, m.Proposal.Height) {
@@ -160,7 +166,7 @@ func (t *Transport) broadcastVote(v *types.Vote) {
 	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	sv := &storedVote{vote: v, frame: frame}
+	sv := &storedVote{vote: v, frame: frame, verified: true}
 	t.heightLocked(v.Height).votes[k] = sv
 	for _, p := range t.peers {
 		if peerNearLocked(p, v.Height) {
@@ -174,7 +180,7 @@ func (t *Transport) broadcastVote(v *types.Vote) {
 func (t *Transport) sendProposalLocked(ps *peerState, sp *storedProposal, cutoff time.Time) {
 	h, r := sp.proposal.Height, sp.proposal.Round
 	has := ps.hasAt(h)
-	if has.blocks[r] {
+	if !sp.verified || has.blocks[r] {
 		return
 	}
 	if !has.proposals[r] {
@@ -203,6 +209,9 @@ func (t *Transport) sendProposalLocked(ps *peerState, sp *storedProposal, cutoff
 }
 
 func (t *Transport) sendVoteLocked(ps *peerState, k voteKey, sv *storedVote, cutoff time.Time) {
+	if !sv.verified {
+		return
+	}
 	has := ps.hasAt(k.height)
 	if _, ok := has.votes[k]; ok || (!cutoff.IsZero() && sv.at.After(cutoff)) {
 		return
@@ -358,30 +367,53 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 		return fmt.Errorf("%w: proposal %d/%d with %d parts", errOutOfRange, prop.Height, prop.Round, psh.Total)
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if !t.inWindowLocked(prop.Height) {
+		t.mu.Unlock()
 		return nil
 	}
 	if prop.Height == t.status.Height && prop.Round > t.status.Round+maxRoundsAhead {
+		t.mu.Unlock()
 		return nil // too far ahead to hold for now; gossip resends later
 	}
 	hd := t.heightLocked(prop.Height)
 	if len(hd.proposals) >= maxProposalsPerHeight && hd.proposals[prop.Round] == nil {
+		t.mu.Unlock()
 		return nil
 	}
-	ps.hasAt(prop.Height).proposals[prop.Round] = true
+	has := ps.hasAt(prop.Height)
+	has.proposals[prop.Round] = true
+	header := engine.Inbound{From: ps.id.String(), Msg: engine.ProposalHeaderMsg{Proposal: prop}}
 	if sp := hd.proposals[prop.Round]; sp != nil {
-		if sp.proposal.BlockID == prop.BlockID && bytes.Equal(sp.proposal.Signature, prop.Signature) {
+		same, verified := sameProposal(sp.proposal, prop), sp.verified
+		if same {
 			t.stats.dupProposals.Add(1)
+		} else {
+			has.conflicts[prop.Round] = true
 		}
-		return nil // a duplicate, or a conflicting one we ignore
+		t.mu.Unlock()
+		if !same && !verified {
+			// The one we hold may be a forgery: the engine checks this
+			// one too, and Accepted replaces ours if it verifies.
+			t.deliver(header)
+		}
+		return nil // a duplicate, or a conflicting one we do not store
 	}
 	frame, err := encodeFrame(&p2ppb.ConsensusMessage{Proposal: pm})
 	if err != nil {
+		t.mu.Unlock()
 		return nil
 	}
-	hd.proposals[prop.Round] = &storedProposal{proposal: prop, frame: frame, parts: newPartSet(psh), at: time.Now(), partAt: make([]time.Time, psh.Total)}
+	hd.proposals[prop.Round] = &storedProposal{proposal: prop, frame: frame, parts: newPartSet(psh), at: time.Now(), partAt: make([]time.Time, psh.Total), from: ps.id}
+	t.mu.Unlock()
+	// Unverified until the engine accepts it: only then are it and its
+	// parts relayed, while its parts keep arriving.
+	t.deliver(header)
 	return nil
+}
+
+// sameProposal reports whether a and b are the same signed proposal.
+func sameProposal(a, b *types.Proposal) bool {
+	return a.BlockID == b.BlockID && bytes.Equal(a.Signature, b.Signature)
 }
 
 func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
@@ -400,14 +432,24 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 	}
 	added, err := sp.parts.add(bp.Part)
 	if err != nil {
+		// Only a part that fails against a proposal the engine verified,
+		// and that the peer did not contradict, is the peer's fault:
+		// ours may be a forgery the peer never saw.
+		blame := sp.verified && !ps.hasAt(bp.Height).conflicts[bp.Round]
 		t.mu.Unlock()
+		if !blame {
+			t.log.Debug("block part does not fit the proposal held", "peer", ps.id, "height", bp.Height, "round", bp.Round, "err", err)
+			return nil
+		}
 		return err
 	}
 	ps.hasAt(bp.Height).parts[partKey{bp.Round, bp.Part.Index}] = struct{}{}
 	if !added {
 		t.stats.dupParts.Add(1)
-	} else {
+	} else if sp.partAt != nil {
 		sp.partAt[bp.Part.Index] = time.Now()
+	}
+	if added && sp.verified {
 		hp, _ := encodeFrame(&p2ppb.ConsensusMessage{HasPart: &p2ppb.HasPart{Height: bp.Height, Round: bp.Round, Index: bp.Part.Index}})
 		for _, other := range t.peers {
 			oh := other.hasAt(bp.Height)
@@ -437,14 +479,17 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 		t.log.Warn("proposed block invalid", "height", prop.Height, "round", prop.Round, "err", err)
 		return nil
 	}
-	hb, _ := encodeFrame(&p2ppb.ConsensusMessage{HasBlock: &p2ppb.HasBlock{Height: prop.Height, Round: prop.Round}})
-	for _, other := range t.peers {
-		if other != ps && !other.hasAt(prop.Height).blocks[prop.Round] && peerNearLocked(other, prop.Height) {
-			t.enqueueLocked(other, KindHasBlock, hb)
-		}
+	if sp.verified {
+		t.announceBlockLocked(sp, ps)
+	}
+	// Blame for a bad proposal goes to whoever sent it, not to the peer
+	// that happened to send its last part.
+	from := ps.id
+	if sp.from != "" {
+		from = sp.from
 	}
 	t.mu.Unlock()
-	t.deliver(engine.Inbound{From: ps.id.String(), Msg: engine.ProposalMsg{Proposal: prop, Block: block}})
+	t.deliver(engine.Inbound{From: from.String(), Msg: engine.ProposalMsg{Proposal: prop, Block: block}})
 	return nil
 }
 
@@ -480,8 +525,9 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	ps.hasAt(v.Height).votes[k] = struct{}{}
 	hd := t.heightLocked(v.Height)
 	if sv := hd.votes[k]; sv != nil {
+		same := bytes.Equal(sv.vote.Signature, v.Signature)
 		t.mu.Unlock()
-		if bytes.Equal(sv.vote.Signature, v.Signature) {
+		if same {
 			t.stats.dupVotes.Add(1)
 			return nil
 		}
@@ -494,16 +540,9 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 		t.mu.Unlock()
 		return nil
 	}
+	// Unverified: relayed and announced (HasVote) only once the engine
+	// accepts it.
 	hd.votes[k] = &storedVote{vote: v, frame: frame, at: time.Now()}
-	hv, _ := encodeFrame(&p2ppb.ConsensusMessage{HasVote: &p2ppb.HasVote{Height: k.height, Round: k.round, Type: uint32(k.typ), Index: k.index}})
-	for _, other := range t.peers {
-		if other == ps || !peerNearLocked(other, v.Height) {
-			continue
-		}
-		if _, ok := other.hasAt(v.Height).votes[k]; !ok {
-			t.enqueueLocked(other, KindHasVote, hv)
-		}
-	}
 	t.mu.Unlock()
 	t.deliver(engine.Inbound{From: ps.id.String(), Msg: engine.VoteMsg{Vote: v}})
 	return nil

@@ -82,7 +82,7 @@ func TestFourNodesGossipExactlyOnce(t *testing.T) {
 		if i == 0 {
 			wantProposals = 0
 		}
-		proposals, votes := 0, make(map[voteKey]int)
+		proposals, headers, votes := 0, 0, make(map[voteKey]int)
 		for proposals < wantProposals || len(votes) < 6 {
 			m := receive(t, tr)
 			switch msg := m.Msg.(type) {
@@ -93,6 +93,11 @@ func TestFourNodesGossipExactlyOnce(t *testing.T) {
 				}
 				if msg.Proposal.BlockID != id || !bytes.Equal(msg.Proposal.Signature, prop.Signature) {
 					t.Fatalf("node %d: proposal arrived altered", i)
+				}
+			case engine.ProposalHeaderMsg:
+				headers++
+				if headers > 1 || msg.Proposal.BlockID != id {
+					t.Fatalf("node %d: proposal header %d: %+v", i, headers, msg.Proposal)
 				}
 			case engine.VoteMsg:
 				k := voteKey{msg.Vote.Height, msg.Vote.Round, msg.Vote.Type, msg.Vote.ValidatorIndex}
@@ -106,8 +111,8 @@ func TestFourNodesGossipExactlyOnce(t *testing.T) {
 			default:
 				t.Fatalf("node %d: unexpected %T", i, m.Msg)
 			}
-			if proposals > wantProposals {
-				t.Fatalf("node %d: proposal delivered twice", i)
+			if proposals > wantProposals || (proposals > 0 && headers == 0) {
+				t.Fatalf("node %d: proposal delivered twice or without its header first", i)
 			}
 		}
 	}

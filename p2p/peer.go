@@ -32,6 +32,9 @@ type peerHas struct {
 	proposals map[int32]bool
 	blocks    map[int32]bool // proposal and every part
 	parts     map[partKey]struct{}
+	// conflicts marks rounds for which the peer sent a proposal other than
+	// the one we hold: its parts need not prove into ours.
+	conflicts map[int32]bool
 }
 
 type peerStatus struct {
@@ -70,6 +73,7 @@ func (ps *peerState) hasAt(h int64) *peerHas {
 			proposals: make(map[int32]bool),
 			blocks:    make(map[int32]bool),
 			parts:     make(map[partKey]struct{}),
+			conflicts: make(map[int32]bool),
 		}
 		ps.has[h] = ph
 	}

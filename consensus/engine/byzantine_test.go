@@ -23,6 +23,7 @@ type recTransport struct {
 }
 
 func (r *recTransport) Broadcast(msg any)        { r.broadcast = append(r.broadcast, msg) }
+func (r *recTransport) Accepted(any)             {}
 func (r *recTransport) Inbound() <-chan Inbound  { return nil }
 func (r *recTransport) SetStatus(Status)         {}
 func (r *recTransport) ReportPeer(string, error) {}

@@ -15,6 +15,10 @@ import (
 func (e *Engine) onInbound(ctx context.Context, in Inbound) error {
 	var err error
 	switch m := in.Msg.(type) {
+	case ProposalHeaderMsg:
+		err = e.onProposalHeader(m)
+	case *ProposalHeaderMsg:
+		err = e.onProposalHeader(*m)
 	case ProposalMsg:
 		err = e.onProposal(ctx, in, m)
 	case *ProposalMsg:
@@ -73,6 +77,7 @@ func (e *Engine) onVote(ctx context.Context, in Inbound, m VoteMsg) error {
 		delete(e.seen, string(v.Signature))
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}
+	e.d.Transport.Accepted(m) // verified: the transport may relay it
 	now := e.d.Clock.Now()
 	rec, err := encodeVote(v, now)
 	if err == nil {
@@ -96,6 +101,7 @@ func (e *Engine) onProposal(ctx context.Context, in Inbound, m ProposalMsg) erro
 		delete(e.seen, string(p.Signature))
 		return err
 	}
+	e.d.Transport.Accepted(m)
 	now := e.d.Clock.Now()
 	rec, err := encodeProposal(p, b, now)
 	if err == nil {
@@ -111,10 +117,28 @@ func (e *Engine) onProposal(ctx context.Context, in Inbound, m ProposalMsg) erro
 	return e.stepOwn(ctx, consensus.ValueReceived{Height: p.Height, BlockID: p.BlockID, Now: now})
 }
 
-// checkProposal authenticates a proposal and checks that its block is well
-// formed and is the one it names. Whether the block is valid for the chain
-// is ValidateValue's question.
-func (e *Engine) checkProposal(p *types.Proposal, b *types.Block) error {
+// onProposalHeader authenticates a proposal of the current height whose
+// block is still arriving and, when it verifies, tells the transport it may
+// relay it and its parts. It does not step the core: the ProposalMsg with
+// the block does. Proposals of other heights are left to that message,
+// which the engine buffers.
+func (e *Engine) onProposalHeader(m ProposalHeaderMsg) error {
+	p := m.Proposal
+	if p == nil {
+		return fmt.Errorf("%w: empty proposal header message", ErrBadMessage)
+	}
+	if !e.started || p.Height != e.height() {
+		return nil
+	}
+	if err := e.authProposal(p); err != nil {
+		return err
+	}
+	e.d.Transport.Accepted(m)
+	return nil
+}
+
+// authProposal checks that p is signed by the proposer of its round.
+func (e *Engine) authProposal(p *types.Proposal) error {
 	// Bound the round first: finding the proposer of round r costs r steps.
 	if p.Round < 0 || p.Round > e.core.RoundState().Round+consensus.MaxRoundsAhead {
 		return fmt.Errorf("%w: proposal for round %d", ErrBadMessage, p.Round)
@@ -122,6 +146,16 @@ func (e *Engine) checkProposal(p *types.Proposal, b *types.Block) error {
 	proposer := e.state.Validators.ProposerForRound(p.Round)
 	if err := types.VerifyProposal(e.chain, proposer, p); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)
+	}
+	return nil
+}
+
+// checkProposal authenticates a proposal and checks that its block is well
+// formed and is the one it names. Whether the block is valid for the chain
+// is ValidateValue's question.
+func (e *Engine) checkProposal(p *types.Proposal, b *types.Block) error {
+	if err := e.authProposal(p); err != nil {
+		return err
 	}
 	if b.Header.Height != p.Height {
 		return fmt.Errorf("%w: proposal for height %d carries a block of height %d", ErrBadMessage, p.Height, b.Header.Height)

@@ -16,6 +16,16 @@ type ProposalMsg struct {
 	Block    *types.Block
 }
 
+// ProposalHeaderMsg is a peer's signed proposal whose block is still
+// arriving in parts. The engine only authenticates it (the signature of the
+// round's proposer at the current height) and, when it verifies, hands it
+// back through Transport.Accepted, so that the transport may relay the
+// proposal and stream its parts before the whole block is in. The
+// ProposalMsg with the block follows once every part has arrived.
+type ProposalHeaderMsg struct {
+	Proposal *types.Proposal
+}
+
 // VoteMsg is a signed prevote or precommit.
 type VoteMsg struct {
 	Vote *types.Vote
@@ -34,7 +44,7 @@ type CommitMsg struct {
 // report misbehaviour back to the transport.
 type Inbound struct {
 	From string
-	Msg  any // ProposalMsg, VoteMsg or CommitMsg
+	Msg  any // ProposalHeaderMsg, ProposalMsg, VoteMsg or CommitMsg
 }
 
 // Status is where this node's consensus is, advertised to peers so they can
@@ -51,6 +61,17 @@ type Transport interface {
 	// Broadcast sends msg (ProposalMsg or VoteMsg) to every peer that is not
 	// known to have it. It does not block on slow peers.
 	Broadcast(msg any)
+	// Accepted says that a peer's message (ProposalHeaderMsg, ProposalMsg
+	// or VoteMsg, as delivered by Inbound) passed the engine's checks: its
+	// signer is a validator of its height (the round's proposer for a
+	// proposal) and its signature verifies. The transport relays a peer's
+	// proposals, block parts and votes to other peers only after this, so
+	// a node never forwards a forgery and an honest relayer is never
+	// reported for one. Messages the engine drops or buffers for a later
+	// height are accepted when (and if) it checks them, or never relayed.
+	// Broadcast stays for the engine's own messages. Accepted must not
+	// block.
+	Accepted(msg any)
 	// Inbound delivers messages from peers.
 	Inbound() <-chan Inbound
 	// SetStatus advertises this node's position to its peers.

@@ -79,9 +79,10 @@ type Endpoint struct {
 	src   engine.BlockSource
 	inbox chan engine.Inbound
 
-	mu      sync.Mutex
-	status  engine.Status
-	reports []Report
+	mu       sync.Mutex
+	status   engine.Status
+	reports  []Report
+	accepted []any
 }
 
 var _ engine.Transport = (*Endpoint)(nil)
@@ -153,4 +154,20 @@ func (ep *Endpoint) Reports() []Report {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
 	return append([]Report(nil), ep.reports...)
+}
+
+// Accepted records a peer's message the engine verified. Every endpoint
+// already hears every broadcast, so nothing is relayed.
+func (ep *Endpoint) Accepted(msg any) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	ep.accepted = append(ep.accepted, msg)
+}
+
+// AcceptedMessages returns the peers' messages the engine reported as
+// verified, in order.
+func (ep *Endpoint) AcceptedMessages() []any {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return append([]any(nil), ep.accepted...)
 }

@@ -1,0 +1,173 @@
+package p2p
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
+	"github.com/bftnode/bftnode/types"
+)
+
+// rawSend connects a bare host to tr and writes msgs on a consensus
+// stream, as a Byzantine peer that is not running our transport would.
+func rawSend(t *testing.T, tr *Transport, msgs ...*p2ppb.ConsensusMessage) host.Host {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h := newRawHost(t)
+	if err := dialRaw(ctx, h, tr); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.NewStream(ctx, tr.ID(), ProtocolConsensus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		f, err := encodeFrame(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Write(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h
+}
+
+func voteFrame(v *types.Vote) *p2ppb.ConsensusMessage {
+	return &p2ppb.ConsensusMessage{Vote: &p2ppb.VoteMessage{Vote: v.ToProto()}}
+}
+
+// heldVote returns the signature of the vote tr holds for k, and whether
+// it is verified (relayable).
+func heldVote(tr *Transport, k voteKey) ([]byte, bool) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if hd := tr.heights[k.height]; hd != nil && hd.votes[k] != nil {
+		return hd.votes[k].vote.Signature, hd.votes[k].verified
+	}
+	return nil, false
+}
+
+func scoreOf(tr *Transport, p peer.ID) int {
+	tr.scores.mu.Lock()
+	defer tr.scores.mu.Unlock()
+	return tr.scores.m[p].points
+}
+
+// indexOf returns the index in the validator set of validator i (the
+// set is sorted, not in key order).
+func (tv *testValidators) indexOf(i int) int32 {
+	idx, v := tv.genesis.Validators.ByAddress(types.NewValidator(tv.keys[i].Public().(ed25519.PublicKey), 1).Address)
+	if v == nil {
+		tv.t.Fatalf("validator %d not in the set", i)
+	}
+	return idx
+}
+
+// TestOnlyVerifiedMessagesAreRelayed runs two real engines A and B of four
+// validators (too few to commit, so both stay at height 1) and makes bare
+// Byzantine peers send A forged messages. A must not relay them, so B
+// never reports (or bans) A, while A bans the senders; a valid vote from a
+// bare peer is relayed to B.
+func TestOnlyVerifiedMessagesAreRelayed(t *testing.T) {
+	tv := newTestValidators(t, 4)
+	tv.start(0)
+	tv.start(1)
+	a, b := tv.transports[0], tv.transports[1]
+	waitFor(t, "both engines at height 1, connected", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		ps := a.peers[b.ID()]
+		return a.status.Height == 1 && ps != nil && ps.status.known && ps.status.height == 1
+	})
+	// The absent validator 2's vote, which only the bare peers send.
+	idx := tv.indexOf(2)
+	k := voteKey{1, 0, types.PrevoteType, idx}
+	val := tv.genesis.Validators.ByIndex(idx)
+	vote := func(sign ed25519.PrivateKey, typ types.SignedMsgType) *types.Vote {
+		v := &types.Vote{Type: typ, Height: 1, Round: 0, Timestamp: time.Unix(1_767_225_700, 0).UTC(), ValidatorAddress: val.Address, ValidatorIndex: idx}
+		v.Signature = ed25519.Sign(sign, types.VoteSignBytes(testChain, v))
+		return v
+	}
+	_, stranger, _ := ed25519.GenerateKey(nil)
+
+	t.Run("forged votes", func(t *testing.T) {
+		bad := vote(tv.keys[2], types.PrevoteType)
+		bad.Signature = bytes.Repeat([]byte{7}, ed25519.SignatureSize) // a bad signature
+		nonVal := vote(stranger, types.PrecommitType)                  // signed by a non-validator
+		raw := rawSend(t, a, voteFrame(bad), voteFrame(nonVal))
+		waitFor(t, "A bans the forger", func() bool { return a.gater.isBanned(raw.ID()) })
+		for _, v := range []*types.Vote{bad, nonVal} {
+			sig, verified := heldVote(a, voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex})
+			if bytes.Equal(sig, v.Signature) && verified {
+				t.Fatalf("A holds the forged %v as verified", v.Type)
+			}
+		}
+		waitTicks(t, 5, a, b) // relays would have gone out by now
+		for _, v := range []*types.Vote{bad, nonVal} {
+			if sig, _ := heldVote(b, voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}); sig != nil {
+				t.Fatalf("B received the forged %v", v.Type)
+			}
+		}
+	})
+
+	t.Run("forged proposal", func(t *testing.T) {
+		a.mu.Lock()
+		round := a.status.Round + 3
+		a.mu.Unlock()
+		block := makeBlock(1, [][]byte{bytes.Repeat([]byte("f"), 100_000)}, types.BlockID{}, nil)
+		id, err := types.MakeBlockID(block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prop := &types.Proposal{Height: 1, Round: round, POLRound: -1, BlockID: id, Timestamp: time.Unix(1_767_225_700, 0).UTC()}
+		prop.Signature = ed25519.Sign(stranger, types.ProposalSignBytes(testChain, prop))
+		parts, err := partSetFromBlock(block, id.PartSetHeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := []*p2ppb.ConsensusMessage{{Proposal: &p2ppb.ProposalMessage{Proposal: prop.ToProto()}}}
+		for _, p := range parts.parts {
+			msgs = append(msgs, &p2ppb.ConsensusMessage{BlockPart: &p2ppb.BlockPartMessage{Height: 1, Round: round, Part: p}})
+		}
+		raw := rawSend(t, a, msgs...)
+		waitFor(t, "A bans the forger", func() bool { return a.gater.isBanned(raw.ID()) })
+		waitTicks(t, 5, a, b)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if hd := b.heights[1]; hd != nil && hd.proposals[round] != nil && sameProposal(hd.proposals[round].proposal, prop) {
+			t.Fatal("B received the forged proposal")
+		}
+	})
+
+	t.Run("valid vote", func(t *testing.T) {
+		good := vote(tv.keys[2], types.PrevoteType)
+		raw := rawSend(t, a, voteFrame(good))
+		waitForUpTo(t, 5*time.Second, "A accepts", func() bool {
+			sig, ok := heldVote(a, k)
+			return bytes.Equal(sig, good.Signature) && ok
+		})
+		waitFor(t, "B receives the valid vote through A", func() bool {
+			sig, _ := heldVote(b, k)
+			return bytes.Equal(sig, good.Signature)
+		})
+		if scoreOf(a, raw.ID()) != 0 || a.gater.isBanned(raw.ID()) {
+			t.Fatal("A penalised the sender of a valid vote")
+		}
+	})
+
+	// Through all of it, the honest relayer kept its standing with B.
+	if s := scoreOf(b, a.ID()); s != 0 || b.gater.isBanned(a.ID()) || b.Stats().Bans != 0 {
+		t.Fatalf("B penalised A: score %d, bans %d", s, b.Stats().Bans)
+	}
+	if got := a.Stats().Bans; got != 2 {
+		t.Fatalf("A banned %d peers, want the 2 forgers", got)
+	}
+}
