@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -69,8 +70,7 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("%w: %w: last indexed height of %d bytes", ErrIndex, errCorruptIndex, len(v))
 	}
-	h, _, _ := decodePos(append(v[:8:8], 0, 0, 0, 0))
-	ix.lastH = h
+	ix.lastH = int64(binary.BigEndian.Uint64(v))
 	copy(ix.lastHash[:], v[8:])
 	return ix, nil
 }
@@ -139,7 +139,8 @@ func (ix *Index) IndexBlock(block *types.Block, results *abci.ResponseFinalizeBl
 		}
 	}
 	hash := block.Hash()
-	last := concat(position(height, 0)[:8], hash[:])
+	last := binary.BigEndian.AppendUint64(nil, uint64(height))
+	last = append(last, hash[:]...)
 	if err := b.Set(metaLastKey(), last, nil); err != nil {
 		return fmt.Errorf("%w: %w", ErrIndex, err)
 	}

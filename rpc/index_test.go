@@ -151,10 +151,50 @@ func TestIndexSearchMatchesQuerySemantics(t *testing.T) {
 	ix := openTestIndex(t)
 	c.indexInto(t, ix)
 	hash := sha(c.blocks[5].Data.Txs[1])
-	queries := []struct {
-		q              string
-		minTx, minBlks int // at least this many, so that a case cannot pass by finding nothing
-	}{
+	ctx := context.Background()
+	for _, tc := range indexQueries(hash) {
+		t.Run(tc.q, func(t *testing.T) {
+			q, err := ParseQuery(tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantTxs, wantHeights := c.want(q)
+			if len(wantTxs) < tc.minTx || len(wantHeights) < tc.minBlks {
+				t.Fatalf("the corpus gives %d txs and %d blocks; the case expects at least %d and %d", len(wantTxs), len(wantHeights), tc.minTx, tc.minBlks)
+			}
+			got, err := ix.TxSearch(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotTxs []string
+			for i, r := range got {
+				gotTxs = append(gotTxs, string(r.Tx))
+				if i > 0 && (r.Height < got[i-1].Height || r.Height == got[i-1].Height && r.Index <= got[i-1].Index) {
+					t.Errorf("results out of order at %d: %d/%d after %d/%d", i, r.Height, r.Index, got[i-1].Height, got[i-1].Index)
+				}
+			}
+			if !slices.Equal(gotTxs, wantTxs) {
+				t.Errorf("tx_search:\n got %q\nwant %q", gotTxs, wantTxs)
+			}
+			heights, err := ix.BlockSearch(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(heights, wantHeights) {
+				t.Errorf("block_search: got %v, want %v", heights, wantHeights)
+			}
+		})
+	}
+}
+
+type indexQuery struct {
+	q              string
+	minTx, minBlks int // at least this many, so that a case cannot pass by finding nothing
+}
+
+// indexQueries are the searches the index tests run; hash is a tx's.
+func indexQueries(hash string) []indexQuery {
+	return []indexQuery{
 		{"", 40, 40},
 		{"tm.event='Tx'", 40, 0},
 		{"tx.hash='" + hash + "'", 1, 0},
@@ -205,45 +245,47 @@ func TestIndexSearchMatchesQuerySemantics(t *testing.T) {
 		{"begin.secret='x'", 0, 0},
 		{"tm.event='NewBlock' AND begin.proposer CONTAINS 'val'", 0, 40},
 	}
-	ctx := context.Background()
-	for _, tc := range queries {
-		t.Run(tc.q, func(t *testing.T) {
-			q, err := ParseQuery(tc.q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantTxs, wantHeights := c.want(q)
-			if len(wantTxs) < tc.minTx || len(wantHeights) < tc.minBlks {
-				t.Fatalf("the corpus gives %d txs and %d blocks; the case expects at least %d and %d", len(wantTxs), len(wantHeights), tc.minTx, tc.minBlks)
-			}
-			got, err := ix.TxSearch(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var gotTxs []string
-			for i, r := range got {
-				gotTxs = append(gotTxs, string(r.Tx))
-				if i > 0 && (r.Height < got[i-1].Height || r.Height == got[i-1].Height && r.Index <= got[i-1].Index) {
-					t.Errorf("results out of order at %d: %d/%d after %d/%d", i, r.Height, r.Index, got[i-1].Height, got[i-1].Index)
-				}
-			}
-			if !slices.Equal(gotTxs, wantTxs) {
-				t.Errorf("tx_search:\n got %q\nwant %q", gotTxs, wantTxs)
-			}
-			heights, err := ix.BlockSearch(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(heights, wantHeights) {
-				t.Errorf("block_search: got %v, want %v", heights, wantHeights)
-			}
-		})
-	}
 }
 
 func sha(tx []byte) string {
 	h := (&TxResult{Tx: tx}).Hash()
 	return strings.ToUpper(hex.EncodeToString(h[:]))
+}
+
+// FuzzIndexSearch runs arbitrary queries against an indexed corpus: the
+// index must find exactly the txs and blocks the query matches, in order.
+func FuzzIndexSearch(f *testing.F) {
+	for _, tc := range indexQueries(strings.Repeat("AB", 32)) {
+		f.Add(tc.q)
+	}
+	c := makeCorpus(30)
+	ix := openTestIndex(f)
+	c.indexInto(f, ix)
+	f.Fuzz(func(t *testing.T, s string) {
+		q, err := ParseQuery(s)
+		if err != nil {
+			return
+		}
+		wantTxs, wantHeights := c.want(q)
+		got, err := ix.TxSearch(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotTxs []string
+		for _, r := range got {
+			gotTxs = append(gotTxs, string(r.Tx))
+		}
+		if !slices.Equal(gotTxs, wantTxs) {
+			t.Errorf("tx_search %q:\n got %q\nwant %q", s, gotTxs, wantTxs)
+		}
+		heights, err := ix.BlockSearch(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(heights, wantHeights) {
+			t.Errorf("block_search %q: got %v, want %v", s, heights, wantHeights)
+		}
+	})
 }
 
 func TestIndexTxByHash(t *testing.T) {
