@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/consensus/wal"
@@ -65,22 +64,11 @@ func blockIDString(id types.BlockID) string {
 	return fmt.Sprintf("%X/%d/%X", id.Hash[:], id.PartSetHeader.Total, id.PartSetHeader.Hash[:])
 }
 
-// walFiles lists the files of the WAL in dir in the order they were
-// written: rotated segments (wal.000001, …; zero-padded, so they sort by
-// name), then the head, wal. A rotation removes the older segments, so
-// what remains is the recent part of the log.
-func walFiles(dir string) ([]string, error) {
-	segs, err := filepath.Glob(filepath.Join(dir, wal.FileName+".[0-9]*"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(segs)
-	return append(segs, filepath.Join(dir, wal.FileName)), nil
-}
-
 // addWAL reads the WAL of the node in home (which must not be running).
 func (b *walBook) addWAL(name, home string) error {
-	files, err := walFiles(filepath.Join(home, "data", "cs.wal"))
+	// The rotated segments, oldest first, then the head. A rotation
+	// removes the older segments: what remains is the recent log.
+	files, err := wal.Files(filepath.Join(home, "data", "cs.wal"))
 	if err != nil {
 		return err
 	}
