@@ -413,23 +413,29 @@ func TestIndexEncodingsKeepOrder(t *testing.T) {
 	}
 }
 
-// BenchmarkIndexBlock indexes blocks of 1,000 txs, each with a result of
-// two indexed attributes, in a database on disk.
+// benchBlock is a block of n txs at height h, each with a result of two
+// indexed attributes: app.key (distinct within the block) and app.amount.
+func benchBlock(h int64, n int) (*types.Block, *abci.ResponseFinalizeBlock) {
+	block := &types.Block{Header: types.Header{ChainID: testChainID, Height: h}}
+	res := &abci.ResponseFinalizeBlock{}
+	for i := range n {
+		block.Data.Txs = append(block.Data.Txs, fmt.Appendf(nil, "h%d-key%06d=value", h, i))
+		res.TxResults = append(res.TxResults, &abci.ExecTxResult{Events: []abci.Event{{Type: "app", Attributes: []abci.EventAttribute{
+			{Key: "key", Value: fmt.Sprintf("key%06d", i), Index: true},
+			{Key: "amount", Value: strconv.Itoa(i), Index: true},
+		}}}})
+	}
+	return block, res
+}
+
+// BenchmarkIndexBlock indexes blocks of 1,000 txs in a database on disk.
 func BenchmarkIndexBlock(b *testing.B) {
 	ix, err := OpenIndex(filepath.Join(b.TempDir(), "tx_index.db"), IndexOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer ix.Close()
-	block := &types.Block{Header: types.Header{ChainID: testChainID}}
-	res := &abci.ResponseFinalizeBlock{}
-	for i := range 1000 {
-		block.Data.Txs = append(block.Data.Txs, fmt.Appendf(nil, "key%06d=value%06d", i, i))
-		res.TxResults = append(res.TxResults, &abci.ExecTxResult{Events: []abci.Event{{Type: "app", Attributes: []abci.EventAttribute{
-			{Key: "key", Value: fmt.Sprintf("key%06d", i), Index: true},
-			{Key: "amount", Value: strconv.Itoa(i), Index: true},
-		}}}})
-	}
+	block, res := benchBlock(1, 1000)
 	b.ReportAllocs()
 	h := int64(0)
 	for b.Loop() {
@@ -438,5 +444,42 @@ func BenchmarkIndexBlock(b *testing.B) {
 		if err := ix.IndexBlock(block, res); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkTxSearch searches 50,000 txs (50 blocks of 1,000) on disk.
+func BenchmarkTxSearch(b *testing.B) {
+	ix, err := OpenIndex(filepath.Join(b.TempDir(), "tx_index.db"), IndexOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	for h := int64(1); h <= 50; h++ {
+		if err := ix.IndexBlock(benchBlock(h, 1000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bc := range []struct {
+		q    string
+		want int
+	}{
+		{"app.key='key000500'", 50},                 // string equality: one prefix scan
+		{"app.amount>=990", 500},                    // numeric range
+		{"tx.height=25", 1000},                      // height: a range of records
+		{"app.key='key000500' AND tx.height>45", 5}, // equality, then height bounds
+	} {
+		q, err := ParseQuery(bc.q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bc.q, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				got, err := ix.TxSearch(context.Background(), q)
+				if err != nil || len(got) != bc.want {
+					b.Fatalf("%d txs (%v), want %d", len(got), err, bc.want)
+				}
+			}
+		})
 	}
 }
