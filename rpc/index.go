@@ -164,7 +164,7 @@ func indexTx(b *pebble.Batch, height int64, i uint32, tx []byte, res *abci.ExecT
 		attrs = indexedAttributes(nil, res.Events, KeyTxHash, KeyTxHeight)
 	}
 	hash := (&TxResult{Tx: tx}).Hash()
-	if err := b.Set(concat([]byte{prefixTxHash}, hash[:]), pos, nil); err != nil {
+	if err := b.Set(concat([]byte{prefixTxHash}, hash[:], pos), nil, nil); err != nil {
 		return fmt.Errorf("%w: %w", ErrIndex, err)
 	}
 	if err := b.Set(concat([]byte{prefixTx}, pos), encodeTxRecord(tx, raw, res != nil), nil); err != nil {
@@ -209,16 +209,26 @@ func indexedAttributes(out []attr, evs []abci.Event, reserved ...string) []attr 
 	return out
 }
 
-// Tx returns the indexed tx with this hash, or an error wrapping ErrNotFound.
+// Tx returns the indexed tx with this hash (the latest, should the same
+// tx have been committed twice), or an error wrapping ErrNotFound.
 func (ix *Index) Tx(_ context.Context, hash types.Hash) (*TxResult, error) {
 	snap := ix.db.NewSnapshot()
 	defer snap.Close()
-	pos, err := get(snap, concat([]byte{prefixTxHash}, hash[:]))
+	prefix := concat([]byte{prefixTxHash}, hash[:])
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrIndex, err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		if err := it.Error(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrIndex, err)
+		}
+		return nil, errTxNotFound(hash)
+	}
+	pos, err := keyPos(it.Key())
 	if err != nil {
 		return nil, err
-	}
-	if pos == nil {
-		return nil, errTxNotFound(hash)
 	}
 	rec, err := get(snap, concat([]byte{prefixTx}, pos))
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/bftnode/bftnode/types"
 )
 
 // space is the key layout of one kind of indexed item: txs or blocks.
@@ -29,7 +31,6 @@ type scanKind int
 const (
 	scanRecords  scanKind = iota // the records within the height bounds, in order
 	scanPostings                 // positions from ranges of postings
-	scanHash                     // the tx with one hash
 	scanNothing                  // no item can match
 )
 
@@ -41,7 +42,6 @@ type plan struct {
 	ranges [][2][]byte // scanPostings: [lower, upper) key ranges
 	values *Condition  // scanPostings: check each string posting's value
 	skip   int         // scanPostings: length of the key prefix before a value
-	hash   [32]byte    // scanHash
 }
 
 // planFor returns the plan for condition c.
@@ -51,13 +51,12 @@ func planFor(sp space, c *Condition) plan {
 		if c.Op != OpEqual || c.Number || c.Time {
 			return plan{kind: scanRecords, rank: 6}
 		}
-		p := plan{kind: scanHash}
 		h, err := hex.DecodeString(c.Operand)
-		if err != nil || len(h) != len(p.hash) {
+		if err != nil || len(h) != len(types.Hash{}) {
 			return plan{kind: scanNothing}
 		}
-		copy(p.hash[:], h)
-		return p
+		at := concat([]byte{prefixTxHash}, h)
+		return plan{kind: scanPostings, ranges: [][2][]byte{{at, prefixEnd(at)}}}
 	case c.Key == sp.heightKey:
 		if !c.Number {
 			return plan{kind: scanRecords, rank: 6}
@@ -173,12 +172,6 @@ func (ix *Index) search(ctx context.Context, sp space, q *Query, fn func(pos, re
 	snap := ix.db.NewSnapshot()
 	defer snap.Close()
 	switch best.kind {
-	case scanHash:
-		pos, err := get(snap, append([]byte{prefixTxHash}, best.hash[:]...))
-		if err != nil || pos == nil {
-			return err
-		}
-		return visit(ctx, snap, sp, [][]byte{pos}, lo, hi, fn)
 	case scanPostings:
 		positions, err := postings(ctx, snap, best, lo, hi)
 		if err != nil {

@@ -313,6 +313,29 @@ func TestIndexTxByHash(t *testing.T) {
 	}
 }
 
+func TestIndexDuplicateTx(t *testing.T) {
+	ix := openTestIndex(t)
+	tx := []byte("again")
+	for _, h := range []int64{1, 2, 3} {
+		b := &types.Block{Header: types.Header{Height: h}, Data: types.Data{Txs: [][]byte{[]byte("other"), tx}}}
+		if h == 2 {
+			b.Data.Txs = b.Data.Txs[:1]
+		}
+		if err := ix.IndexBlock(b, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := ix.Tx(context.Background(), (&TxResult{Tx: tx}).Hash())
+	if err != nil || got.Height != 3 || got.Index != 1 {
+		t.Fatalf("tx committed twice: got %+v, %v; want the one at 3/1", got, err)
+	}
+	q, _ := ParseQuery("tx.hash='" + sha(tx) + "'")
+	all, err := ix.TxSearch(context.Background(), q)
+	if err != nil || len(all) != 2 || all[0].Height != 1 || all[1].Height != 3 {
+		t.Errorf("tx_search by hash: %d txs (%v), want the ones at heights 1 and 3", len(all), err)
+	}
+}
+
 func TestIndexPersistsAcrossReopen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tx_index.db")
 	ix, err := OpenIndex(dir, IndexOptions{})
