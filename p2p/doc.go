@@ -11,7 +11,12 @@
 //     the transport keeps each peer's status and which votes and parts it is
 //     known to have, and sends only what is missing. Blocks travel as parts,
 //     each verified against the proposal's part set header as it arrives,
-//     and reach the engine as one ProposalMsg.
+//     and reach the engine as one ProposalMsg (after a ProposalHeaderMsg
+//     for the proposal alone). A peer's proposal, parts and votes are held
+//     unverified and relayed or announced to other peers only once the
+//     engine has checked their signatures and calls Transport.Accepted, so
+//     a forgery is never forwarded and an honest relayer is never blamed
+//     for one. Own messages (Broadcast) are relayable at once.
 //   - /bftnode/blocksync/1: a node far behind its peers fetches committed
 //     blocks with their commits from several peers in parallel and delivers
 //     them in order as CommitMsg.
