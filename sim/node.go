@@ -130,6 +130,7 @@ func (n *node) boot() {
 	n.equivocated = map[heightRound]*types.Block{}
 	n.crashAfter = -1
 	n.startTicker()
+	n.wal = fromLastStart(n.wal)
 	if len(n.wal) == 0 {
 		n.startHeight(n.last + 1)
 		return
@@ -147,6 +148,20 @@ func (n *node) boot() {
 	n.pending = nil
 	n.execute(pending)
 	n.drain()
+}
+
+// fromLastStart returns the records of the height being decided: those from
+// its StartHeight on. Inputs that arrive between a decision and the next
+// StartHeight (a late timeout or validity answer for the decided height) are
+// logged too, but belong to no height to replay: without a StartHeight the
+// log is empty.
+func fromLastStart(wal []walRecord) []walRecord {
+	for i := len(wal) - 1; i >= 0; i-- {
+		if _, ok := wal[i].ev.(consensus.StartHeight); ok {
+			return wal[i:]
+		}
+	}
+	return nil
 }
 
 func (n *node) restart() {

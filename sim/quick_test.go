@@ -171,3 +171,22 @@ func TestRunSeedsStopsWhenCancelled(t *testing.T) {
 		t.Fatalf("all %d runs happened despite the cancelled context", folded)
 	}
 }
+
+// TestRegressionSeeds replays seeds that once failed. 329, 3864, 6568,
+// 7528, 7797 and 8996 (n=4, 1 mix, 2 crashes) stalled a validator forever:
+// a crash between a decision and the next StartHeight left only late inputs
+// of the decided height in its log, whose replay never started a height.
+func TestRegressionSeeds(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Byzantine, cfg.Behaviour, cfg.Crashes = 1, Mix, 2
+	for _, seed := range []uint64{329, 3864, 6568, 7528, 7797, 8996} {
+		cfg.Seed = seed
+		r, err := Run(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range r.Violations {
+			t.Errorf("seed %d: %v\n  replay: %s", seed, v, cfg.ReplayCommand())
+		}
+	}
+}
