@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/bftnode/bftnode/consensus/engine"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 	"github.com/bftnode/bftnode/types"
 )
@@ -100,8 +101,10 @@ func TestOnlyVerifiedMessagesAreRelayed(t *testing.T) {
 
 	t.Run("forged votes", func(t *testing.T) {
 		bad := vote(tv.keys[2], types.PrevoteType)
-		bad.Signature = bytes.Repeat([]byte{7}, ed25519.SignatureSize) // a bad signature
-		nonVal := vote(stranger, types.PrecommitType)                  // signed by a non-validator
+		bad.Signature = bytes.Repeat([]byte{7}, ed25519.SignatureSize)                                            // a bad signature
+		nonVal := &types.Vote{Type: types.PrecommitType, Height: 1, Timestamp: time.Unix(1_767_225_700, 0).UTC(), // by a non-validator
+			ValidatorAddress: types.AddressOf(stranger.Public().(ed25519.PublicKey)), ValidatorIndex: 7}
+		nonVal.Signature = ed25519.Sign(stranger, types.VoteSignBytes(testChain, nonVal))
 		raw := rawSend(t, a, voteFrame(bad), voteFrame(nonVal))
 		waitFor(t, "A bans the forger", func() bool { return a.gater.isBanned(raw.ID()) })
 		for _, v := range []*types.Vote{bad, nonVal} {
@@ -170,4 +173,89 @@ func TestOnlyVerifiedMessagesAreRelayed(t *testing.T) {
 	if got := a.Stats().Bans; got != 2 {
 		t.Fatalf("A banned %d peers, want the 2 forgers", got)
 	}
+}
+
+// An honest peer whose proposal conflicts with a forgery we hold is not
+// blamed for its parts, and a forged proposal whose block an honest peer
+// completes is blamed on its sender.
+func TestRelayerNotBlamedForForgedProposal(t *testing.T) {
+	a := newTestNode(t, nil)
+	b := newTestNode(t, nil)
+	connect(t, b, a)
+	a.SetStatus(engine.Status{Height: 1})
+	b.SetStatus(engine.Status{Height: 1})
+	waitFor(t, "peers", func() bool { return hasPeer(a, b.ID()) && hasPeer(b, a.ID()) })
+	block := makeBlock(1, [][]byte{bytes.Repeat([]byte("g"), 150_000)}, types.BlockID{}, nil)
+	id, err := types.MakeBlockID(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := makeBlock(1, [][]byte{[]byte("other")}, types.BlockID{}, nil)
+	otherID, err := types.MakeBlockID(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proposal := func(round int32, id types.BlockID, sig string) *types.Proposal {
+		return &types.Proposal{Height: 1, Round: round, POLRound: -1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig(sig)}
+	}
+	propFrame := func(p *types.Proposal) *p2ppb.ConsensusMessage {
+		return &p2ppb.ConsensusMessage{Proposal: &p2ppb.ProposalMessage{Proposal: p.ToProto()}}
+	}
+	expect := func(from peer.ID, sig []byte, header bool) engine.Inbound {
+		t.Helper()
+		m := receive(t, a)
+		var p *types.Proposal
+		switch msg := m.Msg.(type) {
+		case engine.ProposalHeaderMsg:
+			if header {
+				p = msg.Proposal
+			}
+		case engine.ProposalMsg:
+			if !header {
+				p = msg.Proposal
+			}
+		}
+		if p == nil || !bytes.Equal(p.Signature, sig) || m.From != from.String() {
+			t.Fatalf("got %T from %s, want proposal %q (header %v) from %s", m.Msg, m.From, sig[:8], header, from)
+		}
+		return m
+	}
+
+	// Round 0: a forgery for another block arrives first.
+	forged := proposal(0, otherID, "forged0")
+	raw := rawSend(t, a, propFrame(forged))
+	expect(raw.ID(), forged.Signature, true)
+	parts := a.Stats().Received[KindBlockPart].Frames
+	genuine := proposal(0, id, "genuine0")
+	b.Broadcast(engine.ProposalMsg{Proposal: genuine, Block: block})
+	hdr := expect(b.ID(), genuine.Signature, true) // ours may be forged: the engine checks b's
+	waitFor(t, "b's parts", func() bool {
+		return a.Stats().Received[KindBlockPart].Frames >= parts+uint64(id.PartSetHeader.Total)
+	})
+	if s := scoreOf(a, b.ID()); s != 0 || a.Stats().BadFrames != 0 {
+		t.Fatalf("a penalised b (score %d) for parts of a proposal it did not hold", s)
+	}
+	// The engine verified b's proposal: it replaces the forgery.
+	a.Accepted(hdr.Msg)
+	a.mu.Lock()
+	sp := a.heights[1].proposals[0]
+	if !sameProposal(sp.proposal, genuine) || !sp.verified {
+		a.mu.Unlock()
+		t.Fatal("accepted proposal did not replace the forgery")
+	}
+	a.mu.Unlock()
+
+	// Round 1: a forgery of the same block (bad signature); b's parts
+	// complete it, and the block is delivered as from the forger.
+	forged = proposal(1, id, "forged1")
+	rawSend(t, a, propFrame(forged)) // a second raw peer
+	m := receive(t, a)
+	if _, ok := m.Msg.(engine.ProposalHeaderMsg); !ok {
+		t.Fatalf("got %T, want the forged header", m.Msg)
+	}
+	forger := mustDecode(t, m.From)
+	genuine = proposal(1, id, "genuine1")
+	b.Broadcast(engine.ProposalMsg{Proposal: genuine, Block: block})
+	expect(b.ID(), genuine.Signature, true)
+	expect(forger, forged.Signature, false)
 }
