@@ -30,9 +30,11 @@
 // Faults come from scenario files (testdata/*.txt, see parseScenario) or
 // from a seeded generator. The tests live in _test.go files: `go test
 // ./test/e2e` runs the short form (about two minutes), and -short skips
-// the suite. BFTNODE_LONG=1 runs the long form: random faults on 4 and on 7
-// validators and kill -9 of one validator, each for BFTNODE_E2E_DURATION
-// (default 30m; give go test a -timeout of about 4x that).
+// the suite. BFTNODE_LONG=1 runs the long form: random faults on 4
+// validators, on 7, and on 4 with a Byzantine one, and kill -9 of one
+// validator (at least 50 times), each for BFTNODE_E2E_DURATION (default
+// 15m, so about an hour in all: `make test-long`'s -timeout 120m fits;
+// give go test a -timeout of about 5x the duration).
 // A failure prints the scenario and the seed; replay it with
 //
 //	go test ./test/e2e -run TestRandomFaults -seed N

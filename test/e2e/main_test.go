@@ -49,12 +49,13 @@ func longForm() bool {
 }
 
 // longDuration is how long each long-form run applies faults:
-// BFTNODE_E2E_DURATION (a Go duration), else 30 minutes.
+// BFTNODE_E2E_DURATION (a Go duration), else 15 minutes (four runs take
+// about an hour).
 func longDuration(t *testing.T) time.Duration {
 	t.Helper()
 	s := os.Getenv("BFTNODE_E2E_DURATION")
 	if s == "" {
-		return 30 * time.Minute
+		return 15 * time.Minute
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
