@@ -21,40 +21,9 @@ func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockI
 	e.d.Mempool.Lock()
 	defer e.d.Mempool.Unlock()
 
-	resp, err := e.d.App.FinalizeBlock(ctx, finalizeRequest(b, e.state.LastValidators))
-	if err != nil {
-		return fmt.Errorf("%w: FinalizeBlock at height %d: %w", ErrApp, h, err)
-	}
-	if len(resp.TxResults) != len(b.Data.Txs) {
-		return fmt.Errorf("%w: FinalizeBlock at height %d returned %d results for %d txs", ErrApp, h, len(resp.TxResults), len(b.Data.Txs))
-	}
-	next, err := nextState(e.state, b, id, resp)
+	next, err := e.finalize(ctx, b, id, func(batch *blockstore.Batch) error { return batch.SaveBlock(b, id, seen) })
 	if err != nil {
 		return err
-	}
-	results := make([][]byte, len(resp.TxResults))
-	for i, r := range resp.TxResults {
-		if results[i], err = r.Marshal(); err != nil {
-			return fmt.Errorf("%w: marshal tx result: %w", ErrStore, err)
-		}
-	}
-	respBytes, err := resp.Marshal()
-	if err != nil {
-		return fmt.Errorf("%w: marshal FinalizeBlock response: %w", ErrStore, err)
-	}
-
-	batch := e.d.Store.NewBatch()
-	defer batch.Close()
-	for _, save := range []func() error{
-		func() error { return batch.SaveBlock(b, id, seen) },
-		func() error { return batch.SaveTxResults(h, results) },
-		func() error { return batch.SaveFinalizeBlockResponse(h, respBytes) },
-		func() error { return batch.SaveState(next) },
-		batch.Commit,
-	} {
-		if err := save(); err != nil {
-			return fmt.Errorf("%w: saving height %d: %w", ErrStore, h, err)
-		}
 	}
 	if err := e.d.WAL.WriteEndHeight(h); err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)
@@ -151,3 +120,46 @@ func resultsHash(results []*abci.ExecTxResult) types.Hash {
 }
 
 func blockIDFlag(f types.BlockIDFlag) tmtypes.BlockIDFlag { return tmtypes.BlockIDFlag(f) }
+
+// finalize executes block b on the application (FinalizeBlock) and saves,
+// in one synced batch, what saveFirst adds and then the tx results, the
+// FinalizeBlock response and the state after b, which it returns. Commit on
+// the application is the caller's next step.
+func (e *Engine) finalize(ctx context.Context, b *types.Block, id types.BlockID, saveFirst func(*blockstore.Batch) error) (*blockstore.State, error) {
+	h := b.Header.Height
+	resp, err := e.d.App.FinalizeBlock(ctx, finalizeRequest(b, e.state.LastValidators))
+	if err != nil {
+		return nil, fmt.Errorf("%w: FinalizeBlock at height %d: %w", ErrApp, h, err)
+	}
+	if len(resp.TxResults) != len(b.Data.Txs) {
+		return nil, fmt.Errorf("%w: FinalizeBlock at height %d returned %d results for %d txs", ErrApp, h, len(resp.TxResults), len(b.Data.Txs))
+	}
+	next, err := nextState(e.state, b, id, resp)
+	if err != nil {
+		return nil, err
+	}
+	results := make([][]byte, len(resp.TxResults))
+	for i, r := range resp.TxResults {
+		if results[i], err = r.Marshal(); err != nil {
+			return nil, fmt.Errorf("%w: marshal tx result: %w", ErrStore, err)
+		}
+	}
+	respBytes, err := resp.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("%w: marshal FinalizeBlock response: %w", ErrStore, err)
+	}
+	batch := e.d.Store.NewBatch()
+	defer batch.Close()
+	for _, save := range []func() error{
+		func() error { return saveFirst(batch) },
+		func() error { return batch.SaveTxResults(h, results) },
+		func() error { return batch.SaveFinalizeBlockResponse(h, respBytes) },
+		func() error { return batch.SaveState(next) },
+		batch.Commit,
+	} {
+		if err := save(); err != nil {
+			return nil, fmt.Errorf("%w: saving height %d: %w", ErrStore, h, err)
+		}
+	}
+	return next, nil
+}

@@ -19,38 +19,10 @@ func (e *Engine) executePending(ctx context.Context, h int64) error {
 	if err != nil {
 		return err
 	}
-	resp, err := e.d.App.FinalizeBlock(ctx, finalizeRequest(b, e.state.LastValidators))
-	if err != nil {
-		return fmt.Errorf("%w: FinalizeBlock re-executing height %d: %w", ErrApp, h, err)
-	}
-	if len(resp.TxResults) != len(b.Data.Txs) {
-		return fmt.Errorf("%w: FinalizeBlock at height %d returned %d results for %d txs", ErrApp, h, len(resp.TxResults), len(b.Data.Txs))
-	}
-	next, err := nextState(e.state, b, id, resp)
+	// The block is stored already: only its results and the state are saved.
+	next, err := e.finalize(ctx, b, id, func(*blockstore.Batch) error { return nil })
 	if err != nil {
 		return err
-	}
-	results := make([][]byte, len(resp.TxResults))
-	for i, r := range resp.TxResults {
-		if results[i], err = r.Marshal(); err != nil {
-			return fmt.Errorf("%w: marshal tx result: %w", ErrStore, err)
-		}
-	}
-	respBytes, err := resp.Marshal()
-	if err != nil {
-		return fmt.Errorf("%w: marshal FinalizeBlock response: %w", ErrStore, err)
-	}
-	batch := e.d.Store.NewBatch()
-	defer batch.Close()
-	for _, save := range []func() error{
-		func() error { return batch.SaveTxResults(h, results) },
-		func() error { return batch.SaveFinalizeBlockResponse(h, respBytes) },
-		func() error { return batch.SaveState(next) },
-		batch.Commit,
-	} {
-		if err := save(); err != nil {
-			return fmt.Errorf("%w: saving height %d: %w", ErrStore, h, err)
-		}
 	}
 	if _, err := e.d.App.Commit(ctx, &abci.RequestCommit{}); err != nil {
 		return fmt.Errorf("%w: Commit re-executing height %d: %w", ErrApp, h, err)
