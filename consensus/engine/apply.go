@@ -36,7 +36,7 @@ func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockI
 	if err := e.d.Mempool.Update(ctx, h, b.Data.Txs, true); err != nil {
 		e.log.Warn("mempool update failed", "height", h, "err", err)
 	}
-	e.log.Debug("committed", "height", h, "block", id, "txs", len(b.Data.Txs), "app_hash", fmt.Sprintf("%X", next.AppHash))
+	e.log.Info("committed", "height", h, "block", id, "txs", len(b.Data.Txs), "app_hash", fmt.Sprintf("%X", next.AppHash))
 	return nil
 }
 
