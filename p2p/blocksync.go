@@ -32,19 +32,14 @@ func (t *Transport) wakeSync() {
 
 // handleBlockSync serves one BlockRequest from the BlockSource.
 func (t *Transport) handleBlockSync(s network.Stream) {
-	p := s.Conn().RemotePeer()
 	defer s.Close()
-	payload, n, err := readFrame(bufio.NewReader(s), maxRequestFrame)
-	if err != nil {
-		t.streamError(p, s, err)
-		return
-	}
-	t.stats.recv(KindBlockSync, n)
 	var req p2ppb.BlockRequest
-	if err := decodeFrame(payload, &req); err != nil || req.FromHeight <= 0 || req.ToHeight < req.FromHeight || req.ToHeight-req.FromHeight >= maxSyncBatch {
-		t.stats.badFrames.Add(1)
-		_ = s.Reset()
-		t.penalize(p, penaltyInvalid, fmt.Errorf("%w: block request %d..%d (%v)", ErrBadFrame, req.FromHeight, req.ToHeight, err))
+	if !t.readRequest(s, KindBlockSync, &req, func() error {
+		if req.FromHeight <= 0 || req.ToHeight < req.FromHeight || req.ToHeight-req.FromHeight >= maxSyncBatch {
+			return fmt.Errorf("%w: block request %d..%d", ErrBadFrame, req.FromHeight, req.ToHeight)
+		}
+		return nil
+	}) {
 		return
 	}
 	w := bufio.NewWriterSize(s, 256<<10)

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/cosmos/gogoproto/proto"
+	"github.com/libp2p/go-libp2p/core/network"
 )
 
 // Frames are a uvarint length followed by that many bytes of protobuf.
@@ -70,4 +71,28 @@ func decodeFrame(payload []byte, msg proto.Message) error {
 		return fmt.Errorf("%w: %T: %w", ErrBadFrame, msg, err)
 	}
 	return nil
+}
+
+// readRequest reads the one request frame of an inbound request stream and
+// decodes it into req, then checks it with valid (nil: no check). A frame
+// that cannot be read, decoded or fails the check is the peer's fault: the
+// stream is reset, the peer penalised, and readRequest reports false.
+func (t *Transport) readRequest(s network.Stream, kind int, req proto.Message, valid func() error) bool {
+	p := s.Conn().RemotePeer()
+	payload, n, err := readFrame(bufio.NewReader(s), maxRequestFrame)
+	if err != nil {
+		t.streamError(p, s, err)
+		return false
+	}
+	t.stats.recv(kind, n)
+	if err = decodeFrame(payload, req); err == nil && valid != nil {
+		err = valid()
+	}
+	if err != nil {
+		t.stats.badFrames.Add(1)
+		_ = s.Reset()
+		t.penalize(p, penaltyInvalid, err)
+		return false
+	}
+	return true
 }

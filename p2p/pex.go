@@ -20,16 +20,8 @@ import (
 func (t *Transport) handlePex(s network.Stream) {
 	p := s.Conn().RemotePeer()
 	defer s.Close()
-	payload, n, err := readFrame(bufio.NewReader(s), maxRequestFrame)
-	if err != nil {
-		t.streamError(p, s, err)
-		return
-	}
-	t.stats.recv(KindPex, n)
 	var req p2ppb.PexRequest
-	if err := decodeFrame(payload, &req); err != nil {
-		t.stats.badFrames.Add(1)
-		t.penalize(p, penaltyUndecoded, err)
+	if !t.readRequest(s, KindPex, &req, nil) {
 		return
 	}
 	resp := &p2ppb.PexAddrs{}
