@@ -19,14 +19,16 @@ const (
 	penaltyWrongChain = 100
 )
 
-// gater refuses connections to and from banned peers. It satisfies
+// gater refuses connections to and from banned peers, and to and from
+// every peer while the node is isolated (isolate.go). It satisfies
 // connmgr.ConnectionGater.
 type gater struct {
 	refused atomic.Uint64 // connections refused, for tests and logs
 
-	mu     sync.Mutex
-	banned map[peer.ID]time.Time // until
-	now    func() time.Time
+	mu            sync.Mutex
+	banned        map[peer.ID]time.Time // until
+	isolatedUntil time.Time             // every peer is refused before then
+	now           func() time.Time
 }
 
 func newGater() *gater {
@@ -39,9 +41,14 @@ func (g *gater) ban(p peer.ID, d time.Duration) {
 	g.banned[p] = g.now().Add(d)
 }
 
+// isBanned reports whether p is refused now: it is banned, or the node
+// is isolated and every peer is.
 func (g *gater) isBanned(p peer.ID) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.isolatedLocked() {
+		return true
+	}
 	until, ok := g.banned[p]
 	if !ok {
 		return false
@@ -71,7 +78,11 @@ func (g *gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnM
 	return g.allow(p)
 }
 
-func (g *gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+// InterceptUpgraded catches a connection whose handshake passed
+// InterceptSecured just before the node was isolated.
+func (g *gater) InterceptUpgraded(c network.Conn) (bool, control.DisconnectReason) {
+	return g.allow(c.RemotePeer()), 0
+}
 
 // scoreDecay is how fast misbehaviour is forgiven: one point per period,
 // so an honest peer's rare glitches never add up to a ban.
