@@ -53,6 +53,9 @@ type Config struct {
 	// CORSAllowedOrigins lists the origins browsers may call from ("*" for
 	// any); empty turns CORS off.
 	CORSAllowedOrigins []string
+	// Unsafe serves the operator-only routes (unsafe_disconnect); the
+	// backend must then implement UnsafeBackend. Off by default.
+	Unsafe bool
 }
 
 // DefaultConfig returns CometBFT's defaults where it has them.

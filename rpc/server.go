@@ -45,6 +45,9 @@ func NewServer(cfg Config, backend Backend, logger *slog.Logger) (*Server, error
 	if backend == nil {
 		return nil, fmt.Errorf("%w: nil backend", ErrBadConfig)
 	}
+	if _, ok := backend.(UnsafeBackend); cfg.Unsafe && !ok {
+		return nil, fmt.Errorf("%w: Unsafe is set but the backend has no unsafe routes (UnsafeBackend)", ErrBadConfig)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -55,6 +58,9 @@ func NewServer(cfg Config, backend Backend, logger *slog.Logger) (*Server, error
 	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.methods = s.methodTable()
+	if cfg.Unsafe {
+		s.unsafeMethods(s.methods)
+	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/websocket", s.serveWebsocket)
 	s.mux.HandleFunc("/", s.serveHTTP)
