@@ -48,6 +48,10 @@ type RPCConfig struct {
 	MaxBodyBytes              int64  `toml:"max_body_bytes"`
 	MaxOpenConnections        int    `toml:"max_open_connections"`
 	MaxSubscriptionsPerClient int    `toml:"max_subscriptions_per_client"`
+	// Unsafe serves the operator-only routes (unsafe_disconnect), which
+	// let any client of the RPC cut the node off from its peers. Off by
+	// default; only with a loopback laddr.
+	Unsafe bool `toml:"unsafe"`
 }
 
 // P2PConfig is the [p2p] section. Addresses are libp2p multiaddrs; a listen

@@ -136,6 +136,9 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "want one of debug, info, warn, error"},
 		{"log format", func(c *Config) { c.LogFormat = "xml" }, "log_format"},
 		{"rpc laddr", func(c *Config) { c.RPC.ListenAddress = "127.0.0.1:26657" }, "rpc.laddr"},
+		{"unsafe without rpc", func(c *Config) { c.RPC.Unsafe, c.RPC.ListenAddress = true, "" }, "rpc.unsafe"},
+		{"unsafe on the network", func(c *Config) { c.RPC.Unsafe, c.RPC.ListenAddress = true, "tcp://0.0.0.0:26657" }, "not a loopback"},
+		{"unsafe on any host", func(c *Config) { c.RPC.Unsafe, c.RPC.ListenAddress = true, "tcp://:26657" }, "not a loopback"},
 		{"p2p laddr", func(c *Config) { c.P2P.ListenAddress = "/ip4/nope/tcp/1" }, "p2p.laddr"},
 		{"peer without id", func(c *Config) { c.P2P.PersistentPeers = "/ip4/127.0.0.1/tcp/26656" }, "p2p.persistent_peers"},
 		{"mempool size", func(c *Config) { c.Mempool.Size = 0 }, "mempool.size"},
@@ -185,7 +188,32 @@ func TestSetUnknownKey(t *testing.T) {
 	if _, ok := cfg.Get("rpc.nope"); ok {
 		t.Fatal("Get of an unknown key reported ok")
 	}
-	if !IsBoolKey("consensus.create_empty_blocks") || IsBoolKey("moniker") {
+	if !IsBoolKey("rpc.unsafe") || !IsBoolKey("consensus.create_empty_blocks") || IsBoolKey("moniker") {
 		t.Fatal("IsBoolKey wrong")
+	}
+}
+
+func TestUnsafeRPCIsOffByDefaultAndLoopbackOnly(t *testing.T) {
+	home := t.TempDir()
+	cfg := Default(home)
+	if cfg.RPC.Unsafe {
+		t.Fatal("rpc.unsafe is on by default")
+	}
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(cfg.ConfigFile())
+	if !strings.Contains(string(text), "\nunsafe = false\n") {
+		t.Fatal("config.toml lacks unsafe = false")
+	}
+	for _, laddr := range []string{"tcp://127.0.0.1:26657", "tcp://[::1]:26657", "tcp://localhost:26657"} {
+		cfg.RPC.Unsafe, cfg.RPC.ListenAddress = true, laddr
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("unsafe on %s: %v", laddr, err)
+		}
+	}
+	got, err := Load(home, envMap(map[string]string{"BFTNODE_RPC_UNSAFE": "true"}))
+	if err != nil || !got.RPC.Unsafe {
+		t.Fatalf("BFTNODE_RPC_UNSAFE=true: unsafe = %v, err %v", got.RPC.Unsafe, err)
 	}
 }

@@ -122,6 +122,10 @@ max_body_bytes = {{.RPC.MaxBodyBytes}}
 max_open_connections = {{.RPC.MaxOpenConnections}}
 # The most websocket subscriptions one client may hold.
 max_subscriptions_per_client = {{.RPC.MaxSubscriptionsPerClient}}
+# Serve the operator-only routes (unsafe_disconnect, which cuts the node off
+# from its peers for a while, for fault tests). Anyone who reaches the RPC
+# may call them: allowed only with a loopback laddr. Keep false in production.
+unsafe = {{.RPC.Unsafe}}
 
 [p2p]
 # The libp2p listen address: a multiaddr (/ip4/0.0.0.0/tcp/26656) or

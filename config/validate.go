@@ -48,6 +48,11 @@ func (c *Config) Validate() error {
 			bad("rpc.laddr", c.RPC.ListenAddress, "%v (or \"\" to disable the RPC server)", err)
 		}
 	}
+	if c.RPC.Unsafe {
+		if err := checkUnsafeRPC(c.RPC.ListenAddress); err != nil {
+			bad("rpc.unsafe", c.RPC.Unsafe, "%v", err)
+		}
+	}
 	positive("rpc.max_body_bytes", c.RPC.MaxBodyBytes, bad)
 	nonNegative("rpc.max_open_connections", int64(c.RPC.MaxOpenConnections), bad)
 	nonNegative("rpc.max_subscriptions_per_client", int64(c.RPC.MaxSubscriptionsPerClient), bad)
@@ -118,6 +123,23 @@ func checkProxyApp(s string) error {
 		return nil
 	}
 	return errors.New(`want "kvstore" (the built-in app), tcp://host:port or unix:///path/to/socket (an ABCI socket server)`)
+}
+
+// checkUnsafeRPC allows the unsafe routes only on a loopback RPC address,
+// where no remote client can reach them.
+func checkUnsafeRPC(laddr string) error {
+	if laddr == "" {
+		return errors.New("the RPC server is disabled (rpc.laddr = \"\"); set rpc.laddr to a loopback address or unsafe = false")
+	}
+	host, _, err := splitTCP(laddr)
+	if err != nil {
+		return nil // reported under rpc.laddr
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("rpc.laddr %q is not a loopback address: the unsafe routes would be open to the network; "+
+			"listen on tcp://127.0.0.1:PORT or set unsafe = false", laddr)
+	}
+	return nil
 }
 
 func positive(key string, v int64, bad func(string, any, string, ...any)) {
