@@ -188,6 +188,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	rpcCfg.MaxBodyBytes = cfg.RPC.MaxBodyBytes
 	rpcCfg.MaxOpenConnections = cfg.RPC.MaxOpenConnections
 	rpcCfg.MaxSubscriptionsPerClient = cfg.RPC.MaxSubscriptionsPerClient
+	rpcCfg.Unsafe = cfg.RPC.Unsafe
 	if n.rpc, err = rpc.NewServer(rpcCfg, &backend{n: n}, logger.With("module", "rpc")); err != nil {
 		return nil, err
 	}
