@@ -3,8 +3,9 @@
 // full node made with `bftnode init`), runs every node as a real process,
 // drives transactions through the JSON-RPC and applies faults to the
 // processes: kill (SIGKILL, restart), restart (SIGTERM, restart), pause
-// (SIGSTOP, SIGCONT) and isolate (a partition across clean restarts: the
-// node runs for a while on an unknown p2p port without peers).
+// (SIGSTOP, SIGCONT) and disconnect (the running node is cut off from its
+// peers for a while through the RPC's unsafe_disconnect, which the harness
+// turns on with [rpc] unsafe = true, then reconnects).
 // After each scenario it checks, over the RPC of every node:
 //
 //   - agreement: identical block IDs and app hashes at every height a node has;

@@ -133,35 +133,18 @@ func applyFault(t *testing.T, n *network, s scenario, f fault) error {
 		if len(errs) > 0 {
 			return fmt.Errorf("clean stop: %s", strings.Join(errs, "; "))
 		}
-	case faultIsolate:
+	case faultDisconnect:
 		var errs []string
-		stopAll := func() {
-			for _, p := range procs {
-				if err := n.stop(p); err != nil {
-					errs = append(errs, err.Error())
-				}
+		for _, p := range procs {
+			if err := disconnect(p, f.Down); err != nil {
+				errs = append(errs, err.Error())
 			}
 		}
-		stopAll()
-		for _, p := range procs {
-			n.startIsolated(p)
-		}
-		time.Sleep(f.Down)
-		for _, p := range procs {
-			// The harness's own check: the isolation held.
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			peers, err := numPeers(ctx, p.client)
-			cancel()
-			if err != nil || peers != 0 {
-				errs = append(errs, fmt.Sprintf("%s isolated has %d peers (err %v)", p.name, peers, err))
-			}
-		}
-		stopAll()
-		for _, p := range procs {
-			n.restart(p)
+		if !f.NoWait { // with nowait, the next fault finds them cut off
+			time.Sleep(f.Down)
 		}
 		if len(errs) > 0 {
-			return fmt.Errorf("isolate: %s", strings.Join(errs, "; "))
+			return fmt.Errorf("disconnect: %s", strings.Join(errs, "; "))
 		}
 	case faultPause:
 		for _, p := range procs {
@@ -207,7 +190,8 @@ func TestScenarioFiles(t *testing.T) {
 	}
 }
 
-// TestRandomFaults applies seeded random kills, restarts and pauses: in
+// TestRandomFaults applies seeded random kills, restarts, pauses and
+// disconnects: in
 // the short form ten faults to 4 validators and a full node; in the long
 // form, for the set duration each, to 4 validators and a full node, to 7
 // validators and a full node, and to 4 validators one of which is

@@ -23,15 +23,19 @@ full 2
 kill node1,full1 after=250ms down=2s # trailing comment
 restart node6
 pause full0 down=1s nowait
+disconnect node2,node3 1m30s after=1s
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Validators != 7 || s.FullNodes != 2 || len(s.Faults) != 3 {
+	if s.Validators != 7 || s.FullNodes != 2 || len(s.Faults) != 4 {
 		t.Fatalf("got %+v", s)
 	}
 	if f := s.Faults[0]; f.Kind != faultKill || strings.Join(f.Nodes, ",") != "node1,full1" || f.After != 250*time.Millisecond || f.Down != 2*time.Second {
 		t.Fatalf("fault 0: %+v", f)
+	}
+	if f := s.Faults[3]; f.Kind != faultDisconnect || strings.Join(f.Nodes, ",") != "node2,node3" || f.Down != 90*time.Second || f.After != time.Second {
+		t.Fatalf("fault 3: %+v", f)
 	}
 	if !s.Faults[2].NoWait || s.Faults[0].NoWait {
 		t.Fatalf("nowait: %+v", s.Faults)
@@ -59,6 +63,10 @@ func TestParseScenarioErrors(t *testing.T) {
 		"kill node1 after=soon",
 		"kill node1 later=1s",
 		"explode node1",
+		"disconnect node1 0s",   // nothing to cut
+		"disconnect node1 11m",  // beyond rpc.MaxDisconnect
+		"disconnect node1 -1s",  // negative
+		"disconnect node1 soon", // not a duration
 	} {
 		if _, err := parseScenario("t", text); !errors.Is(err, errScenario) {
 			t.Errorf("%q: got %v, want errScenario", text, err)

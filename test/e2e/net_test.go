@@ -35,10 +35,12 @@ const (
 	portHigh = 26000
 )
 
-// consensusSettings are the config.toml keys set on every node: short
+// nodeSettings are the config.toml keys set on every node: short
 // timeouts so that a test makes many heights, and a round that has lost
-// its proposer moves on in about a second.
-var consensusSettings = [][2]string{
+// its proposer moves on in about a second; and the RPC's unsafe routes for
+// the disconnect fault (the RPC listens on loopback only).
+var nodeSettings = [][2]string{
+	{"rpc.unsafe", "true"},
 	{"consensus.timeout_propose", "800ms"},
 	{"consensus.timeout_propose_delta", "200ms"},
 	{"consensus.timeout_prevote", "300ms"},
@@ -225,7 +227,7 @@ func (n *network) configure() {
 		cfg.P2P.ListenAddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p.p2pPort)
 		cfg.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", p.rpcPort)
 		cfg.P2P.PersistentPeers = strings.Join(peers, ",")
-		for _, kv := range consensusSettings {
+		for _, kv := range nodeSettings {
 			if err := cfg.Set(kv[0], kv[1]); err != nil {
 				n.t.Fatal(err)
 			}
@@ -405,30 +407,6 @@ func (n *network) restart(p *proc) {
 	}
 	if err != nil {
 		n.t.Fatalf("e2e: restarting %s: %v", p.name, err)
-	}
-}
-
-// startIsolated starts p cut off from the network: on a p2p port nobody
-// knows, with no peers to dial (a node keeps no peer addresses across
-// restarts), so that no peer reaches it and it reaches none.
-func (n *network) startIsolated(p *proc) {
-	n.t.Helper()
-	var err error
-	for range 5 {
-		env := []string{
-			config.EnvName("p2p.laddr") + fmt.Sprintf("=/ip4/127.0.0.1/tcp/%d", n.freePort()),
-			config.EnvName("p2p.persistent_peers") + "=",
-			config.EnvName("p2p.bootstrap_peers") + "=",
-		}
-		if err = n.startEnv(p, env); err != nil {
-			break
-		}
-		if err = n.waitReady(p, 60*time.Second); !errors.Is(err, errPortTaken) {
-			break
-		}
-	}
-	if err != nil {
-		n.t.Fatalf("e2e: starting %s isolated: %v", p.name, err)
 	}
 }
 

@@ -175,3 +175,19 @@ func numPeers(ctx context.Context, c *rpc.Client) (int64, error) {
 	}
 	return strconv.ParseInt(r.NPeers, 10, 64)
 }
+
+// disconnect cuts p off from its peers for d (unsafe_disconnect), and
+// checks that it has none right after: the harness's own check that the
+// fault took hold.
+func disconnect(p *proc, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.client.Call(ctx, "unsafe_disconnect", map[string]any{"duration": d.String()}, nil); err != nil {
+		return fmt.Errorf("%s: unsafe_disconnect: %w", p.name, err)
+	}
+	peers, err := numPeers(ctx, p.client)
+	if err != nil || peers != 0 {
+		return fmt.Errorf("%s disconnected has %d peers (err %v)", p.name, peers, err)
+	}
+	return nil
+}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bftnode/bftnode/rpc"
 )
 
 // errScenario is wrapped by every error of a scenario file.
@@ -22,12 +24,11 @@ const (
 	faultKill    = "kill"    // SIGKILL, stay down for Down, start again
 	faultRestart = "restart" // SIGTERM, wait for a clean exit, start again
 	faultPause   = "pause"   // SIGSTOP, wait Down, SIGCONT
-	// faultIsolate cuts nodes off from their peers for Down. Without a hook
-	// in the node to drop its connections, it is done across restarts:
-	// SIGTERM, start on an unknown p2p port without peers, wait Down,
-	// SIGTERM, start normally (so it is a partition with a clean restart at
-	// both ends, not a live disconnect).
-	faultIsolate = "isolate"
+	// faultDisconnect cuts running nodes off from their peers for Down
+	// (RPC unsafe_disconnect, which the harness turns on with [rpc]
+	// unsafe): every connection is closed and refused until Down has
+	// passed, then the nodes redial. The processes keep running.
+	faultDisconnect = "disconnect"
 )
 
 // fault is one perturbation: after waiting After, it is applied to Nodes
@@ -38,13 +39,16 @@ type fault struct {
 	After time.Duration
 	Down  time.Duration
 	// NoWait goes on to the next fault without waiting for every node to
-	// catch up: the next fault may hit a node while it recovers.
+	// catch up: the next fault may hit a node while it recovers (or, after
+	// a disconnect, while it is still cut off).
 	NoWait bool
 }
 
 func (f fault) String() string {
 	s := fmt.Sprintf("%s %s after=%v", f.Kind, strings.Join(f.Nodes, ","), f.After)
-	if f.Kind != faultRestart {
+	if f.Kind == faultDisconnect {
+		s = fmt.Sprintf("%s %s %v after=%v", f.Kind, strings.Join(f.Nodes, ","), f.Down, f.After)
+	} else if f.Kind != faultRestart {
 		s += fmt.Sprintf(" down=%v", f.Down)
 	}
 	if f.NoWait {
@@ -87,7 +91,9 @@ func (s scenario) String() string {
 
 // parseScenario reads the text format: '#' comments, `validators N`,
 // `full N`, `byzantine NODE MODE`, and one fault per line:
-// `KIND NODE[,NODE…] [after=DUR] [down=DUR] [nowait]`.
+// `KIND NODE[,NODE…] [after=DUR] [down=DUR] [nowait]`, where a disconnect
+// takes its duration bare: `disconnect NODE[,NODE…] DUR [after=DUR]
+// [nowait]` (0 < DUR <= rpc.MaxDisconnect).
 func parseScenario(name, text string) (scenario, error) {
 	s := scenario{Name: name, Validators: 4}
 	for i, line := range strings.Split(text, "\n") {
@@ -123,7 +129,7 @@ func parseScenario(name, text string) (scenario, error) {
 				s.Byzantine = map[string]string{}
 			}
 			s.Byzantine[fields[1]] = fields[2]
-		case faultKill, faultRestart, faultPause, faultIsolate:
+		case faultKill, faultRestart, faultPause, faultDisconnect:
 			if len(fields) < 2 {
 				return fail("want `%s NODE[,NODE…] [after=DUR] [down=DUR] [nowait]`", fields[0])
 			}
@@ -131,6 +137,10 @@ func parseScenario(name, text string) (scenario, error) {
 			for _, opt := range fields[2:] {
 				if opt == "nowait" {
 					f.NoWait = true
+					continue
+				}
+				if d, err := time.ParseDuration(opt); err == nil && f.Kind == faultDisconnect {
+					f.Down = d // disconnect NODE DUR
 					continue
 				}
 				k, v, ok := strings.Cut(opt, "=")
@@ -146,6 +156,9 @@ func parseScenario(name, text string) (scenario, error) {
 				default:
 					return fail("unknown option %q", k)
 				}
+			}
+			if f.Kind == faultDisconnect && (f.Down <= 0 || f.Down > rpc.MaxDisconnect) {
+				return fail("disconnect for %v: want a duration in (0, %v]", f.Down, rpc.MaxDisconnect)
 			}
 			s.Faults = append(s.Faults, f)
 		default:
@@ -187,8 +200,8 @@ func (s scenario) nodeIndex(name string) (int, error) {
 	return base + k, nil
 }
 
-// randomScenario draws count faults from seed: kills, restarts, pauses and isolations
-// of up to f = (validators-1)/3 validators at once (at least one), and of
+// randomScenario draws count faults from seed: kills, restarts, pauses and
+// disconnects of up to f = (validators-1)/3 validators at once (at least one), and of
 // the full nodes, at random moments.
 func randomScenario(name string, seed int64, validators, fullNodes, count int) scenario {
 	r := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
@@ -204,7 +217,7 @@ func randomScenario(name string, seed int64, validators, fullNodes, count int) s
 		case x < 17:
 			f.Kind, f.Down = faultPause, time.Duration(500+r.IntN(2500))*time.Millisecond
 		default:
-			f.Kind, f.Down = faultIsolate, time.Duration(1000+r.IntN(3000))*time.Millisecond
+			f.Kind, f.Down = faultDisconnect, time.Duration(1000+r.IntN(3000))*time.Millisecond
 		}
 		for _, v := range r.Perm(validators)[:1+r.IntN(maxFaulty)] {
 			f.Nodes = append(f.Nodes, fmt.Sprintf("node%d", v))
