@@ -275,10 +275,7 @@ func (n *network) startAll() {
 }
 
 // start starts p's process; its output is appended to p.logPath.
-func (n *network) start(p *proc) error { return n.startEnv(p, nil) }
-
-// startEnv starts p with extra environment variables (BFTNODE_* settings).
-func (n *network) startEnv(p *proc, env []string) error {
+func (n *network) start(p *proc) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd != nil {
@@ -293,13 +290,12 @@ func (n *network) startEnv(p *proc, env []string) error {
 		return err
 	}
 	p.starts++
-	fmt.Fprintf(f, "===== e2e: start #%d of %s at %s %s=====\n", p.starts, p.name, time.Now().UTC().Format(time.RFC3339Nano), strings.Join(env, " "))
+	fmt.Fprintf(f, "===== e2e: start #%d of %s at %s =====\n", p.starts, p.name, time.Now().UTC().Format(time.RFC3339Nano))
 	args := []string{"start", "--home", p.home}
 	if p.byzantine != "" {
 		args = append(args, "--byzantine", p.byzantine)
 	}
 	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Its own process group, so that a signal reaches all of it; and
 	// killed with the test binary even if that dies before its cleanup
