@@ -17,7 +17,7 @@ import (
 )
 
 // freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -30,7 +30,7 @@ func freePort(t *testing.T) int {
 // testnet makes n homes under a temporary directory, wired to each other
 // on loopback, with short timeouts; the first vals of them are the genesis
 // validators (all of them when vals is 0).
-func testnet(t *testing.T, n, vals int) []config.Config {
+func testnet(t testing.TB, n, vals int) []config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	cfgs := make([]config.Config, n)

@@ -59,6 +59,7 @@ func (e *Engine) do(ctx context.Context, a consensus.Action) error {
 // broadcasts and feeds back an own vote.
 func (e *Engine) signVote(a consensus.SignVote) error {
 	v := a.Vote
+	began := time.Now()
 	if err := e.d.Signer.SignVote(e.chain, &v); err != nil {
 		if errors.Is(err, privval.ErrDoubleSign) {
 			e.log.Warn("signer refused a vote", append(e.pos(), "err", err)...)
@@ -66,6 +67,7 @@ func (e *Engine) signVote(a consensus.SignVote) error {
 		}
 		return fmt.Errorf("%w: signing: %w", ErrStore, err)
 	}
+	signed := time.Now()
 	rec, err := encodeVote(&v, v.Timestamp)
 	if err == nil {
 		err = e.d.WAL.WriteSync(kindVote, rec)
@@ -73,10 +75,13 @@ func (e *Engine) signVote(a consensus.SignVote) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
+	e.trace.sign += signed.Sub(began)
+	e.trace.walSync += time.Since(signed)
 	e.seen[string(v.Signature)] = struct{}{}
 	msg := VoteMsg{Vote: &v}
 	e.sent = append(e.sent, msg)
 	e.d.Transport.Broadcast(msg)
+	e.trace.markVote(v.Type)
 	e.feedback = append(e.feedback, consensus.VoteReceived{Vote: &v, Now: v.Timestamp})
 	return nil
 }
@@ -90,6 +95,7 @@ func (e *Engine) signProposal(a consensus.SignProposal) error {
 		return nil
 	}
 	p.Timestamp = e.d.Clock.Now()
+	began := time.Now()
 	if err := e.d.Signer.SignProposal(e.chain, &p); err != nil {
 		if errors.Is(err, privval.ErrDoubleSign) {
 			e.log.Warn("signer refused a proposal", append(e.pos(), "err", err)...)
@@ -97,6 +103,7 @@ func (e *Engine) signProposal(a consensus.SignProposal) error {
 		}
 		return fmt.Errorf("%w: signing: %w", ErrStore, err)
 	}
+	signed := time.Now()
 	rec, err := encodeProposal(&p, b, p.Timestamp)
 	if err == nil {
 		err = e.d.WAL.WriteSync(kindProposal, rec)
@@ -104,6 +111,9 @@ func (e *Engine) signProposal(a consensus.SignProposal) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
+	e.trace.sign += signed.Sub(began)
+	e.trace.walSync += time.Since(signed)
+	mark(&e.trace.proposal)
 	e.seen[string(p.Signature)] = struct{}{}
 	msg := ProposalMsg{Proposal: &p, Block: b}
 	e.sent = append(e.sent, msg)
@@ -250,9 +260,11 @@ func (e *Engine) decide(ctx context.Context, a consensus.Decide) error {
 		e.log.Error("decided a block this node does not have; waiting for block sync", append(e.pos(), "block", a.BlockID)...)
 		return nil
 	}
+	mark(&e.trace.decide)
 	if err := e.applyBlock(ctx, b, a.BlockID, a.Commit); err != nil {
 		return err
 	}
+	e.logTrace(b.Header.Height)
 	e.after(e.cfg.CommitDelay, timerEvent{kind: timerStartHeight, height: e.height()})
 	return nil
 }

@@ -25,17 +25,21 @@ func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockI
 	if err != nil {
 		return err
 	}
+	mark(&e.trace.saved)
 	if err := e.d.WAL.WriteEndHeight(h); err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
+	mark(&e.trace.walEnd)
 	if _, err := e.d.App.Commit(ctx, &abci.RequestCommit{}); err != nil {
 		return fmt.Errorf("%w: Commit at height %d: %w", ErrApp, h, err)
 	}
+	mark(&e.trace.committed)
 	e.state = next
 	e.started = false
 	if err := e.d.Mempool.Update(ctx, h, b.Data.Txs, true); err != nil {
 		e.log.Warn("mempool update failed", "height", h, "err", err)
 	}
+	mark(&e.trace.done)
 	e.log.Info("committed", "height", h, "block", id, "txs", len(b.Data.Txs), "app_hash", fmt.Sprintf("%X", next.AppHash))
 	return nil
 }

@@ -63,6 +63,7 @@ type Engine struct {
 	// position is the last announced status, for Position.
 	position atomic.Pointer[Status]
 	evidence evidenceList
+	trace    heightTrace // where the current height's time goes (debug log)
 }
 
 // New checks cfg and deps and returns an engine ready to Run.
@@ -246,6 +247,7 @@ func (e *Engine) startHeight(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	e.resetHeight()
+	e.trace = heightTrace{prevDone: e.trace.done, start: time.Now()}
 	e.started = true
 	if err := e.stepOwn(ctx, consensus.StartHeight{Height: h, Validators: e.state.Validators, Now: now}); err != nil {
 		return err

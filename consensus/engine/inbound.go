@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/types"
@@ -78,6 +79,8 @@ func (e *Engine) onVote(ctx context.Context, in Inbound, m VoteMsg) error {
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}
 	e.d.Transport.Accepted(m) // verified: the transport may relay it
+	e.trace.voteAge += time.Since(v.Timestamp)
+	e.trace.votes++
 	now := e.d.Clock.Now()
 	rec, err := encodeVote(v, now)
 	if err == nil {
@@ -111,6 +114,7 @@ func (e *Engine) onProposal(ctx context.Context, in Inbound, m ProposalMsg) erro
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	e.blocks[p.BlockID] = b
+	mark(&e.trace.proposal)
 	if err := e.step(ctx, consensus.ProposalReceived{Proposal: p, Now: now}); err != nil {
 		return err
 	}
