@@ -16,6 +16,11 @@ import (
 // response, next state), the WAL's end-of-height marker, Commit on the
 // application and the mempool update. The mempool is locked throughout, so
 // no CheckTx runs against a half-committed application.
+//
+// The marker is not synced on its own: it is synced with the next own
+// signed message, before anything of the next height leaves this node, or
+// lost in a crash, after which recovery finds the height stored and marks
+// it again (see recover).
 func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockID, seen *types.Commit) error {
 	h := b.Header.Height
 	e.d.Mempool.Lock()
@@ -26,7 +31,7 @@ func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockI
 		return err
 	}
 	mark(&e.trace.saved)
-	if err := e.d.WAL.WriteEndHeight(h); err != nil {
+	if err := e.d.WAL.WriteEndHeightNoSync(h); err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	mark(&e.trace.walEnd)
