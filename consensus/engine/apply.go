@@ -14,8 +14,16 @@ import (
 // applyBlock executes and commits a decided block: FinalizeBlock, then one
 // synced store batch (block, seen commit, tx results, FinalizeBlock
 // response, next state), the WAL's end-of-height marker, Commit on the
-// application and the mempool update. The mempool is locked throughout, so
-// no CheckTx runs against a half-committed application.
+// application and the mempool update.
+//
+// The mempool is locked from the marker until it is updated, as in
+// CometBFT: no CheckTx runs between the application's Commit and the
+// recheck of the txs left in the pool, so none is admitted against a
+// committed state without being rechecked. FinalizeBlock and the synced
+// batch run outside the lock, so RPC and peers' txs do not wait for them; a
+// CheckTx meanwhile sees the application's check state of the last
+// committed block (as ABCI allows: CheckTx has its own connection) and is
+// rechecked by the update.
 //
 // The marker is not synced on its own: it is synced with the next own
 // signed message, before anything of the next height leaves this node, or
@@ -23,14 +31,13 @@ import (
 // it again (see recover).
 func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockID, seen *types.Commit) error {
 	h := b.Header.Height
-	e.d.Mempool.Lock()
-	defer e.d.Mempool.Unlock()
-
 	next, err := e.finalize(ctx, b, id, func(batch *blockstore.Batch) error { return batch.SaveBlock(b, id, seen) })
 	if err != nil {
 		return err
 	}
 	mark(&e.trace.saved)
+	e.d.Mempool.Lock()
+	defer e.d.Mempool.Unlock()
 	if err := e.d.WAL.WriteEndHeightNoSync(h); err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
