@@ -27,6 +27,13 @@ func testLogger(t *testing.T, level slog.Level) *slog.Logger {
 // newTestNode starts a transport on 127.0.0.1 with a random port.
 func newTestNode(t *testing.T, mod func(*Config)) *Transport {
 	t.Helper()
+	return startTestNode(t, buildTestNode(t, mod))
+}
+
+// buildTestNode creates, without starting it, a transport on 127.0.0.1
+// with a random port.
+func buildTestNode(t *testing.T, mod func(*Config)) *Transport {
+	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +53,12 @@ func newTestNode(t *testing.T, mod func(*Config)) *Transport {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tr
+}
+
+// startTestNode starts tr until the test ends.
+func startTestNode(t *testing.T, tr *Transport) *Transport {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() {
 		cancel()

@@ -2,9 +2,6 @@ package p2p
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,35 +19,13 @@ func (c *offsetClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 // newClockedNode is newTestNode with the gater reading clock.
 func newClockedNode(t *testing.T, clock *offsetClock, persistent ...*Transport) *Transport {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{
-		ChainID:        testChain,
-		PrivKey:        priv,
-		ListenAddrs:    []string{"/ip4/127.0.0.1/tcp/0"},
-		GossipInterval: 100 * time.Millisecond,
-		PexInterval:    300 * time.Millisecond,
-		Logger:         testLogger(t, slog.LevelWarn),
-	}
-	for _, p := range persistent {
-		cfg.PersistentPeers = append(cfg.PersistentPeers, p.Addrs()[0])
-	}
-	tr, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr.gater.now = clock.now // before Start: nothing reads it yet
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() {
-		cancel()
-		_ = tr.Close()
+	tr := buildTestNode(t, func(c *Config) {
+		for _, p := range persistent {
+			c.PersistentPeers = append(c.PersistentPeers, p.Addrs()[0])
+		}
 	})
-	if err := tr.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return tr
+	tr.gater.now = clock.now // before Start: nothing reads it yet
+	return startTestNode(t, tr)
 }
 
 func connectedTo(a, b *Transport) bool {

@@ -30,11 +30,25 @@ func TestStartTxQueryStatus(t *testing.T) {
 	}
 	home := filepath.Join(t.TempDir(), "home")
 	mustRun(t, "init", "--home", home, "--chain-id", "e2e", "--moniker", "solo")
-	rpcAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	nodeURL := "http://" + rpcAddr
+	nodeURL, _, stop := startCLINode(t, home, 2)
 
+	mustRun(t, "tx", "greeting=hello", "--node", nodeURL)
+	if r := mustRun(t, "query", "greeting", "--node", nodeURL); !strings.HasPrefix(r.stdout, "greeting=hello (height ") {
+		t.Fatalf("query: %q", r.stdout)
+	}
+	stop()
+}
+
+// startCLINode runs `bftnode start` for home in this process, on a free
+// RPC port, until its latest height reaches h. It returns the RPC URL, the
+// height reached and stop, which cancels the node and checks that it exits
+// cleanly.
+func startCLINode(t *testing.T, home string, h int) (nodeURL string, got int, stop func()) {
+	t.Helper()
+	rpcAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	nodeURL = "http://" + rpcAddr
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
@@ -43,15 +57,12 @@ func TestStartTxQueryStatus(t *testing.T) {
 			"--consensus.timeout_commit", "50ms", "--log-level", "warn"},
 			&stdout, &stderr, func(string) (string, bool) { return "", false })
 	}()
-
 	heightRE := regexp.MustCompile(`"latest_block_height": "(\d+)"`)
 	deadline := time.Now().Add(60 * time.Second)
-	for {
+	for got < h {
 		r := runCLI(t, nil, "status", "--node", nodeURL, "--timeout", "2s")
 		if m := heightRE.FindStringSubmatch(r.stdout); m != nil {
-			if h, _ := strconv.Atoi(m[1]); h >= 2 {
-				break
-			}
+			got, _ = strconv.Atoi(m[1])
 		}
 		select {
 		case code := <-done:
@@ -59,22 +70,20 @@ func TestStartTxQueryStatus(t *testing.T) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no height 2 within the deadline; last status: %s %s\nnode log:\n%s", r.stdout, r.stderr, stderr.String())
+			t.Fatalf("no height %d within the deadline; last status: %s %s\nnode log:\n%s", h, r.stdout, r.stderr, stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-
-	mustRun(t, "tx", "greeting=hello", "--node", nodeURL)
-	if r := mustRun(t, "query", "greeting", "--node", nodeURL); !strings.HasPrefix(r.stdout, "greeting=hello (height ") {
-		t.Fatalf("query: %q", r.stdout)
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Fatalf("start exited %d after cancel:\n%s", code, stderr.String())
+	stop = func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != exitOK {
+				t.Fatalf("start exited %d after cancel:\n%s", code, stderr.String())
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("start did not stop after cancel")
 		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("start did not stop after cancel")
 	}
+	return nodeURL, got, stop
 }

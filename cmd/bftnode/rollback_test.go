@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bftnode/bftnode/config"
 )
@@ -19,44 +17,8 @@ import (
 // stops it; it returns that height.
 func runNodeUntil(t *testing.T, home string, h int) int {
 	t.Helper()
-	rpcAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"start", "--home", home,
-			"--rpc.laddr", "tcp://" + rpcAddr, "--p2p.laddr", "/ip4/127.0.0.1/tcp/0",
-			"--consensus.timeout_commit", "50ms", "--log-level", "warn"},
-			&stdout, &stderr, func(string) (string, bool) { return "", false })
-	}()
-	heightRE := regexp.MustCompile(`"latest_block_height": "(\d+)"`)
-	deadline := time.Now().Add(60 * time.Second)
-	got := 0
-	for got < h {
-		r := runCLI(t, nil, "status", "--node", "http://"+rpcAddr, "--timeout", "2s")
-		if m := heightRE.FindStringSubmatch(r.stdout); m != nil {
-			got, _ = strconv.Atoi(m[1])
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("start exited %d:\n%s", code, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no height %d within the deadline; node log:\n%s", h, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Fatalf("start exited %d after cancel:\n%s", code, stderr.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("start did not stop after cancel")
-	}
+	_, got, stop := startCLINode(t, home, h)
+	stop()
 	return got
 }
 
