@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -13,18 +12,17 @@ import (
 	"time"
 
 	"github.com/bftnode/bftnode/config"
+	"github.com/bftnode/bftnode/internal/testport"
 	"github.com/bftnode/bftnode/rpc"
 )
+
+// ports hands out the loopback ports of this package's test nodes.
+var ports = testport.New(27000, 30000)
 
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports.Free(t)
 }
 
 // testnet makes n homes under a temporary directory, wired to each other

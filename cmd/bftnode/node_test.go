@@ -3,23 +3,22 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bftnode/bftnode/internal/testport"
 )
+
+// ports hands out the loopback ports of this package's test nodes.
+var ports = testport.New(30000, 32000)
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close() //nolint:errcheck
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports.Free(t)
 }
 
 // A one-validator node started by the CLI makes blocks, takes a tx through

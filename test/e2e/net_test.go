@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bftnode/bftnode/config"
+	"github.com/bftnode/bftnode/internal/testport"
 	"github.com/bftnode/bftnode/rpc"
 )
 
@@ -80,7 +79,7 @@ type network struct {
 	t     *testing.T
 	dir   string
 	procs []*proc
-	ports map[int]bool // ports handed out in this network
+	ports *testport.Picker // ports handed out in this network
 }
 
 // newNetwork generates a testnet of validators and fullNodes non-validators
@@ -92,7 +91,7 @@ func newNetwork(t *testing.T, s scenario) *network {
 	if binPath == "" {
 		t.Fatal("e2e: the bftnode binary was not built (TestMain)")
 	}
-	n := &network{t: t, dir: t.TempDir(), ports: map[int]bool{}}
+	n := &network{t: t, dir: t.TempDir(), ports: testport.New(portLow, portHigh)}
 	t.Cleanup(n.cleanup)
 	netDir := filepath.Join(n.dir, "net")
 	n.bftnode("testnet", "--v", fmt.Sprint(validators), "--o", netDir, "--chain-id", "e2e-chain")
@@ -184,21 +183,7 @@ func (n *network) bftnode(args ...string) {
 // freePort picks an unused port in [portLow, portHigh) that can be listened on.
 func (n *network) freePort() int {
 	n.t.Helper()
-	for range 1000 {
-		port := portLow + rand.IntN(portHigh-portLow)
-		if n.ports[port] {
-			continue
-		}
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		_ = l.Close()
-		n.ports[port] = true
-		return port
-	}
-	n.t.Fatal("e2e: no free port found")
-	return 0
+	return n.ports.Free(n.t)
 }
 
 // configure gives every node fresh ports and rewrites its config.toml:
