@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -17,30 +16,6 @@ import (
 	typespb "github.com/bftnode/bftnode/proto/bftnode/types"
 	"github.com/bftnode/bftnode/types"
 )
-
-func TestMerkleProofsMatchTypesRoot(t *testing.T) {
-	for n := 1; n <= 17; n++ {
-		items := make([][]byte, n)
-		for i := range items {
-			items[i] = []byte(fmt.Sprintf("item-%d", i))
-		}
-		root, aunts := merkleProofs(items)
-		if root != types.MerkleRoot(items) {
-			t.Fatalf("n=%d: root differs from types.MerkleRoot", n)
-		}
-		for i := range items {
-			got, ok := rootFromAunts(int64(i), int64(n), leafHash(items[i]), aunts[i])
-			if !ok || got != root {
-				t.Fatalf("n=%d i=%d: proof does not verify", n, i)
-			}
-			if n > 1 {
-				if got, ok := rootFromAunts(int64((i+1)%n), int64(n), leafHash(items[i]), aunts[i]); ok && got == root {
-					t.Fatalf("n=%d i=%d: proof verifies at the wrong index", n, i)
-				}
-			}
-		}
-	}
-}
 
 func TestPartSetRejectsTamperedParts(t *testing.T) {
 	var txs [][]byte

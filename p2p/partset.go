@@ -26,10 +26,10 @@ func partSetFromBlock(block *types.Block, want types.PartSetHeader) (*partSet, e
 		return nil, fmt.Errorf("%w: block splits into %d parts with root %X, proposal names %d with root %X",
 			ErrBadPart, psh.Total, psh.Hash[:6], want.Total, want.Hash[:6])
 	}
-	_, aunts := merkleProofs(raw)
+	_, aunts := types.MerkleProofs(raw)
 	ps := &partSet{header: psh, parts: make([]*typespb.Part, len(raw)), count: len(raw)}
 	for i, b := range raw {
-		lh := leafHash(b)
+		lh := types.MerkleLeafHash(b)
 		pf := typespb.Proof{Total: int64(len(raw)), Index: int64(i), LeafHash: lh[:]}
 		for _, a := range aunts[i] {
 			pf.Aunts = append(pf.Aunts, append([]byte(nil), a[:]...))
@@ -79,7 +79,7 @@ func (ps *partSet) add(p *typespb.Part) (bool, error) {
 		}
 		copy(aunts[i][:], a)
 	}
-	root, ok := rootFromAunts(int64(p.Index), int64(len(ps.parts)), leafHash(p.Bytes), aunts)
+	root, ok := types.MerkleRootFromAunts(int64(p.Index), int64(len(ps.parts)), types.MerkleLeafHash(p.Bytes), aunts)
 	if !ok || root != ps.header.Hash {
 		return false, fmt.Errorf("%w: part %d does not prove into the part set root", ErrBadPart, p.Index)
 	}

@@ -55,3 +55,47 @@ func splitPoint(n int) int {
 	}
 	return k
 }
+
+// MerkleLeafHash is the hash of one leaf of the tree MerkleRoot builds.
+func MerkleLeafHash(leaf []byte) Hash { return leafHash(leaf) }
+
+// MerkleProofs returns the root over items (at least one) and, per item,
+// its inclusion proof: the aunts from the leaf level up to the root.
+func MerkleProofs(items [][]byte) (Hash, [][]Hash) {
+	if len(items) == 1 {
+		return leafHash(items[0]), [][]Hash{nil}
+	}
+	k := splitPoint(len(items))
+	left, la := MerkleProofs(items[:k])
+	right, ra := MerkleProofs(items[k:])
+	for i := range la {
+		la[i] = append(la[i], right)
+	}
+	for i := range ra {
+		ra[i] = append(ra[i], left)
+	}
+	return innerHash(left, right), append(la, ra...)
+}
+
+// MerkleRootFromAunts computes the root implied by the leaf hash at index
+// among total leaves with the given aunts (leaf level first); ok is false
+// when the proof's shape does not fit (index, total).
+func MerkleRootFromAunts(index, total int64, leaf Hash, aunts []Hash) (root Hash, ok bool) {
+	if total <= 0 || index < 0 || index >= total {
+		return Hash{}, false
+	}
+	if total == 1 {
+		return leaf, len(aunts) == 0
+	}
+	if len(aunts) == 0 {
+		return Hash{}, false
+	}
+	last := aunts[len(aunts)-1]
+	k := int64(splitPoint(int(total)))
+	if index < k {
+		left, ok := MerkleRootFromAunts(index, k, leaf, aunts[:len(aunts)-1])
+		return innerHash(left, last), ok
+	}
+	right, ok := MerkleRootFromAunts(index-k, total-k, leaf, aunts[:len(aunts)-1])
+	return innerHash(last, right), ok
+}
