@@ -52,6 +52,9 @@ type RPCConfig struct {
 	// let any client of the RPC cut the node off from its peers. Off by
 	// default; only with a loopback laddr.
 	Unsafe bool `toml:"unsafe"`
+	// PprofListenAddress serves Go's runtime profiles (/debug/pprof/) on
+	// host:port when set; "" (the default) serves none.
+	PprofListenAddress string `toml:"pprof_laddr"`
 }
 
 // P2PConfig is the [p2p] section. Addresses are libp2p multiaddrs; a listen

@@ -139,6 +139,7 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{"unsafe without rpc", func(c *Config) { c.RPC.Unsafe, c.RPC.ListenAddress = true, "" }, "rpc.unsafe"},
 		{"unsafe on the network", func(c *Config) { c.RPC.Unsafe, c.RPC.ListenAddress = true, "tcp://0.0.0.0:26657" }, "not a loopback"},
 		{"unsafe on any host", func(c *Config) { c.RPC.Unsafe, c.RPC.ListenAddress = true, "tcp://:26657" }, "not a loopback"},
+		{"pprof laddr", func(c *Config) { c.RPC.PprofListenAddress = "6060" }, "rpc.pprof_laddr"},
 		{"p2p laddr", func(c *Config) { c.P2P.ListenAddress = "/ip4/nope/tcp/1" }, "p2p.laddr"},
 		{"peer without id", func(c *Config) { c.P2P.PersistentPeers = "/ip4/127.0.0.1/tcp/26656" }, "p2p.persistent_peers"},
 		{"mempool size", func(c *Config) { c.Mempool.Size = 0 }, "mempool.size"},

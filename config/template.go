@@ -126,6 +126,9 @@ max_subscriptions_per_client = {{.RPC.MaxSubscriptionsPerClient}}
 # from its peers for a while, for fault tests). Anyone who reaches the RPC
 # may call them: allowed only with a loopback laddr. Keep false in production.
 unsafe = {{.RPC.Unsafe}}
+# Serve Go's runtime profiles (/debug/pprof/, for ` + "`go tool pprof`" + `) on host:port,
+# e.g. "127.0.0.1:6060"; "" serves none. Anyone who reaches it can read them.
+pprof_laddr = {{q .RPC.PprofListenAddress}}
 
 [p2p]
 # The libp2p listen address: a multiaddr (/ip4/0.0.0.0/tcp/26656) or

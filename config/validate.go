@@ -53,6 +53,11 @@ func (c *Config) Validate() error {
 			bad("rpc.unsafe", c.RPC.Unsafe, "%v", err)
 		}
 	}
+	if c.RPC.PprofListenAddress != "" {
+		if _, _, err := net.SplitHostPort(c.RPC.PprofListenAddress); err != nil {
+			bad("rpc.pprof_laddr", c.RPC.PprofListenAddress, "%v (write host:port, e.g. 127.0.0.1:6060, or \"\" to serve no profiles)", err)
+		}
+	}
 	positive("rpc.max_body_bytes", c.RPC.MaxBodyBytes, bad)
 	nonNegative("rpc.max_open_connections", int64(c.RPC.MaxOpenConnections), bad)
 	nonNegative("rpc.max_subscriptions_per_client", int64(c.RPC.MaxSubscriptionsPerClient), bad)

@@ -221,6 +221,17 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 	}
 
+	var pprofLn net.Listener
+	if addr := n.cfg.RPC.PprofListenAddress; addr != "" {
+		if pprofLn, err = net.Listen("tcp", addr); err != nil {
+			_ = rpcLn.Close()
+			if metricsLn != nil {
+				_ = metricsLn.Close()
+			}
+			return fmt.Errorf("pprof listener on %s: %w (change [rpc] pprof_laddr)", addr, err)
+		}
+	}
+
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if err := n.transport.Start(ctx); err != nil {
@@ -243,6 +254,9 @@ func (n *Node) Run(ctx context.Context) error {
 	run("rpc", func(ctx context.Context) error { return n.rpc.Serve(ctx, rpcLn) })
 	if metricsLn != nil {
 		run("metrics", func(ctx context.Context) error { return rpc.ServeMetrics(ctx, metricsLn, n.registry, n.log) })
+	}
+	if pprofLn != nil {
+		run("pprof", func(ctx context.Context) error { return rpc.ServePprof(ctx, pprofLn, n.log) })
 	}
 	run("tx gossip", n.pumpTxs)
 	run("events", n.pumpEvents)

@@ -125,3 +125,26 @@ func TestServeMetrics(t *testing.T) {
 		t.Error("default metrics address changed")
 	}
 }
+
+func TestServePprof(t *testing.T) {
+	l, err := Listen("tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServePprof(ctx, l, nil) }()
+	resp, err := http.Get("http://" + l.Addr().String() + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile:") {
+		t.Errorf("goroutine profile: status %d\n%s", resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("ServePprof: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,18 +26,35 @@ func ServeMetrics(ctx context.Context, l net.Listener, reg *prometheus.Registry,
 	if reg == nil {
 		return fmt.Errorf("%w: nil metrics registry", ErrBadConfig)
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", MetricsHandler(reg))
+	return serveHTTP(ctx, l, mux, "metrics", logger)
+}
+
+// ServePprof serves Go's runtime profiles under /debug/pprof/ on l until
+// ctx ends ([rpc] pprof_laddr), for `go tool pprof http://ADDR/debug/pprof/profile`.
+func ServePprof(ctx context.Context, l net.Listener, logger *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return serveHTTP(ctx, l, mux, "pprof", logger)
+}
+
+// serveHTTP serves h on l until ctx ends, then shuts the server down.
+func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, what string, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", MetricsHandler(reg))
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
-	logger.Info("metrics server listening", "addr", l.Addr().String())
+	logger.Info(what+" server listening", "addr", l.Addr().String())
 	select {
 	case err := <-errc:
-		return fmt.Errorf("rpc: serve metrics: %w", err)
+		return fmt.Errorf("rpc: serve %s: %w", what, err)
 	case <-ctx.Done():
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -44,7 +62,7 @@ func ServeMetrics(ctx context.Context, l net.Listener, reg *prometheus.Registry,
 	err := hs.Shutdown(shutCtx)
 	<-errc
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("rpc: shutdown metrics: %w", err)
+		return fmt.Errorf("rpc: shutdown %s: %w", what, err)
 	}
 	return nil
 }
