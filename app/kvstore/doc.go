@@ -8,6 +8,10 @@
 //	tx                                (no '=') sets tx to tx
 //	val:<base64 ed25519 key>!<power>  sets a validator's voting power; 0 removes it
 //
+// Each key/value tx emits an "app" event with one indexed attribute, key
+// (so txs can be searched by app.key); a validator tx a "validator" event
+// with pubkey and power.
+//
 // A Query reads the committed value of a key, given in Data or else as the
 // path ("/name" reads key "name").
 //
