@@ -3,7 +3,7 @@
 
 GO        ?= go
 BIN       := $(CURDIR)/.bin
-BFTNODE   := $(BIN)/bftnode
+BFTNODE   := ./build/bftnode
 export PATH := $(BIN):$(PATH)
 
 STATICCHECK_VERSION := v0.8.2
@@ -12,12 +12,16 @@ GOGOPROTO_VERSION   := v1.7.2
 
 PKGS := ./...
 
-.PHONY: all build test test-long lint fmt-check vet staticcheck unit sim-quick fuzz-short proto tools localnet localnet-stop clean
+.PHONY: all build install test test-long fmt-check vet staticcheck unit fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
 
 all: build
 
 build:
 	$(GO) build -o $(BFTNODE) ./cmd/bftnode
+
+## install: put bftnode on the PATH (in $(shell go env GOPATH)/bin, or $$GOBIN).
+install:
+	$(GO) install ./cmd/bftnode
 
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -64,7 +68,7 @@ proto: $(BIN)/buf $(BIN)/protoc-gen-gocosmos
 	scripts/protogen.sh
 
 ## localnet: build and start a 4-validator network on loopback with the kvstore app
-## (fresh under ./build/localnet each time; LOCALNET_FLAGS=--reuse keeps it, --detach returns).
+## (under ./localnet/build, reused when present; LOCALNET_FLAGS=--detach returns once it is up).
 localnet: build
 	localnet/run.sh $(BFTNODE) $(LOCALNET_FLAGS)
 
@@ -72,5 +76,13 @@ localnet: build
 localnet-stop:
 	localnet/stop.sh
 
+## localnet-reset: stop the local network and wipe its chain data and keys.
+localnet-reset: localnet-stop
+	rm -rf ./localnet/build
+
+## docker: build the bftnode image (FROM scratch) that docker-compose.yml runs.
+docker:
+	docker build -t bftnode:latest .
+
 clean:
-	rm -rf $(BIN) build
+	rm -rf $(BIN) build localnet/build

@@ -55,7 +55,7 @@ func TestReadmeCommands(t *testing.T) {
 		t.Errorf("make localnet does not say how to submit a tx:\n%s", out)
 	}
 
-	bftnode := filepath.Join(root, ".bin", "bftnode")
+	bftnode := filepath.Join(root, "build", "bftnode")
 	if out := run(t, root, bftnode, "tx", "foo=bar"); !strings.Contains(out, `"height"`) {
 		t.Fatalf("bftnode tx foo=bar did not report a commit height:\n%s", out)
 	}

@@ -1,28 +1,30 @@
 #!/usr/bin/env bash
 # Start a local validator network on loopback with the built-in kvstore app.
 #
-#   localnet/run.sh BFTNODE [--reuse] [--detach] [--v N] [--dir DIR] [--timeout SECONDS]
+#   localnet/run.sh BFTNODE [--fresh] [--detach] [--v N] [--dir DIR] [--timeout SECONDS]
 #
-# BFTNODE is the bftnode binary (`make localnet` passes ./.bin/bftnode).
-#   --reuse    keep the existing DIR (chain data and keys) instead of a fresh testnet
+# BFTNODE is the bftnode binary (`make localnet` passes ./build/bftnode).
+# A testnet already in DIR (chain data and keys) is reused; otherwise a new one
+# is generated (`make localnet-reset` wipes it).
+#   --fresh    wipe DIR and generate a new testnet
 #   --detach   leave the nodes running and exit; stop them with `make localnet-stop`
 #   --v N      number of validators (default 4)
-#   --dir DIR  where the node homes go (default ./build/localnet)
+#   --dir DIR  where the node homes go (default ./localnet/build)
 #   --timeout  seconds to wait for node0 to reach height 2 (default 60)
 #
 # Each node's log is DIR/nodeI/node.log; the PIDs of the started nodes are in
 # DIR/pids. Without --detach the script waits; Ctrl-C stops every node it started.
 set -euo pipefail
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 [[ $# -ge 1 ]] || usage
 BFTNODE=$1
 shift
-REUSE=0 DETACH=0 N=4 DIR=./build/localnet TIMEOUT=60
+FRESH=0 DETACH=0 N=4 DIR=./localnet/build TIMEOUT=60
 while [[ $# -gt 0 ]]; do
 	case $1 in
-	--reuse) REUSE=1 ;;
+	--fresh) FRESH=1 ;;
 	--detach) DETACH=1 ;;
 	--v) N=${2:?--v needs a number}; shift ;;
 	--dir) DIR=${2:?--dir needs a directory}; shift ;;
@@ -37,11 +39,6 @@ if [[ ! -x $BFTNODE ]]; then
 	echo "localnet: $BFTNODE is not an executable; run \`make build\` first" >&2
 	exit 1
 fi
-if ! "$BFTNODE" start --help >/dev/null 2>&1; then
-	echo "localnet: this bftnode has no \`start\` command yet (the node/ package that assembles" >&2
-	echo "the engine, p2p and RPC is not written), so a local network cannot run." >&2
-	exit 1
-fi
 
 PIDS=$DIR/pids
 if [[ -s $PIDS ]]; then
@@ -53,12 +50,10 @@ if [[ -s $PIDS ]]; then
 	done
 fi
 
-if [[ $REUSE == 1 && -d $DIR/node0 ]]; then
-	echo "localnet: reusing $DIR"
-else
+if [[ $FRESH == 1 ]]; then
 	rm -rf "$DIR"
-	"$BFTNODE" testnet --v "$N" --o "$DIR" --chain-id localnet
 fi
+"$BFTNODE" testnet --v "$N" --o "$DIR" --chain-id localnet --reuse
 N=$(find "$DIR" -maxdepth 1 -type d -name 'node*' | wc -l)
 
 started=()

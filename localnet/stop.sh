@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Stop the nodes that localnet/run.sh started (their PIDs are in DIR/pids).
 #
-#   localnet/stop.sh [DIR]      (default ./build/localnet)
+#   localnet/stop.sh [DIR]      (default ./localnet/build)
 set -euo pipefail
-DIR=${1:-./build/localnet}
+DIR=${1:-./localnet/build}
 PIDS=$DIR/pids
 if [[ ! -s $PIDS ]]; then
 	echo "localnet: no nodes recorded in $PIDS"

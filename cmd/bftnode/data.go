@@ -27,7 +27,7 @@ reads, so it is safe on a damaged log; it stops at the first bad record and
 exits non-zero. Without an argument it reads the home's WAL directory
 (data/cs.wal): every segment, oldest first (wal.000001, …, then wal), each
 after a "file=PATH" line. A FILE is dumped alone; a DIR like the home's.`,
-		Example: `  bftnode wal-dump --home ./build/localnet/node0
+		Example: `  bftnode wal-dump --home ./localnet/build/node0
   bftnode wal-dump /backup/cs.wal
   bftnode wal-dump /backup/cs.wal/wal`,
 		Args: cobra.MaximumNArgs(1),
@@ -115,7 +115,7 @@ this validator signed, or the validator can double-sign and be slashed.
 With --wal-only it only moves the consensus WAL aside (to cs.wal.moved-TIME),
 for a WAL the node refuses to open as corrupt; the node starts a new one and
 the last-sign state keeps it from signing anything that conflicts.`,
-		Example: `  bftnode reset-state --home ./build/localnet/node2
+		Example: `  bftnode reset-state --home ./localnet/build/node2
   bftnode reset-state --wal-only   # move a corrupt consensus WAL aside
   bftnode reset-state --unsafe   # also forget what was signed: dangerous`,
 		Args: cobra.NoArgs,
@@ -136,7 +136,7 @@ func (c *cli) unsafeResetAllCmd() *cobra.Command {
 reset-state. Unlike CometBFT's command of the same name it keeps
 priv_validator_state.json unless you pass --keep-sign-state=false, because a
 validator that forgets what it signed can double-sign.`,
-		Example: `  bftnode unsafe-reset-all --home ./build/localnet/node0
+		Example: `  bftnode unsafe-reset-all --home ./localnet/build/node0
   bftnode unsafe-reset-all --keep-sign-state=false   # dangerous`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return c.reset(cmd, o) },

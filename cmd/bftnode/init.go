@@ -114,7 +114,7 @@ func (c *cli) showNodeIDCmd() *cobra.Command {
 		Short: "Print this node's libp2p peer ID (from config/node_key.json)",
 		Long: `show-node-id prints the libp2p peer ID derived from the node key. Other nodes
 name this one in p2p.persistent_peers as /ip4/HOST/tcp/PORT/p2p/<peer ID>.`,
-		Example: `  bftnode show-node-id --home ./build/localnet/node0`,
+		Example: `  bftnode show-node-id --home ./localnet/build/node0`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := c.homeConfig(cmd)
@@ -133,7 +133,7 @@ func (c *cli) showValidatorCmd() *cobra.Command {
 		Long: `show-validator prints the public key of config/priv_validator_key.json in
 CometBFT's JSON form, {"type":"tendermint/PubKeyEd25519","value":"<base64>"},
 ready to paste into a genesis validator entry.`,
-		Example: `  bftnode show-validator --home ./build/localnet/node1`,
+		Example: `  bftnode show-validator --home ./localnet/build/node1`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := c.homeConfig(cmd)

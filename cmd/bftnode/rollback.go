@@ -32,7 +32,7 @@ start the node. An application left at H is not executed again: after a soft
 rollback the node takes H's results from the store, after a hard one it
 refuses to start. The last-sign state (priv_validator_state.json) is never
 touched. Stop the node first.`,
-		Example: `  bftnode rollback --home ./build/localnet/node0
+		Example: `  bftnode rollback --home ./localnet/build/node0
   bftnode rollback --hard   # also delete the latest block`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -38,7 +38,7 @@ Its files live in a home directory (--home, default ~/.bftnode):
   data/priv_validator_state.json   the last-sign state (never delete it)
   data/                            block store, consensus WAL, app database`,
 		Example: `  bftnode init --chain-id my-chain --moniker alice
-  bftnode testnet --v 4 --o ./build/localnet
+  bftnode testnet --v 4 --o ./localnet/build
   bftnode sim --validators 4 --byzantine 1 --behaviour equivocate --seeds 100
   bftnode tx foo=bar && bftnode query foo`,
 		SilenceUsage:  true,

@@ -24,6 +24,11 @@ type testnetOpts struct {
 	outDir       string
 	startingPort int
 	chainID      string
+	// hostnamePrefix, when set, makes node i reachable as PREFIXi (a
+	// container or DNS name) instead of on loopback.
+	hostnamePrefix string
+	// reuse leaves an existing testnet in outDir as it is.
+	reuse bool
 }
 
 func (c *cli) testnetCmd() *cobra.Command {
@@ -36,9 +41,17 @@ its own keys, all sharing one genesis with the N validators (power 10 each).
 Every node listens on loopback: node i uses p2p port P+10i, RPC port P+10i+1
 and Prometheus port P+10i+4, where P is --starting-port (so node0's RPC is on
 26657 by default), and names every other node in p2p.persistent_peers as
-/ip4/127.0.0.1/tcp/PORT/p2p/PEERID. It refuses a non-empty DIR.`,
-		Example: `  bftnode testnet --v 4 --o ./build/localnet
-  bftnode testnet --v 7 --o /tmp/net --starting-port 36656 --chain-id bench`,
+/ip4/127.0.0.1/tcp/PORT/p2p/PEERID. It refuses a non-empty DIR, unless
+--reuse is given and DIR already holds a testnet (node0's genesis), which is
+then left as it is.
+
+With --hostname-prefix PREFIX the nodes are meant to run on separate hosts or
+containers named PREFIX0 … PREFIX{N-1} (as in docker-compose.yml): each
+listens on all interfaces (0.0.0.0) and names its peers
+/dns/PREFIXj/tcp/PORT/p2p/PEERID.`,
+		Example: `  bftnode testnet --v 4 --o ./localnet/build
+  bftnode testnet --v 7 --o /tmp/net --starting-port 36656 --chain-id bench
+  bftnode testnet --v 4 --o /net --hostname-prefix node --reuse`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return c.testnet(o)
@@ -49,6 +62,8 @@ and Prometheus port P+10i+4, where P is --starting-port (so node0's RPC is on
 	f.StringVar(&o.outDir, "o", "./mytestnet", "output directory")
 	f.IntVar(&o.startingPort, "starting-port", 26656, "p2p port of node0; node i uses ports from P+10i")
 	f.StringVar(&o.chainID, "chain-id", "", "chain ID (default test-chain-<random>)")
+	f.StringVar(&o.hostnamePrefix, "hostname-prefix", "", "node i is reached as host PREFIXi and listens on 0.0.0.0 (default: all on 127.0.0.1)")
+	f.BoolVar(&o.reuse, "reuse", false, "if --o already holds a testnet, keep it and do nothing")
 	return cmd
 }
 
@@ -61,8 +76,15 @@ func (c *cli) testnet(o testnetOpts) error {
 	case o.outDir == "":
 		return errors.New("--o: give an output directory")
 	}
+	if o.reuse {
+		node0 := config.Default(filepath.Join(o.outDir, "node0"))
+		if _, err := os.Stat(node0.GenesisFile()); err == nil {
+			_, err := fmt.Fprintf(c.stdout, "Reusing the testnet in %s (remove it for a fresh one)\n", o.outDir)
+			return err
+		}
+	}
 	if entries, err := os.ReadDir(o.outDir); err == nil && len(entries) > 0 {
-		return fmt.Errorf("%s is not empty; remove it or choose another --o", o.outDir)
+		return fmt.Errorf("%s is not empty; remove it, choose another --o, or pass --reuse to keep a testnet there", o.outDir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("testnet: %w", err)
 	}
@@ -76,9 +98,13 @@ func (c *cli) testnet(o testnetOpts) error {
 		base := o.startingPort + portsPerNode*i
 		cfg := config.Default(filepath.Join(o.outDir, fmt.Sprintf("node%d", i)))
 		cfg.Moniker = fmt.Sprintf("node%d", i)
-		cfg.P2P.ListenAddress = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", base)
-		cfg.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", base+1)
-		cfg.Instrumentation.PrometheusListenAddr = fmt.Sprintf("127.0.0.1:%d", base+4)
+		listenHost, peerAddr := "127.0.0.1", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", base)
+		if o.hostnamePrefix != "" {
+			listenHost, peerAddr = "0.0.0.0", fmt.Sprintf("/dns/%s%d/tcp/%d", o.hostnamePrefix, i, base)
+		}
+		cfg.P2P.ListenAddress = fmt.Sprintf("/ip4/%s/tcp/%d", listenHost, base)
+		cfg.RPC.ListenAddress = fmt.Sprintf("tcp://%s:%d", listenHost, base+1)
+		cfg.Instrumentation.PrometheusListenAddr = fmt.Sprintf("%s:%d", listenHost, base+4)
 		h, err := config.InitHome(cfg)
 		if err != nil {
 			return fmt.Errorf("node%d: %w", i, err)
@@ -87,7 +113,7 @@ func (c *cli) testnet(o testnetOpts) error {
 		if err != nil {
 			return fmt.Errorf("node%d: %w", i, err)
 		}
-		addrs[i] = fmt.Sprintf("%s/p2p/%s", cfg.P2P.ListenAddress, id)
+		addrs[i] = fmt.Sprintf("%s/p2p/%s", peerAddr, id)
 		g.Validators = append(g.Validators, config.NewGenesisValidator(h.Validator.PubKey(), defaultPower, cfg.Moniker))
 		cfgs[i] = cfg
 	}

@@ -87,6 +87,47 @@ func TestTestnetGeneratesWiredHomes(t *testing.T) {
 	if r := runCLI(t, nil, "testnet", "--v", "2", "--o", dir); r.code == 0 || !strings.Contains(r.stderr, "not empty") {
 		t.Fatalf("testnet over an existing dir: exit %d, %s", r.code, r.stderr)
 	}
+	// With --reuse it is kept as it is: same genesis, same keys.
+	if r := mustRun(t, "testnet", "--v", "2", "--o", dir, "--reuse"); !strings.Contains(r.stdout, "Reusing") {
+		t.Errorf("testnet --reuse: %s", r.stdout)
+	}
+	if g, err := os.ReadFile(cfgs[0].GenesisFile()); err != nil || !bytes.Equal(g, genesis) {
+		t.Errorf("testnet --reuse changed node0's genesis (err %v)", err)
+	}
+	// --reuse over a directory that holds something else is still refused.
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "testnet", "--o", other, "--reuse"); r.code == 0 || !strings.Contains(r.stderr, "not empty") {
+		t.Errorf("testnet --reuse over a non-testnet dir: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+func TestTestnetHostnamePrefix(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "net")
+	mustRun(t, "testnet", "--v", "3", "--o", dir, "--hostname-prefix", "node")
+	for i := range 3 {
+		cfg, err := config.Load(filepath.Join(dir, fmt.Sprintf("node%d", i)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(cfg.P2P.ListenAddress, "/ip4/0.0.0.0/") || !strings.HasPrefix(cfg.RPC.ListenAddress, "tcp://0.0.0.0:") {
+			t.Errorf("node%d listens on p2p %s rpc %s, want all interfaces", i, cfg.P2P.ListenAddress, cfg.RPC.ListenAddress)
+		}
+		peers, err := config.ParsePeers(cfg.P2P.PersistentPeers)
+		if err != nil || len(peers) != 2 {
+			t.Fatalf("node%d peers %q: %v", i, cfg.P2P.PersistentPeers, err)
+		}
+		for _, p := range config.SplitList(cfg.P2P.PersistentPeers) {
+			if !strings.HasPrefix(p, "/dns/node") || strings.HasPrefix(p, fmt.Sprintf("/dns/node%d/", i)) {
+				t.Errorf("node%d names peer %s, want /dns/nodeJ/… of another node", i, p)
+			}
+		}
+	}
 }
 
 func TestTestnetStartingPort(t *testing.T) {
