@@ -9,8 +9,8 @@ import (
 )
 
 // BenchmarkSignVote signs a fresh precommit per iteration, so each one
-// persists the last-sign state with two fsyncs (file and directory). Set
-// BFTNODE_BENCH_DIR to measure on a chosen disk.
+// persists the last-sign state: after the first, one in-place slot write
+// and an fdatasync. Set BFTNODE_BENCH_DIR to measure on a chosen disk.
 func BenchmarkSignVote(b *testing.B) {
 	dir := b.TempDir()
 	if base := os.Getenv("BFTNODE_BENCH_DIR"); base != "" {

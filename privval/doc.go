@@ -15,9 +15,15 @@
 // only in the timestamp (then the message takes the saved timestamp), and
 // refuses anything else with ErrDoubleSign; a lower one is refused too.
 //
-// The new last-sign state is durable before a signature is released: it is
-// written to a temporary file in the same directory, fsynced, renamed over the
-// state file and the directory is fsynced. If that fails, no signature is
-// returned. A missing state file means "never signed"; an unreadable one is
-// an error (ErrCorruptState), never treated as fresh.
+// The new last-sign state is durable before a signature is released. The
+// state file starts in CometBFT's JSON format (GenFilePV, ResetState, or a
+// file from CometBFT); the first signature replaces it atomically (temporary
+// file, fsync, rename, directory fsync) by a file of two checksummed slots,
+// and every later one overwrites the older slot in place and fdatasyncs it,
+// at about half the cost. A load takes the valid slot with the higher
+// sequence number: a crash can tear only the slot being written, whose
+// signature was never released. If saving fails, no signature is returned.
+// A missing state file means "never signed"; an unreadable one (a file cut
+// short, or neither slot valid) is an error (ErrCorruptState), never
+// treated as fresh. See slots.go for the format.
 package privval

@@ -36,12 +36,12 @@ type keyFile struct {
 // FilePV is a Signer whose key and last-sign state live in files. It is safe
 // for concurrent use.
 type FilePV struct {
-	priv      ed25519.PrivateKey
-	pub       ed25519.PublicKey
-	addr      types.Address
-	statePath string
+	priv ed25519.PrivateKey
+	pub  ed25519.PublicKey
+	addr types.Address
 
 	mu    sync.Mutex
+	file  *stateFile
 	state lastSignState
 }
 
@@ -54,12 +54,12 @@ func NewFilePV(priv ed25519.PrivateKey, statePath string) (*FilePV, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: private key of %d bytes", ErrInvalidKey, len(priv))
 	}
-	state, err := readState(statePath)
+	file, state, err := openState(statePath)
 	if err != nil {
 		return nil, err
 	}
 	pub := priv.Public().(ed25519.PublicKey)
-	return &FilePV{priv: priv, pub: pub, addr: types.AddressOf(pub), statePath: statePath, state: state}, nil
+	return &FilePV{priv: priv, pub: pub, addr: types.AddressOf(pub), file: file, state: state}, nil
 }
 
 // GenFilePV generates a key, writes the key file and a fresh state file, and
@@ -220,7 +220,7 @@ func (pv *FilePV) sign(hrs HRS, ts time.Time, signBytes func(time.Time) []byte) 
 		Signature: ed25519.Sign(pv.priv, sb),
 		SignBytes: sb,
 	}
-	if err := writeState(pv.statePath, next); err != nil {
+	if err := pv.file.save(next); err != nil {
 		return nil, time.Time{}, fmt.Errorf("privval: not signing at %s: saving the last-sign state failed: %w", hrs, err)
 	}
 	pv.state = next

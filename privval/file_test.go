@@ -222,27 +222,30 @@ func TestHalfWrittenStateFileIsAnError(t *testing.T) {
 	p := newPaths(t)
 	pv := genPV(t, p)
 	mustSign(t, pv, vote(pv, types.PrecommitType, 7, 0, "A", t0))
-	full, err := os.ReadFile(p.state)
+	slotted, err := os.ReadFile(p.state)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for cut := range len(full) {
-		if err := os.WriteFile(p.state, full[:cut], 0o600); err != nil {
+	legacy := []byte(`{"height": "7", "round": 0, "step": 3}`)
+	for _, full := range [][]byte{slotted, legacy} {
+		for cut := range len(full) {
+			if err := os.WriteFile(p.state, full[:cut], 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadFilePV(p.key, p.state)
+			if !errors.Is(err, ErrCorruptState) {
+				t.Fatalf("state cut at %d of %d bytes: LoadFilePV = %v, want ErrCorruptState", cut, len(full), err)
+			}
+			if !strings.Contains(err.Error(), "reset-state") || !strings.Contains(err.Error(), p.state) {
+				t.Fatalf("error does not tell the operator what to do: %v", err)
+			}
+		}
+		if err := os.WriteFile(p.state, full, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := LoadFilePV(p.key, p.state)
-		if !errors.Is(err, ErrCorruptState) {
-			t.Fatalf("state cut at %d of %d bytes: LoadFilePV = %v, want ErrCorruptState", cut, len(full), err)
+		if got := reload(t, p).LastSigned(); got != (HRS{7, 0, StepPrecommit}) {
+			t.Fatalf("LastSigned = %v", got)
 		}
-		if !strings.Contains(err.Error(), "reset-state") || !strings.Contains(err.Error(), p.state) {
-			t.Fatalf("error does not tell the operator what to do: %v", err)
-		}
-	}
-	if err := os.WriteFile(p.state, full, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if got := reload(t, p).LastSigned(); got != (HRS{7, 0, StepPrecommit}) {
-		t.Fatalf("LastSigned = %v", got)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,30 +50,8 @@ func (s *lastSignState) validate() error {
 	return nil
 }
 
-// readState loads the state file. A missing file is the fresh state; any
-// other failure is ErrCorruptState with what the operator should do.
-func readState(path string) (lastSignState, error) {
-	var s lastSignState
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
-	}
-	if err == nil {
-		err = json.Unmarshal(data, &s)
-	}
-	if err == nil {
-		err = s.validate()
-	}
-	if err != nil {
-		return lastSignState{}, fmt.Errorf("%w %s: %v. It may have been half-written or damaged; "+
-			"do not delete it, since a missing state file means this validator never signed and it could then double-sign. "+
-			"Restore it from a backup, or wait until the chain is past the last height this validator signed "+
-			"and reset it with `bftnode reset-state --unsafe`", ErrCorruptState, path, err)
-	}
-	return s, nil
-}
-
-// writeState persists s atomically and durably (see writeFileAtomic).
+// writeState replaces the state file with s in the legacy format,
+// atomically and durably (see writeFileAtomic).
 func writeState(path string, s lastSignState) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
