@@ -1,8 +1,16 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+
+	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 )
 
 func benchServer(b *testing.B) *Server {
@@ -66,5 +74,64 @@ func BenchmarkPublishBlock(b *testing.B) {
 		for _, ch := range chans {
 			<-ch
 		}
+	}
+}
+
+// discardBackend accepts every tx without keeping it, so that broadcast
+// benchmarks measure the RPC server and not a growing fake mempool.
+type discardBackend struct{ *fakeBackend }
+
+func (discardBackend) BroadcastTx(context.Context, []byte) (*abci.ResponseCheckTx, error) {
+	return &abci.ResponseCheckTx{GasWanted: 1}, nil
+}
+
+// discardWriter is an http.ResponseWriter that keeps only the status.
+type discardWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) WriteHeader(status int)      { w.status = status }
+func (w *discardWriter) Write(b []byte) (int, error) { w.n += len(b); return len(b), nil }
+
+// broadcastBody is a broadcast request of a 250-byte tx, as bftnode bench
+// and CometBFT clients send it.
+func broadcastBody(method string) []byte {
+	tx := bytes.Repeat([]byte("k"), 250)
+	return fmt.Appendf(nil, `{"jsonrpc":"2.0","id":123456,"method":%q,"params":{"tx":%q}}`,
+		method, base64.StdEncoding.EncodeToString(tx))
+}
+
+// BenchmarkServeBroadcastTx measures the server's handler for one POSTed
+// broadcast request: body reading, decoding, dispatch, the call and the
+// response, without the HTTP transport.
+func BenchmarkServeBroadcastTx(b *testing.B) {
+	for _, method := range []string{"broadcast_tx_async", "broadcast_tx_sync"} {
+		b.Run(method, func(b *testing.B) {
+			srv, err := NewServer(DefaultConfig(), discardBackend{newFakeBackend(b, 1)}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := srv.Handler()
+			body := broadcastBody(method)
+			rd := bytes.NewReader(body)
+			req := httptest.NewRequest(http.MethodPost, "/", io.NopCloser(rd))
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				rd.Reset(body)
+				req.Body = io.NopCloser(rd)
+				w.status, w.n = 0, 0
+				clear(w.h)
+				h.ServeHTTP(w, req)
+				if w.status != http.StatusOK || w.n == 0 {
+					b.Fatalf("status %d, %d bytes", w.status, w.n)
+				}
+			}
+			srv.stop()
+			srv.async.Wait()
+		})
 	}
 }

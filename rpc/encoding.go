@@ -49,10 +49,17 @@ type hexBytes []byte
 
 // MarshalJSON writes the bytes as a quoted upper-case hex string.
 func (h hexBytes) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 2+2*len(h))
+	return h.appendJSON(make([]byte, 0, 2+2*len(h))), nil
+}
+
+// appendJSON appends the bytes as a quoted upper-case hex string.
+func (h hexBytes) appendJSON(b []byte) []byte {
+	const digits = "0123456789ABCDEF"
 	b = append(b, '"')
-	b = append(b, strings.ToUpper(hex.EncodeToString(h))...)
-	return append(b, '"'), nil
+	for _, c := range h {
+		b = append(b, digits[c>>4], digits[c&0x0f])
+	}
+	return append(b, '"')
 }
 
 // UnmarshalJSON reads a quoted hex string of either case.

@@ -41,9 +41,11 @@ func parseJSONParams(raw json.RawMessage, names []string) (*args, error) {
 	}
 	switch raw[0] {
 	case '{':
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidParams, err)
+		m, ok := parseFlatObject(raw)
+		if !ok {
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrInvalidParams, err)
+			}
 		}
 		for k, v := range m {
 			if !contains(names, k) {
@@ -221,22 +223,28 @@ func (a *args) Bytes(name string, required bool) ([]byte, error) {
 		}
 		return nil, badParam(name, `want a quoted string ("...") or 0x-prefixed hex`)
 	}
-	var s string
-	if err := json.Unmarshal(p.json, &s); err != nil {
-		return nil, badParam(name, "want a base64 string")
+	s, plain := plainString(p.json)
+	if !plain {
+		var str string
+		if err := json.Unmarshal(p.json, &str); err != nil {
+			return nil, badParam(name, "want a base64 string")
+		}
+		s = []byte(str)
 	}
-	if h, ok := strings.CutPrefix(s, "0x"); ok {
-		b, err := hex.DecodeString(h)
+	if h, ok := bytes.CutPrefix(s, []byte("0x")); ok {
+		b := make([]byte, hex.DecodedLen(len(h)))
+		n, err := hex.Decode(b, h)
 		if err != nil {
 			return nil, badParam(name, "bad hex: %v", err)
 		}
-		return b, nil
+		return b[:n], nil
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(b, s)
 	if err != nil {
 		return nil, badParam(name, "bad base64: %v", err)
 	}
-	return b, nil
+	return b[:n], nil
 }
 
 // Hash returns a required 32-byte hash parameter, accepted as 64 hex

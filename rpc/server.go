@@ -243,17 +243,12 @@ func (s *Server) handleMessage(ctx context.Context, body []byte) (any, int) {
 // handleOne decodes and runs one request. ok is false for a notification.
 // ws is the websocket connection for subscription methods (nil over HTTP).
 func (s *Server) handleOne(ctx context.Context, raw []byte, ws *wsConn) (resp response, ok bool) {
-	var req request
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&req); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return errorResponse(nil, newError(CodeInvalidRequest, "%v", err)), true
+	req, fast := parseRequestFast(raw)
+	if !fast {
+		var err *Error
+		if req, err = decodeRequest(raw); err != nil {
+			return errorResponse(nil, err), true
 		}
-		return errorResponse(nil, newError(CodeParseError, "%v", err)), true
-	}
-	if dec.More() {
-		return errorResponse(nil, newError(CodeParseError, "trailing data after the request")), true
 	}
 	if !validID(req.ID) {
 		return errorResponse(nil, newError(CodeInvalidRequest, "id must be a string, a number or null")), true
@@ -287,6 +282,24 @@ func (s *Server) handleOne(ctx context.Context, raw []byte, ws *wsConn) (resp re
 	return response{JSONRPC: "2.0", ID: req.ID, Result: result}, true
 }
 
+// decodeRequest reads a request with encoding/json, the general path
+// behind parseRequestFast.
+func decodeRequest(raw []byte) (request, *Error) {
+	var req request
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&req); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return req, newError(CodeInvalidRequest, "%v", err)
+		}
+		return req, newError(CodeParseError, "%v", err)
+	}
+	if dec.More() {
+		return req, newError(CodeParseError, "trailing data after the request")
+	}
+	return req, nil
+}
+
 // call runs a handler, turning its error or panic into a JSON-RPC error
 // and its result into JSON.
 func (s *Server) call(ctx context.Context, name string, fn handlerFunc, a *args) (result json.RawMessage, rpcErr *Error) {
@@ -300,6 +313,9 @@ func (s *Server) call(ctx context.Context, name string, fn handlerFunc, a *args)
 	if err != nil {
 		s.logger.Debug("rpc call failed", "method", name, "err", err)
 		return nil, toError(err)
+	}
+	if ap, ok := v.(jsonAppender); ok {
+		return ap.appendJSON(nil), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -337,7 +353,7 @@ func (s *Server) serveURI(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := encodeResponse(v)
 	if err != nil {
 		// Our response types always encode; this is a broken invariant.
 		b, status = []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error"}}`), http.StatusInternalServerError

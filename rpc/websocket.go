@@ -117,8 +117,14 @@ func (c *wsConn) writeLoop() {
 				return
 			}
 		case v := <-c.out:
+			b, err := encodeResponse(v)
+			if err != nil {
+				c.s.logger.Error("websocket message does not encode", "err", err)
+				continue
+			}
 			_ = c.conn.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-			if err := c.conn.WriteJSON(v); err != nil {
+			// A newline ends each message, as gorilla's WriteJSON does.
+			if err := c.conn.WriteMessage(websocket.TextMessage, append(b, '\n')); err != nil {
 				c.s.logger.Debug("websocket write failed", "err", err)
 				c.close()
 				return

@@ -271,3 +271,27 @@ func TestServeShutdownClosesWebsockets(t *testing.T) {
 	}
 	waitSubscribers(t, be.bus, 0)
 }
+
+// TestWebsocketServesEveryMethod checks that, as in CometBFT, the
+// websocket answers any method, and that pipelined requests are answered
+// in order with their ids.
+func TestWebsocketServesEveryMethod(t *testing.T) {
+	ts := startServer(t, 2, nil)
+	c := dialWS(t, ts)
+	m := c.ack("s", "status", nil)
+	expect(t, m, map[string]any{"result.sync_info.latest_block_height": "2"})
+	const n = 50
+	for i := range n {
+		c.send(i, "broadcast_tx_sync", map[string]any{"tx": b64(fmt.Sprintf("p%d=1", i))})
+	}
+	for i := range n {
+		m := c.read()
+		expect(t, m, map[string]any{"id": float64(i), "result.code": 0.0, "result.hash": upperHex(sha256Of(fmt.Sprintf("p%d=1", i)))})
+	}
+	if code, data := c.fail(7, "broadcast_tx_async", map[string]any{"tx": "!!"}); code != CodeInvalidParams || !strings.Contains(data, "base64") {
+		t.Errorf("bad tx over the websocket: %v %q", code, data)
+	}
+	if u := ts.call(t, "num_unconfirmed_txs", nil); jget(t, u, "n_txs") != fmt.Sprint(n) {
+		t.Errorf("mempool holds %v txs, want %d", jget(t, u, "n_txs"), n)
+	}
+}
