@@ -1,6 +1,9 @@
 package blockstore
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -77,3 +80,37 @@ func BenchmarkLoadBlockByHeight(b *testing.B) {
 func BenchmarkLoadBlockByHash(b *testing.B) {
 	loadBench(b, func(s *Store, sv saved) error { return second(s.LoadBlockByHash(sv.id.Hash)) })
 }
+
+// hasTxBench saves 100 blocks of 1,000 txs of 250 bytes (100,000 txs)
+// and compacts them, so that no background work runs during the timing,
+// then times HasTx on hashes that are committed (present) or not.
+func hasTxBench(b *testing.B, present bool) {
+	s := backend{dir: b.TempDir()}.open(b)
+	blocks := saveBlocks(b, s, newChain(b, 1000, 250), 100)
+	if err := s.db.Compact(context.Background(), []byte{0}, []byte{0xFF}, false); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	hashes := make([][32]byte, 4096)
+	for i := range hashes {
+		if present {
+			txs := blocks[rng.IntN(len(blocks))].block.Data.Txs
+			hashes[i] = sha256.Sum256(txs[rng.IntN(len(txs))])
+		} else {
+			binary.BigEndian.PutUint64(hashes[i][:], rng.Uint64())
+			binary.BigEndian.PutUint64(hashes[i][8:], rng.Uint64())
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if s.HasTx(hashes[i%len(hashes)]) != present {
+			b.Fatalf("HasTx = %v, want %v", !present, present)
+		}
+	}
+}
+
+// BenchmarkHasTxAbsent is the mempool's common case: a new tx.
+func BenchmarkHasTxAbsent(b *testing.B) { hasTxBench(b, false) }
+
+func BenchmarkHasTxPresent(b *testing.B) { hasTxBench(b, true) }

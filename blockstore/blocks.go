@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/bftnode/bftnode/internal/pebbleopts"
 	storepb "github.com/bftnode/bftnode/proto/bftnode/store"
 	"github.com/bftnode/bftnode/types"
 )
@@ -181,15 +182,14 @@ func (s *Store) TxByHash(hash [32]byte) (loc TxLocation, ok bool, err error) {
 }
 
 // HasTx reports whether a committed block holds the tx with this hash. It
-// implements mempool.Committed. A read error counts as present: a store that
+// implements mempool.Committed, which asks for every tx offered, nearly
+// all new: the tables' Bloom filters answer most such lookups without
+// reading a data block. A read error counts as present: a store that
 // cannot be read cannot show that a tx is new, and the mempool must never
 // admit a committed tx again.
 func (s *Store) HasTx(hash [32]byte) bool {
-	_, closer, err := s.db.Get(hashKey(prefixTx, hash))
-	if err == nil {
-		_ = closer.Close() // closing a Get's value never fails
-	}
-	return !errors.Is(err, pebble.ErrNotFound)
+	found, err := pebbleopts.Has(s.db, hashKey(prefixTx, hash))
+	return found || err != nil
 }
 
 // PruneBlocks deletes everything stored per block (blocks, metas, canonical

@@ -10,7 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
-	"github.com/bftnode/bftnode/internal/pebblelog"
+	"github.com/bftnode/bftnode/internal/pebbleopts"
 	storepb "github.com/bftnode/bftnode/proto/bftnode/store"
 )
 
@@ -47,7 +47,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := pebble.Open(dir, &pebble.Options{FS: opts.FS, Logger: pebblelog.New(logger)})
+	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: opts.FS, Logger: logger}))
 	if err != nil {
 		return nil, fmt.Errorf("blockstore: open %s: %w", dir, err)
 	}

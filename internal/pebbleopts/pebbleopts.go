@@ -1,0 +1,90 @@
+// Package pebbleopts holds the Pebble settings shared by the node's
+// databases (the block store, the tx index and the kvstore app), so that
+// they are tuned in one place:
+//
+//   - Every table carries a Bloom filter of 10 bits per key (about 1% false
+//     positives), so a point lookup of an absent key, such as the block
+//     store's HasTx for every tx the mempool is offered, reads no data
+//     block.
+//   - Tables are compressed with zstd at every level, not Pebble's default
+//     Snappy: our keys mostly grow in order (heights, positions), so a
+//     flushed table is usually moved down the levels as it is, never
+//     rewritten, and keeps the compression it was flushed with. zstd's
+//     entropy coding shrinks what Snappy cannot (such as random text);
+//     its cost is small next to the bytes it saves writing.
+//   - Memtables are small (DefaultMemTableSize): each database keeps up to
+//     a few memtables' worth of WAL files (Pebble recycles them), and each
+//     memtable is memory held by the node.
+//
+// These settings change only how new tables are written: a database
+// written with other settings opens and reads as before.
+package pebbleopts
+
+import (
+	"bytes"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/bftnode/bftnode/internal/pebblelog"
+)
+
+// DefaultMemTableSize is the memtable size of a database whose Config does
+// not set one.
+const DefaultMemTableSize = 1 << 20
+
+// bloomBitsPerKey sizes the tables' Bloom filters.
+const bloomBitsPerKey = 10
+
+// Config describes one database.
+type Config struct {
+	// FS is the filesystem; nil means the operating system's.
+	FS vfs.FS
+	// Logger receives Pebble's messages; nil discards them.
+	Logger *slog.Logger
+	// MemTableSize is the size of a memtable; 0 means DefaultMemTableSize.
+	MemTableSize uint64
+	// DisableWAL turns Pebble's write-ahead log off: a write is durable only
+	// once its memtable is flushed, and a crash loses the writes since the
+	// last flush (never part of a batch). Only for a database that can be
+	// rebuilt; its owner must call Flush before Close.
+	DisableWAL bool
+}
+
+// Options returns the Pebble options for the database c describes.
+func Options(c Config) *pebble.Options {
+	o := &pebble.Options{
+		FS:           c.FS,
+		Logger:       pebblelog.New(c.Logger),
+		MemTableSize: c.MemTableSize,
+		DisableWAL:   c.DisableWAL,
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	for i := range o.Levels {
+		l := &o.Levels[i]
+		l.FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
+		l.Compression = func() *sstable.CompressionProfile { return sstable.ZstdCompression }
+	}
+	return o
+}
+
+// Has reports whether key is in r, a lookup meant for keys that are mostly
+// absent. Unlike Get it also consults the filters of the lowest level's
+// tables, which Pebble skips by default; in a small database that level
+// holds nearly everything, so a Get of an absent key reads a data block.
+func Has(r pebble.Reader, key []byte) (bool, error) {
+	it, err := r.NewIter(&pebble.IterOptions{UseL6Filters: true})
+	if err != nil {
+		return false, err
+	}
+	found := it.SeekPrefixGE(key) && bytes.Equal(it.Key(), key)
+	if err := it.Close(); err != nil {
+		return false, err
+	}
+	return found, nil
+}
