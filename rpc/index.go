@@ -15,7 +15,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
-	"github.com/bftnode/bftnode/internal/pebblelog"
+	"github.com/bftnode/bftnode/internal/pebbleopts"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
 )
@@ -29,8 +29,9 @@ var ErrIndex = errors.New("tx index")
 // attributes marked index=true are searchable, besides tx.hash and
 // tx.height for txs and block.height for blocks (application attributes
 // with these reserved keys are not indexed). Everything in it can be
-// rebuilt from the block store, so it writes without fsync: after a crash
-// it may be behind, and LastIndexed says from where to catch up.
+// rebuilt from the block store, so it writes without fsync or Pebble WAL:
+// after a crash it may be behind, and LastIndexed says from where to catch
+// up.
 //
 // An Index is safe for concurrent use.
 type Index struct {
@@ -52,7 +53,10 @@ type IndexOptions struct {
 
 // OpenIndex opens (or creates) the index database in dir.
 func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
-	db, err := pebble.Open(dir, &pebble.Options{FS: opts.FS, Logger: pebblelog.New(opts.Logger)})
+	// No Pebble WAL: the index can be rebuilt, and a crash loses at most
+	// the whole batches (blocks) since the last memtable flush, which
+	// LastIndexed then shows. Close flushes.
+	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: opts.FS, Logger: opts.Logger, DisableWAL: true}))
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s: %w", ErrIndex, dir, err)
 	}
@@ -75,8 +79,12 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 	return ix, nil
 }
 
-// Close closes the database.
+// Close writes what the index holds in memory to disk and closes the
+// database.
 func (ix *Index) Close() error {
+	if err := ix.db.Flush(); err != nil {
+		return errors.Join(fmt.Errorf("%w: flush: %w", ErrIndex, err), ix.db.Close())
+	}
 	if err := ix.db.Close(); err != nil {
 		return fmt.Errorf("%w: close: %w", ErrIndex, err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/bftnode/bftnode/app"
-	"github.com/bftnode/bftnode/internal/pebblelog"
+	"github.com/bftnode/bftnode/internal/pebbleopts"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 )
 
@@ -76,7 +76,7 @@ func OpenInMemory() (*App, error) {
 }
 
 func open(dir string, fs vfs.FS) (*App, error) {
-	db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: pebblelog.New(nil)})
+	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: fs}))
 	if err != nil {
 		return nil, fmt.Errorf("kvstore: open %q: %w", dir, err)
 	}
