@@ -99,7 +99,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	n.closers = append(n.closers, n.store.Close)
-	if n.index, err = rpc.OpenIndex(cfg.TxIndexDir(), rpc.IndexOptions{Logger: logger.With("module", "txindex")}); err != nil {
+	if n.index, err = rpc.OpenIndex(cfg.TxIndexDir(), rpc.IndexOptions{Logger: logger.With("module", "txindex"), Blocks: n.store}); err != nil {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.index.Close)

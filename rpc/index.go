@@ -35,7 +35,8 @@ var ErrIndex = errors.New("tx index")
 //
 // An Index is safe for concurrent use.
 type Index struct {
-	db *pebble.DB
+	db     *pebble.DB
+	blocks BlockSource // nil: tx records hold copies
 
 	mu       sync.Mutex // serialises writes
 	lastH    int64      // guarded by mu
@@ -49,6 +50,20 @@ type IndexOptions struct {
 	// FS is the file system to use; nil means the operating system's.
 	// Tests may use vfs.NewMem().
 	FS vfs.FS
+	// Blocks is the block store holding the indexed blocks and their
+	// FinalizeBlock responses. With it, a tx's record only points there;
+	// without it (an index with no store, as in tests), the record holds
+	// a copy of the tx and its result. An index may hold both kinds.
+	Blocks BlockSource
+}
+
+// BlockSource is where the txs and results that tx records point at are
+// read from; the block store implements it.
+type BlockSource interface {
+	LoadBlock(height int64) (*types.Block, error)
+	// LoadFinalizeBlockResponse returns the encoded
+	// abci.ResponseFinalizeBlock saved for height.
+	LoadFinalizeBlockResponse(height int64) ([]byte, error)
 }
 
 // OpenIndex opens (or creates) the index database in dir.
@@ -60,7 +75,7 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s: %w", ErrIndex, dir, err)
 	}
-	ix := &Index{db: db}
+	ix := &Index{db: db, blocks: opts.Blocks}
 	v, closer, err := db.Get(metaLastKey())
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
@@ -142,7 +157,7 @@ func (ix *Index) IndexBlock(block *types.Block, results *abci.ResponseFinalizeBl
 		if results != nil && i < len(results.TxResults) {
 			res = results.TxResults[i]
 		}
-		if err := indexTx(b, height, uint32(i), tx, res); err != nil {
+		if err := ix.indexTx(b, height, uint32(i), tx, res); err != nil {
 			return err
 		}
 	}
@@ -160,22 +175,30 @@ func (ix *Index) IndexBlock(block *types.Block, results *abci.ResponseFinalizeBl
 }
 
 // indexTx adds a tx's record, hash entry and postings to b.
-func indexTx(b *pebble.Batch, height int64, i uint32, tx []byte, res *abci.ExecTxResult) error {
+func (ix *Index) indexTx(b *pebble.Batch, height int64, i uint32, tx []byte, res *abci.ExecTxResult) error {
 	pos := position(height, i)
-	var raw []byte
+	var rec []byte
 	var attrs []attr
 	if res != nil {
-		var err error
-		if raw, err = res.Marshal(); err != nil {
-			return fmt.Errorf("%w: encode the result of tx %d at height %d: %w", ErrIndex, i, height, err)
-		}
 		attrs = indexedAttributes(nil, res.Events, KeyTxHash, KeyTxHeight)
+	}
+	if ix.blocks != nil {
+		rec = pointerRecord(res != nil)
+	} else {
+		var raw []byte
+		if res != nil {
+			var err error
+			if raw, err = res.Marshal(); err != nil {
+				return fmt.Errorf("%w: encode the result of tx %d at height %d: %w", ErrIndex, i, height, err)
+			}
+		}
+		rec = encodeTxRecord(tx, raw, res != nil)
 	}
 	hash := (&TxResult{Tx: tx}).Hash()
 	if err := b.Set(concat([]byte{prefixTxHash}, hash[:], pos), nil, nil); err != nil {
 		return fmt.Errorf("%w: %w", ErrIndex, err)
 	}
-	if err := b.Set(concat([]byte{prefixTx}, pos), encodeTxRecord(tx, raw, res != nil), nil); err != nil {
+	if err := b.Set(concat([]byte{prefixTx}, pos), rec, nil); err != nil {
 		return fmt.Errorf("%w: %w", ErrIndex, err)
 	}
 	return setPostings(b, prefixTxAttr, prefixTxNum, attrs, pos)
@@ -245,7 +268,7 @@ func (ix *Index) Tx(_ context.Context, hash types.Hash) (*TxResult, error) {
 	if rec == nil {
 		return nil, fmt.Errorf("%w: %w: no record for tx %X", ErrIndex, errCorruptIndex, hash)
 	}
-	tr, _, err := decodeTx(pos, rec, false)
+	tr, _, err := ix.reader().read(pos, rec, false)
 	return tr, err
 }
 
@@ -260,40 +283,6 @@ func get(r pebble.Reader, key []byte) ([]byte, error) {
 	}
 	defer closer.Close()
 	return append([]byte{}, v...), nil
-}
-
-// decodeTx decodes a tx record at pos, and with withAttrs the attributes
-// a query matches it by.
-func decodeTx(pos, rec []byte, withAttrs bool) (*TxResult, map[string][]string, error) {
-	height, index, err := decodePos(pos)
-	if err != nil {
-		return nil, nil, err
-	}
-	tx, raw, hasResult, err := decodeTxRecord(rec)
-	if err != nil {
-		return nil, nil, err
-	}
-	tr := &TxResult{Height: height, Index: index, Tx: append([]byte{}, tx...)}
-	if hasResult {
-		tr.Result = new(abci.ExecTxResult)
-		if err := tr.Result.Unmarshal(raw); err != nil {
-			return nil, nil, fmt.Errorf("%w: %w: result of tx %d at height %d: %w", ErrIndex, errCorruptIndex, index, height, err)
-		}
-	}
-	if !withAttrs {
-		return tr, nil, nil
-	}
-	h := tr.Hash()
-	attrs := map[string][]string{
-		KeyTxHash:   {strings.ToUpper(hex.EncodeToString(h[:]))},
-		KeyTxHeight: {strconv.FormatInt(height, 10)},
-	}
-	if tr.Result != nil {
-		for _, a := range indexedAttributes(nil, tr.Result.Events, KeyTxHash, KeyTxHeight) {
-			attrs[a.key] = append(attrs[a.key], a.value)
-		}
-	}
-	return tr, attrs, nil
 }
 
 func errTxNotFound(hash types.Hash) error {
@@ -311,8 +300,9 @@ func (e *notFoundError) Unwrap() error { return ErrNotFound }
 func (ix *Index) TxSearch(ctx context.Context, q *Query) ([]*TxResult, error) {
 	q = withoutEventType(q)
 	var out []*TxResult
+	r := ix.reader()
 	err := ix.search(ctx, txSpace, q, func(pos, rec []byte) error {
-		tr, attrs, err := decodeTx(pos, rec, true)
+		tr, attrs, err := r.read(pos, rec, true)
 		if err != nil {
 			return err
 		}

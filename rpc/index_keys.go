@@ -15,7 +15,7 @@ import (
 //
 //	meta:                 0x00 'l'               -> last height (8) + its block hash (32)
 //	tx by hash:           'x' hash(32) pos       -> ""
-//	tx record:            't' position           -> tx record (encodeTxRecord)
+//	tx record:            't' position           -> tx record (a pointer or a copy, see index_records.go)
 //	tx attribute:         'a' key 0x00 value pos -> ""   (value escaped, see appendValue)
 //	tx numeric attribute: 'n' key 0x00 num pos   -> ""   (num is appendNumber's 9 bytes)
 //	block record:         'k' position           -> block record (encodeAttrs)

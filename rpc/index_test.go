@@ -397,7 +397,7 @@ func TestIndexRejectsBadInput(t *testing.T) {
 			t.Errorf("tx record %x: %v", rec, err)
 		}
 	}
-	if _, _, err := decodeTx(position(1, 0), []byte{1, 'a', 1, 0xFF}, false); !errors.Is(err, errCorruptIndex) {
+	if _, _, err := (&txReader{}).read(position(1, 0), []byte{1, 'a', 1, 0xFF}, false); !errors.Is(err, errCorruptIndex) {
 		t.Errorf("bad result: %v", err)
 	}
 	for _, rec := range [][]byte{nil, {1}, {1, 5, 'a'}, {1, 1, 'a', 1, 'b', 9}, {0xFF}} {

@@ -1,0 +1,190 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	"github.com/bftnode/bftnode/types"
+)
+
+var errNoBlock = errors.New("no such block")
+
+// memBlocks is an in-memory block store for the index to point into.
+type memBlocks struct {
+	blocks map[int64]*types.Block
+	resps  map[int64][]byte
+}
+
+func newMemBlocks(tb testing.TB, c *corpus) *memBlocks {
+	tb.Helper()
+	m := &memBlocks{blocks: map[int64]*types.Block{}, resps: map[int64][]byte{}}
+	for i, b := range c.blocks {
+		raw, err := c.results[i].Marshal()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		m.blocks[b.Header.Height], m.resps[b.Header.Height] = b, raw
+	}
+	return m
+}
+
+func (m *memBlocks) LoadBlock(h int64) (*types.Block, error) {
+	if b, ok := m.blocks[h]; ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("%w: %d", errNoBlock, h)
+}
+
+func (m *memBlocks) LoadFinalizeBlockResponse(h int64) ([]byte, error) {
+	if r, ok := m.resps[h]; ok {
+		return r, nil
+	}
+	return nil, fmt.Errorf("%w: %d", errNoBlock, h)
+}
+
+// openIndexAt opens the index "index" on fs, closed when the test ends.
+func openIndexAt(tb testing.TB, fs vfs.FS, blocks BlockSource) *Index {
+	tb.Helper()
+	ix, err := OpenIndex("index", IndexOptions{FS: fs, Blocks: blocks})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = ix.Close() })
+	return ix
+}
+
+// txString is what a test compares of a found tx.
+func txString(r *TxResult) string {
+	res := "no result"
+	if r.Result != nil {
+		res = r.Result.String()
+	}
+	return fmt.Sprintf("%d/%d %q %s", r.Height, r.Index, r.Tx, res)
+}
+
+// An index with a block store keeps one byte per tx record and finds the
+// same txs, with the same results, as one keeping copies.
+func TestIndexPointerRecordsFindWhatCopiesFind(t *testing.T) {
+	c := makeCorpus(40)
+	copies := openTestIndex(t)
+	c.indexInto(t, copies)
+	pointers := openIndexAt(t, vfs.NewMem(), newMemBlocks(t, c))
+	c.indexInto(t, pointers)
+	ctx := context.Background()
+
+	rec, err := get(pointers.db, concat([]byte{prefixTx}, position(3, 1)))
+	if err != nil || len(rec) != 1 {
+		t.Fatalf("pointer index: record of tx 3/1 is %x (%v), want one byte", rec, err)
+	}
+	for _, tc := range indexQueries(sha(c.blocks[5].Data.Txs[1])) {
+		q, err := ParseQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := copies.TxSearch(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pointers.TxSearch(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.q, err)
+		}
+		if len(got) != len(want) || len(got) < tc.minTx {
+			t.Fatalf("%s: %d txs, copies find %d (at least %d expected)", tc.q, len(got), len(want), tc.minTx)
+		}
+		for i := range got {
+			if g, w := txString(got[i]), txString(want[i]); g != w {
+				t.Errorf("%s: tx %d is %s, want %s", tc.q, i, g, w)
+			}
+		}
+	}
+	for _, b := range c.blocks {
+		for _, tx := range b.Data.Txs {
+			h := (&TxResult{Tx: tx}).Hash()
+			want, err := copies.Tx(ctx, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pointers.Tx(ctx, h)
+			if err != nil || txString(got) != txString(want) {
+				t.Errorf("Tx(%s): %v (%v), want %s", tx, got, err, txString(want))
+			}
+		}
+	}
+}
+
+// An index written with copies (as before pointers existed) still reads
+// them when reopened with a block store, and adds pointers after them.
+func TestIndexReadsCopiesWithBlockStore(t *testing.T) {
+	c := makeCorpus(8)
+	fs := vfs.NewMem()
+	old, err := OpenIndex("index", IndexOptions{FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if err := old.IndexBlock(c.blocks[i], c.results[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix := openIndexAt(t, fs, newMemBlocks(t, c))
+	c.indexInto(t, ix) // the first four are ignored: indexed already
+	q, _ := ParseQuery("tx.height>0")
+	got, err := ix.TxSearch(context.Background(), q)
+	wantTxs, _ := c.want(q)
+	if err != nil || len(got) != len(wantTxs) {
+		t.Fatalf("mixed index: %d txs (%v), want %d", len(got), err, len(wantTxs))
+	}
+	for i, r := range got {
+		if string(r.Tx) != wantTxs[i] {
+			t.Errorf("tx %d: %q, want %q", i, r.Tx, wantTxs[i])
+		}
+	}
+}
+
+// A pointer whose block the store no longer has, or that the store
+// contradicts, gives a clear error.
+func TestIndexPointerErrors(t *testing.T) {
+	c := makeCorpus(8)
+	blocks := newMemBlocks(t, c)
+	fs := vfs.NewMem()
+	ix := openIndexAt(t, fs, blocks)
+	c.indexInto(t, ix)
+	ctx := context.Background()
+	tx := c.blocks[2].Data.Txs[0] // height 3
+	hash := (&TxResult{Tx: tx}).Hash()
+
+	delete(blocks.blocks, 3) // pruned
+	if _, err := ix.Tx(ctx, hash); !errors.Is(err, ErrIndex) || !errors.Is(err, errNoBlock) || !strings.Contains(err.Error(), "pruned") {
+		t.Errorf("pruned block: %v", err)
+	}
+	blocks.blocks[3] = &types.Block{Header: c.blocks[2].Header} // no txs
+	if _, err := ix.Tx(ctx, hash); !errors.Is(err, errCorruptIndex) {
+		t.Errorf("block without the tx: %v", err)
+	}
+	blocks.blocks[3] = c.blocks[2]
+	raw, _ := (&abci.ResponseFinalizeBlock{}).Marshal()
+	blocks.resps[3] = raw
+	if _, err := ix.Tx(ctx, hash); !errors.Is(err, errCorruptIndex) {
+		t.Errorf("response without the result: %v", err)
+	}
+	blocks.resps[3] = []byte{0xFF}
+	if _, err := ix.Tx(ctx, hash); !errors.Is(err, ErrIndex) {
+		t.Errorf("undecodable response: %v", err)
+	}
+	if _, _, err := ix.reader().read(position(3, 0), []byte{7}, false); !errors.Is(err, errCorruptIndex) {
+		t.Errorf("unknown record kind: %v", err)
+	}
+	if _, _, err := (&txReader{}).read(position(3, 0), []byte{recResult}, false); !errors.Is(err, ErrIndex) || !strings.Contains(err.Error(), "without one") {
+		t.Errorf("pointer read without a block store: %v", err)
+	}
+}
