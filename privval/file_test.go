@@ -228,7 +228,10 @@ func TestHalfWrittenStateFileIsAnError(t *testing.T) {
 	}
 	legacy := []byte(`{"height": "7", "round": 0, "step": 3}`)
 	for _, full := range [][]byte{slotted, legacy} {
-		for cut := range len(full) {
+		for cut := 0; cut < len(full); cut++ {
+			if cut > 64 && cut < len(full)-64 && cut%61 != 0 {
+				continue // every cut near the ends, a sample in between
+			}
 			if err := os.WriteFile(p.state, full[:cut], 0o600); err != nil {
 				t.Fatal(err)
 			}

@@ -168,3 +168,17 @@ func FuzzParseState(f *testing.F) {
 		}
 	})
 }
+
+func TestLargestProposalFitsASlot(t *testing.T) {
+	p := newPaths(t)
+	pv := genPV(t, p)
+	chain := string(bytes.Repeat([]byte("c"), 50)) // the longest chain ID
+	prop := &types.Proposal{Height: 1<<62 - 1, Round: 1<<31 - 1, POLRound: 1<<31 - 2, BlockID: blockID("A"), Timestamp: t0}
+	if err := pv.SignProposal(chain, prop); err != nil {
+		t.Fatal(err)
+	}
+	signed := pv.LastSigned()
+	if got := reload(t, p).LastSigned(); got != signed {
+		t.Fatalf("LastSigned after reload = %v, want %v", got, signed)
+	}
+}
