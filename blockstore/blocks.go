@@ -103,20 +103,9 @@ func checkBlockArgs(block *types.Block, blockID types.BlockID, seen *types.Commi
 	return nil
 }
 
-// SaveTxResults adds the application's results for the block at height to
-// the batch: one opaque entry per transaction, in block order.
-func (b *Batch) SaveTxResults(height int64, results [][]byte) error {
-	return b.set(heightKey(prefixTxResults, height), &storepb.TxResults{Results: results}, "tx results")
-}
-
 // SaveBlock saves one block in its own synced batch (see Batch.SaveBlock).
 func (s *Store) SaveBlock(block *types.Block, blockID types.BlockID, seenCommit *types.Commit) error {
 	return s.write(func(b *Batch) error { return b.SaveBlock(block, blockID, seenCommit) })
-}
-
-// SaveTxResults saves a block's tx results in their own synced batch.
-func (s *Store) SaveTxResults(height int64, results [][]byte) error {
-	return s.write(func(b *Batch) error { return b.SaveTxResults(height, results) })
 }
 
 // LoadBlock returns the block at height.
@@ -161,12 +150,6 @@ func (s *Store) LoadSeenCommit(height int64) (*types.Commit, error) {
 	return load(s, heightKey(prefixSeenCommit, height), fmt.Sprintf("seen commit at height %d", height), types.CommitFromProto)
 }
 
-// LoadTxResults returns the tx results saved for height.
-func (s *Store) LoadTxResults(height int64) ([][]byte, error) {
-	return load(s, heightKey(prefixTxResults, height), fmt.Sprintf("tx results at height %d", height),
-		func(pb *storepb.TxResults) ([][]byte, error) { return pb.Results, nil })
-}
-
 // TxByHash returns where the committed tx with this hash (SHA-256 of its
 // bytes) is; ok is false if no committed block holds it. The location
 // survives pruning; the block it names may not.
@@ -193,7 +176,7 @@ func (s *Store) HasTx(hash [32]byte) bool {
 }
 
 // PruneBlocks deletes everything stored per block (blocks, metas, canonical
-// and seen commits, hash index entries, tx results) below retainHeight,
+// and seen commits, hash index entries, legacy tx results) below retainHeight,
 // which may not exceed the store's height, and returns how many blocks it
 // deleted. The tx index and the state records are kept (see the package
 // documentation).

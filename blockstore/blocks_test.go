@@ -3,6 +3,7 @@ package blockstore
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -191,9 +192,6 @@ func TestReopenKeepsEverything(t *testing.T) {
 		}
 		c := newChain(t, 4, 30)
 		blocks := saveBlocks(t, s, c, 8)
-		if err := s.SaveTxResults(8, [][]byte{[]byte("r1")}); err != nil {
-			t.Fatal(err)
-		}
 		st := testState(t, c.vals)
 		if err := s.SaveState(st); err != nil {
 			t.Fatal(err)
@@ -207,9 +205,6 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 		s = be.open(t)
 		checkBlocks(t, s, blocks[2:], 3)
-		if res, err := s.LoadTxResults(8); err != nil || string(res[0]) != "r1" {
-			t.Fatalf("tx results: %q %v", res, err)
-		}
 		got, err := s.LoadState()
 		if err != nil || !reflect.DeepEqual(got, st) {
 			t.Fatalf("state: %v\n got %+v\nwant %+v", err, got, st)
@@ -224,9 +219,7 @@ func TestPruneBlocks(t *testing.T) {
 		c := newChain(t, 2, 16)
 		blocks := saveBlocks(t, s, c, 10)
 		for _, b := range blocks {
-			if err := s.SaveTxResults(b.block.Header.Height, [][]byte{{1}, {2}}); err != nil {
-				t.Fatal(err)
-			}
+			saveLegacyTxResults(t, s, b.block.Header.Height)
 		}
 
 		pruned, err := s.PruneBlocks(4)
@@ -242,7 +235,7 @@ func TestPruneBlocks(t *testing.T) {
 				"meta":          second(s.LoadBlockMeta(h)),
 				"commit":        second(s.LoadBlockCommit(h)),
 				"seen commit":   second(s.LoadSeenCommit(h)),
-				"tx results":    second(s.LoadTxResults(h)),
+				"tx results":    loadRaw(s, heightKey(prefixTxResults, h)),
 			} {
 				if !errors.Is(err, ErrNotFound) {
 					t.Errorf("%s at pruned height %d: %v, want ErrNotFound", what, h, err)
@@ -272,16 +265,22 @@ func TestPruneBlocks(t *testing.T) {
 
 func second[T any](_ T, err error) error { return err }
 
-func TestTxResultsAndFinalizeResponse(t *testing.T) {
-	s := backends(t)[0].open(t)
-	results := [][]byte{[]byte("ok"), {}, []byte("code=5")}
-	if err := s.SaveTxResults(7, results); err != nil {
+// saveLegacyTxResults writes tx results at height as versions before the
+// FinalizeBlock response held them did, for pruning and rollback to delete.
+func saveLegacyTxResults(t testing.TB, s *Store, height int64) {
+	t.Helper()
+	if err := s.db.Set(heightKey(prefixTxResults, height), []byte{0x0A, 0x01, 0x01}, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.LoadTxResults(7)
-	if err != nil || len(got) != 3 || string(got[0]) != "ok" || len(got[1]) != 0 || string(got[2]) != "code=5" {
-		t.Fatalf("tx results %q, %v", got, err)
-	}
+}
+
+// loadRaw reads key, for its error: nil or ErrNotFound.
+func loadRaw(s *Store, key []byte) error {
+	return s.get(key, fmt.Sprintf("key %X", key), func([]byte) error { return nil })
+}
+
+func TestFinalizeResponse(t *testing.T) {
+	s := backends(t)[0].open(t)
 	if err := s.SaveFinalizeBlockResponse(7, []byte("response")); err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +316,6 @@ func TestCorruptValues(t *testing.T) {
 		{"commit", heightKey(prefixCommit, 1), garbage, func() error { return second(s.LoadBlockCommit(1)) }, "commit at height 1"},
 		{"seen commit", heightKey(prefixSeenCommit, 3), garbage, func() error { return second(s.LoadSeenCommit(3)) }, "seen commit at height 3"},
 		{"tx location", hashKey(prefixTx, txHash), garbage, func() error { _, _, err := s.TxByHash(txHash); return err }, "location of tx"},
-		{"tx results", heightKey(prefixTxResults, 3), garbage, func() error { return second(s.LoadTxResults(3)) }, "tx results at height 3"},
 		{"state", stateKey(), garbage, func() error { return second(s.LoadState()) }, "state"},
 		{"validators", heightKey(prefixValidators, 1), shortHash, func() error { return second(s.LoadValidators(1)) }, "validators at height 1"},
 		{"pruning over a corrupt meta", heightKey(prefixBlockMeta, 1), garbage, func() error { return second(s.PruneBlocks(2)) }, "block meta"},

@@ -1,6 +1,7 @@
 // Package blockstore keeps the chain on disk in one Pebble database: blocks
 // by height and by hash, canonical and seen commits, the transaction index,
-// the application's per-block results, and the node's State with the
+// the application's FinalizeBlock response of each block (which holds the
+// tx results; they are not stored a second time), and the node's State with the
 // validator set of every height.
 //
 // Everything a commit must write goes in one synced Pebble batch: a
@@ -10,7 +11,7 @@
 // A batch that is not committed leaves nothing behind.
 //
 // Values are protobuf: the bftnode.types messages for blocks and commits,
-// bftnode.store for metas, results and state. A value that does not decode
+// bftnode.store for metas and state. A value that does not decode
 // gives an error wrapping [ErrCorrupt] and naming the key, never a panic;
 // a missing one an error wrapping [ErrNotFound].
 //
@@ -23,7 +24,8 @@
 // # Pruning
 //
 // [Store.PruneBlocks] deletes blocks, metas, canonical and seen commits,
-// hash index entries and tx results below the retain height. It keeps the
+// hash index entries and legacy tx results (written by earlier versions)
+// below the retain height. It keeps the
 // tx index, so that the mempool never re-admits a transaction committed
 // long ago ([Store.HasTx]), and it keeps state records (validator sets,
 // FinalizeBlock responses).
@@ -35,6 +37,6 @@
 // H's header (last block ID, app hash, last results hash), block H-1's time
 // and the validator sets stored by height. Block H is kept for the engine to
 // execute again, or, with hard, deleted with its hash index, tx index
-// entries, results, FinalizeBlock response and seen commit; block H-1's
+// entries, legacy tx results, FinalizeBlock response and seen commit; block H-1's
 // canonical and seen commits stay.
 package blockstore

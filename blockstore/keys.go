@@ -11,7 +11,7 @@ const (
 	prefixBlockMeta        byte = 0x02 // height → bftnode.store.BlockMeta
 	prefixCommit           byte = 0x03 // height → canonical bftnode.types.Commit
 	prefixSeenCommit       byte = 0x04 // height → the node's own seen Commit
-	prefixTxResults        byte = 0x05 // height → bftnode.store.TxResults
+	prefixTxResults        byte = 0x05 // legacy, no longer written: height → bftnode.store.TxResults (pruning and rollback delete it)
 	prefixBlockHash        byte = 0x06 // block hash → height (8 bytes)
 	prefixTx               byte = 0x07 // tx hash → height (8 bytes) ‖ index (4 bytes)
 	prefixStoreState       byte = 0x08 // singleton → bftnode.store.BlockStoreState

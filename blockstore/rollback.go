@@ -18,7 +18,7 @@ var ErrCannotRollback = errors.New("blockstore: cannot roll back")
 // validator sets of heights H-1, H and H+1 from the sets stored by height.
 // Block H stays, and the engine executes it again on the next start;
 // with hard, block H is deleted too (with its hash index, tx index
-// entries, tx results, FinalizeBlock response and seen commit), and the
+// entries, legacy tx results, FinalizeBlock response and seen commit), and the
 // node fetches it again. It returns the new state height, H-1.
 //
 // After a soft rollback (state at H-1, block H stored and not executed),

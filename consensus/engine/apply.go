@@ -138,9 +138,9 @@ func resultsHash(results []*abci.ExecTxResult) types.Hash {
 func blockIDFlag(f types.BlockIDFlag) tmtypes.BlockIDFlag { return tmtypes.BlockIDFlag(f) }
 
 // finalize executes block b on the application (FinalizeBlock) and saves,
-// in one synced batch, what saveFirst adds and then the tx results, the
-// FinalizeBlock response and the state after b, which it returns. Commit on
-// the application is the caller's next step.
+// in one synced batch, what saveFirst adds and then the FinalizeBlock
+// response (which holds the tx results) and the state after b, which it
+// returns. Commit on the application is the caller's next step.
 func (e *Engine) finalize(ctx context.Context, b *types.Block, id types.BlockID, saveFirst func(*blockstore.Batch) error) (*blockstore.State, error) {
 	h := b.Header.Height
 	resp, err := e.d.App.FinalizeBlock(ctx, finalizeRequest(b, e.state.LastValidators))
@@ -154,12 +154,6 @@ func (e *Engine) finalize(ctx context.Context, b *types.Block, id types.BlockID,
 	if err != nil {
 		return nil, err
 	}
-	results := make([][]byte, len(resp.TxResults))
-	for i, r := range resp.TxResults {
-		if results[i], err = r.Marshal(); err != nil {
-			return nil, fmt.Errorf("%w: marshal tx result: %w", ErrStore, err)
-		}
-	}
 	respBytes, err := resp.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("%w: marshal FinalizeBlock response: %w", ErrStore, err)
@@ -168,7 +162,6 @@ func (e *Engine) finalize(ctx context.Context, b *types.Block, id types.BlockID,
 	defer batch.Close()
 	for _, save := range []func() error{
 		func() error { return saveFirst(batch) },
-		func() error { return batch.SaveTxResults(h, results) },
 		func() error { return batch.SaveFinalizeBlockResponse(h, respBytes) },
 		func() error { return batch.SaveState(next) },
 		batch.Commit,
