@@ -91,6 +91,9 @@ type ConsensusConfig struct {
 	SkipTimeoutCommit         bool          `toml:"skip_timeout_commit"`
 	CreateEmptyBlocks         bool          `toml:"create_empty_blocks"`
 	CreateEmptyBlocksInterval time.Duration `toml:"create_empty_blocks_interval"`
+	// WALMaxFileSize is the size in bytes past which the consensus WAL
+	// starts a new segment, deleting all but the previous one.
+	WALMaxFileSize int64 `toml:"wal_max_file_size"`
 }
 
 // InstrumentationConfig is the [instrumentation] section.
@@ -138,6 +141,7 @@ func Default(home string) Config {
 			TimeoutPrecommitDelta:     500 * time.Millisecond,
 			TimeoutCommit:             time.Second,
 			CreateEmptyBlocks:         true,
+			WALMaxFileSize:            1 << 20,
 			CreateEmptyBlocksInterval: 0,
 		},
 		Instrumentation: InstrumentationConfig{

@@ -171,6 +171,11 @@ skip_timeout_commit = {{.Consensus.SkipTimeoutCommit}}
 # empty block is made only after that long without transactions.
 create_empty_blocks = {{.Consensus.CreateEmptyBlocks}}
 create_empty_blocks_interval = {{dur .Consensus.CreateEmptyBlocksInterval}}
+# The consensus WAL starts a new segment once its current one has grown past
+# this many bytes, at the end of a height, and deletes every segment but the
+# one before: recovery needs only the current height. Raise it to keep more
+# history (for inspection with bftnode's WAL tools).
+wal_max_file_size = {{.Consensus.WALMaxFileSize}}
 
 [instrumentation]
 # Serve Prometheus metrics at prometheus_listen_addr (host:port).

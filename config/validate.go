@@ -99,6 +99,7 @@ func (c *Config) Validate() error {
 			bad(key, d, "must not be negative, e.g. \"500ms\" or \"0s\"")
 		}
 	}
+	positive("consensus.wal_max_file_size", cs.WALMaxFileSize, bad)
 
 	if c.Instrumentation.Prometheus {
 		if _, _, err := net.SplitHostPort(c.Instrumentation.PrometheusListenAddr); err != nil {

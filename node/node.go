@@ -109,7 +109,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	// A WAL record holds a whole proposed block: its limit follows the
 	// largest block consensus allows, with room for the proposal around it.
-	walOpts := wal.Options{InitialHeight: n.genesis.InitialHeight, MaxRecordSize: int(genesis.ConsensusParams.MaxBlockBytes) + 1<<20}
+	walOpts := wal.Options{InitialHeight: n.genesis.InitialHeight, MaxRecordSize: int(genesis.ConsensusParams.MaxBlockBytes) + 1<<20,
+		MaxFileSize: cfg.Consensus.WALMaxFileSize}
 	if n.wal, err = wal.Open(cfg.WALDir(), walOpts, logger.With("module", "wal")); err != nil {
 		return nil, err
 	}

@@ -48,6 +48,9 @@ var nodeSettings = [][2]string{
 	{"consensus.timeout_precommit_delta", "200ms"},
 	{"consensus.timeout_commit", "100ms"},
 	{"instrumentation.prometheus", "false"},
+	// The double-signing check reads every vote in the WALs: keep them all
+	// (a node deletes WAL segments older than the previous one).
+	{"consensus.wal_max_file_size", "1073741824"},
 }
 
 // proc is one node: its home directory and, while it runs, its process.
