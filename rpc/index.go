@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/bftnode/bftnode/blockstore"
 	"github.com/bftnode/bftnode/internal/pebbleopts"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
@@ -51,9 +53,11 @@ type IndexOptions struct {
 	// Tests may use vfs.NewMem().
 	FS vfs.FS
 	// Blocks is the block store holding the indexed blocks and their
-	// FinalizeBlock responses. With it, a tx's record only points there;
-	// without it (an index with no store, as in tests), the record holds
-	// a copy of the tx and its result. An index may hold both kinds.
+	// FinalizeBlock responses. With it, a tx's record only points there,
+	// and txs are found by hash through the store's hash index; without it
+	// (an index with no store, as in tests), the record holds a copy of the
+	// tx and its result, and the index keeps its own hash entries. An index
+	// may hold both kinds of records.
 	Blocks BlockSource
 }
 
@@ -64,6 +68,9 @@ type BlockSource interface {
 	// LoadFinalizeBlockResponse returns the encoded
 	// abci.ResponseFinalizeBlock saved for height.
 	LoadFinalizeBlockResponse(height int64) ([]byte, error)
+	// TxByHash returns where the committed tx with this hash is, ok false
+	// when no block holds it.
+	TxByHash(hash [32]byte) (loc blockstore.TxLocation, ok bool, err error)
 }
 
 // OpenIndex opens (or creates) the index database in dir.
@@ -194,9 +201,11 @@ func (ix *Index) indexTx(b *pebble.Batch, height int64, i uint32, tx []byte, res
 		}
 		rec = encodeTxRecord(tx, raw, res != nil)
 	}
-	hash := (&TxResult{Tx: tx}).Hash()
-	if err := b.Set(concat([]byte{prefixTxHash}, hash[:], pos), nil, nil); err != nil {
-		return fmt.Errorf("%w: %w", ErrIndex, err)
+	if ix.blocks == nil { // else the block store finds txs by hash
+		hash := (&TxResult{Tx: tx}).Hash()
+		if err := b.Set(concat([]byte{prefixTxHash}, hash[:], pos), nil, nil); err != nil {
+			return fmt.Errorf("%w: %w", ErrIndex, err)
+		}
 	}
 	if err := b.Set(concat([]byte{prefixTx}, pos), rec, nil); err != nil {
 		return fmt.Errorf("%w: %w", ErrIndex, err)
@@ -242,25 +251,17 @@ func indexedAttributes(out []attr, evs []abci.Event, reserved ...string) []attr 
 
 // Tx returns the indexed tx with this hash (the latest, should the same
 // tx have been committed twice), or an error wrapping ErrNotFound.
-func (ix *Index) Tx(_ context.Context, hash types.Hash) (*TxResult, error) {
+func (ix *Index) Tx(ctx context.Context, hash types.Hash) (*TxResult, error) {
 	snap := ix.db.NewSnapshot()
 	defer snap.Close()
-	prefix := concat([]byte{prefixTxHash}, hash[:])
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrIndex, err)
-	}
-	defer it.Close()
-	if !it.Last() {
-		if err := it.Error(); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrIndex, err)
-		}
-		return nil, errTxNotFound(hash)
-	}
-	pos, err := keyPos(it.Key())
+	positions, err := ix.txPositions(ctx, snap, hash)
 	if err != nil {
 		return nil, err
 	}
+	if len(positions) == 0 {
+		return nil, errTxNotFound(hash)
+	}
+	pos := positions[len(positions)-1]
 	rec, err := get(snap, concat([]byte{prefixTx}, pos))
 	if err != nil {
 		return nil, err
@@ -270,6 +271,25 @@ func (ix *Index) Tx(_ context.Context, hash types.Hash) (*TxResult, error) {
 	}
 	tr, _, err := ix.reader().read(pos, rec, false)
 	return tr, err
+}
+
+// txPositions returns the positions of the indexed txs with this hash,
+// ascending. With a block store they come from its hash index, which
+// knows only a tx's latest place (as CometBFT's indexer does), and count
+// only if indexed already; without one, from the 'x' entries.
+func (ix *Index) txPositions(ctx context.Context, r pebble.Reader, hash types.Hash) ([][]byte, error) {
+	if ix.blocks == nil {
+		at := concat([]byte{prefixTxHash}, hash[:])
+		return postings(ctx, r, plan{ranges: [][2][]byte{{at, prefixEnd(at)}}}, 1, math.MaxInt64)
+	}
+	loc, ok, err := ix.blocks.TxByHash(hash)
+	if err != nil {
+		return nil, fmt.Errorf("%w: find tx %X in the block store: %w", ErrIndex, hash, err)
+	}
+	if last, _ := ix.LastIndexed(); !ok || loc.Height > last {
+		return nil, nil
+	}
+	return [][]byte{position(loc.Height, loc.Index)}, nil
 }
 
 // get returns a copy of the value of key, or nil when there is none.

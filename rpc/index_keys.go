@@ -14,7 +14,7 @@ import (
 // in commit order; a block's position is (height, 0).
 //
 //	meta:                 0x00 'l'               -> last height (8) + its block hash (32)
-//	tx by hash:           'x' hash(32) pos       -> ""
+//	tx by hash:           'x' hash(32) pos       -> "" (only without a block store)
 //	tx record:            't' position           -> tx record (a pointer or a copy, see index_records.go)
 //	tx attribute:         'a' key 0x00 value pos -> ""   (value escaped, see appendValue)
 //	tx numeric attribute: 'n' key 0x00 num pos   -> ""   (num is appendNumber's 9 bytes)

@@ -1,14 +1,18 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/bftnode/bftnode/blockstore"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
 )
@@ -19,19 +23,34 @@ var errNoBlock = errors.New("no such block")
 type memBlocks struct {
 	blocks map[int64]*types.Block
 	resps  map[int64][]byte
+	txs    map[types.Hash]blockstore.TxLocation // latest place, as the store keeps
 }
 
 func newMemBlocks(tb testing.TB, c *corpus) *memBlocks {
 	tb.Helper()
-	m := &memBlocks{blocks: map[int64]*types.Block{}, resps: map[int64][]byte{}}
+	m := &memBlocks{blocks: map[int64]*types.Block{}, resps: map[int64][]byte{}, txs: map[types.Hash]blockstore.TxLocation{}}
 	for i, b := range c.blocks {
-		raw, err := c.results[i].Marshal()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		m.blocks[b.Header.Height], m.resps[b.Header.Height] = b, raw
+		m.add(tb, b, c.results[i])
 	}
 	return m
+}
+
+func (m *memBlocks) add(tb testing.TB, b *types.Block, res *abci.ResponseFinalizeBlock) {
+	tb.Helper()
+	raw, err := res.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := b.Header.Height
+	m.blocks[h], m.resps[h] = b, raw
+	for i, tx := range b.Data.Txs {
+		m.txs[sha256.Sum256(tx)] = blockstore.TxLocation{Height: h, Index: uint32(i)}
+	}
+}
+
+func (m *memBlocks) TxByHash(hash [32]byte) (blockstore.TxLocation, bool, error) {
+	loc, ok := m.txs[hash]
+	return loc, ok, nil
 }
 
 func (m *memBlocks) LoadBlock(h int64) (*types.Block, error) {
@@ -82,6 +101,16 @@ func TestIndexPointerRecordsFindWhatCopiesFind(t *testing.T) {
 	if err != nil || len(rec) != 1 {
 		t.Fatalf("pointer index: record of tx 3/1 is %x (%v), want one byte", rec, err)
 	}
+	it, err := pointers.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixTxHash}, UpperBound: []byte{prefixTxHash + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.First() {
+		t.Errorf("pointer index: hash entry %x; the block store finds txs by hash", it.Key())
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range indexQueries(sha(c.blocks[5].Data.Txs[1])) {
 		q, err := ParseQuery(tc.q)
 		if err != nil {
@@ -116,6 +145,43 @@ func TestIndexPointerRecordsFindWhatCopiesFind(t *testing.T) {
 				t.Errorf("Tx(%s): %v (%v), want %s", tx, got, err, txString(want))
 			}
 		}
+	}
+}
+
+// With a block store, a tx is found by hash at its latest place, once
+// the index has reached it.
+func TestIndexFindsByHashThroughBlockStore(t *testing.T) {
+	c := makeCorpus(6)
+	blocks := newMemBlocks(t, c)
+	ix := openIndexAt(t, vfs.NewMem(), blocks)
+	for i := range 4 {
+		if err := ix.IndexBlock(c.blocks[i], c.results[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	ahead := c.blocks[5].Data.Txs[0] // committed, not indexed yet
+	if _, err := ix.Tx(ctx, sha256.Sum256(ahead)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("tx beyond the indexed height: %v, want ErrNotFound", err)
+	}
+	q, _ := ParseQuery("tx.hash='" + sha(ahead) + "'")
+	if got, err := ix.TxSearch(ctx, q); err != nil || len(got) != 0 {
+		t.Errorf("search for a tx beyond the indexed height: %d txs, %v", len(got), err)
+	}
+
+	again := c.blocks[1].Data.Txs[0] // committed at height 2, and again at 5
+	b5 := &types.Block{Header: c.blocks[4].Header, Data: types.Data{Txs: [][]byte{[]byte("other"), again}}}
+	blocks.add(t, b5, &abci.ResponseFinalizeBlock{})
+	if err := ix.IndexBlock(b5, &abci.ResponseFinalizeBlock{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ix.Tx(ctx, sha256.Sum256(again))
+	if err != nil || got.Height != 5 || got.Index != 1 || !bytes.Equal(got.Tx, again) {
+		t.Fatalf("tx committed twice: %+v, %v; want the one at 5/1", got, err)
+	}
+	q, _ = ParseQuery("tx.hash='" + sha(again) + "'")
+	if all, err := ix.TxSearch(ctx, q); err != nil || len(all) != 1 || all[0].Height != 5 {
+		t.Errorf("search by hash of a tx committed twice: %d txs, %v; want the latest", len(all), err)
 	}
 }
 

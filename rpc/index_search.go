@@ -31,6 +31,7 @@ type scanKind int
 const (
 	scanRecords  scanKind = iota // the records within the height bounds, in order
 	scanPostings                 // positions from ranges of postings
+	scanHash                     // the positions of the txs with one hash
 	scanNothing                  // no item can match
 )
 
@@ -42,6 +43,7 @@ type plan struct {
 	ranges [][2][]byte // scanPostings: [lower, upper) key ranges
 	values *Condition  // scanPostings: check each string posting's value
 	skip   int         // scanPostings: length of the key prefix before a value
+	hash   types.Hash  // scanHash: the hash
 }
 
 // planFor returns the plan for condition c.
@@ -51,12 +53,14 @@ func planFor(sp space, c *Condition) plan {
 		if c.Op != OpEqual || c.Number || c.Time {
 			return plan{kind: scanRecords, rank: 6}
 		}
-		h, err := hex.DecodeString(c.Operand)
-		if err != nil || len(h) != len(types.Hash{}) {
+		p := plan{kind: scanHash}
+		if len(c.Operand) != hex.EncodedLen(len(p.hash)) {
 			return plan{kind: scanNothing}
 		}
-		at := concat([]byte{prefixTxHash}, h)
-		return plan{kind: scanPostings, ranges: [][2][]byte{{at, prefixEnd(at)}}}
+		if _, err := hex.Decode(p.hash[:], []byte(c.Operand)); err != nil {
+			return plan{kind: scanNothing}
+		}
+		return p
 	case c.Key == sp.heightKey:
 		if !c.Number {
 			return plan{kind: scanRecords, rank: 6}
@@ -171,15 +175,20 @@ func (ix *Index) search(ctx context.Context, sp space, q *Query, fn func(pos, re
 	}
 	snap := ix.db.NewSnapshot()
 	defer snap.Close()
+	var positions [][]byte
+	var err error
 	switch best.kind {
+	case scanHash:
+		positions, err = ix.txPositions(ctx, snap, best.hash)
 	case scanPostings:
-		positions, err := postings(ctx, snap, best, lo, hi)
-		if err != nil {
-			return err
-		}
-		return visit(ctx, snap, sp, positions, lo, hi, fn)
+		positions, err = postings(ctx, snap, best, lo, hi)
+	default:
+		return scanRecordRange(ctx, snap, sp, lo, hi, fn)
 	}
-	return scanRecordRange(ctx, snap, sp, lo, hi, fn)
+	if err != nil {
+		return err
+	}
+	return visit(ctx, snap, sp, positions, lo, hi, fn)
 }
 
 // scanRecordRange calls fn with every record at heights lo to hi.
