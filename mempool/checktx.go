@@ -20,8 +20,9 @@ func (m *Mempool) CheckTx(ctx context.Context, tx []byte) (CheckResult, error) {
 // ErrMempoolFull or ErrRejected, or is the application's error. The result is
 // the application's answer, zero when the application was not asked.
 //
-// CheckTx runs in parallel with other CheckTx calls, reaping and gossip, but
-// waits while the node holds Lock.
+// CheckTx runs in parallel with other CheckTx calls, reaping and gossip. A
+// tx new to the cache waits while the node holds Lock; one the cache
+// remembers is refused at once.
 func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (CheckResult, error) {
 	if len(tx) > m.cfg.MaxTxBytes {
 		m.metrics.Rejected.WithLabelValues(reasonTooLarge).Inc()
@@ -29,17 +30,25 @@ func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (Chec
 	}
 	hash := TxHash(tx)
 
+	// A tx heard again (from a second peer, or resubmitted) costs a hash
+	// and a cache lookup: no update lock, so it does not wait for a block
+	// commit, and no formatted error. Anything that is new to the cache is
+	// checked under the update lock below, so a tx committed meanwhile is
+	// still refused by the committed index.
+	if !m.cache.push(hash) {
+		if peer != "" {
+			m.txsMtx.Lock()
+			if e, ok := m.byHash[hash]; ok {
+				e.addSender(peer)
+			}
+			m.txsMtx.Unlock()
+		}
+		return CheckResult{}, ErrTxInCache
+	}
+
 	m.updateMtx.RLock()
 	defer m.updateMtx.RUnlock()
 
-	if !m.cache.push(hash) {
-		m.txsMtx.Lock()
-		if e, ok := m.byHash[hash]; ok {
-			e.addSender(peer)
-		}
-		m.txsMtx.Unlock()
-		return CheckResult{}, fmt.Errorf("%w: %X", ErrTxInCache, hash)
-	}
 	// The hash stays cached if the tx is committed: it will never be valid.
 	if m.committed.HasTx(hash) {
 		m.metrics.AlreadyCommitted.Inc()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -239,5 +240,28 @@ func TestCheckTxFromRecordsSenders(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 			t.Errorf("TxsAfter for %s = %q, want %q", tt.peer, got, tt.want)
 		}
+	}
+}
+
+// A tx the cache remembers is refused, and its sender recorded, while the
+// node holds Lock to commit a block: gossip duplicates never wait for it.
+func TestCheckTxSeenDoesNotWaitForLock(t *testing.T) {
+	env := newTestEnv(t, DefaultConfig())
+	env.checkTx(t, "a")
+	env.mp.Lock()
+	done := make(chan error, 1)
+	go func() {
+		_, err := env.mp.CheckTxFrom(context.Background(), []byte("a"), "p1")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		wantErr(t, err, ErrTxInCache)
+	case <-time.After(30 * time.Second):
+		t.Fatal("CheckTx of a seen tx waited for Lock")
+	}
+	env.mp.Unlock()
+	if txs := env.mp.TxsAfter(0, "p1", 0).Txs; len(txs) != 0 {
+		t.Fatalf("p1 sent the tx, yet gossip would send it back: %q", txs[0].Tx)
 	}
 }

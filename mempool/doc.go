@@ -23,8 +23,10 @@
 // # Locking and the commit protocol
 //
 // Two locks are involved. The update lock is a sync.RWMutex: every CheckTx
-// holds it for reading for its whole duration, including the application
-// call, so many CheckTx calls run in parallel. The node holds it for writing,
+// of a tx new to the cache holds it for reading for its whole duration,
+// including the application call, so many CheckTx calls run in parallel (a
+// tx the cache remembers is refused without it, so duplicates from peers
+// never wait for a block commit). The node holds it for writing,
 // through [Mempool.Lock] and [Mempool.Unlock], from just before it commits a
 // block until [Mempool.Update] returns:
 //

@@ -187,16 +187,14 @@ func (b *backend) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx
 	return b.n.app.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx, Type: abci.CheckTxType_New})
 }
 
-// BroadcastTx admits tx to the mempool and gossips it. The application's
-// refusal is a result with its code and log; the mempool's own refusals
-// (full, too large, already seen or committed) are errors that say which.
+// BroadcastTx admits tx to the mempool, from which the transport gossips
+// it. The application's refusal is a result with its code and log; the
+// mempool's own refusals (full, too large, already seen or committed) are
+// errors that say which.
 func (b *backend) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
 	res, err := b.n.mempool.CheckTx(ctx, tx)
 	if err != nil && !errors.Is(err, mempool.ErrRejected) {
 		return nil, err
-	}
-	if res.IsOK() {
-		b.n.transport.BroadcastTx(tx)
 	}
 	return &abci.ResponseCheckTx{Code: res.Code, Log: res.Log, GasWanted: res.GasWanted}, nil
 }

@@ -148,6 +148,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Logger:          logger,
 		MaxBlockBytes:   int(genesis.ConsensusParams.MaxBlockBytes),
 		MaxTxBytes:      cfg.Mempool.MaxTxBytes,
+		TxSource:        n.mempool,
 	}); err != nil {
 		return nil, err
 	}
@@ -300,19 +301,19 @@ func (n *Node) onCommitted() {
 	}
 }
 
-// pumpTxs feeds txs from peers to the mempool, and passes on the accepted
-// ones to the peers not known to have them.
+// pumpTxs feeds txs from peers to the mempool. The transport gossips the
+// accepted ones on from the mempool, to the peers that did not send them.
 func (n *Node) pumpTxs(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case in := <-n.transport.Txs():
-			res, err := n.mempool.CheckTxFrom(ctx, in.Tx, in.From)
-			if err != nil || !res.IsOK() {
-				continue // refused: the mempool logged and counted why
+			for _, tx := range in.Txs {
+				// A refusal (seen, committed, full, invalid) is the
+				// mempool's to count; the peer is not at fault.
+				_, _ = n.mempool.CheckTxFrom(ctx, tx, in.From)
 			}
-			n.transport.BroadcastTx(in.Tx)
 		}
 	}
 }

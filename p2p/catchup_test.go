@@ -63,43 +63,6 @@ func TestLatePeerCatchesUp(t *testing.T) {
 	}
 }
 
-// Transactions go to peers not known to have them, never back to their
-// sender.
-func TestTxGossip(t *testing.T) {
-	nodes := startMesh(t, 3)
-	tx := []byte("tx-1")
-	nodes[0].BroadcastTx(tx)
-	for _, tr := range nodes[1:] {
-		select {
-		case in := <-tr.Txs():
-			if !bytes.Equal(in.Tx, tx) || in.From != nodes[0].ID().String() {
-				t.Fatalf("got %q from %s", in.Tx, in.From)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("tx not delivered")
-		}
-	}
-	// Node 1 relays it (as its mempool would): it goes to node 2, which
-	// node 1 cannot know has it, and not back to node 0.
-	nodes[1].BroadcastTx(tx)
-	select {
-	case in := <-nodes[2].Txs():
-		if in.From != nodes[1].ID().String() {
-			t.Fatalf("relay came from %s", in.From)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("relay not delivered")
-	}
-	nodes[2].BroadcastTx(tx) // knows both peers have it: sends nothing
-	waitTicks(t, 3, nodes...)
-	if got := nodes[0].Stats().Received[KindTx].Frames; got != 0 {
-		t.Fatalf("sender received its tx back %d times", got)
-	}
-	if got := nodes[2].Stats().Sent[KindTx].Frames; got != 0 {
-		t.Fatalf("node 2 sent %d tx frames to peers that had the tx", got)
-	}
-}
-
 // A persistent peer is redialed after the connection drops.
 func TestPersistentPeerRedialed(t *testing.T) {
 	a := newTestNode(t, nil)

@@ -73,7 +73,13 @@ type Config struct {
 	MaxBlockBytes int
 	// MaxTxBytes bounds one gossiped transaction (default 1 MiB).
 	MaxTxBytes int
-	// InboundBuffer sizes the Inbound and Txs channels (default 1024).
+	// TxSource is the pool whose txs are gossiped to peers (the mempool);
+	// nil sends none.
+	TxSource TxSource
+	// TxBatchDelay is how long a peer's tx writer lets new txs gather
+	// before it sends them, so that a frame carries many (default 5ms).
+	TxBatchDelay time.Duration
+	// InboundBuffer sizes the Inbound channel (default 1024).
 	InboundBuffer int
 	// SendQueue sizes each peer's outbound queue (default 4096 frames).
 	SendQueue int
@@ -109,6 +115,7 @@ func (c *Config) setDefaults() error {
 	def(&c.InboundBuffer, 1024)
 	def(&c.SendQueue, 4096)
 	defd(&c.GossipInterval, 100*time.Millisecond)
+	defd(&c.TxBatchDelay, 5*time.Millisecond)
 	defd(&c.PexInterval, 30*time.Second)
 	defd(&c.BanDuration, 10*time.Minute)
 	if c.SyncLag <= 0 {

@@ -22,7 +22,9 @@
 //     them in order as CommitMsg.
 //   - /bftnode/pex/1: peer exchange, so a node started with one bootstrap
 //     address finds the rest.
-//   - /bftnode/tx/1: transaction gossip to peers not known to have a tx.
+//   - /bftnode/tx/1: transaction gossip. Each peer's writer streams the
+//     mempool (Config.TxSource) in arrival order with a cursor, many txs
+//     per frame, skipping the txs that peer sent us; see txs.go.
 //
 // Every inbound frame is size-checked, decoded and checked (chain ID, height
 // window) at this edge; the engine only sees domain types. Bad frames and

@@ -12,13 +12,22 @@ import (
 )
 
 // startMesh starts n nodes: the first alone, the others with only the
-// first as bootstrap peer; pex must connect everyone to everyone.
-func startMesh(t *testing.T, n int) []*Transport {
+// first as bootstrap peer; pex must connect everyone to everyone. mod, if
+// not nil, adjusts the config of node i.
+func startMesh(t *testing.T, n int, mod func(i int, c *Config)) []*Transport {
 	t.Helper()
-	a := newTestNode(t, nil)
+	modFor := func(i int, bootstrap []string) func(*Config) {
+		return func(c *Config) {
+			c.BootstrapPeers = bootstrap
+			if mod != nil {
+				mod(i, c)
+			}
+		}
+	}
+	a := newTestNode(t, modFor(0, nil))
 	nodes := []*Transport{a}
-	for range n - 1 {
-		nodes = append(nodes, newTestNode(t, func(c *Config) { c.BootstrapPeers = []string{a.Addrs()[0]} }))
+	for i := 1; i < n; i++ {
+		nodes = append(nodes, newTestNode(t, modFor(i, []string{a.Addrs()[0]})))
 	}
 	waitFor(t, "full mesh via pex", func() bool {
 		for _, tr := range nodes {
@@ -32,7 +41,7 @@ func startMesh(t *testing.T, n int) []*Transport {
 }
 
 func TestFourNodesGossipExactlyOnce(t *testing.T) {
-	nodes := startMesh(t, 4)
+	nodes := startMesh(t, 4, nil)
 	for _, tr := range nodes {
 		tr.SetStatus(engine.Status{Height: 1})
 	}

@@ -56,13 +56,11 @@ type peerState struct {
 	id     peer.ID
 	out    chan outFrame // small consensus frames: status, votes, has
 	parts  chan outFrame // block parts, sent when no small frame waits
-	txOut  chan []byte   // raw transactions
 	ctx    context.Context
 	cancel context.CancelFunc
 
 	status peerStatus
 	has    map[int64]*peerHas
-	txSeen seenSet
 }
 
 func (ps *peerState) hasAt(h int64) *peerHas {
@@ -92,11 +90,9 @@ func (t *Transport) ensurePeer(p peer.ID) *peerState {
 		id:     p,
 		out:    make(chan outFrame, t.cfg.SendQueue),
 		parts:  make(chan outFrame, t.cfg.SendQueue),
-		txOut:  make(chan []byte, t.cfg.SendQueue),
 		ctx:    ctx,
 		cancel: cancel,
 		has:    make(map[int64]*peerHas),
-		txSeen: newSeenSet(100_000),
 	}
 	t.peers[p] = ps
 	t.goRun(func() { t.runConsensusWriter(ps) })

@@ -22,12 +22,6 @@ import (
 	"github.com/bftnode/bftnode/consensus/engine"
 )
 
-// InboundTx is a transaction received from a peer.
-type InboundTx struct {
-	From string
-	Tx   []byte
-}
-
 // Transport is the libp2p implementation of engine.Transport, plus block
 // sync, peer exchange and transaction gossip.
 type Transport struct {
@@ -39,7 +33,7 @@ type Transport struct {
 	stats  counters
 
 	inbound chan engine.Inbound
-	txs     chan InboundTx
+	txs     chan InboundTxs
 
 	persistent []peer.AddrInfo
 	bootstrap  []peer.AddrInfo
@@ -72,7 +66,7 @@ func New(cfg Config) (*Transport, error) {
 		log:      cfg.Logger.With("module", "p2p"),
 		gater:    newGater(),
 		inbound:  make(chan engine.Inbound, cfg.InboundBuffer),
-		txs:      make(chan InboundTx, cfg.InboundBuffer),
+		txs:      make(chan InboundTxs, txInboundQueue),
 		peers:    make(map[peer.ID]*peerState),
 		heights:  make(map[int64]*heightData),
 		syncWake: make(chan struct{}, 1),
@@ -194,8 +188,9 @@ func (t *Transport) Host() host.Host { return t.host }
 // Inbound delivers consensus messages and synced blocks from peers.
 func (t *Transport) Inbound() <-chan engine.Inbound { return t.inbound }
 
-// Txs delivers transactions gossiped by peers, for the mempool.
-func (t *Transport) Txs() <-chan InboundTx { return t.txs }
+// Txs delivers transactions gossiped by peers, for the mempool, a frame
+// at a time.
+func (t *Transport) Txs() <-chan InboundTxs { return t.txs }
 
 // Stats returns a snapshot of the counters.
 func (t *Transport) Stats() Stats {

@@ -2,62 +2,55 @@ package p2p
 
 import (
 	"bufio"
-	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"github.com/bftnode/bftnode/mempool"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 )
 
-// seenSet remembers up to about 2*limit keys in two generations.
-type seenSet struct {
-	cur, old map[[32]byte]struct{}
-	limit    int
+// Transaction gossip pulls from the mempool: each peer's tx writer streams
+// the pool in arrival order with a cursor (mempool.Mempool.TxsAfter), so a
+// tx goes to each peer at most once, never to a peer that sent it to us,
+// never after it left the pool (committed or evicted), and a peer that
+// connects late gets the whole pool. The writer waits Config.TxBatchDelay
+// after the pool grows before it reads, so that under load a frame carries
+// many txs (one Txs message, as before: the wire format is unchanged).
+
+// TxSource is the pool that tx gossip streams to peers: the mempool.
+type TxSource interface {
+	// TxsAfter is mempool.Mempool.TxsAfter.
+	TxsAfter(after uint64, peer string, limit int) mempool.TxBatch
 }
 
-func newSeenSet(limit int) seenSet {
-	return seenSet{cur: make(map[[32]byte]struct{}), old: make(map[[32]byte]struct{}), limit: limit}
+// InboundTxs are the transactions of one frame received from a peer.
+type InboundTxs struct {
+	From string
+	Txs  [][]byte
 }
 
-func (s *seenSet) has(k [32]byte) bool {
-	_, a := s.cur[k]
-	_, b := s.old[k]
-	return a || b
-}
+const (
+	// txBatchMax bounds the txs a writer takes from the pool per read.
+	txBatchMax = 1024
+	// txFramePayload is the size past which a writer starts a new frame,
+	// well under the frame limit of a peer with a small MaxTxBytes. A
+	// larger tx travels alone in its frame.
+	txFramePayload = 64 << 10
+	// txInboundQueue bounds the frames received and not yet taken by the
+	// mempool; a reader waits (and so its peer's writer) when it is full.
+	txInboundQueue = 64
+)
 
-func (s *seenSet) add(k [32]byte) {
-	if len(s.cur) >= s.limit {
-		s.old, s.cur = s.cur, make(map[[32]byte]struct{})
-	}
-	s.cur[k] = struct{}{}
-}
-
-// BroadcastTx sends tx to every peer not known to have it (one that sent
-// it to us, or that we sent it to). It does not block.
-func (t *Transport) BroadcastTx(tx []byte) {
-	if len(tx) == 0 || len(tx) > t.cfg.MaxTxBytes {
+// runTxWriter streams the pool to ps, opening our tx stream to it on the
+// first tx to send.
+func (t *Transport) runTxWriter(ps *peerState) {
+	if t.cfg.TxSource == nil {
 		return
 	}
-	k := sha256.Sum256(tx)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, ps := range t.peers {
-		if ps.txSeen.has(k) {
-			continue
-		}
-		select {
-		case ps.txOut <- tx:
-			ps.txSeen.add(k)
-		default:
-			t.stats.dropped.Add(1)
-		}
-	}
-}
-
-// runTxWriter opens our tx stream to ps on the first tx and writes queued
-// txs, batched into Txs frames.
-func (t *Transport) runTxWriter(ps *peerState) {
+	from := ps.id.String()
 	var w *bufio.Writer
 	var s network.Stream
 	defer func() {
@@ -65,48 +58,124 @@ func (t *Transport) runTxWriter(ps *peerState) {
 			_ = s.Close()
 		}
 	}()
+	delay := time.NewTimer(t.cfg.TxBatchDelay)
+	defer delay.Stop()
+	var cursor uint64
 	for {
-		var batch [][]byte
+		b := t.cfg.TxSource.TxsAfter(cursor, from, txBatchMax)
+		cursor = b.Next
+		if len(b.Txs) > 0 {
+			if s == nil {
+				var err error
+				if s, err = t.openStream(ps.ctx, ps.id, ProtocolTx); err != nil {
+					return
+				}
+				w = bufio.NewWriterSize(s, 64<<10)
+			}
+			if err := t.writeTxs(w, b.Txs); err != nil {
+				t.log.Debug("tx write", "peer", ps.id, "err", err)
+				return
+			}
+		}
+		if len(b.Txs) == txBatchMax { // more are waiting: no delay
+			if ps.ctx.Err() != nil {
+				return
+			}
+			continue
+		}
 		select {
 		case <-ps.ctx.Done():
 			return
-		case tx := <-ps.txOut:
-			batch = append(batch, tx)
+		case <-b.Wait:
 		}
-		size := len(batch[0])
-	drain:
-		for size < t.cfg.MaxTxBytes {
-			select {
-			case tx := <-ps.txOut:
-				batch = append(batch, tx)
-				size += len(tx)
-			default:
-				break drain
-			}
-		}
-		if s == nil {
-			var err error
-			if s, err = t.openStream(ps.ctx, ps.id, ProtocolTx); err != nil {
-				return
-			}
-			w = bufio.NewWriterSize(s, 64<<10)
-		}
-		f, err := encodeFrame(&p2ppb.Txs{Txs: batch})
-		if err != nil {
-			continue
-		}
-		if _, err := w.Write(f); err != nil {
+		delay.Reset(t.cfg.TxBatchDelay)
+		select {
+		case <-ps.ctx.Done():
 			return
+		case <-delay.C:
 		}
-		if err := w.Flush(); err != nil {
-			return
-		}
-		t.stats.sent(KindTx, len(f))
 	}
 }
 
-// handleTxs reads a peer's tx stream into the Txs channel (dropping when
-// it is full: the mempool is not a queue we may block on).
+// writeTxs writes txs in frames of about txFramePayload bytes (less for a
+// small MaxTxBytes, so a peer's frame limit is never reached), then
+// flushes. Empty and oversized txs, which a peer would refuse, are skipped.
+func (t *Transport) writeTxs(w *bufio.Writer, txs []mempool.Tx) error {
+	target := min(txFramePayload, t.cfg.MaxTxBytes) // frames stay under 2*MaxTxBytes
+	for len(txs) > 0 {
+		n, size := 0, 0
+		for _, tx := range txs {
+			if n > 0 && size >= target {
+				break
+			}
+			n++
+			if l := len(tx.Tx); l > 0 && l <= t.cfg.MaxTxBytes {
+				size += 1 + uvarintLen(uint64(l)) + l
+			}
+		}
+		if size > 0 {
+			written, err := writeTxsFrame(w, txs[:n], size, t.cfg.MaxTxBytes)
+			if err != nil {
+				return err
+			}
+			t.stats.sent(KindTx, written)
+		}
+		txs = txs[n:]
+	}
+	return w.Flush()
+}
+
+// txsField is the key of field 1 (txs, length-delimited) of p2ppb.Txs.
+const txsField = 1<<3 | 2
+
+// writeTxsFrame writes the frame of a p2ppb.Txs message holding the txs of
+// 1 to maxTx bytes, whose encoding is payload bytes long, straight into w:
+// the same bytes as encodeFrame(&p2ppb.Txs{...}) without building the
+// message or copying the txs. It returns the bytes written.
+func writeTxsFrame(w *bufio.Writer, txs []mempool.Tx, payload, maxTx int) (int, error) {
+	var hdr [1 + binary.MaxVarintLen64]byte
+	b := binary.AppendUvarint(hdr[:0], uint64(payload))
+	if _, err := w.Write(b); err != nil {
+		return 0, err
+	}
+	written := len(b)
+	for _, tx := range txs {
+		if len(tx.Tx) == 0 || len(tx.Tx) > maxTx {
+			continue
+		}
+		b = binary.AppendUvarint(append(hdr[:0], txsField), uint64(len(tx.Tx)))
+		if _, err := w.Write(b); err != nil {
+			return 0, err
+		}
+		if _, err := w.Write(tx.Tx); err != nil {
+			return 0, err
+		}
+		written += len(b) + len(tx.Tx)
+	}
+	return written, nil
+}
+
+// decodeTxs decodes the payload of a tx frame. Every tx must be 1 to maxTx
+// bytes; an empty frame is refused too.
+func decodeTxs(payload []byte, maxTx int) ([][]byte, error) {
+	var m p2ppb.Txs
+	if err := decodeFrame(payload, &m); err != nil {
+		return nil, err
+	}
+	if len(m.Txs) == 0 {
+		return nil, fmt.Errorf("%w: no txs", errOutOfRange)
+	}
+	for _, tx := range m.Txs {
+		if len(tx) == 0 || len(tx) > maxTx {
+			return nil, fmt.Errorf("%w: tx of %d bytes, max %d", errOutOfRange, len(tx), maxTx)
+		}
+	}
+	return m.Txs, nil
+}
+
+// handleTxs reads a peer's tx stream into the Txs channel, a frame at a
+// time, waiting while the channel is full. A frame that does not decode or
+// holds an empty or oversized tx ends the stream and costs the peer score.
 func (t *Transport) handleTxs(s network.Stream) {
 	p := s.Conn().RemotePeer()
 	if t.gater.isBanned(p) {
@@ -115,6 +184,7 @@ func (t *Transport) handleTxs(s network.Stream) {
 	}
 	ps := t.ensurePeer(p)
 	defer t.onDisconnected(p)
+	from := p.String()
 	r := bufio.NewReaderSize(s, 64<<10)
 	for {
 		payload, n, err := readFrame(r, t.cfg.maxTxFrame())
@@ -123,29 +193,16 @@ func (t *Transport) handleTxs(s network.Stream) {
 			return
 		}
 		t.stats.recv(KindTx, n)
-		var m p2ppb.Txs
-		if err := decodeFrame(payload, &m); err != nil {
+		txs, err := decodeTxs(payload, t.cfg.MaxTxBytes)
+		if err != nil {
 			t.stats.badFrames.Add(1)
-			t.penalize(p, penaltyUndecoded, err)
-			continue
+			t.penalize(p, penaltyFor(err), err)
+			_ = s.Reset()
+			return
 		}
-		for _, tx := range m.Txs {
-			if len(tx) == 0 || len(tx) > t.cfg.MaxTxBytes {
-				t.stats.badFrames.Add(1)
-				t.penalize(p, penaltyInvalid, fmt.Errorf("%w: tx of %d bytes", errOutOfRange, len(tx)))
-				continue
-			}
-			k := sha256.Sum256(tx)
-			t.mu.Lock()
-			ps.txSeen.add(k)
-			t.mu.Unlock()
-			select {
-			case t.txs <- InboundTx{From: p.String(), Tx: tx}:
-			default:
-				t.stats.dropped.Add(1)
-			}
-		}
-		if t.gater.isBanned(p) {
+		select {
+		case t.txs <- InboundTxs{From: from, Txs: txs}:
+		case <-ps.ctx.Done():
 			_ = s.Reset()
 			return
 		}
