@@ -90,3 +90,15 @@ func (c *checker) decided(validator int, d consensus.Decide, b *types.Block) {
 		c.fail(ViolationValidity, d.Height, "validator %d decided %s, which the application refuses", validator, d.BlockID)
 	}
 }
+
+// testsLock reports whether proposal p puts a correct validator's lock to
+// the test: the validator (at rs) is locked on the value another correct
+// validator already decided at this height, and p, from a later round,
+// offers another value with no POL that could release the lock (none, or
+// one older than the lock). Only the locking rules (L22, L28) keep the
+// validator from prevoting it, and so the decision safe.
+func (c *checker) testsLock(rs consensus.RoundState, p *types.Proposal) bool {
+	d, ok := c.decisions[p.Height]
+	return ok && rs.Height == p.Height && rs.LockedRound >= 0 && rs.LockedValue == d.id &&
+		p.BlockID != d.id && p.Round > rs.LockedRound && p.POLRound < rs.LockedRound
+}

@@ -22,11 +22,16 @@ const (
 	Silent     Behaviour = "silent"     // sends nothing
 	Amnesia    Behaviour = "amnesia"    // ignores its lock and valid value
 	Garbage    Behaviour = "garbage"    // votes correctly, and also sends malformed and forged messages
-	Mix        Behaviour = "mix"        // each Byzantine validator picks one of the above by seed
+	LockAttack Behaviour = "lockattack" // with the network before GST, attacks the locking rules (lockattack.go)
+	Mix        Behaviour = "mix"        // each Byzantine validator picks one of equivocate … garbage by seed
 )
 
 // Behaviours lists the selectable Byzantine behaviours.
-var Behaviours = []Behaviour{Equivocate, DoubleVote, Silent, Amnesia, Garbage, Mix}
+var Behaviours = []Behaviour{Equivocate, DoubleVote, Silent, Amnesia, Garbage, LockAttack, Mix}
+
+// mixed lists the behaviours Mix picks from: the lock attack commands the
+// whole network before GST, so it is not one validator's random pick.
+var mixed = []Behaviour{Equivocate, DoubleVote, Silent, Amnesia, Garbage}
 
 // ParseBehaviour checks a behaviour name.
 func ParseBehaviour(s string) (Behaviour, error) {

@@ -41,12 +41,19 @@ func (n *node) handle(m message) {
 			return
 		}
 		n.hear(m)
-		n.input(consensus.VoteReceived{Vote: m.vote, Now: now}, nil, false)
+		v := m.vote
+		if n.behaviour == LockAttack {
+			v = n.w.attack.blind(v)
+		}
+		n.input(consensus.VoteReceived{Vote: v, Now: now}, nil, false)
 	case msgProposal:
 		proposer := vals.ProposerForRound(m.proposal.Round)
 		if types.VerifyProposal(chainID, proposer, m.proposal) != nil || m.block == nil || blockID(m.block) != m.proposal.BlockID {
 			n.w.stats.Rejected++
 			return
+		}
+		if n.isCorrect() && !n.heardSet[m.proposal] && n.w.check.testsLock(n.core.RoundState(), m.proposal) {
+			n.w.stats.LockTests++
 		}
 		n.hear(m)
 		n.input(consensus.ProposalReceived{Proposal: m.proposal, Now: now}, m.block, false)
@@ -80,11 +87,12 @@ func (n *node) help(peer int, h int64) {
 	}
 }
 
-// hear keeps a verified message of the current height for relaying. Silent
-// and garbage-sending nodes relay nothing; the others relay what they hear,
-// once per distinct message.
+// hear keeps a verified message of the current height for relaying. Silent,
+// garbage-sending and lock-attacking nodes relay nothing (a lock attacker
+// would leak what the attack hides); the others relay what they hear, once
+// per distinct message.
 func (n *node) hear(m message) {
-	if n.behaviour == Silent || n.behaviour == Garbage {
+	if n.behaviour == Silent || n.behaviour == Garbage || n.behaviour == LockAttack {
 		return
 	}
 	key := any(m.vote)

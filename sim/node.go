@@ -254,7 +254,7 @@ func (n *node) drain() {
 }
 
 func (n *node) step(ev consensus.Event) {
-	if n.behaviour == Amnesia {
+	if n.behaviour == Amnesia || n.behaviour == LockAttack {
 		n.core.ForgetLocks()
 	}
 	acts, err := n.core.Step(ev)
@@ -318,6 +318,9 @@ func (n *node) decide(a consensus.Decide) {
 	n.wal, n.sent, n.heard, n.heardSet = nil, nil, nil, map[any]bool{} // end of height: the block store now holds it
 	if n.isCorrect() {
 		n.w.check.decided(n.idx, a, b)
+		if n.w.attack != nil {
+			n.w.attack.decided(n.idx, a)
+		}
 	}
 	next := a.Height + 1
 	n.later(n.w.cfg.CommitDelay, func() { n.startHeight(next) })
@@ -353,6 +356,9 @@ func (n *node) sign(a consensus.Action) {
 		ev, msg = consensus.VoteReceived{Vote: &v, Now: now}, message{kind: msgVote, vote: &v}
 	case consensus.SignProposal:
 		p := a.Proposal
+		if n.behaviour == LockAttack {
+			p = n.w.attack.propose(n, p)
+		}
 		p.Signature = ed25519.Sign(n.priv, types.ProposalSignBytes(chainID, &p))
 		n.w.check.proposed(p.BlockID)
 		block = n.blocks[p.BlockID]
@@ -375,6 +381,8 @@ func (n *node) emit(m message) {
 	case Garbage:
 		n.broadcast(m)
 		n.sendGarbage(m)
+	case LockAttack:
+		n.w.attack.emit(n, m)
 	default:
 		n.broadcast(m)
 	}

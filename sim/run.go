@@ -20,6 +20,9 @@ type Stats struct {
 	Partitions  uint64 `json:"partitions"`
 	Crashes     uint64 `json:"crashes"`
 	Restarts    uint64 `json:"restarts"`
+	// LockTests counts proposals that put a correct validator's lock on an
+	// already decided value to the test (checker.testsLock).
+	LockTests uint64 `json:"lock_tests"`
 }
 
 // Result is the outcome of one run.
@@ -129,6 +132,7 @@ func (s *Summary) Add(r Result) {
 	st.Partitions += r.Stats.Partitions
 	st.Crashes += r.Stats.Crashes
 	st.Restarts += r.Stats.Restarts
+	st.LockTests += r.Stats.LockTests
 	if s.HeightsDecided > 0 {
 		s.MessagesPerHeight = float64(st.Delivered) / float64(s.HeightsDecided)
 	}

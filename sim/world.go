@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/bftnode/bftnode/types"
@@ -45,6 +46,9 @@ type world struct {
 	coalition map[heightRound][2]types.BlockID
 	// verified caches each delivered vote's signature check (verifyVote).
 	verified map[*types.Vote]error
+	// attack is the lock attack's adversary, when a validator follows
+	// LockAttack (nil otherwise).
+	attack *lockAttack
 }
 
 type heightRound struct {
@@ -81,10 +85,13 @@ func newWorld(cfg Config) *world {
 		if i >= cfg.Validators-cfg.Byzantine {
 			b = cfg.Behaviour
 			if b == Mix {
-				b = Behaviours[w.rng.IntN(len(Behaviours)-1)]
+				b = mixed[w.rng.IntN(len(mixed))]
 			}
 		}
 		w.nodes = append(w.nodes, newNode(w, i, priv, b))
+	}
+	if cfg.Byzantine > 0 && slices.ContainsFunc(w.nodes, func(n *node) bool { return n.behaviour == LockAttack }) {
+		w.attack = newLockAttack(w)
 	}
 	w.groupA = make([]bool, cfg.Validators)
 	correct := w.rng.Perm(cfg.Validators - cfg.Byzantine)
@@ -112,14 +119,27 @@ func (w *world) synchronous() bool {
 	return w.cfg.GST != NoGST && w.sched.now >= w.cfg.GST
 }
 
-// send puts m on the link from → to, subject to the network of the moment.
+// send puts m on the link from → to, unless the lock attack holds it back.
 func (w *world) send(from, to int, m message) {
 	if from == to {
 		return
 	}
 	w.stats.Sent++
+	m.from = from
+	if w.attack != nil && w.attack.hold(to, m) {
+		return
+	}
+	w.transmit(to, m)
+}
+
+// transmit delivers m (from m.from) to node to, subject to the network of
+// the moment.
+func (w *world) transmit(to int, m message) {
+	from := m.from
 	var delay time.Duration
-	if w.synchronous() {
+	if w.synchronous() || w.attack != nil {
+		// The lock attack replaces the random storm before GST: it holds
+		// back what it chooses and lets the rest through.
 		delay = w.randDur(0, w.cfg.Delta)
 	} else {
 		if w.partition != nil && w.partition[from] != w.partition[to] || w.rng.Float64() < w.cfg.DropRate {
@@ -132,7 +152,6 @@ func (w *world) send(from, to int, m message) {
 			delay = min(delay, w.cfg.GST+w.randDur(0, w.cfg.Delta)-w.sched.now)
 		}
 	}
-	m.from = from
 	target := w.nodes[to]
 	w.sched.after(delay, func() { target.receive(m) })
 }
