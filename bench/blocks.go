@@ -56,24 +56,41 @@ func parseBlock(raw json.RawMessage) (Block, error) {
 	return Block{Height: r.Block.Header.Height, Txs: r.Block.Data.Txs, LastCommitRound: r.Block.lastCommitRound()}, nil
 }
 
-// parseNewBlockEvent reads the result of a NewBlock subscription message;
-// ok is false for a message that is not a NewBlock event (the empty result
-// acknowledging the subscription).
-func parseNewBlockEvent(raw json.RawMessage) (b Block, ok bool, err error) {
-	var ev struct {
+// newBlockMessage is a message of a NewBlock subscription: a response (the
+// acknowledgement, or an error) or an event. Reading it into one nested
+// struct scans the large event once, not once per level.
+type newBlockMessage struct {
+	Error  *rpc.Error `json:"error"`
+	Result struct {
 		Data *struct {
-			Type  string          `json:"type"`
-			Value json.RawMessage `json:"value"`
+			Type  string `json:"type"`
+			Value struct {
+				Block *blockJSON `json:"block"`
+			} `json:"value"`
 		} `json:"data"`
-	}
-	if err := json.Unmarshal(raw, &ev); err != nil {
+	} `json:"result"`
+}
+
+// parseNewBlockMessage reads a websocket message of a NewBlock
+// subscription; ok is false for a message that is not a NewBlock event
+// (the empty result acknowledging the subscription). An error response is
+// returned as its *rpc.Error.
+func parseNewBlockMessage(data []byte) (b Block, ok bool, err error) {
+	var m newBlockMessage
+	if err := json.Unmarshal(data, &m); err != nil {
 		return Block{}, false, fmt.Errorf("%w: %v", ErrBadBlock, err)
 	}
-	if ev.Data == nil || ev.Data.Type != "tendermint/event/NewBlock" {
+	if m.Error != nil {
+		return Block{}, false, m.Error
+	}
+	if d := m.Result.Data; d == nil || d.Type != "tendermint/event/NewBlock" {
 		return Block{}, false, nil
 	}
-	b, err = parseBlock(ev.Data.Value)
-	return b, err == nil, err
+	blk := m.Result.Data.Value.Block
+	if blk == nil || blk.Header.Height <= 0 {
+		return Block{}, false, fmt.Errorf("%w: no block or no height", ErrBadBlock)
+	}
+	return Block{Height: blk.Header.Height, Txs: blk.Data.Txs, LastCommitRound: blk.lastCommitRound()}, true, nil
 }
 
 // websocketURL turns an RPC endpoint (http://host:port, tcp://host:port or
@@ -149,16 +166,11 @@ func subscribeBlocks(ctx context.Context, endpoint string, now func() time.Time,
 				}
 				return
 			}
-			var m wsMessage
-			if err := json.Unmarshal(data, &m); err != nil {
-				*errp = fmt.Errorf("%w: %v", ErrBadBlock, err)
-				return
+			b, ok, err := parseNewBlockMessage(data)
+			var rpcErr *rpc.Error
+			if errors.As(err, &rpcErr) {
+				err = fmt.Errorf("bench: subscription at %s: %w", u, err)
 			}
-			if m.Error != nil {
-				*errp = fmt.Errorf("bench: subscription at %s: %w", u, m.Error)
-				return
-			}
-			b, ok, err := parseNewBlockEvent(m.Result)
 			if err != nil {
 				*errp = err
 				return

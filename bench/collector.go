@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -32,7 +33,8 @@ type Collector struct {
 	gen *TxGen
 
 	mu         sync.Mutex
-	sentAt     []time.Time // by sequence number
+	room       chan struct{} // closed when pending txs drop, for WaitRoom
+	sentAt     []time.Time   // by sequence number
 	state      []txState
 	sent       int64
 	rejected   int64
@@ -80,6 +82,36 @@ func (c *Collector) growLocked(seq uint64) {
 	}
 }
 
+// WaitRoom returns true once fewer than limit txs are pending (submitted,
+// neither committed nor rejected), or false when ctx ends first.
+func (c *Collector) WaitRoom(ctx context.Context, limit int64) bool {
+	for {
+		c.mu.Lock()
+		if c.sent-c.committed-c.rejected < limit {
+			c.mu.Unlock()
+			return true
+		}
+		if c.room == nil {
+			c.room = make(chan struct{})
+		}
+		room := c.room
+		c.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// wakeLocked wakes the WaitRoom callers after pending txs dropped.
+func (c *Collector) wakeLocked() {
+	if c.room != nil {
+		close(c.room)
+		c.room = nil
+	}
+}
+
 // Sent records that tx seq was submitted at t.
 func (c *Collector) Sent(seq uint64, t time.Time) {
 	c.mu.Lock()
@@ -101,6 +133,7 @@ func (c *Collector) Rejected(seq uint64) {
 	if c.state[seq] == txSent {
 		c.state[seq] = txRejected
 		c.rejected++
+		c.wakeLocked()
 	}
 }
 
@@ -114,6 +147,7 @@ func (c *Collector) Cancelled(seq uint64) {
 	if c.state[seq] == txSent {
 		c.state[seq] = txUnsent
 		c.sent--
+		c.wakeLocked()
 	}
 }
 
@@ -163,6 +197,7 @@ func (c *Collector) AddBlock(b Block) int {
 		c.latencies = append(c.latencies, b.Received.Sub(c.sentAt[seq]))
 	}
 	if ours > 0 {
+		c.wakeLocked()
 		if b.Received.After(c.lastCommit) {
 			c.lastCommit = b.Received
 		}

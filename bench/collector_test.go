@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"reflect"
@@ -108,5 +109,41 @@ func TestSummaryFormat(t *testing.T) {
 	}
 	if back["latency_p50_ns"].(float64) != 41234567 || back["tx_per_sec_median"].(float64) != 1000 || len(back["nodes"].([]any)) != 1 {
 		t.Errorf("JSON %s", b.String())
+	}
+}
+
+func TestCollectorWaitRoom(t *testing.T) {
+	gen, _ := NewTxGen("w", 64)
+	col := NewCollector(gen)
+	var txs [][]byte
+	for range 3 {
+		seq, tx := gen.Next()
+		txs = append(txs, tx)
+		col.Sent(seq, time.Now())
+	}
+	if !col.WaitRoom(context.Background(), 4) {
+		t.Fatal("3 pending txs, limit 4: no room")
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if col.WaitRoom(cancelled, 3) {
+		t.Fatal("3 pending txs, limit 3: room")
+	}
+	// Waiters wake when a tx commits, is rejected or is cancelled.
+	for i, settle := range []func(){
+		func() { col.AddBlock(Block{Height: 1, Txs: txs[:1], Received: time.Now()}) },
+		func() { col.Rejected(1) },
+		func() { col.Cancelled(2) },
+	} {
+		got := make(chan bool, 2)
+		for range 2 {
+			go func() { got <- col.WaitRoom(context.Background(), int64(3-i)) }()
+		}
+		settle()
+		for range 2 {
+			if !<-got {
+				t.Fatalf("step %d: WaitRoom = false", i)
+			}
+		}
 	}
 }

@@ -104,15 +104,7 @@ func (f *fakeNode) serve(w http.ResponseWriter, r *http.Request) {
 	case "status":
 		result = map[string]any{"sync_info": map[string]any{"latest_block_height": fmt.Sprint(f.height)}}
 	case "broadcast_tx_async", "broadcast_tx_sync":
-		f.got++
-		code := 0
-		if req.Method == "broadcast_tx_sync" && f.refuse(req.Params.Tx) {
-			code = 1
-			f.refused++
-		} else {
-			f.pending = append(f.pending, req.Params.Tx)
-		}
-		result = map[string]any{"code": code, "log": "", "hash": "00"}
+		result = f.broadcastLocked(req.Method, req.Params.Tx)
 	case "block":
 		var h int64
 		_, _ = fmt.Sscan(req.Params.Height, &h)
@@ -137,6 +129,21 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// broadcastLocked takes a tx; f.mu must be held.
+func (f *fakeNode) broadcastLocked(method string, tx []byte) map[string]any {
+	f.got++
+	code := 0
+	if method == "broadcast_tx_sync" && f.refuse(tx) {
+		code = 1
+		f.refused++
+	} else {
+		f.pending = append(f.pending, tx)
+	}
+	return map[string]any{"code": code, "log": "", "hash": "00"}
+}
+
+// serveWS answers JSON-RPC requests on a websocket, as CometBFT does:
+// subscribe (to NewBlock only) and the broadcasts.
 func (f *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 	up := websocket.Upgrader{}
 	conn, err := up.Upgrade(w, r, nil)
@@ -144,31 +151,62 @@ func (f *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
-	var req struct {
-		ID     json.RawMessage   `json:"id"`
-		Method string            `json:"method"`
-		Params map[string]string `json:"params"`
-	}
-	if err := conn.ReadJSON(&req); err != nil || req.Method != "subscribe" || req.Params["query"] != NewBlockQuery {
-		f.t.Errorf("bad subscribe request %+v: %v", req, err)
-		return
+	var wmu sync.Mutex
+	write := func(v any) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return conn.WriteJSON(v)
 	}
 	heights := make(chan int64, 10000)
-	f.mu.Lock()
-	f.subs = append(f.subs, heights)
-	f.mu.Unlock()
-	if err := conn.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{}}); err != nil {
-		return
-	}
+	subID := make(chan json.RawMessage, 1)
 	gone := make(chan struct{})
 	go func() {
 		defer close(gone)
 		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
+			var req struct {
+				ID     json.RawMessage `json:"id"`
+				Method string          `json:"method"`
+				Params struct {
+					Query string `json:"query"`
+					Tx    []byte `json:"tx"`
+				} `json:"params"`
+			}
+			if err := conn.ReadJSON(&req); err != nil {
 				return
+			}
+			var result any
+			switch req.Method {
+			case "subscribe":
+				if req.Params.Query != NewBlockQuery {
+					f.t.Errorf("bad subscribe request %+v", req)
+					return
+				}
+				f.mu.Lock()
+				f.subs = append(f.subs, heights)
+				f.mu.Unlock()
+				result = map[string]any{}
+			case "broadcast_tx_async", "broadcast_tx_sync":
+				f.mu.Lock()
+				result = f.broadcastLocked(req.Method, req.Params.Tx)
+				f.mu.Unlock()
+			default:
+				f.t.Errorf("unexpected websocket request %+v", req)
+				return
+			}
+			if err := write(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": result}); err != nil {
+				return
+			}
+			if req.Method == "subscribe" {
+				subID <- req.ID
 			}
 		}
 	}()
+	var id json.RawMessage
+	select {
+	case id = <-subID:
+	case <-gone:
+		return
+	}
 	for n := 1; ; n++ {
 		var h int64
 		select {
@@ -184,7 +222,7 @@ func (f *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		ev := map[string]any{"query": NewBlockQuery, "data": map[string]any{
 			"type": "tendermint/event/NewBlock", "value": map[string]any{"block": blockJSONOf(h, txs)}}}
-		if err := conn.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": ev}); err != nil {
+		if err := write(map[string]any{"jsonrpc": "2.0", "id": id, "result": ev}); err != nil {
 			return
 		}
 	}

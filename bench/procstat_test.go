@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bftnode/bftnode/rpc"
 )
 
 func TestParseStatCPU(t *testing.T) {
@@ -88,22 +90,27 @@ func TestWebsocketURL(t *testing.T) {
 	}
 }
 
-func TestParseNewBlockEvent(t *testing.T) {
+func TestParseNewBlockMessage(t *testing.T) {
+	msg := func(ev string) []byte { return []byte(`{"jsonrpc":"2.0","id":"bench","result":` + ev + `}`) }
 	// The shape CometBFT (and our rpc package) sends, trimmed.
 	ev := `{"query":"tm.event='NewBlock'","data":{"type":"tendermint/event/NewBlock","value":{
 		"block":{"header":{"chain_id":"c","height":"42","time":"2026-01-01T00:00:00Z"},
 		"data":{"txs":["Zm9vPWJhcg==","YT1i"]},"evidence":{"evidence":[]},
 		"last_commit":{"height":"41","round":2,"signatures":[]}},
 		"block_id":{"hash":"AB"},"result_finalize_block":{"tx_results":[]}}},"events":{"tm.event":["NewBlock"]}}`
-	b, ok, err := parseNewBlockEvent([]byte(ev))
+	b, ok, err := parseNewBlockMessage(msg(ev))
 	if err != nil || !ok || b.Height != 42 || len(b.Txs) != 2 || string(b.Txs[0]) != "foo=bar" || string(b.Txs[1]) != "a=b" || b.LastCommitRound != 2 {
-		t.Errorf("parseNewBlockEvent = %+v, %v, %v", b, ok, err)
+		t.Errorf("parseNewBlockMessage = %+v, %v, %v", b, ok, err)
 	}
 	// The subscription's acknowledgement and other events are skipped.
 	for _, skip := range []string{`{}`, `{"query":"q","data":{"type":"tendermint/event/Tx","value":{}}}`} {
-		if _, ok, err := parseNewBlockEvent([]byte(skip)); ok || err != nil {
-			t.Errorf("parseNewBlockEvent(%s) = %v, %v; want skipped", skip, ok, err)
+		if _, ok, err := parseNewBlockMessage(msg(skip)); ok || err != nil {
+			t.Errorf("parseNewBlockMessage(%s) = %v, %v; want skipped", skip, ok, err)
 		}
+	}
+	var rpcErr *rpc.Error
+	if _, _, err := parseNewBlockMessage([]byte(`{"jsonrpc":"2.0","id":"bench","error":{"code":-32000,"message":"Server error"}}`)); !errors.As(err, &rpcErr) || rpcErr.Code != -32000 {
+		t.Errorf("error response: %v, want its *rpc.Error", err)
 	}
 	for _, bad := range []string{
 		`[`,
@@ -111,8 +118,8 @@ func TestParseNewBlockEvent(t *testing.T) {
 		`{"data":{"type":"tendermint/event/NewBlock","value":{"block":{"header":{"height":"x"}}}}}`,
 		`{"data":{"type":"tendermint/event/NewBlock","value":{"block":{"header":{"height":"1"},"data":{"txs":["!!"]}}}}}`,
 	} {
-		if _, _, err := parseNewBlockEvent([]byte(bad)); !errors.Is(err, ErrBadBlock) {
-			t.Errorf("parseNewBlockEvent(%s) = %v, want ErrBadBlock", bad, err)
+		if _, _, err := parseNewBlockMessage(msg(bad)); !errors.Is(err, ErrBadBlock) {
+			t.Errorf("parseNewBlockMessage(%s) = %v, want ErrBadBlock", bad, err)
 		}
 	}
 	b, err = parseBlock([]byte(`{"block_id":{},"block":{"header":{"height":"7"},"data":{"txs":null},"last_commit":null}}`))

@@ -25,14 +25,24 @@ type Options struct {
 	Duration time.Duration
 	// TxSize is the size of each tx in bytes.
 	TxSize int
-	// Connections is the number of concurrent submitters.
+	// Connections is the number of concurrent submitters: websocket
+	// connections, spread over the endpoints in turn, each with up to 64
+	// requests awaiting their response (with HTTP, one each).
 	Connections int
 	// Sync uses broadcast_tx_sync (CheckTx result known) instead of
 	// broadcast_tx_async.
 	Sync bool
+	// HTTP submits each tx with its own HTTP POST instead of pipelining
+	// them over one websocket per connection.
+	HTTP bool
 	// Poll watches blocks by polling `status` and `block` instead of a
 	// websocket subscription.
 	Poll bool
+	// MaxPending, if positive, holds submissions back while that many txs
+	// are pending (submitted, neither committed nor rejected). Keep it
+	// below the nodes' mempool size: broadcast_tx_async answers before
+	// CheckTx, so txs a full mempool drops show up only as lost.
+	MaxPending int64
 	// Drain is how long to wait after the load for pending txs to commit.
 	Drain time.Duration
 	// NoLoad submits nothing: only heights are measured.
@@ -57,6 +67,8 @@ func (o *Options) check() error {
 		return fmt.Errorf("%w: duration %v must be positive", ErrBadOptions, o.Duration)
 	case o.Connections < 1:
 		return fmt.Errorf("%w: connections %d must be at least 1", ErrBadOptions, o.Connections)
+	case o.MaxPending < 0:
+		return fmt.Errorf("%w: max pending %d is negative", ErrBadOptions, o.MaxPending)
 	case o.Drain < 0:
 		return fmt.Errorf("%w: drain %v is negative", ErrBadOptions, o.Drain)
 	}
@@ -86,9 +98,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}}
 	defer hc.CloseIdleConnections()
 	clients := make([]*rpc.Client, len(o.Endpoints))
+	wsURLs := make([]string, len(o.Endpoints))
 	for i, e := range o.Endpoints {
 		if clients[i], err = rpc.NewClient(e, hc); err != nil {
 			return nil, fmt.Errorf("%w: endpoint %q: %v", ErrBadOptions, e, err)
+		}
+		if wsURLs[i], err = websocketURL(e); err != nil {
+			return nil, err
 		}
 	}
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
@@ -105,7 +121,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 	col := NewCollector(gen)
-	r := &runner{o: o, gen: gen, col: col, clients: clients, blocks: blocks, next: start + 1, watchErr: &watchErr}
+	r := &runner{o: o, gen: gen, col: col, clients: clients, wsURLs: wsURLs, blocks: blocks, next: start + 1, watchErr: &watchErr}
 	return r.run(ctx)
 }
 
@@ -114,6 +130,7 @@ type runner struct {
 	gen      *TxGen
 	col      *Collector
 	clients  []*rpc.Client
+	wsURLs   []string // the endpoints' websockets
 	blocks   <-chan Block
 	next     int64 // the next height expected
 	watchErr *error
@@ -126,8 +143,12 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	r.col.StartLoad(t0)
 	var wg sync.WaitGroup
 	if !r.o.NoLoad {
-		for range r.o.Connections {
-			wg.Go(func() { r.submit(loadCtx, t0) })
+		for i := range r.o.Connections {
+			if r.o.HTTP {
+				wg.Go(func() { r.submitHTTP(loadCtx, t0) })
+			} else {
+				wg.Go(func() { r.submitWS(loadCtx, t0, r.wsURLs[i%len(r.wsURLs)]) })
+			}
 		}
 	}
 	loadDone := time.After(r.o.Duration)
@@ -219,42 +240,4 @@ func (r *runner) progress(t0 time.Time, p, last Progress) {
 	_, _ = fmt.Fprintf(r.o.Progress, "%4.0fs  height %d (+%d)  sent %d (+%d)  committed %d (+%d tx/s)  rejected %d  pending %d\n",
 		r.o.Now().Sub(t0).Seconds(), p.Height, p.Height-last.Height, p.Sent, p.Sent-last.Sent,
 		p.Committed, p.Committed-last.Committed, p.Rejected, p.Sent-p.Committed-p.Rejected)
-}
-
-// submit sends txs until ctx ends, pacing them to the rate if one is set.
-func (r *runner) submit(ctx context.Context, t0 time.Time) {
-	method := "broadcast_tx_async"
-	if r.o.Sync {
-		method = "broadcast_tx_sync"
-	}
-	for ctx.Err() == nil {
-		seq, tx := r.gen.Next()
-		if r.o.Rate > 0 {
-			due := t0.Add(time.Duration(float64(seq) / r.o.Rate * float64(time.Second)))
-			if wait := due.Sub(r.o.Now()); wait > 0 {
-				select {
-				case <-time.After(wait):
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-		r.col.Sent(seq, r.o.Now())
-		var res struct {
-			Code uint32 `json:"code"`
-			Log  string `json:"log"`
-		}
-		err := r.clients[seq%uint64(len(r.clients))].Call(ctx, method, map[string][]byte{"tx": tx}, &res)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			r.col.Cancelled(seq)
-			r.o.Logger.Debug("submission cut short", "seq", seq)
-		case err != nil:
-			r.col.Rejected(seq)
-			r.o.Logger.Debug("submission failed", "seq", seq, "err", err)
-		case res.Code != 0:
-			r.col.Rejected(seq)
-			r.o.Logger.Debug("tx refused", "seq", seq, "code", res.Code, "log", res.Log)
-		}
-	}
 }

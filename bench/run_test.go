@@ -15,7 +15,8 @@ func runOpts(endpoints ...string) Options {
 }
 
 func TestRunCountsCommittedAndRejected(t *testing.T) {
-	for _, poll := range []bool{false, true} {
+	for _, tc := range []struct{ poll, http bool }{{false, false}, {true, false}, {false, true}} {
+		poll := tc.poll
 		f := newFakeNode(t)
 		// Refuse the txs whose sequence number ends in 5; hide the third
 		// block from the websocket, so that the runner must fetch it.
@@ -23,12 +24,12 @@ func TestRunCountsCommittedAndRejected(t *testing.T) {
 		f.skipWS = 3
 		srv := f.start()
 		o := runOpts(srv.URL, strings.TrimPrefix(srv.URL, "http://"))
-		o.Sync, o.Poll = true, poll
+		o.Sync, o.Poll, o.HTTP = true, poll, tc.http
 		var progress bytes.Buffer
 		o.Progress = &progress
 		s, err := Run(context.Background(), o)
 		if err != nil {
-			t.Fatalf("poll=%v: %v", poll, err)
+			t.Fatalf("poll=%v http=%v: %v", poll, tc.http, err)
 		}
 		f.mu.Lock()
 		got, refused, inBlocks := f.got, f.refused, 0
@@ -37,25 +38,29 @@ func TestRunCountsCommittedAndRejected(t *testing.T) {
 		}
 		f.mu.Unlock()
 		// Requests cut short by the end of the load reached the node but
-		// count as not submitted, unless they show up in a block.
+		// count as not submitted, unless they show up in a block: one per
+		// connection over HTTP, a window's worth over a websocket.
 		conns := int64(o.Connections)
+		if !tc.http {
+			conns *= wsWindow
+		}
 		if s.Submitted == 0 || s.Submitted > int64(got) || s.Submitted < int64(got)-conns {
-			t.Errorf("poll=%v: submitted %d, the node received %d", poll, s.Submitted, got)
+			t.Errorf("poll=%v http=%v: submitted %d, the node received %d", poll, tc.http, s.Submitted, got)
 		}
 		if s.Rejected+s.Committed != s.Submitted || s.Lost != 0 || s.Duplicates != 0 {
-			t.Errorf("poll=%v: %+v: want every tx committed or rejected", poll, s)
+			t.Errorf("poll=%v http=%v: %+v: want every tx committed or rejected", poll, tc.http, s)
 		}
 		if s.Committed > int64(inBlocks) || s.Committed < int64(inBlocks)-conns {
-			t.Errorf("poll=%v: committed %d, the blocks hold %d", poll, s.Committed, inBlocks)
+			t.Errorf("poll=%v http=%v: committed %d, the blocks hold %d", poll, tc.http, s.Committed, inBlocks)
 		}
 		if s.Rejected > int64(refused) || s.Rejected < int64(refused)-conns || refused == 0 {
-			t.Errorf("poll=%v: rejected %d, the node refused %d", poll, s.Rejected, refused)
+			t.Errorf("poll=%v http=%v: rejected %d, the node refused %d", poll, tc.http, s.Rejected, refused)
 		}
 		if s.LatencyP50 <= 0 || s.LatencyP99 < s.LatencyP50 || s.LatencyMax < s.LatencyP99 {
-			t.Errorf("poll=%v: latencies p50 %v p99 %v max %v", poll, s.LatencyP50, s.LatencyP99, s.LatencyMax)
+			t.Errorf("poll=%v http=%v: latencies p50 %v p99 %v max %v", poll, tc.http, s.LatencyP50, s.LatencyP99, s.LatencyMax)
 		}
 		if s.Blocks == 0 || s.Heights == 0 || s.TxSize != 100 || s.Mode != "sync" {
-			t.Errorf("poll=%v: summary %+v", poll, s)
+			t.Errorf("poll=%v http=%v: summary %+v", poll, tc.http, s)
 		}
 	}
 }

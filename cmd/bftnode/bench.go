@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type benchOpts struct {
 	txSize       int
 	connections  int
 	sync, poll   bool
+	http         bool
 	drain        time.Duration
 	noLoad       bool
 	jsonOut      bool
@@ -33,6 +35,8 @@ type benchOpts struct {
 	startingPort int
 	set          []string
 	maxBlock     int64
+	maxPending   int64
+	cpuProfile   string
 }
 
 func (c *cli) benchCmd() *cobra.Command {
@@ -41,7 +45,9 @@ func (c *cli) benchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Load a network with transactions and measure throughput, latency and resource use",
 		Long: `bench submits unique kvstore txs (key=value, all of --tx-size bytes) to the
-nodes' JSON-RPC with broadcast_tx_async (or --sync), spread over the --nodes
+nodes' JSON-RPC with broadcast_tx_async (or --sync), pipelined over
+--connections websockets (up to 64 requests awaiting their answer on each;
+--http sends one HTTP POST per tx instead) spread over the --nodes
 endpoints, and watches committed blocks through a websocket subscription to
 tm.event='NewBlock' on the first endpoint (or --poll). It prints progress
 every second to stderr and at the end: committed tx/s (the median of the
@@ -72,9 +78,11 @@ stopped on exit, also on Ctrl-C; their logs are DIR/nodeI.log (kept with --keep)
 	f.Float64Var(&o.rate, "rate", 0, "target tx/s over all connections; 0 submits flat out")
 	f.DurationVar(&o.duration, "duration", 20*time.Second, "how long to submit txs")
 	f.IntVar(&o.txSize, "tx-size", 250, "size of each tx in bytes")
-	f.IntVar(&o.connections, "connections", 16, "concurrent submitters")
+	f.IntVar(&o.connections, "connections", 16, "concurrent submitters: websocket connections (HTTP ones with --http)")
+	f.BoolVar(&o.http, "http", false, "submit each tx with its own HTTP POST instead of pipelining them over websockets")
 	f.BoolVar(&o.sync, "sync", false, "use broadcast_tx_sync (counts CheckTx rejections) instead of broadcast_tx_async")
 	f.BoolVar(&o.poll, "poll", false, "watch blocks by polling status/block instead of a websocket subscription")
+	f.Int64Var(&o.maxPending, "max-pending", 4000, "hold submissions while this many txs are pending (submitted, not committed or rejected); keep it below the nodes' mempool.size; 0 for no limit")
 	f.DurationVar(&o.drain, "drain", 10*time.Second, "after the load, how long to wait for pending txs to commit")
 	f.BoolVar(&o.noLoad, "no-load", false, "submit nothing; only measure heights/s")
 	f.BoolVar(&o.jsonOut, "json", false, "print the summary as JSON")
@@ -83,6 +91,7 @@ stopped on exit, also on Ctrl-C; their logs are DIR/nodeI.log (kept with --keep)
 	f.BoolVar(&o.keep, "keep", false, "keep the --local testnet's directory and logs")
 	f.IntVar(&o.startingPort, "starting-port", 0, "p2p port of the --local node0 (0 finds free ports)")
 	f.Int64Var(&o.maxBlock, "max-block-bytes", 0, "consensus_params.block.max_bytes in the --local genesis (0 keeps the default)")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile (pprof) to this file")
 	f.StringArrayVar(&o.set, "set", nil, "KEY=VALUE config.toml setting for the --local nodes (repeatable), e.g. consensus.timeout_commit=0s")
 	return cmd
 }
@@ -92,11 +101,18 @@ func (c *cli) bench(ctx context.Context, o benchOpts) error {
 	if err != nil {
 		return err
 	}
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	runID := make([]byte, 4)
 	_, _ = rand.Read(runID)
 	bo := bench.Options{
 		Endpoints: o.nodes, Rate: o.rate, Duration: o.duration, TxSize: o.txSize, Connections: o.connections,
-		Sync: o.sync, Poll: o.poll, Drain: o.drain, NoLoad: o.noLoad, RunID: hex.EncodeToString(runID),
+		Sync: o.sync, HTTP: o.http, Poll: o.poll, MaxPending: o.maxPending, Drain: o.drain, NoLoad: o.noLoad, RunID: hex.EncodeToString(runID),
 		Progress: c.stderr, Logger: logger,
 	}
 	if o.local == 0 {
@@ -180,6 +196,22 @@ func runWithCPU(ctx context.Context, o bench.Options) (*bench.Summary, error) {
 		s.ClientCPUSeconds = after.CPUSeconds - before.CPUSeconds
 	}
 	return s, err
+}
+
+// startCPUProfile profiles this process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 // benchEnv turns --set KEY=VALUE settings into BFTNODE_* variables.

@@ -1,0 +1,207 @@
+package bench
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/bftnode/bftnode/rpc"
+)
+
+// wsWindow is how many broadcast requests one websocket connection has
+// awaiting their response: pipelining them lets few connections carry a
+// high rate, with far less work per tx than an HTTP request each, on the
+// client and on the node.
+const wsWindow = 64
+
+func (r *runner) method() string {
+	if r.o.Sync {
+		return "broadcast_tx_sync"
+	}
+	return "broadcast_tx_async"
+}
+
+// pace waits until tx seq is due at the target rate and there is room for
+// another pending tx; false if ctx ended.
+func (r *runner) pace(ctx context.Context, t0 time.Time, seq uint64) bool {
+	if r.o.MaxPending > 0 && !r.col.WaitRoom(ctx, r.o.MaxPending) {
+		return false
+	}
+	if r.o.Rate <= 0 {
+		return true
+	}
+	due := t0.Add(time.Duration(float64(seq) / r.o.Rate * float64(time.Second)))
+	wait := due.Sub(r.o.Now())
+	if wait <= 0 {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// submitHTTP sends txs with one HTTP request each until ctx ends.
+func (r *runner) submitHTTP(ctx context.Context, t0 time.Time) {
+	for ctx.Err() == nil {
+		seq, tx := r.gen.Next()
+		if !r.pace(ctx, t0, seq) {
+			return
+		}
+		r.col.Sent(seq, r.o.Now())
+		var res broadcastResult
+		err := r.clients[seq%uint64(len(r.clients))].Call(ctx, r.method(), map[string][]byte{"tx": tx}, &res)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			r.col.Cancelled(seq)
+			r.o.Logger.Debug("submission cut short", "seq", seq)
+		case err != nil:
+			r.col.Rejected(seq)
+			r.o.Logger.Debug("submission failed", "seq", seq, "err", err)
+		default:
+			r.checkResult(seq, res)
+		}
+	}
+}
+
+// broadcastResult is the part of a broadcast_tx_* result the bench reads.
+type broadcastResult struct {
+	Code uint32 `json:"code"`
+	Log  string `json:"log"`
+}
+
+func (r *runner) checkResult(seq uint64, res broadcastResult) {
+	if res.Code != 0 {
+		r.col.Rejected(seq)
+		r.o.Logger.Debug("tx refused", "seq", seq, "code", res.Code, "log", res.Log)
+	}
+}
+
+// appendBroadcast appends a JSON-RPC request for method with tx, whose id
+// is the tx's sequence number.
+func appendBroadcast(b []byte, method string, seq uint64, tx []byte) []byte {
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"method":"`...)
+	b = append(b, method...)
+	b = append(b, `","params":{"tx":"`...)
+	b = base64.StdEncoding.AppendEncode(b, tx)
+	return append(b, `"}}`...)
+}
+
+// submitWS sends txs over one websocket connection to url until ctx ends,
+// with up to wsWindow requests awaiting their response. Txs whose response
+// has not come when the load ends count as cancelled, as with HTTP.
+func (r *runner) submitWS(ctx context.Context, t0 time.Time, url string) {
+	conn, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.o.Logger.Warn("bench: websocket for submissions failed", "url", url, "err", err)
+		}
+		return
+	}
+	p := &pipeline{r: r, conn: conn, slots: make(chan struct{}, wsWindow), waiting: make(map[uint64]struct{}, wsWindow)}
+	readDone := make(chan struct{})
+	go func() { defer close(readDone); p.readResponses() }()
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	method := r.method()
+	var buf []byte
+loop:
+	for {
+		select {
+		case p.slots <- struct{}{}:
+		case <-readDone:
+			break loop // the connection failed
+		case <-ctx.Done():
+			break loop
+		}
+		seq, tx := r.gen.Next()
+		if !r.pace(ctx, t0, seq) {
+			break
+		}
+		p.mu.Lock()
+		p.waiting[seq] = struct{}{}
+		p.mu.Unlock()
+		r.col.Sent(seq, r.o.Now())
+		buf = appendBroadcast(buf[:0], method, seq, tx)
+		if err := conn.WriteMessage(websocket.TextMessage, buf); err != nil {
+			if ctx.Err() == nil {
+				r.o.Logger.Warn("bench: websocket submission failed", "url", url, "err", err)
+			}
+			break
+		}
+	}
+	_ = conn.Close()
+	<-readDone
+	p.endWaiting(ctx.Err() != nil)
+}
+
+// pipeline is one websocket connection's submissions awaiting a response.
+type pipeline struct {
+	r     *runner
+	conn  *websocket.Conn
+	slots chan struct{} // one per request awaiting its response
+
+	mu      sync.Mutex
+	waiting map[uint64]struct{} // by sequence number
+}
+
+// readResponses matches responses to requests by id until the connection
+// ends.
+func (p *pipeline) readResponses() {
+	for {
+		_, data, err := p.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		var m struct {
+			ID     *uint64         `json:"id"`
+			Result broadcastResult `json:"result"`
+			Error  *rpc.Error      `json:"error"`
+		}
+		if err := json.Unmarshal(data, &m); err != nil || m.ID == nil {
+			p.r.o.Logger.Warn("bench: unexpected websocket message", "msg", string(data), "err", err)
+			continue
+		}
+		seq := *m.ID
+		p.mu.Lock()
+		_, ok := p.waiting[seq]
+		delete(p.waiting, seq)
+		p.mu.Unlock()
+		if !ok {
+			continue
+		}
+		<-p.slots
+		if m.Error != nil {
+			p.r.col.Rejected(seq)
+			p.r.o.Logger.Debug("submission failed", "seq", seq, "err", m.Error)
+			continue
+		}
+		p.r.checkResult(seq, m.Result)
+	}
+}
+
+// endWaiting settles the requests left without a response: cancelled if
+// the load ended, else rejected (the connection failed).
+func (p *pipeline) endWaiting(loadEnded bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for seq := range p.waiting {
+		if loadEnded {
+			p.r.col.Cancelled(seq)
+		} else {
+			p.r.col.Rejected(seq)
+		}
+	}
+	clear(p.waiting)
+}
