@@ -37,11 +37,7 @@ func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (Chec
 	// still refused by the committed index.
 	if !m.cache.push(hash) {
 		if peer != "" {
-			m.txsMtx.Lock()
-			if e, ok := m.byHash[hash]; ok {
-				e.addSender(peer)
-			}
-			m.txsMtx.Unlock()
+			m.pooled(hash, peer)
 		}
 		return CheckResult{}, ErrTxInCache
 	}
@@ -49,6 +45,11 @@ func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (Chec
 	m.updateMtx.RLock()
 	defer m.updateMtx.RUnlock()
 
+	// The cache may be smaller than the pool and have forgotten the hash of
+	// a pooled tx: that one is refused before the committed index is asked.
+	if m.pooled(hash, peer) {
+		return CheckResult{}, ErrTxInCache
+	}
 	// The hash stays cached if the tx is committed: it will never be valid.
 	if m.committed.HasTx(hash) {
 		m.metrics.AlreadyCommitted.Inc()
@@ -75,6 +76,18 @@ func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (Chec
 		return res, m.forget(hash, err)
 	}
 	return res, nil
+}
+
+// pooled reports whether the tx with hash is in the pool, and if so
+// records that peer sent it.
+func (m *Mempool) pooled(hash [32]byte, peer string) bool {
+	m.txsMtx.Lock()
+	defer m.txsMtx.Unlock()
+	e, ok := m.byHash[hash]
+	if ok {
+		e.addSender(peer)
+	}
+	return ok
 }
 
 // forget removes hash from the cache, so the tx may be resubmitted, unless err

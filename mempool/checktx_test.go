@@ -61,11 +61,16 @@ func TestCheckTxDedupeAfterCacheEviction(t *testing.T) {
 	if n := env.mp.Size(); n != 2 {
 		t.Fatalf("Size = %d, want 2", n)
 	}
-	// Still in the pool, so still remembered: no second application check.
+	// Still in the pool, so still remembered: no second application check,
+	// and no lookup in the committed index either.
+	lookups := env.store.lookupCount()
 	_, err = env.mp.CheckTx(context.Background(), []byte("a"))
 	wantErr(t, err, ErrTxInCache)
 	if n := env.app.checkCount("a"); n != 1 {
 		t.Fatalf("app checked the tx %d times, want 1", n)
+	}
+	if n := env.store.lookupCount() - lookups; n != 0 {
+		t.Fatalf("a pooled tx was looked up in the committed index %d times", n)
 	}
 }
 

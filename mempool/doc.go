@@ -6,9 +6,10 @@
 //
 //  1. the size limit ([ErrTxTooLarge]);
 //  2. the LRU cache of recently seen tx hashes, so each tx is checked by the
-//     application at most once while it is remembered ([ErrTxInCache]);
+//     application at most once while it is remembered, then the pool itself
+//     (the cache may be the smaller) ([ErrTxInCache]);
 //  3. the committed-tx index ([Committed]), consulted for every tx that is
-//     not in the cache, so a tx that is already in a block is never admitted
+//     in neither, so a tx that is already in a block is never admitted
 //     again, however long ago it left the cache ([ErrTxCommitted]);
 //  4. the count and byte limits of the pool ([ErrMempoolFull]);
 //  5. the application's CheckTx ([Checker]); a non-zero code rejects the tx

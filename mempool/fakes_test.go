@@ -89,8 +89,9 @@ func (a *fakeApp) recheckCount() int {
 
 // fakeStore is an in-memory Committed: the tx index of a block store.
 type fakeStore struct {
-	mu  sync.Mutex
-	txs map[[32]byte]int64 // hash -> height
+	mu      sync.Mutex
+	txs     map[[32]byte]int64 // hash -> height
+	lookups int                // HasTx calls
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{txs: make(map[[32]byte]int64)} }
@@ -98,8 +99,15 @@ func newFakeStore() *fakeStore { return &fakeStore{txs: make(map[[32]byte]int64)
 func (s *fakeStore) HasTx(hash [32]byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.lookups++
 	_, ok := s.txs[hash]
 	return ok
+}
+
+func (s *fakeStore) lookupCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookups
 }
 
 // save indexes the txs of a block, failing if one is already in a block.
