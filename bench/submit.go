@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -146,6 +147,33 @@ loop:
 	p.endWaiting(ctx.Err() != nil)
 }
 
+// broadcastResponse is a response to a broadcast request.
+type broadcastResponse struct {
+	ID     *uint64         `json:"id"` // the tx's sequence number
+	Result broadcastResult `json:"result"`
+	Error  *rpc.Error      `json:"error"`
+}
+
+// parseBroadcastResponse reads a response. The usual one, a tx accepted
+// ({"jsonrpc":"2.0","id":N,"result":{"code":0,…}, in the field order of
+// CometBFT and bftnode), is read without encoding/json.
+func parseBroadcastResponse(data []byte) (broadcastResponse, error) {
+	if rest, ok := bytes.CutPrefix(data, []byte(`{"jsonrpc":"2.0","id":`)); ok {
+		n := 0
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if bytes.HasPrefix(rest[n:], []byte(`,"result":{"code":0,`)) {
+			if id, err := strconv.ParseUint(string(rest[:n]), 10, 64); err == nil {
+				return broadcastResponse{ID: &id}, nil
+			}
+		}
+	}
+	var m broadcastResponse
+	err := json.Unmarshal(data, &m)
+	return m, err
+}
+
 // pipeline is one websocket connection's submissions awaiting a response.
 type pipeline struct {
 	r     *runner
@@ -164,12 +192,8 @@ func (p *pipeline) readResponses() {
 		if err != nil {
 			return
 		}
-		var m struct {
-			ID     *uint64         `json:"id"`
-			Result broadcastResult `json:"result"`
-			Error  *rpc.Error      `json:"error"`
-		}
-		if err := json.Unmarshal(data, &m); err != nil || m.ID == nil {
+		m, err := parseBroadcastResponse(data)
+		if err != nil || m.ID == nil {
 			p.r.o.Logger.Warn("bench: unexpected websocket message", "msg", string(data), "err", err)
 			continue
 		}

@@ -8,7 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 )
@@ -134,4 +138,94 @@ func BenchmarkServeBroadcastTx(b *testing.B) {
 			srv.async.Wait()
 		})
 	}
+}
+
+// cpuTime is the CPU time this process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchTransport serves a discarding backend on loopback and runs fn,
+// reporting the process's CPU time per op: the client's and the server's.
+func benchTransport(b *testing.B, fn func(url string)) {
+	srv, err := NewServer(DefaultConfig(), discardBackend{newFakeBackend(b, 1)}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := Listen("tcp://127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime(b)
+	fn(l.Addr().String())
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkHTTPBroadcastTxAsync measures broadcast_tx_async with one HTTP
+// POST per tx over a kept-alive connection, client and server together.
+func BenchmarkHTTPBroadcastTxAsync(b *testing.B) {
+	body := broadcastBody("broadcast_tx_async")
+	benchTransport(b, func(addr string) {
+		hc := &http.Client{}
+		defer hc.CloseIdleConnections()
+		for range b.N {
+			resp, err := hc.Post("http://"+addr+"/", "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatalf("HTTP %d", resp.StatusCode)
+			}
+		}
+	})
+}
+
+// BenchmarkWebsocketBroadcastTxAsync measures broadcast_tx_async pipelined
+// over one websocket, client and server together.
+func BenchmarkWebsocketBroadcastTxAsync(b *testing.B) {
+	body := broadcastBody("broadcast_tx_async")
+	benchTransport(b, func(addr string) {
+		conn, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/websocket", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		defer conn.Close()
+		window := make(chan struct{}, 64)
+		go func() {
+			for range b.N {
+				window <- struct{}{}
+				if err := conn.WriteMessage(websocket.TextMessage, body); err != nil {
+					return
+				}
+			}
+		}()
+		for range b.N {
+			_, msg, err := conn.ReadMessage()
+			if err != nil {
+				b.Fatal(err)
+			}
+			<-window
+			if !bytes.Contains(msg, []byte(`"result"`)) {
+				b.Fatalf("%s", msg)
+			}
+		}
+	})
 }
