@@ -23,6 +23,9 @@
 // at about half the cost. A load takes the valid slot with the higher
 // sequence number: a crash can tear only the slot being written, whose
 // signature was never released. If saving fails, no signature is returned.
+// SignVoteAlongside and SignProposalAlongside run a caller's task (the
+// engine's WAL sync of the signed message) during the save, so the two
+// fsyncs overlap; the signature is still released only after both.
 // A missing state file means "never signed"; an unreadable one (a file cut
 // short, or neither slot valid) is an error (ErrCorruptState), never
 // treated as fresh. See slots.go for the format.

@@ -160,45 +160,64 @@ func (pv *FilePV) LastSigned() HRS {
 
 // SignVote signs a prevote or precommit (see Signer).
 func (pv *FilePV) SignVote(chainID string, v *types.Vote) error {
+	return pv.SignVoteAlongside(chainID, v, nil)
+}
+
+// SignVoteAlongside is SignVote running alongside while the last-sign state
+// is saved (see Signer).
+func (pv *FilePV) SignVoteAlongside(chainID string, v *types.Vote, alongside func() error) error {
 	step, err := voteStep(v.Type)
 	if err != nil {
 		return err
 	}
+	asked := *v
 	signBytes := func(ts time.Time) []byte {
-		c := *v
+		c := asked
 		c.Timestamp = ts
 		return types.VoteSignBytes(chainID, &c)
 	}
-	sig, ts, err := pv.sign(HRS{v.Height, v.Round, step}, v.Timestamp, signBytes)
-	if err != nil {
+	fill := func(sig []byte, ts time.Time) { v.Signature, v.Timestamp = sig, ts }
+	if err := pv.sign(HRS{v.Height, v.Round, step}, v.Timestamp, signBytes, fill, alongside); err != nil {
+		v.Signature, v.Timestamp = nil, asked.Timestamp
 		return fmt.Errorf("%w (%s)", err, v.Type)
 	}
-	v.Signature, v.Timestamp = sig, ts
 	return nil
 }
 
 // SignProposal signs a proposal (see Signer).
 func (pv *FilePV) SignProposal(chainID string, p *types.Proposal) error {
+	return pv.SignProposalAlongside(chainID, p, nil)
+}
+
+// SignProposalAlongside is SignProposal running alongside while the
+// last-sign state is saved (see Signer).
+func (pv *FilePV) SignProposalAlongside(chainID string, p *types.Proposal, alongside func() error) error {
+	asked := *p
 	signBytes := func(ts time.Time) []byte {
-		c := *p
+		c := asked
 		c.Timestamp = ts
 		return types.ProposalSignBytes(chainID, &c)
 	}
-	sig, ts, err := pv.sign(HRS{p.Height, p.Round, StepPropose}, p.Timestamp, signBytes)
-	if err != nil {
+	fill := func(sig []byte, ts time.Time) { p.Signature, p.Timestamp = sig, ts }
+	if err := pv.sign(HRS{p.Height, p.Round, StepPropose}, p.Timestamp, signBytes, fill, alongside); err != nil {
+		p.Signature, p.Timestamp = nil, asked.Timestamp
 		return fmt.Errorf("%w (proposal)", err)
 	}
-	p.Signature, p.Timestamp = sig, ts
 	return nil
 }
 
 // sign applies the double-sign guard to the message at hrs whose sign bytes
-// at a timestamp are signBytes(timestamp), and returns its signature and the
-// timestamp it was signed with. A fresh signature is returned only after the
-// new state is durable.
-func (pv *FilePV) sign(hrs HRS, ts time.Time, signBytes func(time.Time) []byte) ([]byte, time.Time, error) {
+// at a timestamp are signBytes(timestamp); if it may be signed, it fills
+// in the signature and the timestamp signed with, then runs alongside (if
+// not nil) and saves the new state, together, and returns once both are
+// done. A fresh signature may be released only once sign has returned nil:
+// then the new state is durable.
+func (pv *FilePV) sign(hrs HRS, ts time.Time, signBytes func(time.Time) []byte, fill func([]byte, time.Time), alongside func() error) error {
 	if hrs.Height <= 0 || hrs.Round < 0 {
-		return nil, time.Time{}, fmt.Errorf("privval: cannot sign at %s", hrs)
+		return fmt.Errorf("privval: cannot sign at %s", hrs)
+	}
+	if alongside == nil {
+		alongside = func() error { return nil }
 	}
 	pv.mu.Lock()
 	defer pv.mu.Unlock()
@@ -206,23 +225,30 @@ func (pv *FilePV) sign(hrs HRS, ts time.Time, signBytes func(time.Time) []byte) 
 	sb := signBytes(ts)
 	switch c := hrs.Compare(last.hrs()); {
 	case c < 0:
-		return nil, time.Time{}, fmt.Errorf("%w: %s is below the last signed %s", ErrDoubleSign, hrs, last.hrs())
+		return fmt.Errorf("%w: %w: %s is below the last signed %s", ErrDoubleSign, ErrSignedPast, hrs, last.hrs())
 	case c == 0 && bytes.Equal(sb, last.SignBytes):
-		return bytes.Clone(last.Signature), ts, nil
+		fill(bytes.Clone(last.Signature), ts)
+		return alongside()
 	case c == 0:
 		if saved, ok := timestampOnlyChange(last.SignBytes, signBytes); ok {
-			return bytes.Clone(last.Signature), saved, nil
+			fill(bytes.Clone(last.Signature), saved)
+			return alongside()
 		}
-		return nil, time.Time{}, fmt.Errorf("%w: already signed different data at %s", ErrDoubleSign, hrs)
+		return fmt.Errorf("%w: already signed different data at %s", ErrDoubleSign, hrs)
 	}
 	next := lastSignState{
 		Height: hrs.Height, Round: hrs.Round, Step: hrs.Step,
 		Signature: ed25519.Sign(pv.priv, sb),
 		SignBytes: sb,
 	}
-	if err := pv.file.save(next); err != nil {
-		return nil, time.Time{}, fmt.Errorf("privval: not signing at %s: saving the last-sign state failed: %w", hrs, err)
+	fill(bytes.Clone(next.Signature), ts)
+	done := make(chan error, 1)
+	go func() { done <- alongside() }()
+	err := pv.file.save(next)
+	if err == nil {
+		pv.state = next
+	} else {
+		err = fmt.Errorf("privval: not signing at %s: saving the last-sign state failed: %w", hrs, err)
 	}
-	pv.state = next
-	return bytes.Clone(next.Signature), ts, nil
+	return errors.Join(err, <-done)
 }

@@ -18,6 +18,17 @@ type Signer interface {
 	SignVote(chainID string, v *types.Vote) error
 	// SignProposal fills p.Signature, with the same timestamp rule as SignVote.
 	SignProposal(chainID string, p *types.Proposal) error
+	// SignVoteAlongside is SignVote that, once v is signed, runs alongside
+	// and the save of the last-sign state together, and returns once both
+	// are done: nil only if both succeeded. alongside may read v and store
+	// it durably (the consensus WAL), but must not send it anywhere: the
+	// signature may be released only after SignVoteAlongside returned nil.
+	// A refused vote never reaches alongside. On any error v.Signature is
+	// nil.
+	SignVoteAlongside(chainID string, v *types.Vote, alongside func() error) error
+	// SignProposalAlongside is SignProposal with alongside, as in
+	// SignVoteAlongside.
+	SignProposalAlongside(chainID string, p *types.Proposal, alongside func() error) error
 }
 
 // Step orders the messages of one round for the double-sign guard.
@@ -36,6 +47,9 @@ var (
 	// ErrDoubleSign is a refusal to sign a message that conflicts with, or
 	// comes before, the last signed one.
 	ErrDoubleSign = errors.New("privval: refusing to double-sign")
+	// ErrSignedPast comes with ErrDoubleSign when the message is below the
+	// last signed one: the signer has saved a later message.
+	ErrSignedPast = errors.New("privval: already signed past it")
 	// ErrCorruptState means the last-sign state file cannot be read.
 	ErrCorruptState = errors.New("privval: unreadable last-sign state")
 	// ErrInvalidKey means the key file or key is malformed.

@@ -55,28 +55,32 @@ func (e *Engine) do(ctx context.Context, a consensus.Action) error {
 	return nil
 }
 
-// signVote signs, persists (signer state, then the WAL with fsync),
-// broadcasts and feeds back an own vote.
+// signVote signs an own vote and, while the signer saves its last-sign
+// state, logs it in the WAL with fsync; once both are durable it
+// broadcasts the vote and feeds it back. A crash between the two leaves at
+// most a WAL record the signer's state lacks, never sent: recovery re-signs
+// it before sending it (see confirmOwn).
 func (e *Engine) signVote(a consensus.SignVote) error {
 	v := a.Vote
+	var walSync time.Duration
 	began := time.Now()
-	if err := e.d.Signer.SignVote(e.chain, &v); err != nil {
-		if errors.Is(err, privval.ErrDoubleSign) {
-			e.log.Warn("signer refused a vote", append(e.pos(), "err", err)...)
-			return nil
+	err := e.d.Signer.SignVoteAlongside(e.chain, &v, func() error {
+		defer func(t time.Time) { walSync = time.Since(t) }(time.Now())
+		rec, err := encodeVote(&v, v.Timestamp)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("%w: signing: %w", ErrStore, err)
-	}
-	signed := time.Now()
-	rec, err := encodeVote(&v, v.Timestamp)
-	if err == nil {
-		err = e.d.WAL.WriteSync(kindVote, rec)
+		return e.d.WAL.WriteSync(kindVote, rec)
+	})
+	if errors.Is(err, privval.ErrDoubleSign) {
+		e.log.Warn("signer refused a vote", append(e.pos(), "err", err)...)
+		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrStore, err)
+		return fmt.Errorf("%w: signing and logging: %w", ErrStore, err)
 	}
-	e.trace.sign += signed.Sub(began)
-	e.trace.walSync += time.Since(signed)
+	e.trace.sign += time.Since(began)
+	e.trace.walSync += walSync
 	e.seen[string(v.Signature)] = struct{}{}
 	msg := VoteMsg{Vote: &v}
 	e.sent = append(e.sent, msg)
@@ -86,7 +90,8 @@ func (e *Engine) signVote(a consensus.SignVote) error {
 	return nil
 }
 
-// signProposal signs, persists, broadcasts and feeds back an own proposal.
+// signProposal signs an own proposal, logs it as signVote does, then
+// broadcasts and feeds it back.
 func (e *Engine) signProposal(a consensus.SignProposal) error {
 	p := a.Proposal
 	b := e.blocks[p.BlockID]
@@ -95,24 +100,25 @@ func (e *Engine) signProposal(a consensus.SignProposal) error {
 		return nil
 	}
 	p.Timestamp = e.d.Clock.Now()
+	var walSync time.Duration
 	began := time.Now()
-	if err := e.d.Signer.SignProposal(e.chain, &p); err != nil {
-		if errors.Is(err, privval.ErrDoubleSign) {
-			e.log.Warn("signer refused a proposal", append(e.pos(), "err", err)...)
-			return nil
+	err := e.d.Signer.SignProposalAlongside(e.chain, &p, func() error {
+		defer func(t time.Time) { walSync = time.Since(t) }(time.Now())
+		rec, err := encodeProposal(&p, b, p.Timestamp)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("%w: signing: %w", ErrStore, err)
-	}
-	signed := time.Now()
-	rec, err := encodeProposal(&p, b, p.Timestamp)
-	if err == nil {
-		err = e.d.WAL.WriteSync(kindProposal, rec)
+		return e.d.WAL.WriteSync(kindProposal, rec)
+	})
+	if errors.Is(err, privval.ErrDoubleSign) {
+		e.log.Warn("signer refused a proposal", append(e.pos(), "err", err)...)
+		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrStore, err)
+		return fmt.Errorf("%w: signing and logging: %w", ErrStore, err)
 	}
-	e.trace.sign += signed.Sub(began)
-	e.trace.walSync += time.Since(signed)
+	e.trace.sign += time.Since(began)
+	e.trace.walSync += walSync
 	mark(&e.trace.proposal)
 	e.seen[string(p.Signature)] = struct{}{}
 	msg := ProposalMsg{Proposal: &p, Block: b}

@@ -14,11 +14,12 @@
 //
 // Every input that changes the core is appended to the consensus WAL before
 // the core sees it. This node's own proposals and votes are signed through
-// the Signer (which persists its last-sign state before it releases a
-// signature), appended to the WAL with fsync (which also makes every earlier
-// record durable), and only then broadcast and fed back to the core. So
-// whatever the WAL must hold is durable before the message that follows it
-// is sent.
+// the Signer and appended to the WAL with fsync (which also makes every
+// earlier record durable) while the Signer saves its last-sign state: the
+// two writes run together (Signer.SignVoteAlongside), and only once both
+// are durable is the message broadcast and fed back to the core. So
+// whatever the WAL must hold, and the signer's state, are durable before
+// the message that follows them is sent.
 //
 // # Deciding a block
 //
@@ -41,7 +42,10 @@
 // suppressed, rebuilding round, step, lock and valid value; signing requests
 // the log does not answer are carried out afterwards, and the signer's
 // last-sign state refuses any that would conflict with a signature whose
-// WAL record was lost.
+// WAL record was lost. An own message the log holds is sent again only once
+// the signer's saved state covers it: a crash between the WAL's sync and
+// the signer's save can leave it logged but not saved, and it is then
+// re-signed (the same signature), and so saved, first.
 //
 // # Evidence and Byzantine test modes
 //

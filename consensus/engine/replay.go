@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/consensus/wal"
+	"github.com/bftnode/bftnode/privval"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -76,7 +78,16 @@ func (e *Engine) replayEvent(ctx context.Context, ev consensus.Event, block *typ
 		}
 		e.seen[string(p.Signature)] = struct{}{}
 		if e.state.Validators.ProposerForRound(p.Round).Address == e.self {
-			e.sent = append(e.sent, ProposalMsg{Proposal: p, Block: block})
+			resign := func() ([]byte, error) {
+				c := *p
+				err := e.d.Signer.SignProposal(e.chain, &c)
+				return c.Signature, err
+			}
+			if err := e.confirmOwn("proposal", p.Signature, resign, func() {
+				e.sent = append(e.sent, ProposalMsg{Proposal: p, Block: block})
+			}); err != nil {
+				return err
+			}
 			e.dropPending(func(a consensus.Action) bool {
 				switch a := a.(type) {
 				case consensus.SignProposal:
@@ -104,7 +115,16 @@ func (e *Engine) replayEvent(ctx context.Context, ev consensus.Event, block *typ
 		v := ev.Vote
 		e.seen[string(v.Signature)] = struct{}{}
 		if v.ValidatorAddress == e.self {
-			e.sent = append(e.sent, VoteMsg{Vote: v})
+			resign := func() ([]byte, error) {
+				c := *v
+				err := e.d.Signer.SignVote(e.chain, &c)
+				return c.Signature, err
+			}
+			if err := e.confirmOwn(v.Type.String(), v.Signature, resign, func() {
+				e.sent = append(e.sent, VoteMsg{Vote: v})
+			}); err != nil {
+				return err
+			}
 			e.dropPending(func(a consensus.Action) bool {
 				sv, ok := a.(consensus.SignVote)
 				return ok && sv.Vote.Type == v.Type && sv.Vote.Round == v.Round
@@ -136,4 +156,31 @@ func (e *Engine) dropPending(match func(consensus.Action) bool) {
 		}
 	}
 	e.pending = kept
+}
+
+// confirmOwn calls send, which lets an own message found in the WAL be
+// rebroadcast, once the signer's saved state covers the message. The WAL's
+// sync and the signer's save run together (see signVote), so a crash
+// between them can leave a logged signature the signer's state lacks;
+// resign, asking the signer for the same message again, then saves it
+// (Ed25519 signatures are deterministic, so it is the same signature). A
+// signer that has signed past the message saved it before (each signature
+// waits for the previous one's save). A signer that refuses it otherwise,
+// or signs it differently, means the WAL and the signer's state disagree:
+// the message is not sent.
+func (e *Engine) confirmOwn(what string, logged []byte, resign func() ([]byte, error), send func()) error {
+	sig, err := resign()
+	switch {
+	case errors.Is(err, privval.ErrSignedPast):
+	case errors.Is(err, privval.ErrDoubleSign):
+		e.log.Error("the signer refuses an own message in the WAL; not sending it", append(e.pos(), "message", what, "err", err)...)
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: re-signing an own %s from the WAL: %w", ErrStore, what, err)
+	case !bytes.Equal(sig, logged):
+		e.log.Error("an own message in the WAL has another signature than the signer's; not sending it", append(e.pos(), "message", what)...)
+		return nil
+	}
+	send()
+	return nil
 }

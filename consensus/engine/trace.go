@@ -21,9 +21,9 @@ type heightTrace struct {
 	walEnd    time.Time // the WAL's end-height marker synced
 	committed time.Time // the application's Commit returned
 	done      time.Time // the mempool updated: the height is over
-	// sign and walSync add up the time spent signing own messages (the
-	// signer persists its last-sign state) and syncing the WAL before they
-	// were sent.
+	// sign adds up the time spent signing own messages until they could
+	// be sent: the signer's save of its last-sign state and the WAL's
+	// sync, which run together; walSync adds up the WAL's part.
 	sign, walSync time.Duration
 	// voteAge adds up, over the peers' votes of the height, the time from
 	// the vote's timestamp (taken by its signer just before signing) to
