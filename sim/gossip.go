@@ -47,13 +47,16 @@ func (n *node) handle(m message) {
 		}
 		n.input(consensus.VoteReceived{Vote: v, Now: now}, nil, false)
 	case msgProposal:
-		proposer := vals.ProposerForRound(m.proposal.Round)
-		if types.VerifyProposal(chainID, proposer, m.proposal) != nil || m.block == nil || blockID(m.block) != m.proposal.BlockID {
+		if n.w.verifyProposal(vals, m.proposal) != nil || m.block == nil || blockID(m.block) != m.proposal.BlockID {
 			n.w.stats.Rejected++
 			return
 		}
 		if n.isCorrect() && !n.heardSet[m.proposal] && n.w.check.testsLock(n.core.RoundState(), m.proposal) {
-			n.w.stats.LockTests++
+			if m.proposal.POLRound < 0 {
+				n.w.stats.FreshLockTests++
+			} else {
+				n.w.stats.StaleLockTests++
+			}
 		}
 		n.hear(m)
 		n.input(consensus.ProposalReceived{Proposal: m.proposal, Now: now}, m.block, false)
@@ -107,13 +110,24 @@ func (n *node) hear(m message) {
 }
 
 // verifyVote checks a vote's signature once per message: every node is
-// delivered the same *types.Vote, and the result cannot differ between
-// them, so the simulator need not pay for n verifications of one vote.
+// delivered the same *types.Vote (again when it is retransmitted or
+// relayed), and the result cannot differ between them, so the simulator
+// need not pay for many verifications of one vote.
 func (w *world) verifyVote(vals *types.ValidatorSet, v *types.Vote) error {
-	if err, ok := w.verified[v]; ok {
+	return w.verifyOnce(v, func() error { return types.VerifyVote(chainID, vals, v) })
+}
+
+// verifyProposal checks a proposal's signature by the proposer of its round
+// once per message, as verifyVote does for votes.
+func (w *world) verifyProposal(vals *types.ValidatorSet, p *types.Proposal) error {
+	return w.verifyOnce(p, func() error { return types.VerifyProposal(chainID, vals.ProposerForRound(p.Round), p) })
+}
+
+func (w *world) verifyOnce(msg any, verify func() error) error {
+	if err, ok := w.verified[msg]; ok {
 		return err
 	}
-	err := types.VerifyVote(chainID, vals, v)
-	w.verified[v] = err
+	err := verify()
+	w.verified[msg] = err
 	return err
 }

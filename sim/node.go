@@ -71,6 +71,8 @@ type node struct {
 	priv      ed25519.PrivateKey
 	addr      types.Address
 	behaviour Behaviour
+	// amnesic nodes forget their lock and valid value before every step.
+	amnesic bool
 
 	// Persisted: survives a crash (the WAL only up to its last synced record).
 	wal   []walRecord
@@ -98,7 +100,7 @@ type node struct {
 
 func newNode(w *world, idx int, priv ed25519.PrivateKey, b Behaviour) *node {
 	return &node{
-		w: w, idx: idx, priv: priv, behaviour: b,
+		w: w, idx: idx, priv: priv, behaviour: b, amnesic: b == Amnesia || b == LockAttack,
 		addr:       types.AddressOf(priv.Public().(ed25519.PublicKey)),
 		store:      map[int64]stored{},
 		crashAfter: -1,
@@ -254,7 +256,7 @@ func (n *node) drain() {
 }
 
 func (n *node) step(ev consensus.Event) {
-	if n.behaviour == Amnesia || n.behaviour == LockAttack {
+	if n.amnesic {
 		n.core.ForgetLocks()
 	}
 	acts, err := n.core.Step(ev)

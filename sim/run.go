@@ -20,9 +20,12 @@ type Stats struct {
 	Partitions  uint64 `json:"partitions"`
 	Crashes     uint64 `json:"crashes"`
 	Restarts    uint64 `json:"restarts"`
-	// LockTests counts proposals that put a correct validator's lock on an
-	// already decided value to the test (checker.testsLock).
-	LockTests uint64 `json:"lock_tests"`
+	// FreshLockTests and StaleLockTests count the proposals that put a
+	// correct validator's lock on an already decided value to the test
+	// (checker.testsLock): of a fresh value (L22), or with a POL older than
+	// the lock (L28).
+	FreshLockTests uint64 `json:"fresh_lock_tests"`
+	StaleLockTests uint64 `json:"stale_lock_tests"`
 }
 
 // Result is the outcome of one run.
@@ -43,13 +46,18 @@ func Run(cfg Config) (Result, error) {
 	if err := cfg.validate(); err != nil {
 		return Result{}, err
 	}
-	w := newWorld(cfg)
+	return newWorld(cfg).run(), nil
+}
+
+// run simulates the world from its start to the end of the run, and checks it.
+func (w *world) run() Result {
+	cfg := w.cfg
 	stormUntil := cfg.GST
 	horizon := cfg.terminationDeadline()
 	if cfg.GST == NoGST {
 		stormUntil, horizon = asyncHorizon, asyncHorizon
 	}
-	if cfg.Partitions {
+	if cfg.Partitions && w.attack == nil { // the lock attack has the network to itself
 		w.schedulePartitions(stormUntil)
 	}
 	w.scheduleCrashes(stormUntil)
@@ -76,7 +84,7 @@ func Run(cfg Config) (Result, error) {
 		res.Violations = append(res.Violations, Violation{Kind: ViolationTermination, Height: res.HeightsDecided + 1,
 			Detail: "correct validators had not all decided by " + horizon.String() + " (GST " + cfg.GST.String() + ")"})
 	}
-	return res, nil
+	return res
 }
 
 func (w *world) minDecided() int64 {
@@ -132,7 +140,8 @@ func (s *Summary) Add(r Result) {
 	st.Partitions += r.Stats.Partitions
 	st.Crashes += r.Stats.Crashes
 	st.Restarts += r.Stats.Restarts
-	st.LockTests += r.Stats.LockTests
+	st.FreshLockTests += r.Stats.FreshLockTests
+	st.StaleLockTests += r.Stats.StaleLockTests
 	if s.HeightsDecided > 0 {
 		s.MessagesPerHeight = float64(st.Delivered) / float64(s.HeightsDecided)
 	}

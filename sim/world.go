@@ -44,8 +44,9 @@ type world struct {
 	groupA []bool
 	// coalition holds the two blocks of an equivocating proposer by height/round.
 	coalition map[heightRound][2]types.BlockID
-	// verified caches each delivered vote's signature check (verifyVote).
-	verified map[*types.Vote]error
+	// verified caches the signature check of each delivered vote and
+	// proposal, by pointer (verifyVote, verifyProposal).
+	verified map[any]error
 	// attack is the lock attack's adversary, when a validator follows
 	// LockAttack (nil otherwise).
 	attack *lockAttack
@@ -62,7 +63,7 @@ func newWorld(cfg Config) *world {
 		rng:       rand.New(rand.NewPCG(cfg.Seed, 0x62667473696d)),
 		check:     newChecker(cfg),
 		coalition: map[heightRound][2]types.BlockID{},
-		verified:  map[*types.Vote]error{},
+		verified:  map[any]error{},
 	}
 	vals := make([]*types.Validator, cfg.Validators)
 	privs := make([]ed25519.PrivateKey, cfg.Validators)

@@ -32,7 +32,11 @@ func (c *cli) simCmd() *cobra.Command {
 clock: before GST messages are delayed (up to 2s), dropped (10%) and
 partitioned, and --crashes correct validators crash and restart; after GST
 delays are at most 20ms. --byzantine validators follow --behaviour
-(` + behaviourNames() + `).
+(` + behaviourNames() + `). lockattack takes the network over before GST
+(no random storm) to attack the locking rules: it lets one correct validator
+decide, cuts it off, and has the Byzantine validators propose and vote for
+other values while the rest are locked; "lock tests" counts the proposals
+that only a correct lock (L22, L28) keeps from breaking agreement.
 
 Each run is checked for agreement, validity, no double-signing by correct
 validators, and (unless --gst none) termination of all --heights. Runs use
@@ -43,6 +47,7 @@ The exit status is 0 when no violation was found, 2 when one was, 1 on error.`,
 		Example: `  bftnode sim --validators 4 --heights 20 --seeds 100
   bftnode sim --validators 7 --byzantine 2 --behaviour mix --seeds 500 --crashes 2
   bftnode sim --validators 4 --byzantine 2 --behaviour equivocate --seeds 20   # beyond f: expect violations
+  bftnode sim --validators 4 --byzantine 1 --behaviour lockattack --seeds 200
   bftnode sim --validators 4 --byzantine 1 --behaviour amnesia --gst none --seed 42 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -145,6 +150,9 @@ func printSummary(w io.Writer, cfg sim.Config, o simOpts, s *sim.Summary) error 
 	p.printf("messages:            sent %d, delivered %d, dropped %d, rejected %d, refused %d, evidence %d\n",
 		st.Sent, st.Delivered, st.Dropped, st.Rejected, st.Refused, st.Evidence)
 	p.printf("faults:              partitions %d, crashes %d, restarts %d\n", st.Partitions, st.Crashes, st.Restarts)
+	if st.FreshLockTests+st.StaleLockTests > 0 {
+		p.printf("lock tests:          fresh value %d, older POL %d\n", st.FreshLockTests, st.StaleLockTests)
+	}
 	p.printf("wall time:           %s\n", s.Wall.Round(time.Millisecond))
 	if len(s.Violations) == 0 {
 		p.printf("violations:          none\n")
