@@ -6,12 +6,18 @@
 //     positives), so a point lookup of an absent key, such as the block
 //     store's HasTx for every tx the mempool is offered, reads no data
 //     block.
-//   - Tables are compressed with zstd at every level, not Pebble's default
-//     Snappy: our keys mostly grow in order (heights, positions), so a
-//     flushed table is usually moved down the levels as it is, never
-//     rewritten, and keeps the compression it was flushed with. zstd's
-//     entropy coding shrinks what Snappy cannot (such as random text);
-//     its cost is small next to the bytes it saves writing.
+//   - Data blocks are compressed with zstd (level 1) at every level, not
+//     Pebble's default Snappy: its entropy coding shrinks what Snappy
+//     cannot (such as random text: a quarter smaller), and a table that a
+//     compaction only moves down keeps the compression it was flushed
+//     with. Level 1 costs a quarter less CPU than level 3 for about the
+//     same size on our data. Index and filter blocks stay Snappy.
+//   - L0 is compacted at 8 files rather than 4, and the base level holds
+//     16 MiB rather than 64 MiB: each flush spans most of the key space
+//     (a block's height-keyed records, its txs' random hashes), so every
+//     L0 compaction rewrites whatever of the base level it overlaps; with
+//     these, a write-heavy benchmark of the block store's layout spent a
+//     quarter less CPU and wrote a fifth fewer bytes in compactions.
 //   - Memtables are small (DefaultMemTableSize): each database keeps up to
 //     a few memtables' worth of WAL files (Pebble recycles them), and each
 //     memtable is memory held by the node.
@@ -27,6 +33,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/sstable/block"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/bftnode/bftnode/internal/pebblelog"
@@ -36,8 +43,13 @@ import (
 // not set one.
 const DefaultMemTableSize = 1 << 20
 
-// bloomBitsPerKey sizes the tables' Bloom filters.
-const bloomBitsPerKey = 10
+// The shape of the LSM tree (see the package documentation).
+const (
+	bloomBitsPerKey       = 10 // sizes the tables' Bloom filters
+	l0CompactionThreshold = 8
+	l0StopWritesThreshold = 3 * l0CompactionThreshold
+	lBaseMaxBytes         = 16 << 20
+)
 
 // Config describes one database.
 type Config struct {
@@ -57,18 +69,29 @@ type Config struct {
 // Options returns the Pebble options for the database c describes.
 func Options(c Config) *pebble.Options {
 	o := &pebble.Options{
-		FS:           c.FS,
-		Logger:       pebblelog.New(c.Logger),
-		MemTableSize: c.MemTableSize,
-		DisableWAL:   c.DisableWAL,
+		FS:                    c.FS,
+		Logger:                pebblelog.New(c.Logger),
+		MemTableSize:          c.MemTableSize,
+		DisableWAL:            c.DisableWAL,
+		L0CompactionThreshold: l0CompactionThreshold,
+		L0StopWritesThreshold: l0StopWritesThreshold,
+		LBaseMaxBytes:         lBaseMaxBytes,
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = DefaultMemTableSize
 	}
+	// The settings' type is Pebble-internal: take them from its profiles.
+	zstd := &sstable.CompressionProfile{
+		Name:                "ZstdFast",
+		DataBlocks:          block.BalancedCompression.DataBlocks, // zstd level 1
+		ValueBlocks:         block.BalancedCompression.ValueBlocks,
+		OtherBlocks:         block.SnappyCompression.OtherBlocks,
+		MinReductionPercent: block.SnappyCompression.MinReductionPercent,
+	}
 	for i := range o.Levels {
 		l := &o.Levels[i]
 		l.FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
-		l.Compression = func() *sstable.CompressionProfile { return sstable.ZstdCompression }
+		l.Compression = func() *sstable.CompressionProfile { return zstd }
 	}
 	return o
 }
