@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"sort"
+
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/types"
 )
@@ -19,9 +21,10 @@ import (
 // deciding it. Once the decider decides v it is cut off (everything it sends
 // is held: its votes, the catch-up blocks it would hand out, its next
 // height), and the Byzantine validators, which ignore their own locks,
-// prevote and precommit for any value but v to everyone. Some correct
-// validators, the ignorant ones, are shown no proposal until the decision,
-// so they neither lock on v nor make it their valid value.
+// prevote and precommit for any value but v to everyone (and nil for v).
+// Some correct validators, the ignorant ones, are shown no proposal of the
+// rounds up to the decision, so they neither lock on v nor make it their
+// valid value.
 //
 // A fresh attack (L22): a later round's proposer, Byzantine or ignorant,
 // proposes a fresh value v'. It gets a polka only if the validators locked
@@ -71,11 +74,26 @@ type attack struct {
 	decided    bool
 	value      types.BlockID // the decider's decision
 	round      int32         // ... and its round
-	test       int32         // the first later round whose proposal tests a lock on value, or -1
-	over       bool
-	held       []heldMessage // delivered when the attack is over
-	unveiled   []heldMessage // delivered at the decision: the stale round's hidden prevotes
+	// freshTest and staleTest are the first later rounds whose proposal
+	// tests a lock on value with a fresh value, or with an older POL (-1:
+	// none yet).
+	freshTest int32
+	staleTest int32
+	over      bool
+	held      []heldMessage // delivered when the attack is over
+	unveiled  []heldMessage // delivered at the decision: the stale round's hidden prevotes
 }
+
+// tested reports whether, by round r, the attack has made its tests: a
+// fresh value, and in a stale attack an older POL too (or r is too late).
+func (at *attack) tested(r int32) bool {
+	done := func(test int32) bool { return test >= 0 && r > test }
+	return done(at.freshTest) && (!at.stale || done(at.staleTest)) || r > at.round+maxTestRounds
+}
+
+// maxTestRounds is how many rounds after the decision an attack waits for
+// its tests.
+const maxTestRounds = 8
 
 type heldMessage struct {
 	to int
@@ -106,14 +124,35 @@ func (a *lockAttack) at(h int64) *attack {
 		}
 		return at
 	}
+	stale := a.w.rng.IntN(2) == 0
 	correct := a.w.cfg.Validators - a.w.cfg.Byzantine
 	order := a.w.rng.Perm(correct)
+	// Cast the roles for the rounds to come, if all goes to plan (a fresh
+	// attack decides in round 0 and tests in round 1; a stale one locks the
+	// ignorant in round 0, decides in round 1 and tests in round 2): the
+	// proposer of the test round, if correct, is ignorant (it has no valid
+	// value, or the stale one), and the proposers of the earlier rounds are
+	// not (they propose the values to decide or to lock on).
+	test := int32(1)
+	if stale {
+		test = 2
+	}
+	rank := func(i int) int { // 0: proposes before the test, 2: proposes the test, 1: neither
+		switch i {
+		case a.proposer(h, test):
+			return 2
+		case a.proposer(h, 0), a.proposer(h, test-1):
+			return 0
+		}
+		return 1
+	}
+	sort.SliceStable(order, func(i, j int) bool { return rank(order[i]) < rank(order[j]) })
 	// The decider and the locked validators with the Byzantine ones make
 	// 2f+1; the rest are ignorant.
 	locked := max(a.quorum-a.w.cfg.Byzantine-1, 0)
 	at := &attack{
-		decider: order[0], ignorant: map[int]bool{}, stale: a.w.rng.IntN(2) == 0,
-		staleRound: -1, staleVotes: map[int]bool{}, test: -1,
+		decider: order[0], ignorant: map[int]bool{}, stale: stale,
+		staleRound: -1, staleVotes: map[int]bool{}, freshTest: -1, staleTest: -1,
 	}
 	for _, i := range order[min(1+locked, correct):] {
 		at.ignorant[i] = true
@@ -121,6 +160,11 @@ func (a *lockAttack) at(h int64) *attack {
 	a.byHeight[h] = at
 	a.running = append(a.running, at)
 	return at
+}
+
+// proposer returns the node that proposes in round r of height h.
+func (a *lockAttack) proposer(h int64, r int32) int {
+	return a.byAddr[a.w.valsAt(h).ProposerForRound(r).Address]
 }
 
 // hold decides whether the network holds m back from node to, and keeps it
@@ -148,7 +192,7 @@ func (a *lockAttack) hold(to int, m message) bool {
 			return false
 		}
 	case msgProposal:
-		if at.decided || !at.ignorant[to] || at.stale && m.proposal.Round == at.staleRound {
+		if r := m.proposal.Round; !at.ignorant[to] || at.decided && r > at.round || at.stale && r == at.staleRound {
 			return false
 		}
 	case msgCatchup:
@@ -180,8 +224,14 @@ func (a *lockAttack) observe(at *attack, m message) bool {
 		if at.stale && at.staleRound < 0 && !at.decided {
 			at.staleRound, at.staleValue = p.Round, p.BlockID
 		}
-		if at.decided && at.test < 0 && p.Round > at.round && p.POLRound < at.round && p.BlockID != at.value {
-			at.test = p.Round
+		if at.decided && p.Round > at.round && p.POLRound < at.round && p.BlockID != at.value {
+			test := &at.freshTest
+			if p.POLRound >= 0 {
+				test = &at.staleTest
+			}
+			if *test < 0 {
+				*test = p.Round
+			}
 		}
 	case msgVote:
 		v := m.vote
@@ -191,7 +241,7 @@ func (a *lockAttack) observe(at *attack, m message) bool {
 		if m.from == at.decider || !a.w.nodes[m.from].isCorrect() {
 			return false
 		}
-		if r := v.Round; at.decided && at.test >= 0 && r > at.test || !at.decided && r >= giveUpRound {
+		if r := v.Round; at.decided && at.tested(r) || !at.decided && r >= giveUpRound {
 			a.end(at)
 			return true
 		}
@@ -239,9 +289,9 @@ func (a *lockAttack) deliver(list *[]heldMessage) {
 }
 
 // emit sends a lock attacker's own message. A vote for a value goes for
-// real only where it serves the attack, and as a nil vote elsewhere: a
-// precommit to the decider before its decision, to everyone for any value
-// but the decision after it; a prevote of a stale attack's first round to
+// real only where it serves the attack, and as a nil vote elsewhere: after
+// the decision, to everyone for any value but the decision; before it, a
+// precommit to the decider, a prevote of a stale attack's first round to
 // the ignorant validators. The other Byzantine validators always get the
 // real vote.
 func (a *lockAttack) emit(n *node, m message) {
@@ -253,7 +303,7 @@ func (a *lockAttack) emit(n *node, m message) {
 	v := m.vote
 	var real func(to int) bool
 	switch {
-	case v.Type == types.PrecommitType && at.decided:
+	case at.decided:
 		real = func(int) bool { return v.BlockID != at.value }
 	case v.Type == types.PrecommitType:
 		real = func(to int) bool { return to == at.decider }
@@ -283,7 +333,7 @@ func (a *lockAttack) emit(n *node, m message) {
 // validators locked on the decision from prevoting.
 func (a *lockAttack) propose(n *node, p types.Proposal) types.Proposal {
 	at := a.at(p.Height)
-	if at == nil || !at.decided || at.staleRound < 0 || at.staleRound >= at.round || at.staleValue == at.value ||
+	if at == nil || !at.decided || at.staleTest >= 0 || at.staleRound < 0 || at.staleRound >= at.round || at.staleValue == at.value ||
 		len(at.staleVotes) < a.quorum || n.blocks[at.staleValue] == nil {
 		return p
 	}
