@@ -55,9 +55,18 @@ func (f *fakeNode) start() *httptest.Server {
 	return srv
 }
 
+// commitEvery is how many pending txs make the fake node commit a block
+// at once, without waiting for its timer: blocks then keep pace with the
+// load even when a loaded machine delays the timer.
+const commitEvery = 8
+
 func (f *fakeNode) commit() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.commitLocked()
+}
+
+func (f *fakeNode) commitLocked() {
 	f.height++
 	f.blocks[f.height] = f.pending
 	f.pending = nil
@@ -138,6 +147,9 @@ func (f *fakeNode) broadcastLocked(method string, tx []byte) map[string]any {
 		f.refused++
 	} else {
 		f.pending = append(f.pending, tx)
+	}
+	if len(f.pending) >= commitEvery {
+		f.commitLocked()
 	}
 	return map[string]any{"code": code, "log": "", "hash": "00"}
 }

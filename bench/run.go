@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/bftnode/bftnode/rpc"
 )
 
@@ -98,7 +100,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}}
 	defer hc.CloseIdleConnections()
 	clients := make([]*rpc.Client, len(o.Endpoints))
-	wsURLs := make([]string, len(o.Endpoints))
+	wsURLs := make([]string, len(o.Endpoints)) // the endpoints' websockets
 	for i, e := range o.Endpoints {
 		if clients[i], err = rpc.NewClient(e, hc); err != nil {
 			return nil, fmt.Errorf("%w: endpoint %q: %v", ErrBadOptions, e, err)
@@ -120,8 +122,15 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	} else if blocks, err = subscribeBlocks(watchCtx, o.Endpoints[0], o.Now, &watchErr); err != nil {
 		return nil, err
 	}
+	var conns []*websocket.Conn
+	if !o.HTTP && !o.NoLoad {
+		// Connect before the load starts, so that it does not count.
+		if conns, err = dialAll(ctx, wsURLs, o.Connections); err != nil {
+			return nil, err
+		}
+	}
 	col := NewCollector(gen)
-	r := &runner{o: o, gen: gen, col: col, clients: clients, wsURLs: wsURLs, blocks: blocks, next: start + 1, watchErr: &watchErr}
+	r := &runner{o: o, gen: gen, col: col, clients: clients, conns: conns, blocks: blocks, next: start + 1, watchErr: &watchErr}
 	return r.run(ctx)
 }
 
@@ -130,7 +139,7 @@ type runner struct {
 	gen      *TxGen
 	col      *Collector
 	clients  []*rpc.Client
-	wsURLs   []string // the endpoints' websockets
+	conns    []*websocket.Conn // for submissions, unless HTTP or NoLoad
 	blocks   <-chan Block
 	next     int64 // the next height expected
 	watchErr *error
@@ -147,7 +156,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 			if r.o.HTTP {
 				wg.Go(func() { r.submitHTTP(loadCtx, t0) })
 			} else {
-				wg.Go(func() { r.submitWS(loadCtx, t0, r.wsURLs[i%len(r.wsURLs)]) })
+				wg.Go(func() { r.submitWS(ctx, loadCtx, t0, r.conns[i]) })
 			}
 		}
 	}
@@ -187,8 +196,8 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 		case <-loadDone:
 			loadDone = nil
 			stopLoad()
-			wg.Wait()
 			r.endLoad()
+			wg.Wait() // for the answers to requests in flight
 			drainDone = time.After(r.o.Drain)
 			if r.o.NoLoad || r.col.Pending() == 0 {
 				return r.summary(), runErr

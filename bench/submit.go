@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -99,35 +100,52 @@ func appendBroadcast(b []byte, method string, seq uint64, tx []byte) []byte {
 	return append(b, `"}}`...)
 }
 
-// submitWS sends txs over one websocket connection to url until ctx ends,
-// with up to wsWindow requests awaiting their response. Txs whose response
-// has not come when the load ends count as cancelled, as with HTTP.
-func (r *runner) submitWS(ctx context.Context, t0 time.Time, url string) {
-	conn, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
-	if err != nil {
-		if ctx.Err() == nil {
-			r.o.Logger.Warn("bench: websocket for submissions failed", "url", url, "err", err)
+// wsGrace bounds the wait, once the load ends, for the answers to the
+// requests in flight.
+const wsGrace = 5 * time.Second
+
+// dialAll opens n websockets to the urls in turn.
+func dialAll(ctx context.Context, urls []string, n int) ([]*websocket.Conn, error) {
+	conns := make([]*websocket.Conn, 0, n)
+	for i := range n {
+		u := urls[i%len(urls)]
+		conn, _, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
+		if err != nil {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+			return nil, fmt.Errorf("bench: websocket %s for submissions: %w", u, err)
 		}
-		return
+		conns = append(conns, conn)
 	}
+	return conns, nil
+}
+
+// submitWS sends txs over conn until loadCtx ends, with up to wsWindow
+// requests awaiting their response, then waits (up to wsGrace, or until
+// runCtx ends) for those answers and closes conn. Requests left without an
+// answer count as cancelled, as with HTTP.
+func (r *runner) submitWS(runCtx, loadCtx context.Context, t0 time.Time, conn *websocket.Conn) {
 	p := &pipeline{r: r, conn: conn, slots: make(chan struct{}, wsWindow), waiting: make(map[uint64]struct{}, wsWindow)}
 	readDone := make(chan struct{})
 	go func() { defer close(readDone); p.readResponses() }()
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	stop := context.AfterFunc(runCtx, func() { _ = conn.Close() })
 	defer stop()
 	method := r.method()
 	var buf []byte
+	unused := 0 // slots taken but not used for a request
 loop:
 	for {
 		select {
 		case p.slots <- struct{}{}:
 		case <-readDone:
 			break loop // the connection failed
-		case <-ctx.Done():
+		case <-loadCtx.Done():
 			break loop
 		}
 		seq, tx := r.gen.Next()
-		if !r.pace(ctx, t0, seq) {
+		if !r.pace(loadCtx, t0, seq) {
+			unused = 1
 			break
 		}
 		p.mu.Lock()
@@ -136,15 +154,28 @@ loop:
 		r.col.Sent(seq, r.o.Now())
 		buf = appendBroadcast(buf[:0], method, seq, tx)
 		if err := conn.WriteMessage(websocket.TextMessage, buf); err != nil {
-			if ctx.Err() == nil {
-				r.o.Logger.Warn("bench: websocket submission failed", "url", url, "err", err)
+			if runCtx.Err() == nil {
+				r.o.Logger.Warn("bench: websocket submission failed", "err", err)
 			}
 			break
 		}
 	}
+	// Once this loop holds every slot, every answer has come.
+	grace, cancel := context.WithTimeout(runCtx, wsGrace)
+	defer cancel()
+wait:
+	for range wsWindow - unused {
+		select {
+		case p.slots <- struct{}{}:
+		case <-readDone:
+			break wait
+		case <-grace.Done():
+			break wait
+		}
+	}
 	_ = conn.Close()
 	<-readDone
-	p.endWaiting(ctx.Err() != nil)
+	p.endWaiting(loadCtx.Err() != nil)
 }
 
 // broadcastResponse is a response to a broadcast request.
@@ -190,6 +221,7 @@ func (p *pipeline) readResponses() {
 	for {
 		_, data, err := p.conn.ReadMessage()
 		if err != nil {
+			p.r.o.Logger.Debug("websocket for submissions ended", "err", err)
 			return
 		}
 		m, err := parseBroadcastResponse(data)
