@@ -292,7 +292,7 @@ func (a *lockAttack) deliver(list *[]heldMessage) {
 // real only where it serves the attack, and as a nil vote elsewhere: after
 // the decision, to everyone for any value but the decision; before it, a
 // precommit to the decider, a prevote of a stale attack's first round to
-// the ignorant validators. The other Byzantine validators always get the
+// the ignorant validators (the others get it too, at the decision). The other Byzantine validators always get the
 // real vote.
 func (a *lockAttack) emit(n *node, m message) {
 	at := a.at(m.height())
@@ -301,14 +301,18 @@ func (a *lockAttack) emit(n *node, m message) {
 		return
 	}
 	v := m.vote
+	// unveiled: the real vote follows the nil one, and the network holds it
+	// until the decision (hidesStalePrevote).
 	var real func(to int) bool
+	unveiled := false
 	switch {
 	case at.decided:
 		real = func(int) bool { return v.BlockID != at.value }
 	case v.Type == types.PrecommitType:
 		real = func(to int) bool { return to == at.decider }
-	case at.stale && !at.decided && v.Round == at.staleRound:
+	case at.stale && v.Round == at.staleRound:
 		real = func(to int) bool { return at.ignorant[to] }
+		unveiled = true
 	default:
 		n.broadcast(m)
 		return
@@ -323,6 +327,9 @@ func (a *lockAttack) emit(n *node, m message) {
 			n.sendTo(to, m)
 		default:
 			n.sendTo(to, nilMsg)
+			if unveiled {
+				n.sendTo(to, m)
+			}
 		}
 	}
 }
