@@ -1,7 +1,9 @@
 // Package bench measures a running bftnode network under load: it generates
 // unique kvstore transactions of a fixed size, submits them over the
 // JSON-RPC (broadcast_tx_async or broadcast_tx_sync) of one or more nodes,
-// watches committed blocks (a websocket subscription to NewBlock, or
+// pipelined over websockets (CometBFT serves every method there; or one HTTP
+// POST per tx), holding back while too many are pending, watches committed
+// blocks (a websocket subscription to NewBlock, or
 // polling), and reports committed tx/s (the median over 1-second windows and
 // overall), the p50/p99 latency from submission to the client seeing the
 // block, rejections, blocks and mean block size.

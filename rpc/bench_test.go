@@ -124,6 +124,7 @@ func BenchmarkServeBroadcastTx(b *testing.B) {
 			req := httptest.NewRequest(http.MethodPost, "/", io.NopCloser(rd))
 			w := &discardWriter{h: http.Header{}}
 			b.ReportAllocs()
+			cpu0 := cpuTime(b)
 			for b.Loop() {
 				rd.Reset(body)
 				req.Body = io.NopCloser(rd)
@@ -136,6 +137,7 @@ func BenchmarkServeBroadcastTx(b *testing.B) {
 			}
 			srv.stop()
 			srv.async.Wait()
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
