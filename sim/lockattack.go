@@ -28,7 +28,9 @@ import (
 //
 // A fresh attack (L22): a later round's proposer, Byzantine or ignorant,
 // proposes a fresh value v'. It gets a polka only if the validators locked
-// on v prevote it: with a broken lock they decide v' ≠ v.
+// on v prevote it: with a broken lock they decide v' ≠ v. The roles are
+// cast from the proposer order so that, if all goes to plan, the proposer
+// of the round after the decision is such a proposer.
 //
 // A stale attack (L28) first locks the ignorant validators on an older
 // value u: in the first round with a proposal u, the prevotes for u of the
@@ -39,11 +41,12 @@ import (
 // Only the rule that a POL older than the lock does not release it (L28)
 // keeps the validators locked on v from prevoting u.
 //
-// The attack on a height ends (everything held is delivered) once a round
-// with such a proposal after the decision is over, when the decider has not
-// decided by giveUpRound, and at GST at the latest: holding messages is only
-// a long delay, which the model allows before GST, so a correct core stays
-// safe, and live after GST.
+// The attack on a height ends (everything held is delivered) once the
+// rounds of its tests after the decision are over (a fresh value, and in a
+// stale attack an older POL too), maxTestRounds after the decision, when
+// the decider has not decided by giveUpRound, and at GST at the latest:
+// holding messages is only a long delay, which the model allows before GST,
+// so a correct core stays safe, and live after GST.
 type lockAttack struct {
 	w *world
 	// quorum is how many validators (all of equal power) make 2f+1.
@@ -63,7 +66,7 @@ const giveUpRound = 4
 // attack is the lock attack on one height.
 type attack struct {
 	decider  int
-	ignorant map[int]bool // correct validators shown no proposal until the decision
+	ignorant map[int]bool // correct validators shown no proposal of the rounds up to the decision
 	stale    bool         // a stale attack (L28), else a fresh one (L22)
 	// staleRound is the round of the first proposal seen in a stale attack
 	// (-1: none yet), staleValue its value, staleVotes the validators that
@@ -292,8 +295,8 @@ func (a *lockAttack) deliver(list *[]heldMessage) {
 // real only where it serves the attack, and as a nil vote elsewhere: after
 // the decision, to everyone for any value but the decision; before it, a
 // precommit to the decider, a prevote of a stale attack's first round to
-// the ignorant validators (the others get it too, at the decision). The other Byzantine validators always get the
-// real vote.
+// the ignorant validators (the others get it too, at the decision). The
+// other Byzantine validators always get the real vote.
 func (a *lockAttack) emit(n *node, m message) {
 	at := a.at(m.height())
 	if at == nil || m.kind != msgVote || m.vote.BlockID.IsNil() {
