@@ -43,6 +43,7 @@ func parseJSONParams(raw json.RawMessage, names []string) (*args, error) {
 	case '{':
 		m, ok := parseFlatObject(raw)
 		if !ok {
+			m = nil // not what the fast path read before it gave up
 			if err := json.Unmarshal(raw, &m); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrInvalidParams, err)
 			}
