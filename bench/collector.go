@@ -13,7 +13,8 @@ type txState uint8
 const (
 	txUnsent txState = iota
 	txSent
-	txRejected
+	txRejected // refused by CheckTx
+	txFailed   // the submission failed (an RPC or connection error)
 	txCommitted
 )
 
@@ -38,11 +39,13 @@ type Collector struct {
 	state      []txState
 	sent       int64
 	rejected   int64
+	failed     int64 // submissions that failed (errors)
 	committed  int64
 	duplicates int64 // txs of ours committed again
 	foreign    int64 // txs in blocks that are not ours
 	latencies  []time.Duration
 	lastCommit time.Time // the last block with a tx of ours
+	perBlock   []BlockStat
 
 	loadStart, loadEnd time.Time
 	windows            *Windows
@@ -87,7 +90,7 @@ func (c *Collector) growLocked(seq uint64) {
 func (c *Collector) WaitRoom(ctx context.Context, limit int64) bool {
 	for {
 		c.mu.Lock()
-		if c.sent-c.committed-c.rejected < limit {
+		if c.pendingLocked() < limit {
 			c.mu.Unlock()
 			return true
 		}
@@ -124,18 +127,27 @@ func (c *Collector) Sent(seq uint64, t time.Time) {
 	c.sent++
 }
 
-// Rejected records that the node refused tx seq (an RPC error or a
-// non-zero CheckTx code); it no longer counts as pending.
-func (c *Collector) Rejected(seq uint64) {
+// Rejected records that the node refused tx seq (a non-zero CheckTx
+// code); it no longer counts as pending.
+func (c *Collector) Rejected(seq uint64) { c.settle(seq, txRejected, &c.rejected) }
+
+// Failed records that the submission of tx seq failed (an RPC or
+// connection error); it counts as an error, no longer as pending.
+func (c *Collector) Failed(seq uint64) { c.settle(seq, txFailed, &c.failed) }
+
+// settle moves a sent tx to state st and counts it in *n.
+func (c *Collector) settle(seq uint64, st txState, n *int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.growLocked(seq)
 	if c.state[seq] == txSent {
-		c.state[seq] = txRejected
-		c.rejected++
+		c.state[seq] = st
+		*n++
 		c.wakeLocked()
 	}
 }
+
+func (c *Collector) pendingLocked() int64 { return c.sent - c.committed - c.rejected - c.failed }
 
 // Cancelled records that the submission of tx seq was cut short (the load
 // ended mid-request), so whether the node got it is unknown: it no longer
@@ -168,6 +180,12 @@ func (c *Collector) AddBlock(b Block) int {
 			c.lateRounds++
 		}
 	}
+	stat := BlockStat{Height: b.Height, Received: b.Received, Txs: len(b.Txs), LastCommitRound: b.LastCommitRound}
+	if n := len(c.perBlock); n > 0 {
+		stat.Interval = b.Received.Sub(c.perBlock[n-1].Received)
+	}
+	var latSum time.Duration
+	latN := 0
 	ours := 0
 	for _, tx := range b.Txs {
 		seq, ok := c.gen.Parse(tx)
@@ -182,6 +200,8 @@ func (c *Collector) AddBlock(b Block) int {
 			continue
 		case txRejected:
 			c.rejected-- // refused by one node, yet committed
+		case txFailed:
+			c.failed-- // its answer failed, yet it got in
 		case txUnsent:
 			// its submission was cut short (Cancelled), yet it got in:
 			// count it as sent and committed, without a latency
@@ -194,8 +214,17 @@ func (c *Collector) AddBlock(b Block) int {
 		c.state[seq] = txCommitted
 		c.committed++
 		ours++
-		c.latencies = append(c.latencies, b.Received.Sub(c.sentAt[seq]))
+		lat := b.Received.Sub(c.sentAt[seq])
+		c.latencies = append(c.latencies, lat)
+		latSum += lat
+		latN++
+		stat.LatencyMax = max(stat.LatencyMax, lat)
 	}
+	stat.BenchTxs = ours
+	if latN > 0 {
+		stat.LatencyMean = latSum / time.Duration(latN)
+	}
+	c.perBlock = append(c.perBlock, stat)
 	if ours > 0 {
 		c.wakeLocked()
 		if b.Received.After(c.lastCommit) {
@@ -213,21 +242,22 @@ type Progress struct {
 	Height    int64
 	Sent      int64
 	Committed int64
-	Rejected  int64
+	Rejected  int64 // refused or failed
 }
 
 // Progress returns the current counts.
 func (c *Collector) Progress() Progress {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Progress{Height: c.lastHeight, Sent: c.sent, Committed: c.committed, Rejected: c.rejected}
+	return Progress{Height: c.lastHeight, Sent: c.sent, Committed: c.committed, Rejected: c.rejected + c.failed}
 }
 
-// Pending is how many submitted txs are neither committed nor rejected.
+// Pending is how many submitted txs are neither committed nor rejected nor
+// failed.
 func (c *Collector) Pending() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sent - c.committed - c.rejected
+	return c.pendingLocked()
 }
 
 // Summary computes the results. The load period is the one marked by
@@ -236,27 +266,30 @@ func (c *Collector) Summary() Summary {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := Summary{
+		Start:      c.loadStart,
 		Duration:   c.loadEnd.Sub(c.loadStart),
 		TxSize:     c.gen.Size(),
 		Submitted:  c.sent,
 		Rejected:   c.rejected,
+		Errors:     c.failed,
 		Committed:  c.committed,
 		Duplicates: c.duplicates,
 		Foreign:    c.foreign,
-		Lost:       c.sent - c.committed - c.rejected,
+		Lost:       c.pendingLocked(),
 		Blocks:     c.blocks,
 		LateRounds: c.lateRounds,
 		Heights:    c.loadEndHeight - c.loadStartHeight,
 		LastHeight: c.lastHeight,
+		PerBlock:   slices.Clone(c.perBlock),
 	}
 	if c.windows != nil && !c.loadEnd.IsZero() {
-		s.TxPerSecMedian = Median(c.windows.Rates(c.loadEnd))
+		s.CommittedTxPerSecWindowMedian = Median(c.windows.Rates(c.loadEnd))
 	}
 	if span := c.lastCommit.Sub(c.loadStart); c.committed > 0 && span > 0 {
-		s.TxPerSecOverall = float64(c.committed) / span.Seconds()
+		s.CommittedTxPerSec = float64(c.committed) / span.Seconds()
 	}
 	if s.Duration > 0 {
-		s.HeightsPerSec = float64(s.Heights) / s.Duration.Seconds()
+		s.BlocksPerSec = float64(s.Heights) / s.Duration.Seconds()
 	}
 	if c.blocks > 0 {
 		s.MeanBlockTxs = float64(c.blockTxs) / float64(c.blocks)
@@ -264,6 +297,7 @@ func (c *Collector) Summary() Summary {
 	lat := slices.Clone(c.latencies)
 	slices.Sort(lat)
 	s.LatencyP50 = Percentile(lat, 50)
+	s.LatencyP95 = Percentile(lat, 95)
 	s.LatencyP99 = Percentile(lat, 99)
 	if len(lat) > 0 {
 		s.LatencyMax = lat[len(lat)-1]

@@ -19,6 +19,7 @@ import (
 type fakeNode struct {
 	t        *testing.T
 	refuse   func(tx []byte) bool // CheckTx code 1 (sync only; async still answers 0)
+	fail     func(tx []byte) bool // a JSON-RPC error instead of a result
 	skipWS   int                  // the nth event of a subscription is not sent (0: none)
 	interval time.Duration
 
@@ -29,10 +30,12 @@ type fakeNode struct {
 	subs    []chan int64
 	got     int // txs received
 	refused int // of which refused
+	failed  int // of which answered with an error
 }
 
 func newFakeNode(t *testing.T) *fakeNode {
-	return &fakeNode{t: t, refuse: func([]byte) bool { return false }, interval: 5 * time.Millisecond, height: 1,
+	none := func([]byte) bool { return false }
+	return &fakeNode{t: t, refuse: none, fail: none, interval: 5 * time.Millisecond, height: 1,
 		blocks: map[int64][][]byte{1: nil}}
 }
 
@@ -113,7 +116,10 @@ func (f *fakeNode) serve(w http.ResponseWriter, r *http.Request) {
 	case "status":
 		result = map[string]any{"sync_info": map[string]any{"latest_block_height": fmt.Sprint(f.height)}}
 	case "broadcast_tx_async", "broadcast_tx_sync":
-		result = f.broadcastLocked(req.Method, req.Params.Tx)
+		resp := f.broadcastLocked(req.ID, req.Method, req.Params.Tx)
+		f.mu.Unlock()
+		writeJSON(w, resp)
+		return
 	case "block":
 		var h int64
 		_, _ = fmt.Sscan(req.Params.Height, &h)
@@ -138,10 +144,15 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// broadcastLocked takes a tx; f.mu must be held.
-func (f *fakeNode) broadcastLocked(method string, tx []byte) map[string]any {
+// broadcastLocked takes a tx and returns the response to request id; f.mu
+// must be held.
+func (f *fakeNode) broadcastLocked(id json.RawMessage, method string, tx []byte) map[string]any {
 	f.got++
 	code := 0
+	if f.fail(tx) {
+		f.failed++
+		return map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32603, "message": "Internal error"}}
+	}
 	if method == "broadcast_tx_sync" && f.refuse(tx) {
 		code = 1
 		f.refused++
@@ -151,7 +162,7 @@ func (f *fakeNode) broadcastLocked(method string, tx []byte) map[string]any {
 	if len(f.pending) >= commitEvery {
 		f.commitLocked()
 	}
-	return map[string]any{"code": code, "log": "", "hash": "00"}
+	return map[string]any{"jsonrpc": "2.0", "id": id, "result": map[string]any{"code": code, "log": "", "hash": "00"}}
 }
 
 // serveWS answers JSON-RPC requests on a websocket, as CometBFT does:
@@ -186,7 +197,7 @@ func (f *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 			if err := conn.ReadJSON(&req); err != nil {
 				return
 			}
-			var result any
+			var resp map[string]any
 			switch req.Method {
 			case "subscribe":
 				if req.Params.Query != NewBlockQuery {
@@ -196,16 +207,16 @@ func (f *fakeNode) serveWS(w http.ResponseWriter, r *http.Request) {
 				f.mu.Lock()
 				f.subs = append(f.subs, heights)
 				f.mu.Unlock()
-				result = map[string]any{}
+				resp = map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{}}
 			case "broadcast_tx_async", "broadcast_tx_sync":
 				f.mu.Lock()
-				result = f.broadcastLocked(req.Method, req.Params.Tx)
+				resp = f.broadcastLocked(req.ID, req.Method, req.Params.Tx)
 				f.mu.Unlock()
 			default:
 				f.t.Errorf("unexpected websocket request %+v", req)
 				return
 			}
-			if err := write(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": result}); err != nil {
+			if err := write(resp); err != nil {
 				return
 			}
 			if req.Method == "subscribe" {

@@ -21,6 +21,8 @@ func TestRunCountsCommittedAndRejected(t *testing.T) {
 		// Refuse the txs whose sequence number ends in 5; hide the third
 		// block from the websocket, so that the runner must fetch it.
 		f.refuse = func(tx []byte) bool { return bytes.Contains(tx, []byte("5=")) }
+		// Answer those ending in 7 with an error.
+		f.fail = func(tx []byte) bool { return bytes.Contains(tx, []byte("7=")) }
 		f.skipWS = 3
 		srv := f.start()
 		o := runOpts(srv.URL, strings.TrimPrefix(srv.URL, "http://"))
@@ -35,7 +37,7 @@ func TestRunCountsCommittedAndRejected(t *testing.T) {
 			t.Fatalf("poll=%v http=%v: %v", poll, tc.http, err)
 		}
 		f.mu.Lock()
-		got, refused, inBlocks := f.got, f.refused, 0
+		got, refused, failed, inBlocks := f.got, f.refused, f.failed, 0
 		for _, txs := range f.blocks {
 			inBlocks += len(txs)
 		}
@@ -47,8 +49,11 @@ func TestRunCountsCommittedAndRejected(t *testing.T) {
 		if s.Submitted == 0 || s.Submitted > int64(got) || s.Submitted < int64(got)-conns {
 			t.Errorf("poll=%v http=%v: submitted %d, the node received %d", poll, tc.http, s.Submitted, got)
 		}
-		if s.Rejected+s.Committed != s.Submitted || s.Lost != 0 || s.Duplicates != 0 {
-			t.Errorf("poll=%v http=%v: %+v: want every tx committed or rejected", poll, tc.http, s)
+		if s.Rejected+s.Errors+s.Committed != s.Submitted || s.Lost != 0 || s.Duplicates != 0 {
+			t.Errorf("poll=%v http=%v: %+v: want every tx committed, rejected or failed", poll, tc.http, s)
+		}
+		if s.Errors > int64(failed) || s.Errors < int64(failed)-conns || failed == 0 {
+			t.Errorf("poll=%v http=%v: %d errors, the node failed %d", poll, tc.http, s.Errors, failed)
 		}
 		if s.Committed > int64(inBlocks) || s.Committed < int64(inBlocks)-conns {
 			t.Errorf("poll=%v http=%v: committed %d, the blocks hold %d", poll, tc.http, s.Committed, inBlocks)
@@ -56,8 +61,21 @@ func TestRunCountsCommittedAndRejected(t *testing.T) {
 		if s.Rejected > int64(refused) || s.Rejected < int64(refused)-conns || refused == 0 {
 			t.Errorf("poll=%v http=%v: rejected %d, the node refused %d", poll, tc.http, s.Rejected, refused)
 		}
-		if s.LatencyP50 <= 0 || s.LatencyP99 < s.LatencyP50 || s.LatencyMax < s.LatencyP99 {
-			t.Errorf("poll=%v http=%v: latencies p50 %v p99 %v max %v", poll, tc.http, s.LatencyP50, s.LatencyP99, s.LatencyMax)
+		if s.LatencyP50 <= 0 || s.LatencyP95 < s.LatencyP50 || s.LatencyP99 < s.LatencyP95 || s.LatencyMax < s.LatencyP99 {
+			t.Errorf("poll=%v http=%v: latencies p50 %v p95 %v p99 %v max %v", poll, tc.http, s.LatencyP50, s.LatencyP95, s.LatencyP99, s.LatencyMax)
+		}
+		// One row per block, heights in a row (the skipped one fetched),
+		// holding every committed tx.
+		benchTxs := int64(0)
+		for i, b := range s.PerBlock {
+			benchTxs += int64(b.BenchTxs)
+			if i > 0 && b.Height != s.PerBlock[i-1].Height+1 {
+				t.Errorf("poll=%v http=%v: block %d after %d", poll, tc.http, b.Height, s.PerBlock[i-1].Height)
+			}
+		}
+		if benchTxs != s.Committed || len(s.PerBlock) == 0 || s.PerBlock[len(s.PerBlock)-1].Height != s.LastHeight {
+			t.Errorf("poll=%v http=%v: per-block stats hold %d txs of %d committed, %d blocks up to height %d",
+				poll, tc.http, benchTxs, s.Committed, len(s.PerBlock), s.LastHeight)
 		}
 		if s.Blocks == 0 || s.Heights == 0 || s.TxSize != 100 || s.Mode != "sync" {
 			t.Errorf("poll=%v http=%v: summary %+v", poll, tc.http, s)
@@ -92,7 +110,7 @@ func TestRunNoLoadMeasuresHeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Submitted != 0 || s.Heights == 0 || s.HeightsPerSec <= 0 || !s.NoLoad {
+	if s.Submitted != 0 || s.Heights == 0 || s.BlocksPerSec <= 0 || !s.NoLoad {
 		t.Errorf("summary %+v", s)
 	}
 }

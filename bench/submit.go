@@ -67,7 +67,7 @@ func (r *runner) submitHTTP(ctx context.Context, t0 time.Time) {
 			r.col.Cancelled(seq)
 			r.o.Logger.Debug("submission cut short", "seq", seq)
 		case err != nil:
-			r.col.Rejected(seq)
+			r.col.Failed(seq)
 			r.o.Logger.Debug("submission failed", "seq", seq, "err", err)
 		default:
 			r.checkResult(seq, res)
@@ -239,7 +239,7 @@ func (p *pipeline) readResponses() {
 		}
 		<-p.slots
 		if m.Error != nil {
-			p.r.col.Rejected(seq)
+			p.r.col.Failed(seq)
 			p.r.o.Logger.Debug("submission failed", "seq", seq, "err", m.Error)
 			continue
 		}
@@ -256,7 +256,7 @@ func (p *pipeline) endWaiting(loadEnded bool) {
 		if loadEnded {
 			p.r.col.Cancelled(seq)
 		} else {
-			p.r.col.Rejected(seq)
+			p.r.col.Failed(seq)
 		}
 	}
 	clear(p.waiting)

@@ -9,41 +9,112 @@ import (
 	"time"
 )
 
-// Summary is the result of a benchmark run. Durations are in JSON as
-// nanoseconds; byte counts in bytes.
+// Summary is the result of a benchmark run. Its JSON (MarshalJSON) gives
+// durations in seconds or, for latencies, milliseconds.
 type Summary struct {
-	Duration   time.Duration `json:"duration_ns"` // the load period
-	TxSize     int           `json:"tx_size"`
-	Rate       float64       `json:"target_rate"` // 0 for flat out
-	Mode       string        `json:"mode"`        // async or sync
-	NoLoad     bool          `json:"no_load"`     // nothing was submitted on purpose
-	Submitted  int64         `json:"submitted"`
-	Rejected   int64         `json:"rejected"`
-	Committed  int64         `json:"committed"`
-	Duplicates int64         `json:"duplicates"` // txs committed more than once
-	Foreign    int64         `json:"foreign"`    // txs seen that were not this run's
-	Lost       int64         `json:"lost"`       // submitted, not rejected, not committed by the end
+	Start      time.Time     // the start of the load period
+	Duration   time.Duration // the load period
+	TxSize     int
+	Rate       float64 // target tx/s; 0 for flat out
+	Mode       string  // async or sync
+	NoLoad     bool    // nothing was submitted on purpose
+	Submitted  int64
+	Committed  int64
+	Rejected   int64 // refused by CheckTx (known only with sync)
+	Errors     int64 // submissions that failed: RPC or connection errors
+	Lost       int64 // submitted, neither rejected nor failed nor committed by the end
+	Duplicates int64 // txs committed more than once
+	Foreign    int64 // txs seen that were not this run's
 
-	TxPerSecMedian  float64 `json:"tx_per_sec_median"`  // median of the 1-second windows of the load period
-	TxPerSecOverall float64 `json:"tx_per_sec_overall"` // committed / (last commit − load start)
+	CommittedTxPerSec             float64 // committed / (last commit − load start)
+	CommittedTxPerSecWindowMedian float64 // median of the 1-second windows of the load period
 
-	LatencyP50 time.Duration `json:"latency_p50_ns"`
-	LatencyP99 time.Duration `json:"latency_p99_ns"`
-	LatencyMax time.Duration `json:"latency_max_ns"`
+	// Latencies from submission to the block being seen, over the
+	// committed txs of this run.
+	LatencyP50, LatencyP95, LatencyP99, LatencyMax time.Duration
 
-	Blocks        int     `json:"blocks"`          // blocks received during the load period
-	MeanBlockTxs  float64 `json:"mean_block_txs"`  // their mean number of txs
-	LateRounds    int     `json:"late_rounds"`     // of them, how many followed a height decided in round > 0
-	Heights       int64   `json:"heights"`         // heights advanced during the load period
-	HeightsPerSec float64 `json:"heights_per_sec"` // Heights / Duration
-	LastHeight    int64   `json:"last_height"`
+	Blocks       int     // blocks received during the load period
+	MeanBlockTxs float64 // their mean number of txs
+	LateRounds   int     // of them, how many followed a height decided in round > 0
+	Heights      int64   // heights advanced during the load period
+	BlocksPerSec float64 // Heights / Duration
+	LastHeight   int64
 
 	// ClientCPUSeconds is the CPU time the benchmark itself used during the
 	// run (0 if unknown): on one machine it competes with the nodes.
-	ClientCPUSeconds float64 `json:"client_cpu_seconds"`
+	ClientCPUSeconds float64
 
-	Nodes []NodeStats `json:"nodes,omitempty"` // only for a local testnet
+	Nodes []NodeStats // only for a local testnet
+
+	// PerBlock has every block seen during the run, in the order seen
+	// (WriteBlocksCSV); not in the JSON.
+	PerBlock []BlockStat
 }
+
+// BlockStat is one committed block as the run saw it.
+type BlockStat struct {
+	Height   int64
+	Received time.Time // when the client learnt of it
+	Txs      int       // all its txs
+	BenchTxs int       // of them, txs of this run newly committed
+	// Interval is the time since the previous block was seen (0 for the
+	// first; blocks the stream skipped and the runner fetched share the
+	// time of the block after them).
+	Interval time.Duration
+	// LatencyMean and LatencyMax are over the BenchTxs with a known
+	// submission time (0 for none).
+	LatencyMean, LatencyMax time.Duration
+	LastCommitRound         int32 // the round the previous height was decided in
+}
+
+// summaryJSON is the JSON form of a Summary: the keys are part of the
+// command's interface (scripts read them), so change them with care.
+type summaryJSON struct {
+	Start                       time.Time   `json:"start"`
+	DurationS                   float64     `json:"duration_s"`
+	TxSize                      int         `json:"tx_size"`
+	TargetTxPerS                float64     `json:"target_tx_per_s"`
+	Mode                        string      `json:"mode"`
+	NoLoad                      bool        `json:"no_load"`
+	Submitted                   int64       `json:"submitted"`
+	Committed                   int64       `json:"committed"`
+	Rejected                    int64       `json:"rejected"`
+	Errors                      int64       `json:"errors"`
+	Lost                        int64       `json:"lost"`
+	Duplicates                  int64       `json:"duplicates"`
+	Foreign                     int64       `json:"foreign"`
+	CommittedTxPerS             float64     `json:"committed_tx_per_s"`
+	CommittedTxPerSWindowMedian float64     `json:"committed_tx_per_s_window_median"`
+	BlocksPerS                  float64     `json:"blocks_per_s"`
+	P50Ms                       float64     `json:"p50_ms"`
+	P95Ms                       float64     `json:"p95_ms"`
+	P99Ms                       float64     `json:"p99_ms"`
+	MaxMs                       float64     `json:"max_ms"`
+	Blocks                      int         `json:"blocks"`
+	MeanBlockTxs                float64     `json:"mean_block_txs"`
+	LateRounds                  int         `json:"late_rounds"`
+	Heights                     int64       `json:"heights"`
+	LastHeight                  int64       `json:"last_height"`
+	ClientCPUSeconds            float64     `json:"client_cpu_seconds"`
+	Nodes                       []NodeStats `json:"nodes,omitempty"`
+}
+
+// MarshalJSON writes the summary as one object with keys such as
+// committed_tx_per_s, blocks_per_s, p50_ms, p95_ms, p99_ms and errors.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	return json.Marshal(summaryJSON{
+		Start: s.Start, DurationS: s.Duration.Seconds(), TxSize: s.TxSize, TargetTxPerS: s.Rate, Mode: s.Mode, NoLoad: s.NoLoad,
+		Submitted: s.Submitted, Committed: s.Committed, Rejected: s.Rejected, Errors: s.Errors, Lost: s.Lost,
+		Duplicates: s.Duplicates, Foreign: s.Foreign,
+		CommittedTxPerS: s.CommittedTxPerSec, CommittedTxPerSWindowMedian: s.CommittedTxPerSecWindowMedian, BlocksPerS: s.BlocksPerSec,
+		P50Ms: ms(s.LatencyP50), P95Ms: ms(s.LatencyP95), P99Ms: ms(s.LatencyP99), MaxMs: ms(s.LatencyMax),
+		Blocks: s.Blocks, MeanBlockTxs: s.MeanBlockTxs, LateRounds: s.LateRounds, Heights: s.Heights, LastHeight: s.LastHeight,
+		ClientCPUSeconds: s.ClientCPUSeconds, Nodes: s.Nodes,
+	})
+}
+
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // NodeStats is the resource use of one local node.
 type NodeStats struct {
@@ -85,13 +156,14 @@ func (s Summary) Format(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "load:        %s of %d-byte txs, %s, broadcast_tx_%s\n", s.Duration.Round(time.Millisecond), s.TxSize, rate, s.Mode)
 	}
-	fmt.Fprintf(&b, "txs:         %d submitted, %d committed, %d rejected, %d lost, %d duplicates\n",
-		s.Submitted, s.Committed, s.Rejected, s.Lost, s.Duplicates)
-	fmt.Fprintf(&b, "throughput:  %.1f tx/s median of 1 s windows, %.1f tx/s overall\n", s.TxPerSecMedian, s.TxPerSecOverall)
-	fmt.Fprintf(&b, "latency:     p50 %s, p99 %s, max %s (submit to block seen)\n",
-		fmtDur(s.LatencyP50), fmtDur(s.LatencyP99), fmtDur(s.LatencyMax))
-	fmt.Fprintf(&b, "blocks:      %d during the load, %.1f txs each on average; %d heights, %.2f heights/s (last height %d)\n",
-		s.Blocks, s.MeanBlockTxs, s.Heights, s.HeightsPerSec, s.LastHeight)
+	fmt.Fprintf(&b, "txs:         %d submitted, %d committed, %d rejected, %d errors, %d lost, %d duplicates\n",
+		s.Submitted, s.Committed, s.Rejected, s.Errors, s.Lost, s.Duplicates)
+	fmt.Fprintf(&b, "throughput:  %.1f committed tx/s (median of 1 s windows %.1f tx/s), %.2f blocks/s\n",
+		s.CommittedTxPerSec, s.CommittedTxPerSecWindowMedian, s.BlocksPerSec)
+	fmt.Fprintf(&b, "latency:     p50 %s, p95 %s, p99 %s, max %s (submit to block seen)\n",
+		fmtDur(s.LatencyP50), fmtDur(s.LatencyP95), fmtDur(s.LatencyP99), fmtDur(s.LatencyMax))
+	fmt.Fprintf(&b, "blocks:      %d during the load, %.1f txs each on average; %d heights (last height %d)\n",
+		s.Blocks, s.MeanBlockTxs, s.Heights, s.LastHeight)
 	if s.LateRounds > 0 {
 		fmt.Fprintf(&b, "rounds:      %d of the blocks followed a height decided in round > 0\n", s.LateRounds)
 	}

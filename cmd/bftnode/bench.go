@@ -37,6 +37,7 @@ type benchOpts struct {
 	maxBlock     int64
 	maxPending   int64
 	cpuProfile   string
+	out          string
 }
 
 func (c *cli) benchCmd() *cobra.Command {
@@ -50,12 +51,18 @@ nodes' JSON-RPC with broadcast_tx_async (or --sync), pipelined over
 --http sends one HTTP POST per tx instead) spread over the --nodes
 endpoints, and watches committed blocks through a websocket subscription to
 tm.event='NewBlock' on the first endpoint (or --poll). It prints progress
-every second to stderr and at the end: committed tx/s (the median of the
-1-second windows of the load, and overall), p50/p99 latency from submission
-to the block being seen, rejected and lost txs, blocks and mean block size.
-A tx is rejected when the RPC call fails or (with --sync) CheckTx refuses it,
-and lost when it was neither rejected nor committed by the end of --drain:
-with broadcast_tx_async, txs a full mempool dropped show up as lost.
+every second to stderr and at the end: submitted and committed txs,
+committed tx/s (overall, and the median of the 1-second windows of the
+load), blocks/s, p50/p95/p99/max latency from submission to the block being
+seen, rejected, failed (errors) and lost txs, blocks and mean block size;
+--json prints one JSON object instead (keys such as committed_tx_per_s,
+blocks_per_s, p50_ms, p95_ms, p99_ms, errors), and --out FILE.csv writes
+one row per committed block seen (height, time, txs, this run's txs, ms
+since the previous block, mean and max latency of this run's txs in it).
+A tx is rejected when (with --sync) CheckTx refuses it, an error when the
+RPC call fails, and lost when it was none of these nor committed by the end
+of --drain: with broadcast_tx_async, txs a full mempool dropped show up as
+lost.
 
 With --local N it instead writes a throwaway N-validator testnet under a
 temporary directory (bftnode testnet), starts the N nodes as child
@@ -65,7 +72,7 @@ and also reports each node's CPU seconds during the load, idle and peak RSS
 config.toml setting to the nodes (as its BFTNODE_* variable). The nodes are
 stopped on exit, also on Ctrl-C; their logs are DIR/nodeI.log (kept with --keep).`,
 		Example: `  bftnode bench --local 4 --duration 20s
-  bftnode bench --local 4 --rate 1000 --set consensus.timeout_commit=0s
+  bftnode bench --local 4 --rate 1000 --set consensus.timeout_commit=0s --json --out blocks.csv
   bftnode bench --local 4 --no-load --duration 10s --set consensus.timeout_commit=0s
   bftnode bench --nodes http://127.0.0.1:26657,http://127.0.0.1:26667 --rate 500 --tx-size 1024 --json`,
 		Args: cobra.NoArgs,
@@ -85,7 +92,8 @@ stopped on exit, also on Ctrl-C; their logs are DIR/nodeI.log (kept with --keep)
 	f.Int64Var(&o.maxPending, "max-pending", 2000, "hold submissions while this many txs are pending (submitted, not committed or rejected); keep it below the nodes' mempool.size; 0 for no limit")
 	f.DurationVar(&o.drain, "drain", 10*time.Second, "after the load, how long to wait for pending txs to commit")
 	f.BoolVar(&o.noLoad, "no-load", false, "submit nothing; only measure heights/s")
-	f.BoolVar(&o.jsonOut, "json", false, "print the summary as JSON")
+	f.BoolVar(&o.jsonOut, "json", false, "print the summary as one JSON object")
+	f.StringVar(&o.out, "out", "", "write one CSV row per committed block seen during the run to this file")
 	f.IntVar(&o.local, "local", 0, "start a throwaway testnet of N validators as child processes and load it (ignores --nodes)")
 	f.StringVar(&o.localDir, "local-dir", "", "where to create the --local testnet's temporary directory (default the system's)")
 	f.BoolVar(&o.keep, "keep", false, "keep the --local testnet's directory and logs")
@@ -108,6 +116,11 @@ func (c *cli) bench(ctx context.Context, o benchOpts) error {
 		}
 		defer stop()
 	}
+	out, err := createBlocksOut(o.out)
+	if err != nil {
+		return err
+	}
+	defer out.abandon()
 	runID := make([]byte, 4)
 	_, _ = rand.Read(runID)
 	bo := bench.Options{
@@ -120,7 +133,7 @@ func (c *cli) bench(ctx context.Context, o benchOpts) error {
 			return errors.New("--set and --max-block-bytes need --local")
 		}
 		s, err := runWithCPU(ctx, bo)
-		return c.printBench(s, o.jsonOut, err)
+		return c.printBench(s, o.jsonOut, out, err)
 	}
 	env, err := benchEnv(o.set)
 	if err != nil {
@@ -185,7 +198,7 @@ func (c *cli) bench(ctx context.Context, o benchOpts) error {
 	if o.keep {
 		logger.Info("kept the testnet", "dir", dir)
 	}
-	return c.printBench(s, o.jsonOut, runErr)
+	return c.printBench(s, o.jsonOut, out, runErr)
 }
 
 // runWithCPU runs the benchmark and adds the CPU time it used.
@@ -228,7 +241,7 @@ func benchEnv(set []string) ([]string, error) {
 	return env, nil
 }
 
-func (c *cli) printBench(s *bench.Summary, jsonOut bool, runErr error) error {
+func (c *cli) printBench(s *bench.Summary, jsonOut bool, out *blocksOut, runErr error) error {
 	if s != nil {
 		var err error
 		if jsonOut {
@@ -239,11 +252,58 @@ func (c *cli) printBench(s *bench.Summary, jsonOut bool, runErr error) error {
 		if err != nil {
 			return err
 		}
+		if err := out.write(s); err != nil {
+			return errors.Join(err, runErr)
+		}
 	}
 	if errors.Is(runErr, context.Canceled) {
 		return errInterrupted
 	}
 	return runErr
+}
+
+// blocksOut is the --out file, created before the load so that a bad path
+// fails at once, and removed again if no summary gets written to it. A nil
+// *blocksOut (no --out) does nothing.
+type blocksOut struct {
+	f       *os.File
+	written bool
+}
+
+func createBlocksOut(path string) (*blocksOut, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: --out: %w", err)
+	}
+	return &blocksOut{f: f}, nil
+}
+
+// write writes the per-block CSV of s and closes the file.
+func (b *blocksOut) write(s *bench.Summary) error {
+	if b == nil {
+		return nil
+	}
+	b.written = true
+	err := s.WriteBlocksCSV(b.f)
+	if cerr := b.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("bench: --out %s: %w", b.f.Name(), err)
+	}
+	return nil
+}
+
+// abandon closes and removes the file unless write was called.
+func (b *blocksOut) abandon() {
+	if b == nil || b.written {
+		return
+	}
+	_ = b.f.Close()
+	_ = os.Remove(b.f.Name())
 }
 
 func orDefault(s, def string) string {
