@@ -242,14 +242,15 @@ type Progress struct {
 	Height    int64
 	Sent      int64
 	Committed int64
-	Rejected  int64 // refused or failed
+	Rejected  int64
+	Errors    int64
 }
 
 // Progress returns the current counts.
 func (c *Collector) Progress() Progress {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Progress{Height: c.lastHeight, Sent: c.sent, Committed: c.committed, Rejected: c.rejected + c.failed}
+	return Progress{Height: c.lastHeight, Sent: c.sent, Committed: c.committed, Rejected: c.rejected, Errors: c.failed}
 }
 
 // Pending is how many submitted txs are neither committed nor rejected nor
