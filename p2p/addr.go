@@ -42,8 +42,8 @@ func FormatPeerMultiaddr(id peer.ID, addr ma.Multiaddr) string {
 }
 
 // ParsePeerAddr parses a peer address: either a multiaddr ending in
-// /p2p/<ID>, or "ID@host:port" (host an IPv4/IPv6 literal or a DNS name;
-// TCP).
+// /p2p/<ID> (over TCP: /ip4/HOST/tcp/PORT/p2p/<ID>, or ip6, dns, dns4,
+// dns6), or "ID@host:port" (host an IPv4/IPv6 literal or a DNS name).
 func ParsePeerAddr(s string) (peer.AddrInfo, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "/") {
@@ -54,6 +54,11 @@ func ParsePeerAddr(s string) (peer.AddrInfo, error) {
 		ai, err := peer.AddrInfoFromP2pAddr(m)
 		if err != nil {
 			return peer.AddrInfo{}, fmt.Errorf("%w: %q: %w", ErrPeerAddr, s, err)
+		}
+		for _, a := range ai.Addrs {
+			if err := checkTCPAddr(a); err != nil {
+				return peer.AddrInfo{}, fmt.Errorf("%w: %w", ErrPeerAddr, err)
+			}
 		}
 		return *ai, nil
 	}
@@ -84,4 +89,16 @@ func ParsePeerAddr(s string) (peer.AddrInfo, error) {
 		return peer.AddrInfo{}, fmt.Errorf("%w: %q: %w", ErrPeerAddr, s, err)
 	}
 	return peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{m}}, nil
+}
+
+// checkTCPAddr checks that m is /ip4/HOST/tcp/PORT (or ip6, dns, dns4,
+// dns6 for the host), the only transport the node speaks.
+func checkTCPAddr(m ma.Multiaddr) error {
+	if len(m) == 2 && m[1].Code() == ma.P_TCP {
+		switch m[0].Code() {
+		case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
+			return nil
+		}
+	}
+	return fmt.Errorf("%q: only TCP is supported (no QUIC, WebSocket or other transports): use /ip4/HOST/tcp/PORT", m.String())
 }

@@ -3,6 +3,10 @@ package p2p
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,19 +104,33 @@ func TestWrongChainPeerBanned(t *testing.T) {
 	})
 }
 
-// QUIC works as well as TCP when configured.
-func TestQUICListener(t *testing.T) {
-	quicOnly := func(c *Config) { c.ListenAddrs = []string{"/ip4/127.0.0.1/udp/0/quic-v1"} }
-	a := newTestNode(t, quicOnly)
-	b := newTestNode(t, func(c *Config) {
-		quicOnly(c)
-		c.BootstrapPeers = []string{a.Addrs()[0]}
-	})
-	waitFor(t, "QUIC connection", func() bool { return hasPeer(a, b.ID()) && hasPeer(b, a.ID()) })
-	a.SetStatus(engine.Status{Height: 1})
-	b.SetStatus(engine.Status{Height: 1})
-	b.Broadcast(engine.VoteMsg{Vote: &types.Vote{Type: types.PrecommitType, Height: 1, ValidatorIndex: 3, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("q")}})
-	if m, ok := receive(t, a).Msg.(engine.VoteMsg); !ok || m.Vote.ValidatorIndex != 3 {
-		t.Fatalf("got %+v", m)
+// TCP is the only transport: a QUIC (or other non-TCP) listen or peer
+// address is a config error that says what to use instead, and so is a
+// listen address that cannot be bound.
+func TestOnlyTCP(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := PeerIDFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, mod := range map[string]func(*Config){
+		"quic listen":     func(c *Config) { c.ListenAddrs = []string{"/ip4/127.0.0.1/udp/0/quic-v1"} },
+		"ws listen":       func(c *Config) { c.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0/ws"} },
+		"quic persistent": func(c *Config) { c.PersistentPeers = []string{"/ip4/127.0.0.1/udp/1/quic-v1/p2p/" + id.String()} },
+		"quic bootstrap":  func(c *Config) { c.BootstrapPeers = []string{"/ip4/127.0.0.1/udp/1/quic-v1/p2p/" + id.String()} },
+	} {
+		cfg := Config{ChainID: testChain, PrivKey: priv, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}}
+		mod(&cfg)
+		if _, err := New(cfg); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "use /ip4/HOST/tcp/PORT") {
+			t.Errorf("%s: err = %v, want ErrConfig saying to use TCP", name, err)
+		}
+	}
+	// 192.0.2.1 (TEST-NET-1) is not a local address: listening fails.
+	unbindable := Config{ChainID: testChain, PrivKey: priv, ListenAddrs: []string{"/ip4/192.0.2.1/tcp/0"}}
+	if _, err := New(unbindable); !errors.Is(err, ErrConfig) {
+		t.Errorf("unbindable address: err = %v, want ErrConfig", err)
 	}
 }

@@ -35,8 +35,8 @@ type Config struct {
 	ChainID string
 	// PrivKey is the node key (Ed25519); the peer ID derives from it.
 	PrivKey ed25519.PrivateKey
-	// ListenAddrs are multiaddrs: TCP (/ip4/0.0.0.0/tcp/26656, Noise and
-	// yamux) and optionally QUIC (/ip4/0.0.0.0/udp/26656/quic-v1).
+	// ListenAddrs are TCP multiaddrs, /ip4/HOST/tcp/PORT or
+	// /ip6/HOST/tcp/PORT (Noise and yamux); TCP is the only transport.
 	ListenAddrs []string
 	// PersistentPeers are dialed on start, redialed with backoff whenever
 	// disconnected, and never trimmed by the connection manager.

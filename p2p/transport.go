@@ -8,16 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
-	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
-	"github.com/libp2p/go-libp2p/p2p/security/noise"
-	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/bftnode/bftnode/consensus/engine"
 )
@@ -90,34 +85,25 @@ func New(cfg Config) (*Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: node key: %w", ErrConfig, err)
 	}
-	cm, err := connmgr.NewConnManager(cfg.MaxPeers, cfg.MaxPeers+cfg.MaxPeers/4+2, connmgr.WithGracePeriod(time.Minute))
-	if err != nil {
-		return nil, fmt.Errorf("%w: connection manager: %w", ErrConfig, err)
+	listen := make([]ma.Multiaddr, 0, len(cfg.ListenAddrs))
+	for _, s := range cfg.ListenAddrs {
+		m, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: listen address %q: %w", ErrConfig, s, err)
+		}
+		if err := checkTCPAddr(m); err != nil {
+			return nil, fmt.Errorf("%w: listen address: %w", ErrConfig, err)
+		}
+		listen = append(listen, m)
 	}
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(rcmgr.DefaultLimits.AutoScale()))
+	h, err := newHost(priv, listen, cfg.MaxPeers, t.gater)
 	if err != nil {
-		return nil, fmt.Errorf("%w: resource manager: %w", ErrConfig, err)
-	}
-	h, err := libp2p.New(
-		libp2p.Identity(priv),
-		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Transport(quic.NewTransport),
-		libp2p.Security(noise.ID, noise.New),
-		libp2p.ConnectionManager(cm),
-		libp2p.ResourceManager(rm),
-		libp2p.ConnectionGater(t.gater),
-		libp2p.DisableRelay(),
-		libp2p.Ping(false),
-	)
-	if err != nil {
-		_ = rm.Close()
 		return nil, fmt.Errorf("%w: libp2p host: %w", ErrConfig, err)
 	}
 	t.host = h
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	for _, ai := range t.persistent {
-		cm.Protect(ai.ID, "persistent")
+		h.ConnManager().Protect(ai.ID, "persistent")
 	}
 	h.SetStreamHandler(ProtocolConsensus, t.handleConsensus)
 	h.SetStreamHandler(ProtocolBlockSync, t.handleBlockSync)
