@@ -30,7 +30,7 @@ import (
 // It is assembled from go-libp2p's parts the way its config.NewNode does
 // (v0.51), rather than with libp2p.New, because the root and config
 // packages import the QUIC, WebTransport and WebRTC transports: linking
-// them adds ~15 MB to the binary, most of it resident.
+// them added ~11 MB to the binary, most of it resident.
 type tcpHost struct {
 	*bhost.BasicHost
 	obs *observedaddrs.Manager
