@@ -61,12 +61,14 @@ type Collector struct {
 // NewCollector returns a collector for the txs of gen.
 func NewCollector(gen *TxGen) *Collector { return &Collector{gen: gen} }
 
-// StartLoad marks the start of the load period at t.
-func (c *Collector) StartLoad(t time.Time) {
+// StartLoad marks the start of the load period at t, when the latest
+// height known (from the node, if no block has been seen yet) is height.
+func (c *Collector) StartLoad(t time.Time, height int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.loadStart = t
 	c.windows = NewWindows(t, time.Second)
+	c.lastHeight = max(c.lastHeight, height)
 	c.loadStartHeight = c.lastHeight
 }
 

@@ -21,7 +21,7 @@ func collectorRun(t *testing.T) (s Summary, at func(ms int) time.Time) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at = func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	col.AddBlock(Block{Height: 5, Received: at(-100)}) // before the load
-	col.StartLoad(t0)
+	col.StartLoad(t0, 4) // the node said 4; block 5 came first
 	txs := make([][]byte, 7)
 	for i := range txs {
 		seq, tx := gen.Next()
@@ -203,5 +203,26 @@ func TestCollectorWaitRoom(t *testing.T) {
 				t.Fatalf("step %d: WaitRoom = false", i)
 			}
 		}
+	}
+}
+
+// Heights count from the node's latest height at the start of the load,
+// also when no block arrived before it.
+func TestCollectorHeightsFromStartHeight(t *testing.T) {
+	gen, _ := NewTxGen("h", 64)
+	col := NewCollector(gen)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	col.StartLoad(t0, 100)
+	col.AddBlock(Block{Height: 101, Received: t0.Add(time.Second)})
+	col.AddBlock(Block{Height: 102, Received: t0.Add(2 * time.Second)})
+	col.EndLoad(t0.Add(4 * time.Second))
+	if s := col.Summary(); s.Heights != 2 || s.BlocksPerSec != 0.5 || s.LastHeight != 102 {
+		t.Errorf("heights %d, %v blocks/s, last height %d; want 2, 0.5, 102", s.Heights, s.BlocksPerSec, s.LastHeight)
+	}
+	empty := NewCollector(gen)
+	empty.StartLoad(t0, 7)
+	empty.EndLoad(t0.Add(time.Second))
+	if s := empty.Summary(); s.Heights != 0 || s.LastHeight != 7 {
+		t.Errorf("no blocks: heights %d, last height %d; want 0, 7", s.Heights, s.LastHeight)
 	}
 }

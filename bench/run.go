@@ -149,7 +149,7 @@ func (r *runner) run(ctx context.Context) (*Summary, error) {
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	t0 := r.o.Now()
-	r.col.StartLoad(t0)
+	r.col.StartLoad(t0, r.next-1)
 	var wg sync.WaitGroup
 	if !r.o.NoLoad {
 		for i := range r.o.Connections {
