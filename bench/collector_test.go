@@ -21,7 +21,7 @@ func collectorRun(t *testing.T) (s Summary, at func(ms int) time.Time) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at = func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	col.AddBlock(Block{Height: 5, Received: at(-100)}) // before the load
-	col.StartLoad(t0, 4) // the node said 4; block 5 came first
+	col.StartLoad(t0, 4)                               // the node said 4; block 5 came first
 	txs := make([][]byte, 7)
 	for i := range txs {
 		seq, tx := gen.Next()
