@@ -1,14 +1,13 @@
 package config
 
 import (
-	"bytes"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 
+	"github.com/bftnode/bftnode/crypto/keyfile"
 	p2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -19,19 +18,13 @@ var ErrInvalidNodeKey = errors.New("invalid node key")
 // ErrKeyExists means a key file is already there and was not overwritten.
 var ErrKeyExists = errors.New("key file exists")
 
-// PrivKeyTypeEd25519 is the type tag of an Ed25519 private key in JSON.
-const PrivKeyTypeEd25519 = "tendermint/PrivKeyEd25519"
-
 // NodeKey is the node's p2p identity; its public key gives the libp2p peer ID.
 type NodeKey struct {
 	PrivKey ed25519.PrivateKey
 }
 
 type nodeKeyJSON struct {
-	PrivKey struct {
-		Type  string `json:"type"`
-		Value []byte `json:"value"`
-	} `json:"priv_key"`
+	PrivKey keyfile.TypedKey `json:"priv_key"`
 }
 
 // GenNodeKey generates a node key and writes it to path (mode 0600). It
@@ -54,34 +47,22 @@ func GenNodeKey(path string) (*NodeKey, error) {
 
 // Save writes the key to path with mode 0600.
 func (k *NodeKey) Save(path string) error {
-	var j nodeKeyJSON
-	j.PrivKey.Type = PrivKeyTypeEd25519
-	j.PrivKey.Value = k.PrivKey
-	data, err := json.MarshalIndent(j, "", "  ")
-	if err != nil {
-		return fmt.Errorf("config: encoding node key: %w", err)
-	}
-	return writeFileAtomic(path, append(data, '\n'), 0o600)
+	return keyfile.Write(path, nodeKeyJSON{PrivKey: keyfile.PrivKey(k.PrivKey)})
 }
 
 // LoadNodeKey reads node_key.json.
 func LoadNodeKey(path string) (*NodeKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: reading node key: %w", err)
-	}
 	var j nodeKeyJSON
-	if err := json.Unmarshal(data, &j); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidNodeKey, path, err)
+	err := keyfile.Read(path, &j)
+	var priv ed25519.PrivateKey
+	if err == nil {
+		priv, err = j.PrivKey.Ed25519PrivKey()
 	}
-	priv := ed25519.PrivateKey(j.PrivKey.Value)
 	switch {
-	case j.PrivKey.Type != PrivKeyTypeEd25519:
-		return nil, fmt.Errorf("%w: %s: priv_key.type is %q, want %q", ErrInvalidNodeKey, path, j.PrivKey.Type, PrivKeyTypeEd25519)
-	case len(priv) != ed25519.PrivateKeySize:
-		return nil, fmt.Errorf("%w: %s: priv_key.value has %d bytes, want %d", ErrInvalidNodeKey, path, len(priv), ed25519.PrivateKeySize)
-	case !bytes.Equal(ed25519.NewKeyFromSeed(priv.Seed()), priv):
-		return nil, fmt.Errorf("%w: %s: the public half does not match the private key", ErrInvalidNodeKey, path)
+	case errors.Is(err, keyfile.ErrMalformed):
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidNodeKey, path, err)
+	case err != nil:
+		return nil, err
 	}
 	return &NodeKey{PrivKey: priv}, nil
 }

@@ -3,7 +3,6 @@ package privval
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,25 +11,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bftnode/bftnode/crypto/keyfile"
 	"github.com/bftnode/bftnode/types"
 )
 
-// Key types in the key file, as CometBFT writes them.
-const (
-	pubKeyType  = "tendermint/PubKeyEd25519"
-	privKeyType = "tendermint/PrivKeyEd25519"
-)
-
-type typedKey struct {
-	Type  string `json:"type"`
-	Value []byte `json:"value"`
-}
-
 // keyFile is the key file, in CometBFT's JSON shape.
 type keyFile struct {
-	Address hexBytes `json:"address"`
-	PubKey  typedKey `json:"pub_key"`
-	PrivKey typedKey `json:"priv_key"`
+	Address hexBytes         `json:"address"`
+	PubKey  keyfile.TypedKey `json:"pub_key"`
+	PrivKey keyfile.TypedKey `json:"priv_key"`
 }
 
 // FilePV is a Signer whose key and last-sign state live in files. It is safe
@@ -75,21 +64,15 @@ func GenFilePV(keyPath, statePath string) (*FilePV, error) {
 	if err != nil {
 		return nil, fmt.Errorf("privval: generating key: %w", err)
 	}
+	if err := os.MkdirAll(filepath.Dir(statePath), 0o700); err != nil {
+		return nil, fmt.Errorf("privval: %w", err)
+	}
 	pub := priv.Public().(ed25519.PublicKey)
-	data, err := json.MarshalIndent(keyFile{
+	if err := keyfile.Write(keyPath, keyFile{
 		Address: addressBytes(pub),
-		PubKey:  typedKey{Type: pubKeyType, Value: pub},
-		PrivKey: typedKey{Type: privKeyType, Value: priv},
-	}, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("privval: encoding key file: %w", err)
-	}
-	for _, p := range []string{keyPath, statePath} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return nil, fmt.Errorf("privval: %w", err)
-		}
-	}
-	if err := writeFileAtomic(keyPath, data); err != nil {
+		PubKey:  keyfile.PubKey(pub),
+		PrivKey: keyfile.PrivKey(priv),
+	}); err != nil {
 		return nil, err
 	}
 	if err := writeState(statePath, lastSignState{}); err != nil {
@@ -118,21 +101,20 @@ func LoadOrGenFilePV(keyPath, statePath string) (*FilePV, error) {
 }
 
 func readKey(path string) (ed25519.PrivateKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("privval: reading key file: %w", err)
-	}
 	var kf keyFile
-	if err := json.Unmarshal(data, &kf); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidKey, path, err)
+	err := keyfile.Read(path, &kf)
+	var priv ed25519.PrivateKey
+	if err == nil {
+		priv, err = kf.PrivKey.Ed25519PrivKey()
 	}
-	priv := ed25519.PrivateKey(kf.PrivKey.Value)
 	switch {
-	case kf.PubKey.Type != pubKeyType || kf.PrivKey.Type != privKeyType:
-		return nil, fmt.Errorf("%w: %s: key types %q and %q, want %q and %q", ErrInvalidKey, path, kf.PubKey.Type, kf.PrivKey.Type, pubKeyType, privKeyType)
-	case len(priv) != ed25519.PrivateKeySize:
-		return nil, fmt.Errorf("%w: %s: private key of %d bytes", ErrInvalidKey, path, len(priv))
-	case !bytes.Equal(ed25519.NewKeyFromSeed(priv.Seed()), priv) || !bytes.Equal(kf.PubKey.Value, priv.Public().(ed25519.PublicKey)):
+	case errors.Is(err, keyfile.ErrMalformed):
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidKey, path, err)
+	case err != nil:
+		return nil, err
+	case kf.PubKey.Type != keyfile.PubKeyTypeEd25519:
+		return nil, fmt.Errorf("%w: %s: pub_key.type is %q, want %q", ErrInvalidKey, path, kf.PubKey.Type, keyfile.PubKeyTypeEd25519)
+	case !bytes.Equal(kf.PubKey.Value, priv.Public().(ed25519.PublicKey)):
 		return nil, fmt.Errorf("%w: %s: public key does not match the private key", ErrInvalidKey, path)
 	case !bytes.Equal(kf.Address, addressBytes(kf.PubKey.Value)):
 		return nil, fmt.Errorf("%w: %s: address does not match the public key", ErrInvalidKey, path)

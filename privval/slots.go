@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"io/fs"
 	"os"
+
+	"github.com/bftnode/bftnode/crypto/keyfile"
 )
 
 // The state file has two formats.
@@ -15,7 +17,7 @@ import (
 // The legacy format is CometBFT's: one JSON object. GenFilePV and
 // ResetState write it (the fresh state), and a state file from CometBFT or
 // an older bftnode is in it. It can only be replaced whole, atomically (see
-// writeFileAtomic), which costs a new file, two fsyncs and a rename.
+// keyfile.WriteAtomic), which costs a new file, two fsyncs and a rename.
 //
 // The slot format is what the first signature turns the file into, once,
 // atomically; every later signature then updates it in place with one
@@ -170,7 +172,7 @@ func (f *stateFile) save(s lastSignState) error {
 	if !f.slotted {
 		whole := make([]byte, 2*slotSize)
 		copy(whole[off:], slot)
-		if err := writeFileAtomic(f.path, whole); err != nil {
+		if err := keyfile.WriteAtomic(f.path, whole); err != nil {
 			return err
 		}
 		f.slotted = true

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/bftnode/bftnode/crypto/keyfile"
 )
 
 // hexBytes is a byte slice written as upper-case hex in JSON.
@@ -51,59 +53,13 @@ func (s *lastSignState) validate() error {
 }
 
 // writeState replaces the state file with s in the legacy format,
-// atomically and durably (see writeFileAtomic).
+// atomically and durably (see keyfile.WriteAtomic).
 func writeState(path string, s lastSignState) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("privval: encoding last-sign state: %w", err)
 	}
-	return writeFileAtomic(path, data)
-}
-
-// writeFileAtomic replaces path with data, mode 0600: it writes a temporary
-// file in the same directory, fsyncs it, renames it over path and fsyncs the
-// directory, so that after a crash path holds either the old or the new
-// content, never a mix, and the new content is durable once this returns.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("privval: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	_, err = tmp.Write(data) // os.CreateTemp made it 0600
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		return fmt.Errorf("privval: writing %s: %w", path, err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return keyfile.WriteAtomic(path, data)
 }
 
 // ResetState writes a fresh last-sign state (nothing signed) to path. It
