@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/consensus/wal"
 	"github.com/bftnode/bftnode/privval"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
@@ -55,43 +56,23 @@ func (e *Engine) do(ctx context.Context, a consensus.Action) error {
 	return nil
 }
 
-// signVote signs an own vote and, while the signer saves its last-sign
-// state, logs it in the WAL with fsync; once both are durable it
-// broadcasts the vote and feeds it back. A crash between the two leaves at
-// most a WAL record the signer's state lacks, never sent: recovery re-signs
-// it before sending it (see confirmOwn).
+// signVote signs an own vote and logs it (see signLogged), then broadcasts
+// it and feeds it back.
 func (e *Engine) signVote(a consensus.SignVote) error {
 	v := a.Vote
-	var walSync time.Duration
-	began := time.Now()
-	err := e.d.Signer.SignVoteAlongside(e.chain, &v, func() error {
-		defer func(t time.Time) { walSync = time.Since(t) }(time.Now())
-		rec, err := encodeVote(&v, v.Timestamp)
-		if err != nil {
-			return err
-		}
-		return e.d.WAL.WriteSync(kindVote, rec)
-	})
-	if errors.Is(err, privval.ErrDoubleSign) {
-		e.log.Warn("signer refused a vote", append(e.pos(), "err", err)...)
-		return nil
+	ok, err := e.signLogged("vote", kindVote, func(alongside func() error) error {
+		return e.d.Signer.SignVoteAlongside(e.chain, &v, alongside)
+	}, func() ([]byte, error) { return encodeVote(&v, v.Timestamp) })
+	if !ok {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("%w: signing and logging: %w", ErrStore, err)
-	}
-	e.trace.sign += time.Since(began)
-	e.trace.walSync += walSync
-	e.seen[string(v.Signature)] = struct{}{}
-	msg := VoteMsg{Vote: &v}
-	e.sent = append(e.sent, msg)
-	e.d.Transport.Broadcast(msg)
+	e.release(v.Signature, VoteMsg{Vote: &v}, consensus.VoteReceived{Vote: &v, Now: v.Timestamp})
 	e.trace.markVote(v.Type)
-	e.feedback = append(e.feedback, consensus.VoteReceived{Vote: &v, Now: v.Timestamp})
 	return nil
 }
 
-// signProposal signs an own proposal, logs it as signVote does, then
-// broadcasts and feeds it back.
+// signProposal signs an own proposal and logs it (see signLogged), then
+// broadcasts it and feeds it back.
 func (e *Engine) signProposal(a consensus.SignProposal) error {
 	p := a.Proposal
 	b := e.blocks[p.BlockID]
@@ -100,32 +81,55 @@ func (e *Engine) signProposal(a consensus.SignProposal) error {
 		return nil
 	}
 	p.Timestamp = e.d.Clock.Now()
+	ok, err := e.signLogged("proposal", kindProposal, func(alongside func() error) error {
+		return e.d.Signer.SignProposalAlongside(e.chain, &p, alongside)
+	}, func() ([]byte, error) { return encodeProposal(&p, b, p.Timestamp) })
+	if !ok {
+		return err
+	}
+	mark(&e.trace.proposal)
+	e.release(p.Signature, ProposalMsg{Proposal: &p, Block: b}, consensus.ProposalReceived{Proposal: &p, Now: p.Timestamp})
+	return nil
+}
+
+// signLogged signs an own message with sign, which runs its argument
+// alongside the signer's save of its last-sign state: that writes the
+// message's WAL record (kind, from record, which sees the signed message)
+// with fsync. It reports true once both are durable, and only then may the
+// message be released. A crash between the two leaves at most a WAL record
+// the signer's state lacks, never sent: recovery re-signs it before sending
+// it (see confirmOwn). A refusal by the signer's double-sign guard is logged
+// and reported as false with a nil error; what names the message there.
+func (e *Engine) signLogged(what string, kind wal.Kind, sign func(alongside func() error) error, record func() ([]byte, error)) (bool, error) {
 	var walSync time.Duration
 	began := time.Now()
-	err := e.d.Signer.SignProposalAlongside(e.chain, &p, func() error {
+	err := sign(func() error {
 		defer func(t time.Time) { walSync = time.Since(t) }(time.Now())
-		rec, err := encodeProposal(&p, b, p.Timestamp)
+		rec, err := record()
 		if err != nil {
 			return err
 		}
-		return e.d.WAL.WriteSync(kindProposal, rec)
+		return e.d.WAL.WriteSync(kind, rec)
 	})
 	if errors.Is(err, privval.ErrDoubleSign) {
-		e.log.Warn("signer refused a proposal", append(e.pos(), "err", err)...)
-		return nil
+		e.log.Warn("signer refused a "+what, append(e.pos(), "err", err)...)
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("%w: signing and logging: %w", ErrStore, err)
+		return false, fmt.Errorf("%w: signing and logging: %w", ErrStore, err)
 	}
 	e.trace.sign += time.Since(began)
 	e.trace.walSync += walSync
-	mark(&e.trace.proposal)
-	e.seen[string(p.Signature)] = struct{}{}
-	msg := ProposalMsg{Proposal: &p, Block: b}
+	return true, nil
+}
+
+// release makes a durably signed own message public: seen (so its echo is
+// ignored), kept for rebroadcast, broadcast, and fed back to the core as ev.
+func (e *Engine) release(sig []byte, msg any, ev consensus.Event) {
+	e.seen[string(sig)] = struct{}{}
 	e.sent = append(e.sent, msg)
 	e.d.Transport.Broadcast(msg)
-	e.feedback = append(e.feedback, consensus.ProposalReceived{Proposal: &p, Now: p.Timestamp})
-	return nil
+	e.feedback = append(e.feedback, ev)
 }
 
 // requestValue builds a block now, or, when empty blocks are not wanted
