@@ -42,17 +42,25 @@ func (acceptAll) CheckTx(context.Context, []byte, bool) (CheckResult, error) {
 	return CheckResult{}, nil
 }
 
-// BenchmarkCheckTx admits new 250-byte txs. Every batch of 10,000 the pool
-// and cache are flushed, outside the timer, so the txs can be reused.
-func BenchmarkCheckTx(b *testing.B) {
-	const batch = 10000
-	txs := benchTxs(batch, 250)
+// benchPool is a mempool with room for n txs that checks them with c.
+func benchPool(b *testing.B, c Checker, n int) *Mempool {
+	b.Helper()
 	cfg := DefaultConfig()
-	cfg.MaxTxs = batch
-	mp, err := New(cfg, acceptAll{}, newFakeStore(), nil, nil)
+	cfg.MaxTxs = n
+	mp, err := New(cfg, c, newFakeStore(), nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return mp
+}
+
+// benchAdmit measures admit, one op per new 250-byte tx, into a pool that
+// accepts every tx. Every batch of 10,000 the pool and cache are flushed,
+// outside the timer, so the txs can be reused.
+func benchAdmit(b *testing.B, admit func(ctx context.Context, mp *Mempool, tx []byte)) {
+	const batch = 10000
+	txs := benchTxs(batch, 250)
+	mp := benchPool(b, acceptAll{}, batch)
 	ctx := context.Background()
 	b.SetBytes(250)
 	b.ReportAllocs()
@@ -64,43 +72,32 @@ func BenchmarkCheckTx(b *testing.B) {
 			i = 0
 			b.StartTimer()
 		}
-		if _, err := mp.CheckTx(ctx, txs[i]); err != nil {
-			b.Fatal(err)
-		}
+		admit(ctx, mp, txs[i])
 	}
 }
 
-// BenchmarkCheckTxFromPeers admits 250-byte txs as tx gossip in a
+// BenchmarkCheckTx admits new txs (see benchAdmit).
+func BenchmarkCheckTx(b *testing.B) {
+	benchAdmit(b, func(ctx context.Context, mp *Mempool, tx []byte) {
+		if _, err := mp.CheckTx(ctx, tx); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkCheckTxFromPeers admits txs (see benchAdmit) as tx gossip in a
 // 4-validator network does: each tx arrives from the three peers, so one
 // call in three admits it and two find it already seen. One op is one tx
 // (three calls).
 func BenchmarkCheckTxFromPeers(b *testing.B) {
-	const batch = 10000
-	txs := benchTxs(batch, 250)
 	peers := []string{"12D3KooWPeerA", "12D3KooWPeerB", "12D3KooWPeerC"}
-	cfg := DefaultConfig()
-	cfg.MaxTxs = batch
-	mp, err := New(cfg, acceptAll{}, newFakeStore(), nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	b.SetBytes(250)
-	b.ReportAllocs()
-	reportCPU(b)
-	for i := 0; b.Loop(); i++ {
-		if i == batch {
-			b.StopTimer()
-			mp.Flush()
-			i = 0
-			b.StartTimer()
-		}
+	benchAdmit(b, func(ctx context.Context, mp *Mempool, tx []byte) {
 		for j, p := range peers {
-			if _, err := mp.CheckTxFrom(ctx, txs[i], p); (err == nil) != (j == 0) {
+			if _, err := mp.CheckTxFrom(ctx, tx, p); (err == nil) != (j == 0) {
 				b.Fatalf("from peer %d: %v", j, err)
 			}
 		}
-	}
+	})
 }
 
 // BenchmarkReap10k reaps a pool of 10,000 250-byte txs with no limit, in
@@ -120,12 +117,7 @@ func BenchmarkReap10k(b *testing.B) {
 			for i, tx := range txs {
 				app.set(string(tx), bc.priority(i), 1)
 			}
-			cfg := DefaultConfig()
-			cfg.MaxTxs = n
-			mp, err := New(cfg, app, newFakeStore(), nil, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
+			mp := benchPool(b, app, n)
 			for _, tx := range txs {
 				if _, err := mp.CheckTx(context.Background(), tx); err != nil {
 					b.Fatal(err)
@@ -148,12 +140,7 @@ func BenchmarkUpdateRecheck(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			txs := benchTxs(n, 250)
-			cfg := DefaultConfig()
-			cfg.MaxTxs = n
-			mp, err := New(cfg, acceptAll{}, newFakeStore(), nil, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
+			mp := benchPool(b, acceptAll{}, n)
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
