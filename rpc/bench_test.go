@@ -154,27 +154,13 @@ func cpuTime(b *testing.B) time.Duration {
 // benchTransport serves a discarding backend on loopback and runs fn,
 // reporting the process's CPU time per op: the client's and the server's.
 func benchTransport(b *testing.B, fn func(url string)) {
-	srv, err := NewServer(DefaultConfig(), discardBackend{newFakeBackend(b, 1)}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	l, err := Listen("tcp://127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-	}()
+	cfg := DefaultConfig()
+	cfg.ListenAddress = "tcp://127.0.0.1:0"
+	_, addr, _ := serve(b, cfg, discardBackend{newFakeBackend(b, 1)})
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
-	fn(l.Addr().String())
+	fn(addr)
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
 }
 

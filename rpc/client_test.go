@@ -64,24 +64,9 @@ func TestClientBadServer(t *testing.T) {
 
 func TestUnixSocket(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "rpc.sock")
-	be := newFakeBackend(t, 1)
-	srv, err := NewServer(DefaultConfig(), be, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := Listen("unix://" + sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	cfg := DefaultConfig()
+	cfg.ListenAddress = "unix://" + sock
+	serve(t, cfg, newFakeBackend(t, 1))
 	c, err := NewClient("unix://"+sock, nil)
 	if err != nil {
 		t.Fatal(err)

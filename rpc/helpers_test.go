@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -27,24 +28,41 @@ func startServer(t *testing.T, heights int, mod func(*Config)) *testServer {
 		mod(&cfg)
 	}
 	be := newFakeBackend(t, heights)
+	srv, addr, _ := serve(t, cfg, be)
+	return &testServer{srv: srv, be: be, url: "http://" + addr}
+}
+
+// serve runs a Server with cfg over be on a listener at cfg.ListenAddress
+// and returns it with the listener's address. It serves until stop, which
+// returns Serve's error the first time (nil after), or the test's end,
+// which reports that error.
+func serve(tb testing.TB, cfg Config, be Backend) (srv *Server, addr string, stop func() error) {
+	tb.Helper()
 	srv, err := NewServer(cfg, be, nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	l, err := Listen(cfg.ListenAddress)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, l) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
+	var once sync.Once
+	stop = func() (err error) {
+		once.Do(func() {
+			cancel()
+			err = <-done
+		})
+		return err
+	}
+	tb.Cleanup(func() {
+		if err := stop(); err != nil {
+			tb.Errorf("Serve: %v", err)
 		}
 	})
-	return &testServer{srv: srv, be: be, url: "http://" + l.Addr().String()}
+	return srv, l.Addr().String(), stop
 }
 
 // post sends body to the server and returns the HTTP status and body.

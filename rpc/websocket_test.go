@@ -1,7 +1,6 @@
 package rpc
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -240,23 +239,13 @@ func TestBroadcastTxCommitOverWebsocket(t *testing.T) {
 
 func TestServeShutdownClosesWebsockets(t *testing.T) {
 	cfg := DefaultConfig()
+	cfg.ListenAddress = "tcp://127.0.0.1:0"
 	be := newFakeBackend(t, 1)
-	srv, err := NewServer(cfg, be, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := Listen("tcp://127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	ts := &testServer{srv: srv, be: be, url: "http://" + l.Addr().String()}
+	srv, addr, stop := serve(t, cfg, be)
+	ts := &testServer{srv: srv, be: be, url: "http://" + addr}
 	c := dialWS(t, ts)
 	c.ack(1, "subscribe", map[string]any{"query": "tm.event='Tx'"})
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
 	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
