@@ -37,6 +37,35 @@ func genPV(t testing.TB, p paths) *FilePV {
 	return pv
 }
 
+// readFile returns the content of the file at path.
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// writeFile replaces the file at path with data.
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loadFails checks that loading the signer at p fails with want, and
+// returns the error; what says what was done to the files.
+func loadFails(t *testing.T, p paths, want error, what string) error {
+	t.Helper()
+	_, err := LoadFilePV(p.key, p.state)
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: LoadFilePV = %v, want %v", what, err, want)
+	}
+	return err
+}
+
 func reload(t *testing.T, p paths) *FilePV {
 	t.Helper()
 	pv, err := LoadFilePV(p.key, p.state)
@@ -222,30 +251,20 @@ func TestHalfWrittenStateFileIsAnError(t *testing.T) {
 	p := newPaths(t)
 	pv := genPV(t, p)
 	mustSign(t, pv, vote(pv, types.PrecommitType, 7, 0, "A", t0))
-	slotted, err := os.ReadFile(p.state)
-	if err != nil {
-		t.Fatal(err)
-	}
+	slotted := readFile(t, p.state)
 	legacy := []byte(`{"height": "7", "round": 0, "step": 3}`)
 	for _, full := range [][]byte{slotted, legacy} {
 		for cut := 0; cut < len(full); cut++ {
 			if cut > 64 && cut < len(full)-64 && cut%61 != 0 {
 				continue // every cut near the ends, a sample in between
 			}
-			if err := os.WriteFile(p.state, full[:cut], 0o600); err != nil {
-				t.Fatal(err)
-			}
-			_, err := LoadFilePV(p.key, p.state)
-			if !errors.Is(err, ErrCorruptState) {
-				t.Fatalf("state cut at %d of %d bytes: LoadFilePV = %v, want ErrCorruptState", cut, len(full), err)
-			}
+			writeFile(t, p.state, full[:cut])
+			err := loadFails(t, p, ErrCorruptState, fmt.Sprintf("state cut at %d of %d bytes", cut, len(full)))
 			if !strings.Contains(err.Error(), "reset-state") || !strings.Contains(err.Error(), p.state) {
 				t.Fatalf("error does not tell the operator what to do: %v", err)
 			}
 		}
-		if err := os.WriteFile(p.state, full, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, p.state, full)
 		if got := reload(t, p).LastSigned(); got != (HRS{7, 0, StepPrecommit}) {
 			t.Fatalf("LastSigned = %v", got)
 		}
@@ -259,9 +278,7 @@ func TestStrayTempFileLeavesOldStateValid(t *testing.T) {
 	mustSign(t, pv, signed)
 	// A crash after writing the temporary file for height 3, before the rename.
 	stray := p.state + ".tmp-123456"
-	if err := os.WriteFile(stray, []byte(`{"height": "3", "round": 0, "st`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, stray, []byte(`{"height": "3", "round": 0, "st`))
 	pv = reload(t, p)
 	if got := pv.LastSigned(); got != (HRS{2, 0, StepPrevote}) {
 		t.Fatalf("LastSigned = %v, want height 2 prevote", got)
@@ -325,19 +342,13 @@ func TestGenLoadAndFileFormat(t *testing.T) {
 	}
 	mustSign(t, pv, vote(pv, types.PrevoteType, 12, 1, "A", t0))
 
-	key, err := os.ReadFile(p.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := readFile(t, p.key)
 	for _, want := range []string{fmt.Sprintf(`"address": "%X"`, addressBytes(pv.PubKey())), `"type": "tendermint/PubKeyEd25519"`, `"type": "tendermint/PrivKeyEd25519"`} {
 		if !strings.Contains(string(key), want) {
 			t.Errorf("key file lacks %s:\n%s", want, key)
 		}
 	}
-	state, err := os.ReadFile(p.state)
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := readFile(t, p.state)
 	for _, want := range []string{`"height": "12"`, `"round": 1`, `"step": 2`, `"signature": "`, `"signbytes": "`} {
 		if !strings.Contains(string(state), want) {
 			t.Errorf("state file lacks %s:\n%s", want, state)
@@ -348,31 +359,22 @@ func TestGenLoadAndFileFormat(t *testing.T) {
 func TestBadKeyFileIsRejected(t *testing.T) {
 	p := newPaths(t)
 	genPV(t, p)
-	key, err := os.ReadFile(p.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := readFile(t, p.key)
 	other := newPaths(t)
 	genPV(t, other)
-	otherKey, err := os.ReadFile(other.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	otherKey := readFile(t, other.key)
 	// Take the address line from another key file.
 	addrLine := func(b []byte) string { return strings.SplitN(string(b), "\n", 3)[1] }
 	swapped := strings.Replace(string(key), addrLine(key), addrLine(otherKey), 1)
 	for name, data := range map[string]string{
-		"other address": swapped,
-		"truncated":     string(key[:len(key)/2]),
-		"wrong type":    strings.Replace(string(key), "PrivKeyEd25519", "PrivKeySecp256k1", 1),
+		"other address":  swapped,
+		"truncated":      string(key[:len(key)/2]),
+		"wrong type":     strings.Replace(string(key), "PrivKeyEd25519", "PrivKeySecp256k1", 1),
+		"wrong pub type": strings.Replace(string(key), "PubKeyEd25519", "PubKeySecp256k1", 1),
 	} {
 		t.Run(name, func(t *testing.T) {
-			if err := os.WriteFile(p.key, []byte(data), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := LoadFilePV(p.key, p.state); !errors.Is(err, ErrInvalidKey) {
-				t.Fatalf("LoadFilePV = %v, want ErrInvalidKey", err)
-			}
+			writeFile(t, p.key, []byte(data))
+			loadFails(t, p, ErrInvalidKey, name)
 		})
 	}
 }
@@ -384,9 +386,7 @@ func TestResetState(t *testing.T) {
 	if err := ResetState(p.state, false); !errors.Is(err, ErrUnsafeNotConfirmed) {
 		t.Fatalf("ResetState(unsafe=false) = %v, want ErrUnsafeNotConfirmed", err)
 	}
-	if err := os.WriteFile(p.state, []byte("{"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, p.state, []byte("{"))
 	if err := ResetState(p.state, true); err != nil {
 		t.Fatal(err)
 	}

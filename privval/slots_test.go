@@ -18,23 +18,12 @@ func signHeights(t *testing.T, pv *FilePV, heights ...int64) {
 	}
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 func TestLegacyStateIsReadAndMigrated(t *testing.T) {
 	p := newPaths(t)
 	genPV(t, p)
 	// A CometBFT state file that signed a precommit at height 7.
 	legacy := []byte(`{"height": "7", "round": 0, "step": 3}`)
-	if err := os.WriteFile(p.state, legacy, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, p.state, legacy)
 	pv := reload(t, p)
 	if got := pv.LastSigned(); got != (HRS{7, 0, StepPrecommit}) {
 		t.Fatalf("LastSigned = %v, want height 7 precommit", got)
@@ -71,9 +60,7 @@ func TestTornSlotFallsBackToTheOtherSlot(t *testing.T) {
 		data := bytes.Clone(saved)
 		off := int((1-newest)*slotSize) + torn
 		data[off] ^= 0xff
-		if err := os.WriteFile(p.state, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, p.state, data)
 		if got := reload(t, p).LastSigned(); got != (HRS{3, 0, StepPrecommit}) {
 			t.Fatalf("older slot torn at %d: LastSigned = %v, want height 3", torn, got)
 		}
@@ -82,9 +69,7 @@ func TestTornSlotFallsBackToTheOtherSlot(t *testing.T) {
 	// while saving height 3 leaves, before its signature was released.
 	data := bytes.Clone(saved)
 	data[int(newest*slotSize)+200] ^= 0xff
-	if err := os.WriteFile(p.state, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, p.state, data)
 	pv = reload(t, p)
 	if got := pv.LastSigned(); got != (HRS{2, 0, StepPrecommit}) {
 		t.Fatalf("newest slot torn: LastSigned = %v, want height 2", got)
@@ -98,12 +83,8 @@ func TestTornSlotFallsBackToTheOtherSlot(t *testing.T) {
 	data = bytes.Clone(saved)
 	data[200] ^= 0xff
 	data[slotSize+200] ^= 0xff
-	if err := os.WriteFile(p.state, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadFilePV(p.key, p.state); !errors.Is(err, ErrCorruptState) {
-		t.Fatalf("both slots damaged: LoadFilePV = %v, want ErrCorruptState", err)
-	}
+	writeFile(t, p.state, data)
+	loadFails(t, p, ErrCorruptState, "both slots damaged")
 }
 
 func TestSlotInTheWrongPlaceIsRejected(t *testing.T) {
@@ -113,12 +94,8 @@ func TestSlotInTheWrongPlaceIsRejected(t *testing.T) {
 	data := readFile(t, p.state)
 	// Swap the slots: save 1 in slot 0 and an empty slot 1.
 	swapped := append(bytes.Clone(data[slotSize:]), data[:slotSize]...)
-	if err := os.WriteFile(p.state, swapped, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadFilePV(p.key, p.state); !errors.Is(err, ErrCorruptState) {
-		t.Fatalf("save 1 in slot 0: LoadFilePV = %v, want ErrCorruptState", err)
-	}
+	writeFile(t, p.state, swapped)
+	loadFails(t, p, ErrCorruptState, "save 1 in slot 0")
 }
 
 func TestInPlaceSaveFailureReleasesNoSignature(t *testing.T) {
