@@ -19,7 +19,7 @@ import (
 
 const testChain = "p2p-test"
 
-func testLogger(t *testing.T, level slog.Level) *slog.Logger {
+func testLogger(t testing.TB, level slog.Level) *slog.Logger {
 	t.Helper()
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: level}))
 }
@@ -32,7 +32,7 @@ func newTestNode(t *testing.T, mod func(*Config)) *Transport {
 
 // buildTestNode creates, without starting it, a transport on 127.0.0.1
 // with a random port.
-func buildTestNode(t *testing.T, mod func(*Config)) *Transport {
+func buildTestNode(t testing.TB, mod func(*Config)) *Transport {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -56,8 +56,8 @@ func buildTestNode(t *testing.T, mod func(*Config)) *Transport {
 	return tr
 }
 
-// startTestNode starts tr until the test ends.
-func startTestNode(t *testing.T, tr *Transport) *Transport {
+// startTestNode starts tr until the test (or benchmark) ends.
+func startTestNode(t testing.TB, tr *Transport) *Transport {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() {
@@ -103,12 +103,19 @@ func waitForUpTo(t *testing.T, d time.Duration, what string, cond func() bool) {
 // receive waits for the next inbound message of tr.
 func receive(t *testing.T, tr *Transport) engine.Inbound {
 	t.Helper()
+	return recv(t, tr.Inbound(), "an inbound message")
+}
+
+// recv waits up to 30s for the next value on ch; what names it.
+func recv[V any](t *testing.T, ch <-chan V, what string) V {
+	t.Helper()
 	select {
-	case m := <-tr.Inbound():
-		return m
+	case v := <-ch:
+		return v
 	case <-time.After(30 * time.Second):
-		t.Fatal("timed out waiting for an inbound message")
-		return engine.Inbound{}
+		t.Fatalf("timed out waiting for %s", what)
+		var zero V
+		return zero
 	}
 }
 

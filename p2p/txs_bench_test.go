@@ -2,8 +2,6 @@ package p2p
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/binary"
 	"syscall"
 	"testing"
@@ -12,27 +10,15 @@ import (
 	"github.com/bftnode/bftnode/mempool"
 )
 
-// benchTransport starts a transport on loopback with cfg's TxSource and
-// stops it at the end of the benchmark.
+// benchTransport starts a test node (see buildTestNode) with src as its
+// TxSource and pex at its default interval, as a node runs, and stops it
+// at the end of the benchmark.
 func benchTransport(b *testing.B, src TxSource) *Transport {
 	b.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr, err := New(Config{ChainID: testChain, PrivKey: priv, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, TxSource: src})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(func() {
-		cancel()
-		_ = tr.Close()
-	})
-	if err := tr.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	return tr
+	return startTestNode(b, buildTestNode(b, func(c *Config) {
+		c.TxSource = src
+		c.PexInterval = 0 // the default
+	}))
 }
 
 // cpuTime is the CPU time (user and system) this process used so far.

@@ -62,13 +62,7 @@ func (r *recordingPool) read(peer string) (cursor uint64, given int) {
 
 func receiveTxs(t *testing.T, tr *Transport) InboundTxs {
 	t.Helper()
-	select {
-	case in := <-tr.Txs():
-		return in
-	case <-time.After(30 * time.Second):
-		t.Fatal("timed out waiting for txs")
-		return InboundTxs{}
-	}
+	return recv(t, tr.Txs(), "txs")
 }
 
 // Transactions stream from each node's pool to its peers, never back to
