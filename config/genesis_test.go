@@ -50,7 +50,7 @@ func TestGenesisSaveLoadShape(t *testing.T) {
 		t.Fatalf("address %q is not 40 upper-case hex digits", a)
 	}
 	cp := raw["consensus_params"].(map[string]any)
-	if cp["block"].(map[string]any)["max_bytes"] != "22020096" {
+	if cp["block"].(map[string]any)["max_bytes"] != "4194304" {
 		t.Fatalf("consensus_params: %v", cp)
 	}
 	got, err := LoadGenesis(path)

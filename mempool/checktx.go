@@ -50,14 +50,15 @@ func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (Chec
 	if m.pooled(hash, peer) {
 		return CheckResult{}, ErrTxInCache
 	}
+	// Refuse a full pool early, before the committed index and the
+	// application do any work: under a flood most txs end here.
+	if err := m.admit(nil, hash, len(tx), peer); err != nil {
+		return CheckResult{}, m.forget(hash, err)
+	}
 	// The hash stays cached if the tx is committed: it will never be valid.
 	if m.committed.HasTx(hash) {
 		m.metrics.AlreadyCommitted.Inc()
 		return CheckResult{}, fmt.Errorf("%w: %X", ErrTxCommitted, hash)
-	}
-	// Refuse early, before the application does any work.
-	if err := m.admit(nil, hash, len(tx), peer); err != nil {
-		return CheckResult{}, m.forget(hash, err)
 	}
 
 	res, err := m.checker.CheckTx(ctx, tx, false)
@@ -111,10 +112,8 @@ func (m *Mempool) admit(e *entry, hash [32]byte, size int, peer string) error {
 		dup.addSender(peer)
 		return fmt.Errorf("%w: %X is in the mempool", ErrTxInCache, hash)
 	}
-	if len(m.txs) >= m.cfg.MaxTxs || m.bytes+int64(size) > m.cfg.MaxBytes {
-		m.metrics.Rejected.WithLabelValues(reasonFull).Inc()
-		return fmt.Errorf("%w: %d txs (max %d), %d bytes (max %d), tx of %d bytes",
-			ErrMempoolFull, len(m.txs), m.cfg.MaxTxs, m.bytes, m.cfg.MaxBytes, size)
+	if err := m.roomLocked(size); err != nil {
+		return err
 	}
 	if e == nil {
 		return nil
@@ -131,5 +130,25 @@ func (m *Mempool) admit(e *entry, hash [32]byte, size int, peer string) error {
 		m.newTx = nil
 	}
 	m.notifyTxsAvailableLocked()
+	return nil
+}
+
+// Room reports whether a tx of size bytes would fit in the pool now: nil,
+// or an error wrapping ErrMempoolFull. The RPC asks it before answering an
+// async broadcast, so that a client flooding a full pool gets an error and
+// backs off instead of losing its txs silently.
+func (m *Mempool) Room(size int) error {
+	m.txsMtx.Lock()
+	defer m.txsMtx.Unlock()
+	return m.roomLocked(size)
+}
+
+// roomLocked is Room with txsMtx held.
+func (m *Mempool) roomLocked(size int) error {
+	if len(m.txs) >= m.cfg.MaxTxs || m.bytes+int64(size) > m.cfg.MaxBytes {
+		m.metrics.Rejected.WithLabelValues(reasonFull).Inc()
+		return fmt.Errorf("%w: %d txs (max %d), %d bytes (max %d), tx of %d bytes",
+			ErrMempoolFull, len(m.txs), m.cfg.MaxTxs, m.bytes, m.cfg.MaxBytes, size)
+	}
 	return nil
 }

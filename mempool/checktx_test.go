@@ -104,10 +104,18 @@ func TestCheckTxMempoolFull(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.MaxTxs, cfg.MaxBytes, cfg.MaxTxBytes = tt.maxTxs, tt.maxBytes, 2
 			env := newTestEnv(t, cfg)
+			if err := env.mp.Room(2); err != nil {
+				t.Fatalf("Room on an empty pool: %v", err)
+			}
 			env.checkTx(t, "aa", "bb")
+			wantErr(t, env.mp.Room(2), ErrMempoolFull)
 
+			lookups := env.store.lookupCount()
 			_, err := env.mp.CheckTx(context.Background(), []byte("cc"))
 			wantErr(t, err, ErrMempoolFull)
+			if n := env.store.lookupCount() - lookups; n != 0 {
+				t.Errorf("a full pool still asked the committed index %d times", n)
+			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
@@ -116,8 +124,8 @@ func TestCheckTxMempoolFull(t *testing.T) {
 			if n := env.app.checkCount("cc"); n != 0 {
 				t.Errorf("the app checked a tx that cannot fit")
 			}
-			if got := metricValue(t, env.metrics.Rejected.WithLabelValues(reasonFull)); got != 1 {
-				t.Errorf("rejected{full} = %v, want 1", got)
+			if got := metricValue(t, env.metrics.Rejected.WithLabelValues(reasonFull)); got != 2 {
+				t.Errorf("rejected{full} = %v, want 2 (Room, then CheckTx)", got)
 			}
 
 			// The refused tx was not cached: it gets in once there is room.

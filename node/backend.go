@@ -199,6 +199,8 @@ func (b *backend) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseChe
 	return &abci.ResponseCheckTx{Code: res.Code, Log: res.Log, GasWanted: res.GasWanted}, nil
 }
 
+func (b *backend) MempoolRoom(size int) error { return b.n.mempool.Room(size) }
+
 func (b *backend) UnconfirmedTxs(_ context.Context, limit int) (*rpc.UnconfirmedTxs, error) {
 	mp := b.n.mempool
 	txs := mp.ReapMaxBytesMaxGas(-1, -1)

@@ -64,6 +64,10 @@ type Backend interface {
 	// BroadcastTx submits tx to the mempool (and so to peers) and returns
 	// its CheckTx result; a non-zero code means the tx was refused.
 	BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error)
+	// MempoolRoom returns an error (the mempool is full) when a tx of size
+	// bytes would be refused now for lack of room, else nil.
+	// broadcast_tx_async asks it before answering.
+	MempoolRoom(size int) error
 	// UnconfirmedTxs returns up to limit mempool txs (all when limit <= 0)
 	// and the mempool's totals.
 	UnconfirmedTxs(ctx context.Context, limit int) (*UnconfirmedTxs, error)

@@ -38,6 +38,7 @@ type fakeBackend struct {
 	checkCode uint32 // CheckTx code for every tx
 	autoBlock bool   // BroadcastTx commits the tx in a new block at once
 	panicIn   string // method name whose handler panics
+	roomErr   error  // MempoolRoom's answer (a full mempool)
 }
 
 func newFakeBackend(t testing.TB, heights int) *fakeBackend {
@@ -278,6 +279,12 @@ func (f *fakeBackend) BroadcastTx(_ context.Context, tx []byte) (*abci.ResponseC
 		f.commitBlock([][]byte{tx})
 	}
 	return r, nil
+}
+
+func (f *fakeBackend) MempoolRoom(int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.roomErr
 }
 
 func (f *fakeBackend) UnconfirmedTxs(_ context.Context, limit int) (*UnconfirmedTxs, error) {

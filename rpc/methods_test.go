@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -259,6 +260,20 @@ func TestBroadcastTxAsync(t *testing.T) {
 			t.Fatal("async tx never reached the mempool")
 		}
 		runtime.Gosched()
+	}
+}
+
+func TestBroadcastTxAsyncRefusedByAFullMempool(t *testing.T) {
+	ts := startServer(t, 1, nil)
+	ts.be.mu.Lock()
+	ts.be.roomErr = errors.New("mempool is full: 5000 txs (max 5000)")
+	ts.be.mu.Unlock()
+	e := ts.callErr(t, "broadcast_tx_async", map[string]any{"tx": b64("x=1")})
+	if !strings.Contains(e.Message+e.Data, "mempool is full") {
+		t.Fatalf("error %+v does not say the mempool is full", e)
+	}
+	if u := ts.call(t, "num_unconfirmed_txs", nil); jget(t, u, "n_txs") != "0" {
+		t.Fatalf("a refused async tx reached the mempool: %v", u)
 	}
 }
 

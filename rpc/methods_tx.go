@@ -38,6 +38,11 @@ func (s *Server) broadcastTxAsync(ctx context.Context, a *args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A full mempool refuses at once, as CometBFT's does, so that a client
+	// sees errors and backs off instead of losing txs silently.
+	if err := s.backend.MempoolRoom(len(tx)); err != nil {
+		return nil, err
+	}
 	// Take a slot before answering, so that a flood of async txs is slowed
 	// down here instead of piling up goroutines.
 	select {
