@@ -53,15 +53,11 @@ func (k *NodeKey) Save(path string) error {
 // LoadNodeKey reads node_key.json.
 func LoadNodeKey(path string) (*NodeKey, error) {
 	var j nodeKeyJSON
-	err := keyfile.Read(path, &j)
-	var priv ed25519.PrivateKey
-	if err == nil {
-		priv, err = j.PrivKey.Ed25519PrivKey()
-	}
-	switch {
-	case errors.Is(err, keyfile.ErrMalformed):
+	priv, err := keyfile.ReadPrivKey(path, &j, &j.PrivKey)
+	if errors.Is(err, keyfile.ErrMalformed) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidNodeKey, path, err)
-	case err != nil:
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &NodeKey{PrivKey: priv}, nil

@@ -102,11 +102,7 @@ func LoadOrGenFilePV(keyPath, statePath string) (*FilePV, error) {
 
 func readKey(path string) (ed25519.PrivateKey, error) {
 	var kf keyFile
-	err := keyfile.Read(path, &kf)
-	var priv ed25519.PrivateKey
-	if err == nil {
-		priv, err = kf.PrivKey.Ed25519PrivKey()
-	}
+	priv, err := keyfile.ReadPrivKey(path, &kf, &kf.PrivKey)
 	switch {
 	case errors.Is(err, keyfile.ErrMalformed):
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidKey, path, err)

@@ -72,6 +72,15 @@ func Read(path string, v any) error {
 	return nil
 }
 
+// ReadPrivKey reads the key file at path into v (see Read) and returns the
+// private key k, which points into v, checked (see TypedKey.Ed25519PrivKey).
+func ReadPrivKey(path string, v any, k *TypedKey) (ed25519.PrivateKey, error) {
+	if err := Read(path, v); err != nil {
+		return nil, err
+	}
+	return k.Ed25519PrivKey()
+}
+
 // Write encodes v as indented JSON and replaces the key file at path with
 // it (mode 0600, see WriteAtomic), creating its directory (mode 0700).
 func Write(path string, v any) error {

@@ -32,10 +32,7 @@ func TestWriteRead(t *testing.T) {
 		t.Fatalf("file %s, %v", data, err)
 	}
 	var back nodeKey
-	if err := Read(path, &back); err != nil {
-		t.Fatal(err)
-	}
-	got, err := back.PrivKey.Ed25519PrivKey()
+	got, err := ReadPrivKey(path, &back, &back.PrivKey)
 	if err != nil || !got.Equal(priv) {
 		t.Fatalf("read back %x, %v", got, err)
 	}
