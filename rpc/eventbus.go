@@ -145,15 +145,40 @@ func (b *EventBus) Publish(ev Event) {
 // PublishBlock publishes the events of a committed block: NewBlock,
 // NewBlockHeader, then one Tx event per transaction, with the attributes of
 // the application's events. results may be nil.
+// Events no subscriber can match are not built: a Tx event costs a hash
+// and a few maps per tx, for every block.
 func (b *EventBus) PublishBlock(block *types.Block, id types.BlockID, results *abci.ResponseFinalizeBlock) {
-	for _, ev := range BlockEvents(block, id, results) {
+	anyone, txs := b.interest()
+	if !anyone {
+		return
+	}
+	for _, ev := range blockEvents(block, id, results, txs) {
 		b.Publish(ev)
 	}
+}
+
+// interest reports whether the bus has subscribers, and whether any of
+// them can match Tx events.
+func (b *EventBus) interest() (anyone, txs bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		if s.q.MayMatchEvent(EventTx) {
+			return true, true
+		}
+		anyone = true
+	}
+	return anyone, false
 }
 
 // BlockEvents builds the events PublishBlock publishes, for a bus or an
 // index.
 func BlockEvents(block *types.Block, id types.BlockID, results *abci.ResponseFinalizeBlock) []Event {
+	return blockEvents(block, id, results, true)
+}
+
+// blockEvents is BlockEvents, with the Tx events only if txs is set.
+func blockEvents(block *types.Block, id types.BlockID, results *abci.ResponseFinalizeBlock, txs bool) []Event {
 	height := strconv.FormatInt(block.Header.Height, 10)
 	blockAttrs := map[string][]string{KeyEvent: {EventNewBlock}, KeyBlockHeight: {height}}
 	if results != nil {
@@ -163,6 +188,9 @@ func BlockEvents(block *types.Block, id types.BlockID, results *abci.ResponseFin
 	evs := []Event{
 		{Type: EventNewBlock, Attributes: blockAttrs, Block: block, BlockID: id, Results: results},
 		{Type: EventNewBlockHeader, Attributes: headerAttrs, Header: &block.Header},
+	}
+	if !txs {
+		return evs
 	}
 	for i, tx := range block.Data.Txs {
 		tr := &TxResult{Height: block.Header.Height, Index: uint32(i), Tx: tx}

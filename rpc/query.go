@@ -83,6 +83,17 @@ func (q *Query) String() string { return q.src }
 // Conditions returns the query's conditions, for an index to plan with.
 func (q *Query) Conditions() []Condition { return append([]Condition(nil), q.conds...) }
 
+// MayMatchEvent reports whether the query can match an event of type typ
+// (tm.event): false when one of its conditions on tm.event rejects typ.
+func (q *Query) MayMatchEvent(typ string) bool {
+	for i := range q.conds {
+		if q.conds[i].Key == KeyEvent && !q.conds[i].matchesAny([]string{typ}) {
+			return false
+		}
+	}
+	return true
+}
+
 // Matches reports whether every condition holds for some value of its key
 // in attrs (composite keys to values, as in Event.Attributes).
 func (q *Query) Matches(attrs map[string][]string) bool {

@@ -136,6 +136,54 @@ func TestEventBusDropsSlowSubscriber(t *testing.T) {
 	}
 }
 
+func TestQueryMayMatchEvent(t *testing.T) {
+	for src, want := range map[string]bool{
+		"":                                      true,
+		"tm.event = 'Tx'":                       true,
+		"tm.event = 'NewBlock'":                 false,
+		"tm.event = 'NewBlock' AND app.k = 'v'": false,
+		"app.key = 'x'":                         true,
+		"tm.event CONTAINS 'T'":                 true,
+	} {
+		q, err := ParseQuery(src)
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		if got := q.MayMatchEvent(EventTx); got != want {
+			t.Errorf("%q: MayMatchEvent(Tx) = %v, want %v", src, got, want)
+		}
+	}
+}
+
+// A bus whose only subscriber wants NewBlock still delivers it, and one
+// subscriber that can match Tx events gets them.
+func TestPublishBlockBuildsWhatSubscribersCanMatch(t *testing.T) {
+	bus := NewEventBus(nil, 0)
+	blk := &types.Block{Header: types.Header{Height: 3}, Data: types.Data{Txs: [][]byte{[]byte("a=1"), []byte("b=2")}}}
+	bus.PublishBlock(blk, types.BlockID{}, nil) // no subscribers: nothing to do
+	qb, _ := ParseQuery("tm.event='NewBlock'")
+	blocks, err := bus.Subscribe(t.Context(), qb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.PublishBlock(blk, types.BlockID{}, nil)
+	if ev := <-blocks; ev.Type != EventNewBlock || ev.Block != blk {
+		t.Fatalf("NewBlock subscriber got %+v", ev)
+	}
+	qt, _ := ParseQuery("tm.event='Tx'")
+	txs, err := bus.Subscribe(t.Context(), qt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.PublishBlock(blk, types.BlockID{}, nil)
+	<-blocks
+	for i, want := range []string{"a=1", "b=2"} {
+		if ev := <-txs; ev.Type != EventTx || string(ev.Tx.Tx) != want {
+			t.Fatalf("Tx event %d: %+v", i, ev)
+		}
+	}
+}
+
 func TestEventBusLimitAndCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := NewEventBus(nil, 1)
