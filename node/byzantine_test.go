@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,26 +27,10 @@ func allowByzantine(t *testing.T, cfgs []config.Config) {
 	}
 }
 
-// startWith is startNode with options.
+// startWith is startNode with options, stopped when the test ends.
 func startWith(t *testing.T, cfg config.Config, opts ...Option) *Node {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	n, err := New(ctx, cfg, nil, opts...)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("%s stopped with: %v", cfg.Moniker, err)
-			}
-		})
-	})
+	n, _ := startNode(t, cfg, opts...)
 	return n
 }
 

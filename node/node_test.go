@@ -81,11 +81,11 @@ func start(t *testing.T, cfg config.Config) (stop func()) {
 	return stop
 }
 
-// startNode is start, also returning the node.
-func startNode(t *testing.T, cfg config.Config) (_ *Node, stop func()) {
+// startNode is start, also returning the node; opts configure it.
+func startNode(t *testing.T, cfg config.Config, opts ...Option) (_ *Node, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	n, err := New(ctx, cfg, nil)
+	n, err := New(ctx, cfg, nil, opts...)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
