@@ -211,26 +211,37 @@ func (n *Node) Run(ctx context.Context) error {
 	if err := n.publishCommitted(); err != nil {
 		return err
 	}
+	// The listeners open first, so that a port in use stops the node before
+	// anything runs; on a failure the ones already open are closed.
+	var opened []net.Listener
+	closeOpened := func() {
+		for _, l := range opened {
+			_ = l.Close()
+		}
+	}
+	listen := func(network, addr, what string) (net.Listener, error) {
+		l, err := net.Listen(network, addr)
+		if err != nil {
+			closeOpened()
+			return nil, fmt.Errorf("%s listener on %s: %w", what, addr, err)
+		}
+		opened = append(opened, l)
+		return l, nil
+	}
 	rpcLn, err := rpc.Listen(n.cfg.RPC.ListenAddress)
 	if err != nil {
 		return fmt.Errorf("RPC listener on %s: %w (is another node running? change [rpc] laddr)", n.cfg.RPC.ListenAddress, err)
 	}
-	var metricsLn net.Listener
+	opened = append(opened, rpcLn)
+	var metricsLn, pprofLn net.Listener
 	if n.cfg.Instrumentation.Prometheus {
-		if metricsLn, err = net.Listen("tcp", n.cfg.Instrumentation.PrometheusListenAddr); err != nil {
-			_ = rpcLn.Close()
-			return fmt.Errorf("metrics listener on %s: %w", n.cfg.Instrumentation.PrometheusListenAddr, err)
+		if metricsLn, err = listen("tcp", n.cfg.Instrumentation.PrometheusListenAddr, "metrics"); err != nil {
+			return err
 		}
 	}
-
-	var pprofLn net.Listener
 	if addr := n.cfg.RPC.PprofListenAddress; addr != "" {
-		if pprofLn, err = net.Listen("tcp", addr); err != nil {
-			_ = rpcLn.Close()
-			if metricsLn != nil {
-				_ = metricsLn.Close()
-			}
-			return fmt.Errorf("pprof listener on %s: %w (change [rpc] pprof_laddr)", addr, err)
+		if pprofLn, err = listen("tcp", addr, "pprof"); err != nil {
+			return fmt.Errorf("%w (change [rpc] pprof_laddr)", err)
 		}
 	}
 
