@@ -12,7 +12,7 @@ GOGOPROTO_VERSION   := v1.7.2
 
 PKGS := ./...
 
-.PHONY: all build install test test-long fmt-check vet staticcheck unit fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
+.PHONY: all build install test test-long fmt-check vet staticcheck unit interop fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
 
 all: build
 
@@ -34,8 +34,9 @@ $(BIN)/protoc-gen-gocosmos:
 
 tools: $(BIN)/staticcheck
 
-## test: everything CI runs (format, vet, staticcheck, race tests, quick simulator set, short fuzzing).
-test: fmt-check vet staticcheck unit fuzz-short
+## test: everything CI runs (format, vet, staticcheck, race tests, quick simulator set,
+## the interop suite against CometBFT v0.40.0, short fuzzing).
+test: fmt-check vet staticcheck unit interop fuzz-short
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -52,6 +53,12 @@ staticcheck: $(BIN)/staticcheck
 unit:
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/sim$$')
 	$(GO) test -count=1 -timeout 10m ./sim
+
+## interop: the separate module test/interop, CometBFT v0.40.0's own code (from the
+## Go module proxy) against bftnode processes built from this tree.
+interop: $(BIN)/staticcheck
+	cd test/interop && $(GO) vet ./... && $(BIN)/staticcheck ./...
+	cd test/interop && $(GO) test -count=1 -timeout 30m ./...
 
 # Each fuzz target runs briefly over its committed corpus (testdata/fuzz).
 FUZZTIME ?= 10s
