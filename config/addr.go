@@ -83,7 +83,7 @@ func ParsePeers(list string) ([]peer.AddrInfo, error) {
 		}
 		info, err := peer.AddrInfoFromP2pAddr(m)
 		if err != nil {
-			return nil, fmt.Errorf("peer %q: %v (want /ip4/HOST/tcp/PORT/p2p/PEERID; `bftnode show-node-id` prints a node's peer ID)", s, err)
+			return nil, fmt.Errorf("peer %q: %v (want /ip4/HOST/tcp/PORT/p2p/PEERID; `bftnode show-node-id --libp2p` prints a node's peer ID)", s, err)
 		}
 		out = append(out, *info)
 	}
