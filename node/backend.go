@@ -186,6 +186,7 @@ func (b *backend) ConsensusParams(context.Context, int64) (*tmtypes.ConsensusPar
 		Evidence:  &tmtypes.EvidenceParams{MaxAgeNumBlocks: p.EvidenceMaxAgeNumBlocks, MaxAgeDuration: p.EvidenceMaxAgeDuration},
 		Validator: &tmtypes.ValidatorParams{PubKeyTypes: []string{"ed25519"}},
 		Version:   &tmtypes.VersionParams{},
+		Abci:      &tmtypes.ABCIParams{}, // no vote extensions
 	}, nil
 }
 
