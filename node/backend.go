@@ -176,17 +176,14 @@ func (b *backend) Validators(_ context.Context, h int64) (*types.ValidatorSet, e
 func (b *backend) ConsensusParams(context.Context, int64) (*tmtypes.ConsensusParams, error) {
 	// Consensus parameters do not change in bftnode yet (the application
 	// cannot update them), so every height has the genesis ones.
-	state, err := b.n.store.LoadState()
-	if err != nil {
-		return nil, err
-	}
-	p := state.ConsensusParams
+	p := b.n.genesis.ConsensusParams
 	return &tmtypes.ConsensusParams{
-		Block:     &tmtypes.BlockParams{MaxBytes: p.MaxBlockBytes, MaxGas: p.MaxGas},
-		Evidence:  &tmtypes.EvidenceParams{MaxAgeNumBlocks: p.EvidenceMaxAgeNumBlocks, MaxAgeDuration: p.EvidenceMaxAgeDuration},
-		Validator: &tmtypes.ValidatorParams{PubKeyTypes: []string{"ed25519"}},
-		Version:   &tmtypes.VersionParams{},
-		Abci:      &tmtypes.ABCIParams{}, // no vote extensions
+		Block: &tmtypes.BlockParams{MaxBytes: p.Block.MaxBytes, MaxGas: p.Block.MaxGas},
+		Evidence: &tmtypes.EvidenceParams{MaxAgeNumBlocks: p.Evidence.MaxAgeNumBlocks,
+			MaxAgeDuration: p.Evidence.MaxAgeDuration, MaxBytes: p.Evidence.MaxBytes},
+		Validator: &tmtypes.ValidatorParams{PubKeyTypes: p.Validator.PubKeyTypes},
+		Version:   &tmtypes.VersionParams{App: p.Version.App},
+		Abci:      &tmtypes.ABCIParams{VoteExtensionsEnableHeight: p.ABCI.VoteExtensionsEnableHeight},
 	}, nil
 }
 
