@@ -20,7 +20,6 @@ import (
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/p2p"
-	"github.com/cometbft/cometbft/privval"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
@@ -163,8 +162,7 @@ func TestRPCCometBFTClientDecodesEveryMethod(t *testing.T) {
 	}
 
 	// The chain's setup.
-	genesisFile := filepath.Join(nd.home, "config", "genesis.json")
-	genDoc, err := cmttypes.GenesisDocFromFile(genesisFile)
+	genDoc, err := cmttypes.GenesisDocFromFile(filepath.Join(nd.home, genesisRel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +281,7 @@ func cometClient(t *testing.T, nd *bnode) (*rpchttp.HTTP, *syncBuffer) {
 // CometBFT's own loaders.
 func checkStatus(t *testing.T, nw *network, nd *bnode, st *ctypes.ResultStatus) {
 	t.Helper()
-	nodeKey, err := p2p.LoadNodeKey(filepath.Join(nd.home, "config", "node_key.json"))
+	nodeKey, err := p2p.LoadNodeKey(filepath.Join(nd.home, nodeKeyRel))
 	if err != nil {
 		t.Fatalf("CometBFT cannot load bftnode's node_key.json: %v", err)
 	}
@@ -309,15 +307,12 @@ func checkStatus(t *testing.T, nw *network, nd *bnode, st *ctypes.ResultStatus) 
 	if err := rawCall(nd.RPC(), "status", &raw); err != nil || raw.NodeInfo.Other.PeerID != nd.peerID {
 		t.Errorf("node_info.other.libp2p_peer_id %q, want %s (%v)", raw.NodeInfo.Other.PeerID, nd.peerID, err)
 	}
-	pv := privval.LoadFilePVEmptyState(filepath.Join(nd.home, "config", "priv_validator_key.json"), "")
+	pv := cometLoadFilePV(t, nd.home, false)
 	pub, err := pv.GetPubKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	vi := st.ValidatorInfo
-	if !bytes.Equal(vi.Address, pv.GetAddress()) || !vi.PubKey.Equals(pub) || vi.VotingPower != 10 {
-		t.Errorf("validator_info %X %v power %d; CometBFT reads %X %v from priv_validator_key.json", vi.Address, vi.PubKey, vi.VotingPower, pv.GetAddress(), pub)
-	}
+	checkValidatorInfo(t, nd.name, st.ValidatorInfo, pv.GetAddress(), pub.Bytes(), initPower)
 	si := st.SyncInfo
 	if si.LatestBlockHeight < 2 || si.EarliestBlockHeight != 1 || si.CatchingUp || len(si.LatestBlockHash) != sha256.Size ||
 		si.LatestBlockTime.Before(si.EarliestBlockTime) {
@@ -332,7 +327,7 @@ func checkNetInfo(t *testing.T, nw *network, nd *bnode, ni *ctypes.ResultNetInfo
 	want := map[p2p.ID]*bnode{}
 	for _, q := range nw.nodes {
 		if q != nd {
-			k, err := p2p.LoadNodeKey(filepath.Join(q.home, "config", "node_key.json"))
+			k, err := p2p.LoadNodeKey(filepath.Join(q.home, nodeKeyRel))
 			if err != nil {
 				t.Fatal(err)
 			}
