@@ -121,17 +121,7 @@ nodes name this one in p2p.persistent_peers as
 		Example: `  bftnode show-node-id --home ./localnet/build/node0
   bftnode show-node-id --libp2p --home ./localnet/build/node0`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.homeConfig(cmd)
-			if err != nil {
-				return err
-			}
-			k, err := config.LoadNodeKey(cfg.NodeKeyFile())
-			if err != nil {
-				return err
-			}
-			return c.printNodeID(k, libp2p)
-		},
+		RunE: c.printNodeID(config.LoadNodeKey, &libp2p),
 	}
 	cmd.Flags().BoolVar(&libp2p, "libp2p", false, "print the libp2p peer ID (for p2p.persistent_peers) instead of the node ID")
 	return cmd
@@ -203,32 +193,34 @@ show-node-id does; --libp2p prints the libp2p peer ID). It refuses to
 overwrite an existing key.`,
 		Example: `  bftnode gen-node-key --home ./newnode`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.homeConfig(cmd)
-			if err != nil {
-				return err
-			}
-			k, err := config.GenNodeKey(cfg.NodeKeyFile())
-			if err != nil {
-				return err
-			}
-			return c.printNodeID(k, libp2p)
-		},
+		RunE:    c.printNodeID(config.GenNodeKey, &libp2p),
 	}
 	cmd.Flags().BoolVar(&libp2p, "libp2p", false, "print the libp2p peer ID instead of the node ID")
 	return cmd
 }
 
-// printNodeID prints the node ID of k, or with libp2p its libp2p peer ID.
-func (c *cli) printNodeID(k *config.NodeKey, libp2p bool) error {
-	id := k.NodeID()
-	if libp2p {
-		pid, err := k.PeerID()
+// printNodeID is the RunE of show-node-id and gen-node-key: key loads or
+// makes the home's node key, whose node ID (or with libp2p, its libp2p
+// peer ID) is printed.
+func (c *cli) printNodeID(key func(path string) (*config.NodeKey, error), libp2p *bool) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		cfg, err := c.homeConfig(cmd)
 		if err != nil {
 			return err
 		}
-		id = pid.String()
+		k, err := key(cfg.NodeKeyFile())
+		if err != nil {
+			return err
+		}
+		id := k.NodeID()
+		if *libp2p {
+			pid, err := k.PeerID()
+			if err != nil {
+				return err
+			}
+			id = pid.String()
+		}
+		_, err = fmt.Fprintln(c.stdout, id)
+		return err
 	}
-	_, err := fmt.Fprintln(c.stdout, id)
-	return err
 }
