@@ -23,7 +23,7 @@ const (
 	nodeKeyRel   = "config/node_key.json"
 	pvKeyRel     = "config/priv_validator_key.json"
 	pvStateRel   = "data/priv_validator_state.json"
-	initPower    = 10 // the power `cometbft init` (and `bftnode init`) gives its validator
+	initPower    = 10 // the power `cometbft init`, `bftnode init` and `bftnode testnet` give a validator
 	testnetPower = 1  // the power `cometbft testnet` gives each validator
 )
 

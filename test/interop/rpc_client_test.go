@@ -204,8 +204,14 @@ func TestRPCCometBFTClientDecodesEveryMethod(t *testing.T) {
 	status, err := c.Status(ctx)
 	must("status", err)
 	checkStatus(t, nw, nd, status)
-	netInfo, err := c.NetInfo(ctx)
-	must("net_info", err)
+	// Committing needs only three of the four, so node0 may still be
+	// connecting to the last one.
+	var netInfo *ctypes.ResultNetInfo
+	poll(t, nd.name+" to be connected to the three others", time.Minute, func() (bool, error) {
+		netInfo, err = c.NetInfo(ctx)
+		must("net_info", err)
+		return netInfo.NPeers == len(nw.nodes)-1, nil
+	})
 	checkNetInfo(t, nw, nd, netInfo)
 	for _, method := range []string{"dump_consensus_state", "consensus_state"} {
 		var round json.RawMessage
