@@ -1,12 +1,14 @@
 package config
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/bftnode/bftnode/types"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -77,13 +79,18 @@ func SplitList(s string) []string {
 func ParsePeers(list string) ([]peer.AddrInfo, error) {
 	var out []peer.AddrInfo
 	for _, s := range SplitList(list) {
+		if id, ok := cometNodeIDIn(s); ok {
+			return nil, fmt.Errorf("peer %q names node ID %s, which CometBFT dials but libp2p cannot: "+
+				"use /ip4/HOST/tcp/PORT/p2p/PEERID with the node's libp2p peer ID (`bftnode show-node-id --libp2p` on it, "+
+				"or node_info.other.libp2p_peer_id in its /status)", s, id)
+		}
 		m, err := ma.NewMultiaddr(s)
 		if err != nil {
 			return nil, fmt.Errorf("peer %q is not a multiaddr (want /ip4/HOST/tcp/PORT/p2p/PEERID): %v", s, err)
 		}
 		info, err := peer.AddrInfoFromP2pAddr(m)
 		if err != nil {
-			return nil, fmt.Errorf("peer %q: %v (want /ip4/HOST/tcp/PORT/p2p/PEERID; `bftnode show-node-id` prints a node's peer ID)", s, err)
+			return nil, fmt.Errorf("peer %q: %v (want /ip4/HOST/tcp/PORT/p2p/PEERID; `bftnode show-node-id --libp2p` prints a node's peer ID)", s, err)
 		}
 		out = append(out, *info)
 	}
@@ -97,4 +104,22 @@ func RPCListenHostPort(laddr string) (string, error) {
 		return "", err
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port)), nil
+}
+
+// cometNodeIDIn returns the CometBFT node ID (40 hex digits) that s puts
+// where a peer ID belongs: before the @ of CometBFT's ID@host:port, or after
+// /p2p/.
+func cometNodeIDIn(s string) (string, bool) {
+	id, _, found := strings.Cut(s, "@")
+	if !found {
+		i := strings.LastIndex(s, "/p2p/")
+		if i < 0 {
+			return "", false
+		}
+		id = s[i+len("/p2p/"):]
+	}
+	if b, err := hex.DecodeString(id); err != nil || len(b) != len(types.Address{}) {
+		return "", false
+	}
+	return id, true
 }

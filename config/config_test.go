@@ -142,6 +142,12 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{"pprof laddr", func(c *Config) { c.RPC.PprofListenAddress = "6060" }, "rpc.pprof_laddr"},
 		{"p2p laddr", func(c *Config) { c.P2P.ListenAddress = "/ip4/nope/tcp/1" }, "p2p.laddr"},
 		{"peer without id", func(c *Config) { c.P2P.PersistentPeers = "/ip4/127.0.0.1/tcp/26656" }, "p2p.persistent_peers"},
+		{"cometbft node id@host", func(c *Config) {
+			c.P2P.PersistentPeers = "2939aaeefdb7e52ed7e3dae7e553778473d81a0c@127.0.0.1:26656"
+		}, "show-node-id --libp2p"},
+		{"cometbft node id in multiaddr", func(c *Config) {
+			c.P2P.BootstrapPeers = "/ip4/127.0.0.1/tcp/26656/p2p/2939AAEEFDB7E52ED7E3DAE7E553778473D81A0C"
+		}, "names node ID 2939AAEEFDB7E52ED7E3DAE7E553778473D81A0C"},
 		{"mempool size", func(c *Config) { c.Mempool.Size = 0 }, "mempool.size"},
 		{"tx bigger than mempool", func(c *Config) { c.Mempool.MaxTxBytes, c.Mempool.MaxTxsBytes = 10, 5 }, "max_tx_bytes"},
 		{"timeout", func(c *Config) { c.Consensus.TimeoutPropose = 0 }, "consensus.timeout_propose"},

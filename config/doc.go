@@ -3,7 +3,8 @@
 // Config struct with its defaults and commented config.toml template, loading
 // with the precedence file < BFTNODE_* environment < flags, validation with
 // errors that say what to fix, the genesis document in CometBFT's JSON shape,
-// and the node key (node_key.json) with its libp2p peer ID.
+// and the node key (node_key.json) with its two names: the CometBFT node ID
+// (hex of the key's address) and the libp2p peer ID.
 //
 // Section and key names follow CometBFT's config.toml where the meaning is
 // the same, so an operator who knows CometBFT finds them where expected.

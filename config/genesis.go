@@ -79,12 +79,31 @@ type VersionParams struct {
 	App uint64 `json:"app,string"`
 }
 
+// ABCIParams configure optional ABCI features. bftnode has no vote
+// extensions, so vote_extensions_enable_height must be 0 (never).
+type ABCIParams struct {
+	VoteExtensionsEnableHeight int64 `json:"vote_extensions_enable_height,string"`
+}
+
+// AuthorityParams carry an opaque string that the application may use to
+// authorise parameter changes; bftnode only bounds its length, as CometBFT
+// does.
+type AuthorityParams struct {
+	Authority string `json:"authority"`
+}
+
+// MaxAuthorityLen is the longest consensus_params.authority.authority, as in
+// CometBFT.
+const MaxAuthorityLen = 256
+
 // ConsensusParams are the chain's consensus parameters, in CometBFT's JSON shape.
 type ConsensusParams struct {
 	Block     BlockParams     `json:"block"`
 	Evidence  EvidenceParams  `json:"evidence"`
 	Validator ValidatorParams `json:"validator"`
 	Version   VersionParams   `json:"version"`
+	ABCI      ABCIParams      `json:"abci"`
+	Authority AuthorityParams `json:"authority"`
 }
 
 // DefaultBlockMaxBytes is the default block.max_bytes of a new genesis:
@@ -224,6 +243,10 @@ func (p *ConsensusParams) validate() error {
 		return fmt.Errorf("evidence.max_bytes is %d; it must not be negative", p.Evidence.MaxBytes)
 	case len(p.Validator.PubKeyTypes) != 1 || p.Validator.PubKeyTypes[0] != "ed25519":
 		return fmt.Errorf("validator.pub_key_types is %q; only [\"ed25519\"] is supported", p.Validator.PubKeyTypes)
+	case p.ABCI.VoteExtensionsEnableHeight != 0:
+		return fmt.Errorf("abci.vote_extensions_enable_height is %d; bftnode has no vote extensions, set it to \"0\"", p.ABCI.VoteExtensionsEnableHeight)
+	case len(p.Authority.Authority) > MaxAuthorityLen:
+		return fmt.Errorf("authority.authority is %d bytes; the limit is %d", len(p.Authority.Authority), MaxAuthorityLen)
 	}
 	return nil
 }

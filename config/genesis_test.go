@@ -99,6 +99,16 @@ func TestGenesisErrors(t *testing.T) {
 			p.Block.MaxBytes = 0
 			g.ConsensusParams = &p
 		}), "consensus_params.block.max_bytes"},
+		{"vote extensions", enc(func(g *GenesisDoc) {
+			p := DefaultConsensusParams()
+			p.ABCI.VoteExtensionsEnableHeight = 5
+			g.ConsensusParams = &p
+		}), "consensus_params.abci.vote_extensions_enable_height is 5"},
+		{"long authority", enc(func(g *GenesisDoc) {
+			p := DefaultConsensusParams()
+			p.Authority.Authority = strings.Repeat("a", MaxAuthorityLen+1)
+			g.ConsensusParams = &p
+		}), "consensus_params.authority.authority"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

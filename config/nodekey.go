@@ -2,12 +2,14 @@ package config
 
 import (
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 
 	"github.com/bftnode/bftnode/crypto/keyfile"
+	"github.com/bftnode/bftnode/types"
 	p2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -18,7 +20,9 @@ var ErrInvalidNodeKey = errors.New("invalid node key")
 // ErrKeyExists means a key file is already there and was not overwritten.
 var ErrKeyExists = errors.New("key file exists")
 
-// NodeKey is the node's p2p identity; its public key gives the libp2p peer ID.
+// NodeKey is the node's p2p identity. Its public key gives two names for
+// the node: the node ID CometBFT derives from the same file (NodeID), which
+// the RPC reports, and the libp2p peer ID (PeerID), which peers dial.
 type NodeKey struct {
 	PrivKey ed25519.PrivateKey
 }
@@ -83,4 +87,31 @@ func (k *NodeKey) PeerID() (peer.ID, error) {
 		return "", fmt.Errorf("%w: %v", ErrInvalidNodeKey, err)
 	}
 	return id, nil
+}
+
+// NodeID is the node's ID as CometBFT derives it from the same
+// node_key.json: see NodeIDOf.
+func (k *NodeKey) NodeID() string {
+	return NodeIDOf(k.PrivKey.Public().(ed25519.PublicKey))
+}
+
+// NodeIDOf is the CometBFT node ID of an Ed25519 public key: the lower-case
+// hex of the key's address, the first 20 bytes of its SHA-256.
+func NodeIDOf(pub ed25519.PublicKey) string {
+	a := types.AddressOf(pub)
+	return hex.EncodeToString(a[:])
+}
+
+// NodeIDOfPeer is the CometBFT node ID of a libp2p peer, false when its
+// peer ID does not carry an Ed25519 public key (every bftnode's does).
+func NodeIDOfPeer(id peer.ID) (string, bool) {
+	pk, err := id.ExtractPublicKey()
+	if err != nil || pk.Type() != p2pcrypto.Ed25519 {
+		return "", false
+	}
+	raw, err := pk.Raw()
+	if err != nil || len(raw) != ed25519.PublicKeySize {
+		return "", false
+	}
+	return NodeIDOf(raw), true
 }

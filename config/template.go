@@ -135,7 +135,7 @@ pprof_laddr = {{q .RPC.PprofListenAddress}}
 # tcp://0.0.0.0:26656.
 laddr = {{q .P2P.ListenAddress}}
 # Comma-separated peers to stay connected to, as multiaddrs ending in the peer
-# ID: /ip4/10.0.0.2/tcp/26656/p2p/12D3KooW... (` + "`bftnode show-node-id`" + ` prints it).
+# ID: /ip4/10.0.0.2/tcp/26656/p2p/12D3KooW... (` + "`bftnode show-node-id --libp2p`" + ` prints it).
 persistent_peers = {{q .P2P.PersistentPeers}}
 # Comma-separated peers dialled at start to discover others (same format).
 bootstrap_peers = {{q .P2P.BootstrapPeers}}

@@ -5,10 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/config"
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/mempool"
+	"github.com/bftnode/bftnode/p2p"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/rpc"
@@ -30,8 +39,10 @@ func (b *backend) nodeInfo() rpc.NodeInfo {
 	if addrs := n.transport.Addrs(); len(addrs) > 0 {
 		listen = addrs[0]
 	}
+	id := n.transport.ID()
+	nodeID, _ := config.NodeIDOfPeer(id) // our own key is always Ed25519
 	return rpc.NodeInfo{
-		ID: n.transport.ID().String(), ListenAddr: listen, Network: n.genesis.ChainID,
+		ID: nodeID, PeerID: id.String(), ListenAddr: listen, Network: n.genesis.ChainID,
 		Version: Version, Moniker: n.cfg.Moniker, RPCAddress: n.cfg.RPC.ListenAddress, TxIndex: true,
 	}
 }
@@ -70,10 +81,40 @@ func (b *backend) Status(context.Context) (*rpc.Status, error) {
 func (b *backend) NetInfo(context.Context) (*rpc.NetInfo, error) {
 	n := b.n
 	info := &rpc.NetInfo{Listening: true, Listeners: n.transport.Addrs()}
-	for _, id := range n.transport.Peers() {
-		info.Peers = append(info.Peers, rpc.Peer{Node: rpc.NodeInfo{ID: id.String(), Network: n.genesis.ChainID}})
+	ids := n.transport.Peers()
+	slices.Sort(ids)
+	for _, id := range ids {
+		info.Peers = append(info.Peers, b.peer(id))
 	}
 	return info, nil
+}
+
+// peer describes a connected peer from its ID and its libp2p connection.
+// Its listen address is the one we dialled for an outbound connection, else
+// the least of the addresses the peerstore holds for it (announced by the
+// peer or configured: an inbound connection's remote port is ephemeral). Its
+// moniker is not known: libp2p does not exchange one.
+func (b *backend) peer(id peer.ID) rpc.Peer {
+	n := b.n
+	p := rpc.Peer{Node: rpc.NodeInfo{PeerID: id.String(), Network: n.genesis.ChainID}}
+	p.Node.ID, _ = config.NodeIDOfPeer(id)
+	h := n.transport.Host()
+	conns := h.Network().ConnsToPeer(id)
+	if len(conns) == 0 {
+		return p
+	}
+	c := conns[0]
+	if ip, err := manet.ToIP(c.RemoteMultiaddr()); err == nil {
+		p.RemoteIP = ip.String()
+	}
+	listen := c.RemoteMultiaddr()
+	p.IsOutbound = c.Stat().Direction == network.DirOutbound
+	if announced := h.Peerstore().Addrs(id); !p.IsOutbound && len(announced) > 0 {
+		slices.SortFunc(announced, func(x, y ma.Multiaddr) int { return strings.Compare(x.String(), y.String()) })
+		listen = announced[0]
+	}
+	p.Node.ListenAddr = p2p.FormatPeerMultiaddr(id, listen)
+	return p
 }
 
 func (b *backend) Genesis(context.Context) (json.RawMessage, error) {
@@ -135,16 +176,14 @@ func (b *backend) Validators(_ context.Context, h int64) (*types.ValidatorSet, e
 func (b *backend) ConsensusParams(context.Context, int64) (*tmtypes.ConsensusParams, error) {
 	// Consensus parameters do not change in bftnode yet (the application
 	// cannot update them), so every height has the genesis ones.
-	state, err := b.n.store.LoadState()
-	if err != nil {
-		return nil, err
-	}
-	p := state.ConsensusParams
+	p := b.n.genesis.ConsensusParams
 	return &tmtypes.ConsensusParams{
-		Block:     &tmtypes.BlockParams{MaxBytes: p.MaxBlockBytes, MaxGas: p.MaxGas},
-		Evidence:  &tmtypes.EvidenceParams{MaxAgeNumBlocks: p.EvidenceMaxAgeNumBlocks, MaxAgeDuration: p.EvidenceMaxAgeDuration},
-		Validator: &tmtypes.ValidatorParams{PubKeyTypes: []string{"ed25519"}},
-		Version:   &tmtypes.VersionParams{},
+		Block: &tmtypes.BlockParams{MaxBytes: p.Block.MaxBytes, MaxGas: p.Block.MaxGas},
+		Evidence: &tmtypes.EvidenceParams{MaxAgeNumBlocks: p.Evidence.MaxAgeNumBlocks,
+			MaxAgeDuration: p.Evidence.MaxAgeDuration, MaxBytes: p.Evidence.MaxBytes},
+		Validator: &tmtypes.ValidatorParams{PubKeyTypes: p.Validator.PubKeyTypes},
+		Version:   &tmtypes.VersionParams{App: p.Version.App},
+		Abci:      &tmtypes.ABCIParams{VoteExtensionsEnableHeight: p.ABCI.VoteExtensionsEnableHeight},
 	}, nil
 }
 

@@ -94,8 +94,9 @@ var ErrNotFound = errors.New("not found")
 
 // NodeInfo describes a node (ours in Status, a peer's in NetInfo).
 type NodeInfo struct {
-	ID         string // the node's p2p ID (peer ID)
-	ListenAddr string
+	ID         string // the CometBFT node ID: hex of the node key's address ("" when unknown)
+	PeerID     string // the libp2p peer ID, which peers dial
+	ListenAddr string // a multiaddr ending in /p2p/<PeerID>
 	Network    string // the chain ID
 	Version    string // software version
 	AppVersion uint64 // the application's protocol version

@@ -8,7 +8,10 @@
 // a websocket at /websocket that also carries event subscriptions
 // (subscribe, unsubscribe, unsubscribe_all). Results use CometBFT's JSON
 // conventions: 64-bit integers as strings, hashes as upper-case hex, raw
-// bytes as base64, times as RFC 3339 with nanoseconds.
+// bytes as base64, times as RFC 3339 with nanoseconds. A node is named as
+// CometBFT names it (node_info.id, the hex of its node key's address); its
+// libp2p peer ID is node_info.other.libp2p_peer_id, and its listen addresses
+// are multiaddrs ending in /p2p/<peer ID>.
 //
 // The server reads the chain through [Backend], an interface in domain
 // terms that the node implements over its block store, mempool, application

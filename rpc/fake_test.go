@@ -156,7 +156,7 @@ func (f *fakeBackend) Status(ctx context.Context) (*Status, error) {
 	first, firstID, _, _ := f.get(1)
 	v := f.vals.Validators[0]
 	return &Status{
-		Node: NodeInfo{ID: "12D3KooWtest", ListenAddr: "/ip4/0.0.0.0/tcp/26656", Network: testChainID,
+		Node: NodeInfo{ID: "1c2b0f9e4a33d7e8b5a6c4f2e1d0c9b8a7f6e5d4", PeerID: "12D3KooWtest", ListenAddr: "/ip4/0.0.0.0/tcp/26656", Network: testChainID,
 			Version: "0.1.0", AppVersion: 1, Moniker: "node0", RPCAddress: DefaultListenAddress, TxIndex: true},
 		Sync: SyncInfo{LatestBlockHash: id.Hash, LatestAppHash: b.Header.AppHash, LatestBlockHeight: latest,
 			LatestBlockTime: b.Header.Time, EarliestBlockHash: firstID.Hash, EarliestAppHash: first.Header.AppHash,
@@ -167,7 +167,7 @@ func (f *fakeBackend) Status(ctx context.Context) (*Status, error) {
 
 func (f *fakeBackend) NetInfo(context.Context) (*NetInfo, error) {
 	return &NetInfo{Listening: true, Listeners: []string{"/ip4/0.0.0.0/tcp/26656"}, Peers: []Peer{
-		{Node: NodeInfo{ID: "12D3KooWpeer", Network: testChainID, Moniker: "node1"}, IsOutbound: true, RemoteIP: "10.0.0.2"},
+		{Node: NodeInfo{ID: "00112233445566778899aabbccddeeff00112233", PeerID: "12D3KooWpeer", Network: testChainID, Moniker: "node1"}, IsOutbound: true, RemoteIP: "10.0.0.2"},
 	}}, nil
 }
 

@@ -112,14 +112,21 @@ type nodeInfoView struct {
 	Other      struct {
 		TxIndex    string `json:"tx_index"`
 		RPCAddress string `json:"rpc_address"`
+		PeerID     string `json:"libp2p_peer_id"`
 	} `json:"other"`
 }
+
+// channelsHex is node_info.channels: the CometBFT channel IDs of what
+// bftnode serves over its libp2p protocols (block sync 0x40, consensus
+// 0x20-0x23, mempool 0x30). Some clients (CosmJS) refuse an empty list.
+const channelsHex = "402021222330"
 
 func viewNodeInfo(n *NodeInfo) nodeInfoView {
 	var v nodeInfoView
 	v.ProtocolVersion.P2P, v.ProtocolVersion.Block, v.ProtocolVersion.App = p2pProtocol, blockProtocol, uint64s(n.AppVersion)
 	v.ID, v.ListenAddr, v.Network, v.Version, v.Moniker = n.ID, n.ListenAddr, n.Network, n.Version, n.Moniker
-	v.Other.TxIndex, v.Other.RPCAddress = "off", n.RPCAddress
+	v.Channels = channelsHex
+	v.Other.TxIndex, v.Other.RPCAddress, v.Other.PeerID = "off", n.RPCAddress, n.PeerID
 	if n.TxIndex {
 		v.Other.TxIndex = "on"
 	}

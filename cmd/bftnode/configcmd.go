@@ -77,8 +77,8 @@ what to fix.`,
 					role = fmt.Sprintf("genesis validator %q, power %d", v.Name, v.Power)
 				}
 			}
-			_, err = fmt.Fprintf(c.stdout, "ok: %s\n  chain %s, %d validators, initial height %d\n  node ID %s\n  validator %X (%s)\n",
-				cfg.RootDir, g.ChainID, len(g.Validators), g.InitialHeight, id, pv.Address(), role)
+			_, err = fmt.Fprintf(c.stdout, "ok: %s\n  chain %s, %d validators, initial height %d\n  node ID %s, libp2p peer ID %s\n  validator %X (%s)\n",
+				cfg.RootDir, g.ChainID, len(g.Validators), g.InitialHeight, nk.NodeID(), id, pv.Address(), role)
 			return err
 		},
 	}

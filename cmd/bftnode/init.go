@@ -68,8 +68,8 @@ last-sign state can lead to double-signing.`,
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(c.stdout, "Initialized %s\n  moniker:   %s\n  node ID:   %s\n  validator: %X\n  genesis:   %s (%s)\n",
-				cfg.RootDir, cfg.Moniker, id, h.Validator.Address(), cfg.GenesisFile(), genesisNote)
+			_, err = fmt.Fprintf(c.stdout, "Initialized %s\n  moniker:   %s\n  node ID:   %s\n  peer ID:   %s\n  validator: %X\n  genesis:   %s (%s)\n",
+				cfg.RootDir, cfg.Moniker, h.NodeKey.NodeID(), id, h.Validator.Address(), cfg.GenesisFile(), genesisNote)
 			return err
 		},
 	}
@@ -109,21 +109,22 @@ func (c *cli) homeConfig(cmd *cobra.Command) (config.Config, error) {
 }
 
 func (c *cli) showNodeIDCmd() *cobra.Command {
-	return &cobra.Command{
+	var libp2p bool
+	cmd := &cobra.Command{
 		Use:   "show-node-id",
-		Short: "Print this node's libp2p peer ID (from config/node_key.json)",
-		Long: `show-node-id prints the libp2p peer ID derived from the node key. Other nodes
-name this one in p2p.persistent_peers as /ip4/HOST/tcp/PORT/p2p/<peer ID>.`,
-		Example: `  bftnode show-node-id --home ./localnet/build/node0`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.homeConfig(cmd)
-			if err != nil {
-				return err
-			}
-			return c.printPeerID(config.LoadNodeKey(cfg.NodeKeyFile()))
-		},
+		Short: "Print this node's ID (from config/node_key.json)",
+		Long: `show-node-id prints the node ID that CometBFT derives from the same
+config/node_key.json (the hex of the key's address), which the RPC reports
+as node_info.id. With --libp2p it prints the libp2p peer ID instead: other
+nodes name this one in p2p.persistent_peers as
+/ip4/HOST/tcp/PORT/p2p/<peer ID>.`,
+		Example: `  bftnode show-node-id --home ./localnet/build/node0
+  bftnode show-node-id --libp2p --home ./localnet/build/node0`,
+		Args: cobra.NoArgs,
+		RunE: c.printNodeID(config.LoadNodeKey, &libp2p),
 	}
+	cmd.Flags().BoolVar(&libp2p, "libp2p", false, "print the libp2p peer ID (for p2p.persistent_peers) instead of the node ID")
+	return cmd
 }
 
 func (c *cli) showValidatorCmd() *cobra.Command {
@@ -183,31 +184,43 @@ It refuses to overwrite either file.`,
 }
 
 func (c *cli) genNodeKeyCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "gen-node-key",
-		Short:   "Generate config/node_key.json and print the peer ID",
-		Long:    `gen-node-key writes a new node key (mode 0600) and prints its libp2p peer ID. It refuses to overwrite an existing key.`,
+	var libp2p bool
+	cmd := &cobra.Command{
+		Use:   "gen-node-key",
+		Short: "Generate config/node_key.json and print the node ID",
+		Long: `gen-node-key writes a new node key (mode 0600) and prints its node ID (as
+show-node-id does; --libp2p prints the libp2p peer ID). It refuses to
+overwrite an existing key.`,
 		Example: `  bftnode gen-node-key --home ./newnode`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.homeConfig(cmd)
+		RunE:    c.printNodeID(config.GenNodeKey, &libp2p),
+	}
+	cmd.Flags().BoolVar(&libp2p, "libp2p", false, "print the libp2p peer ID instead of the node ID")
+	return cmd
+}
+
+// printNodeID is the RunE of show-node-id and gen-node-key: key loads or
+// makes the home's node key, whose node ID (or with libp2p, its libp2p
+// peer ID) is printed.
+func (c *cli) printNodeID(key func(path string) (*config.NodeKey, error), libp2p *bool) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		cfg, err := c.homeConfig(cmd)
+		if err != nil {
+			return err
+		}
+		k, err := key(cfg.NodeKeyFile())
+		if err != nil {
+			return err
+		}
+		id := k.NodeID()
+		if *libp2p {
+			pid, err := k.PeerID()
 			if err != nil {
 				return err
 			}
-			return c.printPeerID(config.GenNodeKey(cfg.NodeKeyFile()))
-		},
-	}
-}
-
-// printPeerID prints the libp2p peer ID of a node key just loaded or made.
-func (c *cli) printPeerID(k *config.NodeKey, err error) error {
-	if err != nil {
+			id = pid.String()
+		}
+		_, err = fmt.Fprintln(c.stdout, id)
 		return err
 	}
-	id, err := k.PeerID()
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(c.stdout, id)
-	return err
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -78,8 +81,10 @@ func TestInitCreatesLayoutAndRefusesToOverwrite(t *testing.T) {
 	if !bytes.Equal(pk.Value, g.Validators[0].PubKey.Value) {
 		t.Fatal("show-validator differs from the genesis validator")
 	}
-	if id := strings.TrimSpace(mustRun(t, "show-node-id", "--home", home).stdout); !strings.Contains(r.stdout, id) {
-		t.Fatalf("show-node-id %q not in init's output", id)
+	nodeID := strings.TrimSpace(mustRun(t, "show-node-id", "--home", home).stdout)
+	peerID := strings.TrimSpace(mustRun(t, "show-node-id", "--libp2p", "--home", home).stdout)
+	if !strings.Contains(r.stdout, "node ID:   "+nodeID+"\n") || !strings.Contains(r.stdout, "peer ID:   "+peerID+"\n") {
+		t.Fatalf("show-node-id %q and --libp2p %q not both in init's output:\n%s", nodeID, peerID, r.stdout)
 	}
 
 	keyBefore, _ := os.ReadFile(cfg.PrivValidatorKeyFile())
@@ -104,11 +109,20 @@ func TestInitCreatesLayoutAndRefusesToOverwrite(t *testing.T) {
 func TestGenKeysInEmptyHome(t *testing.T) {
 	home := t.TempDir()
 	r := mustRun(t, "gen-node-key", "--home", home)
-	if !strings.HasPrefix(r.stdout, "12D3KooW") {
-		t.Fatalf("gen-node-key: %s", r.stdout)
+	k, err := config.LoadNodeKey(filepath.Join(home, "config", "node_key.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The node ID is CometBFT's: the hex of SHA-256(public key)[:20].
+	sum := sha256.Sum256(k.PrivKey.Public().(ed25519.PublicKey))
+	if want := hex.EncodeToString(sum[:20]) + "\n"; r.stdout != want {
+		t.Fatalf("gen-node-key printed %q, want the node ID %q", r.stdout, want)
 	}
 	if got := mustRun(t, "show-node-id", "--home", home).stdout; got != r.stdout {
 		t.Fatalf("show-node-id %q, gen-node-key %q", got, r.stdout)
+	}
+	if got := mustRun(t, "show-node-id", "--libp2p", "--home", home).stdout; !strings.HasPrefix(got, "12D3KooW") {
+		t.Fatalf("show-node-id --libp2p: %q, want a libp2p peer ID", got)
 	}
 	r = mustRun(t, "gen-validator", "--home", home)
 	if !strings.Contains(r.stdout, "tendermint/PubKeyEd25519") {

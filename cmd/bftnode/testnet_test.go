@@ -50,7 +50,7 @@ func TestTestnetGeneratesWiredHomes(t *testing.T) {
 				t.Errorf("node%d listens on %s, not loopback", i, addr)
 			}
 		}
-		id := strings.TrimSpace(mustRun(t, "show-node-id", "--home", home).stdout)
+		id := strings.TrimSpace(mustRun(t, "show-node-id", "--libp2p", "--home", home).stdout)
 		p2pAddrs[i] = cfg.P2P.ListenAddress + "/p2p/" + id
 	}
 	if cfgs[0].RPC.ListenAddress != "tcp://127.0.0.1:26657" {

@@ -86,7 +86,7 @@ func newNetwork(t *testing.T, n int, opts netOptions) *network {
 			logPath: filepath.Join(nw.dir, fmt.Sprintf("node%d.log", i)),
 			p2pPort: freePort(t),
 			rpcPort: freePort(t),
-			peerID:  strings.TrimSpace(runBftnode(t, "show-node-id", "--home", home)),
+			peerID:  strings.TrimSpace(runBftnode(t, "show-node-id", "--libp2p", "--home", home)),
 		}
 		nw.nodes = append(nw.nodes, nd)
 	}
