@@ -12,7 +12,7 @@ GOGOPROTO_VERSION   := v1.7.2
 
 PKGS := ./...
 
-.PHONY: all build install test test-long fmt-check vet staticcheck unit interop fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
+.PHONY: all build install test test-long fmt-check vet staticcheck unit interop tidy-check fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
 
 all: build
 
@@ -36,11 +36,16 @@ tools: $(BIN)/staticcheck
 
 ## test: everything CI runs (format, vet, staticcheck, race tests, quick simulator set,
 ## the interop suite against CometBFT v0.40.0, short fuzzing).
-test: fmt-check vet staticcheck unit interop fuzz-short
+test: fmt-check tidy-check vet staticcheck unit interop fuzz-short
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+## tidy-check: go.mod and go.sum of both modules are what `go mod tidy` writes.
+tidy-check:
+	$(GO) mod tidy -diff
+	cd test/interop && $(GO) mod tidy -diff
 
 vet:
 	$(GO) vet $(PKGS)
