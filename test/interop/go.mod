@@ -2,11 +2,13 @@ module github.com/bftnode/bftnode/test/interop
 
 go 1.26.8
 
-require github.com/cometbft/cometbft v0.40.0
+require (
+	github.com/cometbft/cometbft v0.40.0
+	github.com/cosmos/gogoproto v1.7.2
+)
 
 require (
 	github.com/cloudflare/circl v1.6.3 // indirect
-	github.com/cosmos/gogoproto v1.7.2 // indirect
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/go-kit/log v0.2.1 // indirect
