@@ -68,7 +68,7 @@ func ReadMessage(r *bufio.Reader, msg Unmarshaler, maxSize int) error {
 		return err
 	}
 	if err := msg.Unmarshal(buf); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadFrame, err)
+		return fmt.Errorf("%w: its %d-byte message does not decode: %w", ErrBadFrame, size, err)
 	}
 	return nil
 }

@@ -160,6 +160,6 @@ func (s *Server) dispatch(ctx context.Context, req *abci.Request) (*abci.Respons
 		r, err := a.ApplySnapshotChunk(ctx, v.ApplySnapshotChunk)
 		return &abci.Response{Value: &abci.Response_ApplySnapshotChunk{ApplySnapshotChunk: r}}, err
 	default:
-		return nil, fmt.Errorf("%w: %T", ErrUnknownRequest, req.Value)
+		return nil, fmt.Errorf("%w: not one of the ABCI 2.0 methods this server answers (CometBFT v0.40's InsertTx and ReapTxs are not)", ErrUnknownRequest)
 	}
 }

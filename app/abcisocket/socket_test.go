@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -320,5 +321,39 @@ func TestServerStops(t *testing.T) {
 	}
 	if err := c.Echo(context.Background(), "down"); !errors.Is(err, ErrAppDead) {
 		t.Fatalf("Echo after stop = %v, want ErrAppDead", err)
+	}
+}
+
+// TestUnknownRequest: a request of a method the server does not know (here
+// field 21, CometBFT v0.40's InsertTx) is answered with an exception that
+// says so, and the connection goes on.
+func TestUnknownRequest(t *testing.T) {
+	addr := startServer(t, "tcp", testApp{})
+	nc, err := net.Dial("tcp", addr[len("tcp://"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// A 3-byte Request: field 21, length-delimited, empty.
+	if _, err := nc.Write([]byte{3, 0xaa, 0x01, 0x00}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMessage(nc, &abci.Request{Value: &abci.Request_Echo{Echo: &abci.RequestEcho{Message: "still there"}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(nc)
+	var res abci.Response
+	if err := ReadMessage(r, &res, DefaultMaxMessageSize); err != nil {
+		t.Fatal(err)
+	}
+	if ex := res.GetException(); ex == nil || !strings.Contains(ex.Error, ErrUnknownRequest.Error()) || !strings.Contains(ex.Error, "InsertTx") {
+		t.Fatalf("answer to an unknown request: %v, want an exception naming it unknown", &res)
+	}
+	var echo abci.Response
+	if err := ReadMessage(r, &echo, DefaultMaxMessageSize); err != nil {
+		t.Fatal(err)
+	}
+	if echo.GetEcho().GetMessage() != "still there" {
+		t.Fatalf("answer to the Echo after it: %v", &echo)
 	}
 }
