@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -100,24 +102,6 @@ func serveFaultyApp(t *testing.T, kv *kvstore.App, trigger []byte, onCommit bool
 	return abcisocket.URL(ln)
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestFaultyAppStopsNode: an out-of-process application that goes away,
 // closes the consensus connection, answers garbage or answers a frame
 // larger than the limit, in the middle of a block (in FinalizeBlock, or in
@@ -152,10 +136,15 @@ func TestFaultyAppStopsNode(t *testing.T) {
 			cfg := testnet(t, 1, 0)[0]
 			kv := openKVStore(t)
 			cfg.ProxyApp = serveFaultyApp(t, kv, []byte("boom=1"), tt.onCommit, tt.fault)
-			var log syncBuffer
+			logPath := filepath.Join(t.TempDir(), "node.log")
+			log, err := os.Create(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer log.Close()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			n, err := New(ctx, cfg, slog.New(slog.NewTextHandler(&log, nil)))
+			n, err := New(ctx, cfg, slog.New(slog.NewTextHandler(log, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +169,11 @@ func TestFaultyAppStopsNode(t *testing.T) {
 			case <-time.After(time.Minute):
 				t.Fatal("the node kept running without its application")
 			}
-			if logged := log.String(); !strings.Contains(logged, "node part failed") || !strings.Contains(logged, tt.wantText) {
+			logged, err := os.ReadFile(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(logged), "node part failed") || !strings.Contains(string(logged), tt.wantText) {
 				t.Fatalf("the node's log does not report the failure:\n%s", logged)
 			}
 
