@@ -69,8 +69,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			closeOnDone := context.AfterFunc(ctx, func() { nc.Close() })
 			defer closeOnDone()
 			defer nc.Close()
-			err := s.serveConn(ctx, nc, maxSize)
-			log.Debug("abci connection closed", "remote", nc.RemoteAddr(), "err", err)
+			if err := s.serveConn(ctx, nc, maxSize); err != nil && ctx.Err() == nil {
+				log.Warn("abci connection dropped: the client sent what is not an ABCI request, or the connection failed",
+					"remote", nc.RemoteAddr(), "err", err)
+				return
+			}
+			log.Debug("abci connection closed", "remote", nc.RemoteAddr())
 		})
 	}
 }

@@ -43,13 +43,25 @@ func serveCometApp(t *testing.T, network string, app abci.Application) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr := ln.Addr().Network() + "://" + ln.Addr().String()
+	logPath := filepath.Join(t.TempDir(), "app.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := server.NewSocketServerWithListener(ln, app)
-	srv.SetLogger(log.NewNopLogger())
+	srv.SetLogger(log.NewTMLogger(log.NewSyncWriter(logFile)))
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	return ln.Addr().Network() + "://" + ln.Addr().String()
+	t.Cleanup(func() {
+		_ = srv.Stop()
+		if t.Failed() {
+			t.Logf("----- last lines of the log of CometBFT's ABCI server at %s -----\n%s", addr, tail(logPath, 10))
+		}
+		_ = logFile.Close()
+	})
+	return addr
 }
 
 // shortTempDir is a temporary directory, removed when the test ends, with a
