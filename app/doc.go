@@ -7,7 +7,7 @@
 // process or behind an ABCI socket: package app/abcisocket serves any
 // Application on tcp:// or unix:// addresses, and its Client implements
 // Application over such a socket, wire-compatible with CometBFT v0.38
-// applications. Package app/kvstore is a small example application.
+// and v0.40 applications. Package app/kvstore is a small example application.
 //
 // The messages are the ABCI protobuf types of package
 // github.com/bftnode/bftnode/proto/tendermint/abci.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/bftnode/bftnode/app/abcisocket"
 	"github.com/bftnode/bftnode/app/kvstore"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 )
 
 // appConns is the node's connection to its application, and how to close it.
@@ -40,19 +42,36 @@ func openApp(ctx context.Context, proxy, dbDir string) (*appConns, error) {
 	return &appConns{app: c, close: c.Close}, nil
 }
 
-// commitHook wraps the consensus connection so the node hears of each
-// block the engine commits: the engine calls Commit on the application
-// right after the block, its results and the new state are durable in the
-// block store.
-type commitHook struct {
+// withAppAdvice adds what to do next to err if the out-of-process
+// application failed (went away, answered garbage or did not answer).
+func withAppAdvice(err error) error {
+	if !errors.Is(err, abcisocket.ErrAppDead) {
+		return err
+	}
+	return fmt.Errorf("%w; see the application's log, restart it (or fix it), then restart the node: it resumes from its stores", err)
+}
+
+// engineApp is the application as the node hands it to the engine: InitChain
+// carries the genesis consensus parameters in full (the engine knows only
+// those consensus uses), and the node hears of each block the engine
+// commits: the engine calls Commit on the application right after the
+// block, its results and the new state are durable in the block store.
+type engineApp struct {
 	app.Application
+	params    *tmtypes.ConsensusParams
 	committed func()
 }
 
-func (h commitHook) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.ResponseCommit, error) {
-	resp, err := h.Application.Commit(ctx, req)
+func (a engineApp) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	withParams := *req
+	withParams.ConsensusParams = a.params
+	return a.Application.InitChain(ctx, &withParams)
+}
+
+func (a engineApp) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	resp, err := a.Application.Commit(ctx, req)
 	if err == nil {
-		h.committed()
+		a.committed()
 	}
 	return resp, err
 }

@@ -175,7 +175,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}, engine.Deps{
 		Transport: n.transport,
 		Store:     n.store,
-		App:       commitHook{Application: n.app.app, committed: n.onCommitted},
+		App:       engineApp{Application: n.app.app, params: initChainParams(n.genesis), committed: n.onCommitted},
 		Mempool:   n.mempool,
 		Signer:    n.signer,
 		WAL:       n.wal,
@@ -279,7 +279,7 @@ func (n *Node) Run(ctx context.Context) error {
 	<-ctx.Done()
 	wg.Wait()
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
+		return withAppAdvice(cause)
 	}
 	return nil
 }

@@ -1,15 +1,16 @@
 // Package abcisocket carries ABCI over a stream socket, wire-compatible with
-// CometBFT v0.38: [Serve] and [ListenAndServe] expose any app.Application on a
+// CometBFT v0.38 and v0.40 (whose InsertTx and ReapTxs, for an app-side
+// mempool, it does not speak; a server answers them with an exception): [Serve] and [ListenAndServe] expose any app.Application on a
 // tcp:// or unix:// address, and [Client] implements app.Application by
 // calling such a server, so the node runs an in-process or an out-of-process
 // application through the same interface.
 //
 // # Framing
 //
-// Each message is its length as a signed (zig-zag) varint, as written by
-// encoding/binary.PutVarint, followed by that many bytes of the protobuf
-// encoding of an abci.Request (node to application) or abci.Response
-// (application to node). Responses come back in request order on each
+// Each message is its length as an unsigned varint (protobuf's varint, as
+// written by encoding/binary.PutUvarint and by CometBFT's libs/protoio),
+// followed by that many bytes of the protobuf encoding of an abci.Request
+// (node to application) or abci.Response (application to node). Responses come back in request order on each
 // connection. A Flush request asks the server to send every buffered response;
 // the client sends one after each request.
 //

@@ -31,12 +31,13 @@ type Unmarshaler interface {
 	Unmarshal(src []byte) error
 }
 
-// WriteMessage writes msg to w as one frame: its varint length, then its
-// protobuf encoding. w is usually buffered; the caller flushes it.
+// WriteMessage writes msg to w as one frame: its length as an unsigned
+// varint, then its protobuf encoding. w is usually buffered; the caller
+// flushes it.
 func WriteMessage(w io.Writer, msg Marshaler) error {
 	size := msg.Size()
 	buf := make([]byte, binary.MaxVarintLen64+size)
-	n := binary.PutVarint(buf, int64(size))
+	n := binary.PutUvarint(buf, uint64(size))
 	if _, err := msg.MarshalTo(buf[n : n+size]); err != nil {
 		return fmt.Errorf("marshal abci message: %w", err)
 	}
@@ -45,10 +46,10 @@ func WriteMessage(w io.Writer, msg Marshaler) error {
 }
 
 // ReadMessage reads one frame from r into msg. A frame whose declared length
-// is negative or above maxSize fails before anything is allocated. The error
-// is io.EOF only when r ends cleanly between frames.
+// is above maxSize fails before anything is allocated. The error is io.EOF
+// only when r ends cleanly between frames.
 func ReadMessage(r *bufio.Reader, msg Unmarshaler, maxSize int) error {
-	size, err := binary.ReadVarint(r)
+	size, err := binary.ReadUvarint(r)
 	switch {
 	case errors.Is(err, io.EOF):
 		return io.EOF
@@ -56,9 +57,7 @@ func ReadMessage(r *bufio.Reader, msg Unmarshaler, maxSize int) error {
 		return err
 	case err != nil: // only an overlong varint, the reader having succeeded
 		return fmt.Errorf("%w: length: %w", ErrBadFrame, err)
-	case size < 0:
-		return fmt.Errorf("%w: negative length %d", ErrBadFrame, size)
-	case size > int64(maxSize):
+	case size > uint64(maxSize):
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, size, maxSize)
 	}
 	buf := make([]byte, size)
@@ -69,7 +68,7 @@ func ReadMessage(r *bufio.Reader, msg Unmarshaler, maxSize int) error {
 		return err
 	}
 	if err := msg.Unmarshal(buf); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadFrame, err)
+		return fmt.Errorf("%w: its %d-byte message does not decode: %w", ErrBadFrame, size, err)
 	}
 	return nil
 }

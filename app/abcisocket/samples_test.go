@@ -53,6 +53,9 @@ func sampleEvents() []abci.Event {
 var sampleSnapshot = &abci.Snapshot{Height: 10, Format: 1, Chunks: 2, Hash: []byte("hash"), Metadata: []byte("meta")}
 
 // sampleRequests has one request of every kind, named for the golden files.
+// The golden frames are CometBFT's encoding of the same messages, built with
+// its types in test/interop/abci_samples_test.go: change a sample in both
+// places, then `cd test/interop && go test -run TestABCIGoldenFrames -update-abci`.
 func sampleRequests() map[string]*abci.Request {
 	return map[string]*abci.Request{
 		"echo":  {Value: &abci.Request_Echo{Echo: &abci.RequestEcho{Message: "hello"}}},

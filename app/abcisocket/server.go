@@ -69,8 +69,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			closeOnDone := context.AfterFunc(ctx, func() { nc.Close() })
 			defer closeOnDone()
 			defer nc.Close()
-			err := s.serveConn(ctx, nc, maxSize)
-			log.Debug("abci connection closed", "remote", nc.RemoteAddr(), "err", err)
+			if err := s.serveConn(ctx, nc, maxSize); err != nil && ctx.Err() == nil {
+				log.Warn("abci connection dropped: the client sent what is not an ABCI request, or the connection failed",
+					"remote", nc.RemoteAddr(), "err", err)
+				return
+			}
+			log.Debug("abci connection closed", "remote", nc.RemoteAddr())
 		})
 	}
 }
@@ -160,6 +164,6 @@ func (s *Server) dispatch(ctx context.Context, req *abci.Request) (*abci.Respons
 		r, err := a.ApplySnapshotChunk(ctx, v.ApplySnapshotChunk)
 		return &abci.Response{Value: &abci.Response_ApplySnapshotChunk{ApplySnapshotChunk: r}}, err
 	default:
-		return nil, fmt.Errorf("%w: %T", ErrUnknownRequest, req.Value)
+		return nil, fmt.Errorf("%w: not one of the ABCI 2.0 methods this server answers (CometBFT v0.40's InsertTx and ReapTxs are not)", ErrUnknownRequest)
 	}
 }

@@ -6,8 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -320,5 +324,92 @@ func TestServerStops(t *testing.T) {
 	}
 	if err := c.Echo(context.Background(), "down"); !errors.Is(err, ErrAppDead) {
 		t.Fatalf("Echo after stop = %v, want ErrAppDead", err)
+	}
+}
+
+// TestUnknownRequest: a request of a method the server does not know (here
+// field 21, CometBFT v0.40's InsertTx) is answered with an exception that
+// says so, and the connection goes on.
+func TestUnknownRequest(t *testing.T) {
+	addr := startServer(t, "tcp", testApp{})
+	nc, err := net.Dial("tcp", addr[len("tcp://"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// A 3-byte Request: field 21, length-delimited, empty.
+	if _, err := nc.Write([]byte{3, 0xaa, 0x01, 0x00}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMessage(nc, &abci.Request{Value: &abci.Request_Echo{Echo: &abci.RequestEcho{Message: "still there"}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(nc)
+	var res abci.Response
+	if err := ReadMessage(r, &res, DefaultMaxMessageSize); err != nil {
+		t.Fatal(err)
+	}
+	if ex := res.GetException(); ex == nil || !strings.Contains(ex.Error, ErrUnknownRequest.Error()) || !strings.Contains(ex.Error, "InsertTx") {
+		t.Fatalf("answer to an unknown request: %v, want an exception naming it unknown", &res)
+	}
+	var echo abci.Response
+	if err := ReadMessage(r, &echo, DefaultMaxMessageSize); err != nil {
+		t.Fatal(err)
+	}
+	if echo.GetEcho().GetMessage() != "still there" {
+		t.Fatalf("answer to the Echo after it: %v", &echo)
+	}
+}
+
+// TestServerLogsBadFrame: a client that sends what is not an ABCI frame
+// (here a zig-zag length, as bftnode once wrote) is dropped, and the
+// server's log says why.
+func TestServerLogsBadFrame(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	ln, err := Listen("tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- (&Server{App: testApp{}, Logger: slog.New(slog.NewTextHandler(logFile, nil))}).Serve(ctx, ln)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// Echo "hi" with its length 6 zig-zag encoded as 12: the server reads a
+	// 12-byte message, the 6 bytes of this one and the 6 that follow.
+	frame := []byte{12, 0x0a, 0x04, 0x0a, 0x02, 'h', 'i'}
+	if _, err := nc.Write(append(frame, frame[:6]...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read after a bad frame = %v, want the server to close the connection", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		logged, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(logged, []byte("level=WARN")) && bytes.Contains(logged, []byte(ErrBadFrame.Error())) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server's log does not say why it dropped the client:\n%s", logged)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

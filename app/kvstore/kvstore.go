@@ -103,11 +103,16 @@ func open(dir string, fs vfs.FS) (*App, error) {
 func (a *App) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.dropWork()
+	return a.db.Close()
+}
+
+// dropWork discards the writes not yet committed. The caller holds a.mu.
+func (a *App) dropWork() {
 	if a.work != nil {
 		a.work.Close()
 		a.work = nil
 	}
-	return a.db.Close()
 }
 
 // Info reports the last committed height and app hash: the node replays
@@ -163,6 +168,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.dropWork() // a node that lost an earlier InitChain calls it again
 	w := a.startWrites(req.InitialHeight - 1)
 	for _, v := range req.Validators {
 		if err := w.setValidator(v); err != nil {
@@ -200,9 +206,14 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 
 // FinalizeBlock executes the block's transactions in order. Their writes
 // stay in a batch until Commit; the returned app hash already covers them.
+// A height executed again before its Commit (the node lost the outcome:
+// its connection or process failed) starts over from the committed state.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.work != nil && a.workHeight >= req.Height {
+		a.dropWork()
+	}
 	w := a.startWrites(req.Height)
 	res := &abci.ResponseFinalizeBlock{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
 	updated := make(map[string]bool) // validators updated in this block
