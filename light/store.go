@@ -1,0 +1,143 @@
+package light
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/bftnode/bftnode/internal/pebbleopts"
+	typespb "github.com/bftnode/bftnode/proto/bftnode/types"
+	"github.com/bftnode/bftnode/types"
+)
+
+// Store keeps the verified light blocks, by height, in Pebble. Every block
+// in it was verified (or is the one the user trusted to begin with).
+type Store struct {
+	db *pebble.DB
+}
+
+// ErrCorruptStore is wrapped when a stored light block does not decode.
+var ErrCorruptStore = errors.New("light store: corrupt light block")
+
+// OpenStore opens (creating if needed) the store in dir; fs nil means the
+// operating system's filesystem, tests pass vfs.NewMem().
+func OpenStore(dir string, fs vfs.FS, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: fs, Logger: logger}))
+	if err != nil {
+		return nil, fmt.Errorf("light store: open %s: %w (is another light client using this home directory?)", dir, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+const keyPrefix = 'b'
+
+func storeKey(height int64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{keyPrefix}, uint64(height))
+}
+
+// Save stores lb, durably.
+func (s *Store) Save(lb *LightBlock) error {
+	var v []byte
+	for _, m := range []interface{ Marshal() ([]byte, error) }{lb.Header.ToProto(), lb.Commit.ToProto(), lb.ValidatorSet.ToProto()} {
+		b, err := m.Marshal()
+		if err != nil {
+			return fmt.Errorf("light store: encode height %d: %w", lb.Height(), err)
+		}
+		v = binary.AppendUvarint(v, uint64(len(b)))
+		v = append(v, b...)
+	}
+	if err := s.db.Set(storeKey(lb.Height()), v, pebble.Sync); err != nil {
+		return fmt.Errorf("light store: save height %d: %w", lb.Height(), err)
+	}
+	return nil
+}
+
+// LightBlock returns the stored block at height, or nil when there is none.
+func (s *Store) LightBlock(height int64) (*LightBlock, error) {
+	v, closer, err := s.db.Get(storeKey(height))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("light store: read height %d: %w", height, err)
+	}
+	defer closer.Close()
+	return decodeStored(height, v)
+}
+
+// Latest returns the highest stored block, nil when the store is empty.
+func (s *Store) Latest() (*LightBlock, error) { return s.seek(1<<63 - 1) }
+
+// Lowest returns the lowest stored block, nil when the store is empty.
+func (s *Store) Lowest() (*LightBlock, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: storeKey(0), UpperBound: []byte{keyPrefix + 1}})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.First() {
+		return nil, it.Error()
+	}
+	return decodeStored(int64(binary.BigEndian.Uint64(it.Key()[1:])), it.Value())
+}
+
+// Below returns the highest stored block under height, nil when there is
+// none.
+func (s *Store) Below(height int64) (*LightBlock, error) { return s.seek(height) }
+
+func (s *Store) seek(below int64) (*LightBlock, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: storeKey(0), UpperBound: storeKey(below)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return nil, it.Error()
+	}
+	return decodeStored(int64(binary.BigEndian.Uint64(it.Key()[1:])), it.Value())
+}
+
+func decodeStored(height int64, v []byte) (*LightBlock, error) {
+	var parts [3][]byte
+	for i := range parts {
+		n, k := binary.Uvarint(v)
+		if k <= 0 || uint64(len(v)-k) < n {
+			return nil, fmt.Errorf("%w at height %d: truncated", ErrCorruptStore, height)
+		}
+		parts[i], v = v[k:k+int(n)], v[k+int(n):]
+	}
+	var hpb typespb.Header
+	var cpb typespb.Commit
+	var vpb typespb.ValidatorSet
+	lb := &LightBlock{}
+	var err error
+	if err = hpb.Unmarshal(parts[0]); err == nil {
+		lb.Header, err = types.HeaderFromProto(&hpb)
+	}
+	if err == nil {
+		err = cpb.Unmarshal(parts[1])
+	}
+	if err == nil {
+		lb.Commit, err = types.CommitFromProto(&cpb)
+	}
+	if err == nil {
+		err = vpb.Unmarshal(parts[2])
+	}
+	if err == nil {
+		lb.ValidatorSet, err = types.ValidatorSetFromProto(&vpb)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w at height %d: %w", ErrCorruptStore, height, err)
+	}
+	return lb, nil
+}
