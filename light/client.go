@@ -55,6 +55,8 @@ type Client struct {
 
 	mu        sync.Mutex
 	witnesses []Provider
+	conflict  *ConflictError // set once a conflict is found: the client stops
+	halted    chan struct{}  // closed when conflict is set
 }
 
 // NewClient starts a client from the store's latest trusted block, or, when
@@ -77,7 +79,7 @@ func NewClient(ctx context.Context, chainID string, trust TrustOptions, primary 
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{chainID: chainID, opts: opts, primary: primary, store: store, logger: opts.Logger, witnesses: witnesses}
+	c := &Client{chainID: chainID, opts: opts, primary: primary, store: store, logger: opts.Logger, witnesses: witnesses, halted: make(chan struct{})}
 	if trust.Height == 0 {
 		lb, err := store.Latest()
 		if err != nil {
@@ -124,6 +126,27 @@ func (c *Client) initTrust(ctx context.Context, trust TrustOptions) error {
 	return c.store.Save(lb)
 }
 
+// Halted is closed when the client found a conflict and stopped; Conflict
+// then returns it. Every verification afterwards fails with it.
+func (c *Client) Halted() <-chan struct{} { return c.halted }
+
+// Conflict returns the conflict that stopped the client, nil if none.
+func (c *Client) Conflict() *ConflictError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conflict
+}
+
+// halt records a conflict found by compareWitnesses; c.mu is held.
+func (c *Client) halt(err error) error {
+	var conflict *ConflictError
+	if errors.As(err, &conflict) && c.conflict == nil {
+		c.conflict = conflict
+		close(c.halted)
+	}
+	return err
+}
+
 // ChainID is the chain the client follows.
 func (c *Client) ChainID() string { return c.chainID }
 
@@ -142,6 +165,9 @@ func (c *Client) Update(ctx context.Context) (*LightBlock, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.conflict != nil {
+		return nil, c.conflict
+	}
 	trusted, err := c.store.Latest()
 	if err != nil {
 		return nil, err
@@ -161,6 +187,9 @@ func (c *Client) VerifyLightBlockAtHeight(ctx context.Context, height int64) (*L
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.conflict != nil {
+		return nil, c.conflict
+	}
 	if lb, err := c.store.LightBlock(height); err != nil || lb != nil {
 		return lb, err
 	}
@@ -186,7 +215,7 @@ func (c *Client) verifyAbove(ctx context.Context, trusted, target *LightBlock) (
 		return nil, fmt.Errorf("light: verifying height %d from trusted height %d with primary %s: %w", target.Height(), trusted.Height(), c.primary.ID(), err)
 	}
 	if err := c.compareWitnesses(ctx, trusted, target); err != nil {
-		return nil, err
+		return nil, c.halt(err)
 	}
 	for _, lb := range trace[1:] {
 		if err := c.store.Save(lb); err != nil {

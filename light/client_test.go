@@ -188,6 +188,14 @@ func TestClientDetectsDivergentWitness(t *testing.T) {
 	if lb, _ := store.LightBlock(18); lb != nil {
 		t.Error("the disputed header was stored as trusted")
 	}
+	select {
+	case <-client.Halted():
+	default:
+		t.Error("the client did not halt on the conflict")
+	}
+	if _, err := client.VerifyLightBlockAtHeight(context.Background(), 5); !errors.Is(err, ErrConflict) {
+		t.Errorf("verification after the conflict: %v, want the conflict again", err)
+	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if len(files) != 1 || files[0] != conflict.EvidenceFile {
 		t.Fatalf("evidence files %v, want %s", files, conflict.EvidenceFile)

@@ -3,7 +3,6 @@ package light
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -153,10 +152,30 @@ func (p *RPCProvider) Block(ctx context.Context, height int64) (*types.Block, er
 	return b, nil
 }
 
-// Status returns the node's /status result as JSON.
-func (p *RPCProvider) Status(ctx context.Context) (json.RawMessage, error) {
-	var res json.RawMessage
-	return res, p.call(ctx, "status", nil, &res)
+// NodeInfo reads the node's description from its /status.
+func (p *RPCProvider) NodeInfo(ctx context.Context) (*rpc.NodeInfo, error) {
+	var res struct {
+		NodeInfo struct {
+			ID         string `json:"id"`
+			ListenAddr string `json:"listen_addr"`
+			Network    string `json:"network"`
+			Version    string `json:"version"`
+			Moniker    string `json:"moniker"`
+			Protocol   struct {
+				App uint64 `json:"app,string"`
+			} `json:"protocol_version"`
+			Other struct {
+				TxIndex    string `json:"tx_index"`
+				RPCAddress string `json:"rpc_address"`
+			} `json:"other"`
+		} `json:"node_info"`
+	}
+	if err := p.call(ctx, "status", nil, &res); err != nil {
+		return nil, err
+	}
+	n := res.NodeInfo
+	return &rpc.NodeInfo{ID: n.ID, ListenAddr: n.ListenAddr, Network: n.Network, Version: n.Version, AppVersion: n.Protocol.App,
+		Moniker: n.Moniker, RPCAddress: n.Other.RPCAddress, TxIndex: n.Other.TxIndex == "on"}, nil
 }
 
 // ABCIQuery forwards a query to the node's application.
