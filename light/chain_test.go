@@ -77,6 +77,10 @@ func genChain(t *testing.T, chainID string, n int64, sched schedule, appHash fun
 			ChainID: chainID, Height: h, Time: genesisTime.Add(time.Duration(h) * time.Second),
 			LastBlockID: last, ValidatorsHash: vals.Hash(), NextValidatorsHash: next.Hash(),
 			AppHash: appHash(h), ProposerAddress: vals.Proposer().Address,
+			DataHash: (&types.Data{Txs: txsAt(h)}).Hash(),
+		}
+		if h > 1 {
+			hdr.LastCommitHash = c.blocks[h-1].Commit.Hash()
 		}
 		id := types.BlockID{Hash: hdr.Hash(), PartSetHeader: types.PartSetHeader{Total: 1, Hash: sha256.Sum256(appHash(h))}}
 		lb := &LightBlock{Header: hdr, ValidatorSet: vals, Commit: &types.Commit{Height: h, BlockID: id}}
@@ -90,6 +94,9 @@ func genChain(t *testing.T, chainID string, n int64, sched schedule, appHash fun
 }
 
 func sameAppHash(int64) []byte { return []byte("app") }
+
+// txsAt are the transactions of the block at height h.
+func txsAt(h int64) [][]byte { return [][]byte{fmt.Appendf(nil, "tx-%d", h)} }
 
 // sign returns the commit signature of lb's validator at index i.
 func (c *chain) sign(t *testing.T, lb *LightBlock, i int, flag types.BlockIDFlag) types.CommitSig {
