@@ -1,6 +1,7 @@
 package types
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"time"
 )
@@ -120,6 +121,76 @@ func delimited(body []byte) []byte {
 	out := make([]byte, 0, binary.MaxVarintLen64+len(body))
 	out = binary.AppendUvarint(out, uint64(len(body)))
 	return append(out, body...)
+}
+
+// headerHash is CometBFT's Header.Hash: the Merkle root over, in order, the
+// encoded version (tendermint.version.Consensus), the chain ID, height and
+// hashes each wrapped as the value of a google.protobuf.StringValue,
+// Int64Value or BytesValue (absent when empty, as cdcEncode does), the time
+// as a Timestamp and the last block ID as a BlockID.
+func headerHash(h *Header) Hash {
+	var buf [512]byte
+	b := buf[:0]
+	var items [14][]byte
+	mark := func(i, from int) { items[i] = b[from:len(b):len(b)] }
+	wrapped := func(i int, v []byte) { // a BytesValue or StringValue
+		from := len(b)
+		b = appendBytes(b, 1, v)
+		mark(i, from)
+	}
+	from := len(b)
+	b = appendVarint(b, 1, h.Version.Block)
+	b = appendVarint(b, 2, h.Version.App)
+	mark(0, from)
+	from = len(b)
+	b = appendString(b, 1, h.ChainID)
+	mark(1, from)
+	from = len(b)
+	b = appendVarint(b, 1, uint64(h.Height))
+	mark(2, from)
+	from = len(b)
+	b = appendTimestamp(b, h.Time)
+	mark(3, from)
+	from = len(b)
+	b = appendBlockID(b, &h.LastBlockID)
+	mark(4, from)
+	wrapped(5, hashBytes(&h.LastCommitHash))
+	wrapped(6, hashBytes(&h.DataHash))
+	wrapped(7, hashBytes(&h.ValidatorsHash))
+	wrapped(8, hashBytes(&h.NextValidatorsHash))
+	wrapped(9, hashBytes(&h.ConsensusHash))
+	wrapped(10, h.AppHash)
+	wrapped(11, hashBytes(&h.LastResultsHash))
+	wrapped(12, hashBytes(&h.EvidenceHash))
+	wrapped(13, addressBytes(&h.ProposerAddress))
+	return MerkleRoot(items[:])
+}
+
+// appendCommitSig writes a CommitSig message (the leaves of a commit's
+// hash): flag, address, the always-present timestamp, signature.
+func appendCommitSig(b []byte, s *CommitSig) []byte {
+	b = appendVarint(b, 1, uint64(s.Flag))
+	b = appendBytes(b, 2, addressBytes(&s.ValidatorAddress))
+	b = appendTimestampField(b, 3, s.Timestamp)
+	return appendBytes(b, 4, s.Signature)
+}
+
+// appendSimpleValidator writes CometBFT's SimpleValidator (the leaves of a
+// validator set's hash): the public key as a tendermint.crypto.PublicKey
+// (its ed25519 case) and the voting power.
+func appendSimpleValidator(b []byte, v *Validator) []byte {
+	var pk [48]byte
+	b = appendMessage(b, 1, appendBytes(pk[:0], 1, v.PubKey))
+	return appendVarint(b, 2, uint64(v.VotingPower))
+}
+
+// ConsensusParamsHash is the header's consensus hash: the SHA-256 of
+// CometBFT's HashedParams, the block's maximum bytes and gas.
+func ConsensusParamsHash(maxBytes, maxGas int64) Hash {
+	var buf [24]byte
+	b := appendVarint(buf[:0], 1, uint64(maxBytes))
+	b = appendVarint(b, 2, uint64(maxGas))
+	return sha256.Sum256(b)
 }
 
 // VoteSignBytes are the bytes a validator signs for a vote: CometBFT's

@@ -34,7 +34,7 @@ func benchBlock(b *testing.B, n, size, vals int) (*Block, *ValidatorSet) {
 	}
 	blk := &Block{
 		Header: Header{
-			ChainID: "bench-chain", Height: 100, Time: ts, LastBlockID: last,
+			Version: Version{Block: BlockProtocol, App: 1}, ChainID: "bench-chain", Height: 100, Time: ts, LastBlockID: last,
 			ValidatorsHash: set.Hash(), NextValidatorsHash: set.Hash(),
 			AppHash: []byte("app-hash-of-eight-bytes"), ProposerAddress: set.Validators[0].Address,
 		},
