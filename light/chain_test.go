@@ -73,15 +73,17 @@ func genChain(t *testing.T, chainID string, n int64, sched schedule, appHash fun
 		for _, k := range sched(h) {
 			c.keys[types.AddressOf(key(k).Public().(ed25519.PublicKey))] = key(k)
 		}
-		hdr := &types.Header{
+		blk := &types.Block{Header: types.Header{
+			Version: types.Version{Block: types.BlockProtocol},
 			ChainID: chainID, Height: h, Time: genesisTime.Add(time.Duration(h) * time.Second),
 			LastBlockID: last, ValidatorsHash: vals.Hash(), NextValidatorsHash: next.Hash(),
 			AppHash: appHash(h), ProposerAddress: vals.Proposer().Address,
-			DataHash: (&types.Data{Txs: txsAt(h)}).Hash(),
-		}
+		}, Data: types.Data{Txs: txsAt(h)}}
 		if h > 1 {
-			hdr.LastCommitHash = c.blocks[h-1].Commit.Hash()
+			blk.LastCommit = c.blocks[h-1].Commit
 		}
+		blk.FillHeader()
+		hdr := &blk.Header
 		id := types.BlockID{Hash: hdr.Hash(), PartSetHeader: types.PartSetHeader{Total: 1, Hash: sha256.Sum256(appHash(h))}}
 		lb := &LightBlock{Header: hdr, ValidatorSet: vals, Commit: &types.Commit{Height: h, BlockID: id}}
 		for i := range vals.Validators {

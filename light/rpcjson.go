@@ -96,7 +96,10 @@ type headerJSON struct {
 }
 
 func (j *headerJSON) toHeader() (*types.Header, error) {
-	h := &types.Header{ChainID: j.ChainID, Height: j.Height, Time: j.Time, AppHash: []byte(j.AppHash)}
+	h := &types.Header{
+		Version: types.Version{Block: j.Version.Block, App: j.Version.App},
+		ChainID: j.ChainID, Height: j.Height, Time: j.Time, AppHash: []byte(j.AppHash),
+	}
 	var err error
 	if h.LastBlockID, err = j.LastBlockID.toBlockID(); err != nil {
 		return nil, fmt.Errorf("header: last block ID: %w", err)
@@ -110,7 +113,9 @@ func (j *headerJSON) toHeader() (*types.Header, error) {
 		{j.DataHash, h.DataHash[:], "data hash"},
 		{j.ValidatorsHash, h.ValidatorsHash[:], "validators hash"},
 		{j.NextValidatorsHash, h.NextValidatorsHash[:], "next validators hash"},
+		{j.ConsensusHash, h.ConsensusHash[:], "consensus hash"},
 		{j.LastResultsHash, h.LastResultsHash[:], "last results hash"},
+		{j.EvidenceHash, h.EvidenceHash[:], "evidence hash"},
 		{j.ProposerAddress, h.ProposerAddress[:], "proposer address"},
 	} {
 		if err := f.src.fixed(f.dst, f.name); err != nil {
@@ -128,12 +133,13 @@ func headerToJSON(h *types.Header) *headerJSON {
 		DataHash:           hashJSON(h.DataHash),
 		ValidatorsHash:     hashJSON(h.ValidatorsHash),
 		NextValidatorsHash: hashJSON(h.NextValidatorsHash),
-		ConsensusHash:      hexBytes{},
+		ConsensusHash:      hashJSON(h.ConsensusHash),
 		AppHash:            hexBytes(h.AppHash),
 		LastResultsHash:    hashJSON(h.LastResultsHash),
-		EvidenceHash:       hexBytes{},
+		EvidenceHash:       hashJSON(h.EvidenceHash),
 		ProposerAddress:    hexBytes(h.ProposerAddress[:]),
 	}
+	j.Version.Block, j.Version.App = h.Version.Block, h.Version.App
 	return j
 }
 
