@@ -62,9 +62,9 @@ func startLight(t *testing.T, name, bin string, args ...string) *lightProc {
 	return lp
 }
 
-// waitExit waits up to d for the process to end and returns its error and
-// its log.
-func (lp *lightProc) waitExit(t *testing.T, d time.Duration) (error, string) {
+// waitExit waits up to d for the process to end and returns its log and
+// its exit error.
+func (lp *lightProc) waitExit(t *testing.T, d time.Duration) (string, error) {
 	t.Helper()
 	select {
 	case <-lp.done:
@@ -72,7 +72,7 @@ func (lp *lightProc) waitExit(t *testing.T, d time.Duration) (error, string) {
 		t.Fatalf("%s still running after %v", lp.name, d)
 	}
 	b, _ := os.ReadFile(lp.logPath)
-	return lp.err, string(b)
+	return string(b), lp.err
 }
 
 // waitProxy waits until the light proxy answers /status (it verifies the
