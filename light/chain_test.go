@@ -28,7 +28,7 @@ func key(i int) ed25519.PrivateKey {
 }
 
 // valSet builds a set of the given keys, each with power 10.
-func valSet(t *testing.T, keys ...int) *types.ValidatorSet {
+func valSet(t testing.TB, keys ...int) *types.ValidatorSet {
 	t.Helper()
 	var vals []*types.Validator
 	for _, k := range keys {
@@ -64,7 +64,7 @@ func threeEras(h int64) []int {
 
 // genChain builds heights 1..n; appHash varies a header's app hash, so two
 // chains with different appHash functions fork where they differ.
-func genChain(t *testing.T, chainID string, n int64, sched schedule, appHash func(int64) []byte) *chain {
+func genChain(t testing.TB, chainID string, n int64, sched schedule, appHash func(int64) []byte) *chain {
 	t.Helper()
 	c := &chain{chainID: chainID, blocks: map[int64]*LightBlock{}, keys: map[types.Address]ed25519.PrivateKey{}}
 	var last types.BlockID
@@ -101,7 +101,7 @@ func sameAppHash(int64) []byte { return []byte("app") }
 func txsAt(h int64) [][]byte { return [][]byte{fmt.Appendf(nil, "tx-%d", h)} }
 
 // sign returns the commit signature of lb's validator at index i.
-func (c *chain) sign(t *testing.T, lb *LightBlock, i int, flag types.BlockIDFlag) types.CommitSig {
+func (c *chain) sign(t testing.TB, lb *LightBlock, i int, flag types.BlockIDFlag) types.CommitSig {
 	t.Helper()
 	val := lb.ValidatorSet.Validators[i]
 	sig := types.CommitSig{Flag: flag, ValidatorAddress: val.Address, Timestamp: lb.Header.Time.Add(time.Millisecond)}

@@ -47,14 +47,9 @@ func storeKey(height int64) []byte {
 
 // Save stores lb, durably.
 func (s *Store) Save(lb *LightBlock) error {
-	var v []byte
-	for _, m := range []interface{ Marshal() ([]byte, error) }{lb.Header.ToProto(), lb.Commit.ToProto(), lb.ValidatorSet.ToProto()} {
-		b, err := m.Marshal()
-		if err != nil {
-			return fmt.Errorf("light store: encode height %d: %w", lb.Height(), err)
-		}
-		v = binary.AppendUvarint(v, uint64(len(b)))
-		v = append(v, b...)
+	v, err := encodeStored(lb)
+	if err != nil {
+		return err
 	}
 	if err := s.db.Set(storeKey(lb.Height()), v, pebble.Sync); err != nil {
 		return fmt.Errorf("light store: save height %d: %w", lb.Height(), err)
@@ -105,6 +100,21 @@ func (s *Store) seek(below int64) (*LightBlock, error) {
 		return nil, it.Error()
 	}
 	return decodeStored(int64(binary.BigEndian.Uint64(it.Key()[1:])), it.Value())
+}
+
+// encodeStored is the stored form of lb: its header, commit and validator
+// set as protobuf, each after its length (a uvarint).
+func encodeStored(lb *LightBlock) ([]byte, error) {
+	var v []byte
+	for _, m := range []interface{ Marshal() ([]byte, error) }{lb.Header.ToProto(), lb.Commit.ToProto(), lb.ValidatorSet.ToProto()} {
+		b, err := m.Marshal()
+		if err != nil {
+			return nil, fmt.Errorf("light store: encode height %d: %w", lb.Height(), err)
+		}
+		v = binary.AppendUvarint(v, uint64(len(b)))
+		v = append(v, b...)
+	}
+	return v, nil
 }
 
 func decodeStored(height int64, v []byte) (*LightBlock, error) {
