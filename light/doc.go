@@ -14,7 +14,9 @@
 // drives them over a primary Provider and cross-checks every verified header
 // with the witnesses (detector.go): a witness that proves a different header
 // at the same height stops the client, and both light blocks are kept as
-// evidence. store.go keeps trusted light blocks in Pebble; rpcjson.go reads
-// them from a node's JSON-RPC (bftnode's or CometBFT's, which share their
-// JSON); proxy.go serves the verified data as an rpc.Backend.
+// evidence, written as JSON for later accountability. store.go keeps
+// trusted light blocks in Pebble. rpcprovider.go reads light blocks from a
+// node's JSON-RPC (bftnode's or CometBFT's: rpcjson.go has the JSON shapes
+// they share). proxy.go serves the verified data as an rpc.Backend, so the
+// rpc package's server answers in CometBFT's JSON.
 package light
