@@ -71,32 +71,29 @@ func (s *Store) LightBlock(height int64) (*LightBlock, error) {
 }
 
 // Latest returns the highest stored block, nil when the store is empty.
-func (s *Store) Latest() (*LightBlock, error) { return s.seek(1<<63 - 1) }
+func (s *Store) Latest() (*LightBlock, error) { return s.edge(1<<63-1, false) }
 
 // Lowest returns the lowest stored block, nil when the store is empty.
-func (s *Store) Lowest() (*LightBlock, error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: storeKey(0), UpperBound: []byte{keyPrefix + 1}})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	if !it.First() {
-		return nil, it.Error()
-	}
-	return decodeStored(int64(binary.BigEndian.Uint64(it.Key()[1:])), it.Value())
-}
+func (s *Store) Lowest() (*LightBlock, error) { return s.edge(1<<63-1, true) }
 
 // Below returns the highest stored block under height, nil when there is
 // none.
-func (s *Store) Below(height int64) (*LightBlock, error) { return s.seek(height) }
+func (s *Store) Below(height int64) (*LightBlock, error) { return s.edge(height, false) }
 
-func (s *Store) seek(below int64) (*LightBlock, error) {
+// edge returns the lowest (first) or highest stored block under height.
+func (s *Store) edge(below int64, first bool) (*LightBlock, error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: storeKey(0), UpperBound: storeKey(below)})
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	if !it.Last() {
+	ok := false
+	if first {
+		ok = it.First()
+	} else {
+		ok = it.Last()
+	}
+	if !ok {
 		return nil, it.Error()
 	}
 	return decodeStored(int64(binary.BigEndian.Uint64(it.Key()[1:])), it.Value())

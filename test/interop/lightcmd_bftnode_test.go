@@ -4,13 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	cmtjson "github.com/cometbft/cometbft/libs/json"
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
 )
 
@@ -39,25 +37,8 @@ func TestLightCmdVerifiesBftnodeNet(t *testing.T) {
 	if _, err := proxy.BroadcastTxCommit(ctx, []byte("light=verified")); err == nil || !strings.Contains(err.Error(), "not served by the light proxy") {
 		t.Fatalf("broadcast_tx_commit to the light proxy: %v, want it refused: it serves only verified reads", err)
 	}
-	node, err := rpchttp.New(nw.nodes[3].RPC(), "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := node.BroadcastTxCommit(ctx, []byte("light=verified"))
-	if err != nil || res.TxResult.Code != 0 {
-		t.Fatalf("broadcast_tx_commit to node3: %v %+v", err, res)
-	}
-	nw.waitHeight(res.Height+1, time.Minute)
-	q, err := proxy.ABCIQuery(ctx, "", []byte("light"))
-	if err != nil || string(q.Response.Value) != "verified" {
-		t.Fatalf("abci_query through the proxy: %v %+v", err, q)
-	}
-	checkProxyMatchesNode(t, proxy, nw.nodes[3].RPC(), res.Height+1)
-	blk, err := proxy.Block(ctx, &res.Height)
-	if err != nil || len(blk.Block.Txs) != 1 || string(blk.Block.Txs[0]) != "light=verified" {
-		t.Fatalf("proxy block %d: %v, want the tx", res.Height, err)
-	}
-	t.Logf("verified heights 1..%s through the proxy", strconv.FormatInt(res.Height+1, 10))
+	h := checkProxyServesTx(t, proxy, nw.nodes[3].RPC(), func(h int64) { nw.waitHeight(h, time.Minute) })
+	t.Logf("verified heights 1..%d through the proxy", h)
 }
 
 // TestLightCmdStopsOnFork runs two bftnode networks with the same genesis

@@ -1,11 +1,8 @@
 package interop
 
 import (
-	"context"
 	"testing"
 	"time"
-
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 )
 
 // TestLightCmdVerifiesCometBFTNet runs `bftnode light` against a CometBFT
@@ -22,26 +19,7 @@ func TestLightCmdVerifiesCometBFTNet(t *testing.T) {
 		"--witnesses", cn.nodes[1].RPC()+","+cn.nodes[2].RPC(), "--height", "2", "--hash", hash, "--home-dir", t.TempDir())
 	proxy := lp.waitProxy(t, 2*time.Minute)
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	node, err := rpchttp.New(cn.nodes[3].RPC(), "/websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := node.BroadcastTxCommit(ctx, []byte("light=verified"))
-	if err != nil || res.TxResult.Code != 0 || res.CheckTx.Code != 0 {
-		t.Fatalf("broadcast_tx_commit to CometBFT node3: %v %+v", err, res)
-	}
-	cn.waitHeight(t, res.Height+1, time.Minute)
-	q, err := proxy.ABCIQuery(ctx, "", []byte("light"))
-	if err != nil || string(q.Response.Value) != "verified" {
-		t.Fatalf("abci_query through the proxy: %v %+v", err, q)
-	}
-	checkProxyMatchesNode(t, proxy, cn.nodes[3].RPC(), res.Height+1)
-	blk, err := proxy.Block(ctx, &res.Height)
-	if err != nil || len(blk.Block.Txs) != 1 || string(blk.Block.Txs[0]) != "light=verified" {
-		t.Fatalf("proxy block %d: %v, want the tx", res.Height, err)
-	}
+	checkProxyServesTx(t, proxy, cn.nodes[3].RPC(), func(h int64) { cn.waitHeight(t, h, time.Minute) })
 }
 
 // TestCometBFTLightVerifiesBftnodeNet runs CometBFT's own light client

@@ -161,3 +161,32 @@ func checkProxyMatchesNode(t *testing.T, proxy *rpchttp.HTTP, nodeAddr string, u
 		}
 	}
 }
+
+// checkProxyServesTx commits a kvstore tx through the node at nodeAddr,
+// waits (with waitHeight) for the height after it, and checks that the
+// light proxy answers the key's abci_query, serves the block with the tx
+// and matches the node up to that height, which it returns.
+func checkProxyServesTx(t *testing.T, proxy *rpchttp.HTTP, nodeAddr string, waitHeight func(int64)) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	node, err := rpchttp.New(nodeAddr, "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := node.BroadcastTxCommit(ctx, []byte("light=verified"))
+	if err != nil || res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
+		t.Fatalf("broadcast_tx_commit to %s: %v %+v", nodeAddr, err, res)
+	}
+	waitHeight(res.Height + 1)
+	q, err := proxy.ABCIQuery(ctx, "", []byte("light"))
+	if err != nil || string(q.Response.Value) != "verified" {
+		t.Fatalf("abci_query through the proxy: %v %+v", err, q)
+	}
+	checkProxyMatchesNode(t, proxy, nodeAddr, res.Height+1)
+	blk, err := proxy.Block(ctx, &res.Height)
+	if err != nil || len(blk.Block.Txs) != 1 || string(blk.Block.Txs[0]) != "light=verified" {
+		t.Fatalf("proxy block %d: %v, want the tx", res.Height, err)
+	}
+	return res.Height + 1
+}
