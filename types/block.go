@@ -77,10 +77,13 @@ type Data struct {
 // Hash is the Merkle root over the transactions' hashes (SHA-256), as in
 // CometBFT.
 func (d *Data) Hash() Hash {
+	flat := make([]byte, len(d.Txs)*sha256.Size) // one allocation for all the hashes
 	hashes := make([][]byte, len(d.Txs))
 	for i, tx := range d.Txs {
-		h := sha256.Sum256(tx)
-		hashes[i] = h[:]
+		h := flat[i*sha256.Size : (i+1)*sha256.Size]
+		sum := sha256.Sum256(tx)
+		copy(h, sum[:])
+		hashes[i] = h
 	}
 	return MerkleRoot(hashes)
 }

@@ -142,14 +142,18 @@ func loadVectors(t *testing.T) *chainVectors {
 	return &v
 }
 
-// toHash converts a vector's hash: empty is the zero Hash.
-func toHash(t *testing.T, b []byte) Hash {
+// toFixed copies a vector's hash or address into dst: empty leaves it zero.
+func toFixed(t *testing.T, dst, src []byte) {
 	t.Helper()
-	var h Hash
-	if len(b) != 0 && len(b) != len(h) {
-		t.Fatalf("vector hash of %d bytes", len(b))
+	if len(src) != 0 && len(src) != len(dst) {
+		t.Fatalf("vector value of %d bytes, want %d", len(src), len(dst))
 	}
-	copy(h[:], b)
+	copy(dst, src)
+}
+
+func toHash(t *testing.T, b []byte) (h Hash) {
+	t.Helper()
+	toFixed(t, h[:], b)
 	return h
 }
 
@@ -203,13 +207,9 @@ func TestSignBytesTimestamp(t *testing.T) {
 	}
 }
 
-func toAddress(t *testing.T, b []byte) Address {
+func toAddress(t *testing.T, b []byte) (a Address) {
 	t.Helper()
-	var a Address
-	if len(b) != 0 && len(b) != len(a) {
-		t.Fatalf("vector address of %d bytes", len(b))
-	}
-	copy(a[:], b)
+	toFixed(t, a[:], b)
 	return a
 }
 
