@@ -26,6 +26,9 @@ type ClientOptions struct {
 	// EvidenceDir is where the light blocks of a detected conflict are
 	// written as JSON; "" keeps them only in the returned error.
 	EvidenceDir string
+	// PruningSize is how many verified blocks the store keeps (the
+	// highest); 0 means DefaultPruningSize.
+	PruningSize int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives progress; nil discards it.
@@ -35,6 +38,10 @@ type ClientOptions struct {
 // DefaultVerifyOptions are CometBFT's defaults: a week's trusting period,
 // trust level 1/3, 10 s of clock drift.
 var DefaultVerifyOptions = VerifyOptions{TrustingPeriod: 168 * time.Hour, TrustLevel: DefaultTrustLevel, MaxClockDrift: 10 * time.Second}
+
+// DefaultPruningSize is how many light blocks the store keeps by default,
+// as in CometBFT.
+const DefaultPruningSize = 1000
 
 // Client errors.
 var (
@@ -75,6 +82,9 @@ func NewClient(ctx context.Context, chainID string, trust TrustOptions, primary 
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.PruningSize <= 0 {
+		opts.PruningSize = DefaultPruningSize
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -221,6 +231,9 @@ func (c *Client) verifyAbove(ctx context.Context, trusted, target *LightBlock) (
 		if err := c.store.Save(lb); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.store.Prune(c.opts.PruningSize); err != nil {
+		return nil, err
 	}
 	c.logger.Info("verified header", "height", target.Height(), "hash", fmt.Sprintf("%X", target.Hash()), "from", trusted.Height(), "steps", len(trace)-1)
 	return target, nil

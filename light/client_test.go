@@ -60,6 +60,13 @@ func TestClientSequentialVerifiesEveryHeight(t *testing.T) {
 	if got := storedHeights(t, store, 30); len(got) != 25 {
 		t.Fatalf("stored heights %v, want 1..25", got)
 	}
+	client.opts.PruningSize = 10
+	if _, err := client.Update(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedHeights(t, store, 30); !slices.Equal(got, []int64{21, 22, 23, 24, 25, 26, 27, 28, 29, 30}) {
+		t.Fatalf("stored heights %v after pruning to 10, want 21..30", got)
+	}
 }
 
 func TestClientVerifiesBackwardsByHashLinks(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	"github.com/bftnode/bftnode/proto/tendermint/crypto"
 	"github.com/bftnode/bftnode/rpc"
 	"github.com/bftnode/bftnode/types"
 )
@@ -191,11 +192,13 @@ func (p *RPCProvider) ABCIQuery(ctx context.Context, req *abci.RequestQuery) (*a
 			Value     []byte `json:"value"`
 			Height    int64  `json:"height,string"`
 			Codespace string `json:"codespace"`
+			// The application's proof, passed on as it came.
+			ProofOps *crypto.ProofOps `json:"proof_ops"`
 		} `json:"response"`
 	}
 	if err := p.call(ctx, "abci_query", params, &res); err != nil {
 		return nil, err
 	}
 	r := res.Response
-	return &abci.ResponseQuery{Code: r.Code, Log: r.Log, Info: r.Info, Index: r.Index, Key: r.Key, Value: r.Value, Height: r.Height, Codespace: r.Codespace}, nil
+	return &abci.ResponseQuery{Code: r.Code, Log: r.Log, Info: r.Info, Index: r.Index, Key: r.Key, Value: r.Value, Height: r.Height, Codespace: r.Codespace, ProofOps: r.ProofOps}, nil
 }

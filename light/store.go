@@ -57,6 +57,29 @@ func (s *Store) Save(lb *LightBlock) error {
 	return nil
 }
 
+// Prune deletes the lowest blocks so that at most keep remain.
+func (s *Store) Prune(keep int) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: storeKey(0), UpperBound: []byte{keyPrefix + 1}})
+	if err != nil {
+		return err
+	}
+	ok := it.Last()
+	for i := 0; ok && i < keep; i++ {
+		ok = it.Prev()
+	}
+	if !ok {
+		return errors.Join(it.Error(), it.Close())
+	}
+	below := binary.BigEndian.Uint64(it.Key()[1:]) + 1
+	if err := it.Close(); err != nil {
+		return err
+	}
+	if err := s.db.DeleteRange(storeKey(0), storeKey(int64(below)), pebble.Sync); err != nil {
+		return fmt.Errorf("light store: prune below height %d: %w", below, err)
+	}
+	return nil
+}
+
 // LightBlock returns the stored block at height, or nil when there is none.
 func (s *Store) LightBlock(height int64) (*LightBlock, error) {
 	v, closer, err := s.db.Get(storeKey(height))

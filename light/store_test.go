@@ -48,6 +48,14 @@ func TestStoreOrdersByHeight(t *testing.T) {
 		lb.ValidatorSet.Hash() != c.blocks[11].ValidatorSet.Hash() || lb.ValidateBasic(testChainID) != nil {
 		t.Fatalf("height 11 does not read back as saved: %v", err)
 	}
+	for _, keep := range []int{5, 2} {
+		if err := s.Prune(keep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := []int64{height(s.Lowest()), height(s.Latest())}; got[0] != 7 || got[1] != 11 {
+		t.Fatalf("after pruning to 2 blocks: lowest and latest %v, want [7 11]", got)
+	}
 	if err := s.db.Set(storeKey(9), []byte{0x05, 0x01}, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
