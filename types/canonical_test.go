@@ -3,8 +3,10 @@ package types
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -323,5 +325,48 @@ func TestBlockHashesMatchCometBFT(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("after a round trip", back)
+	}
+}
+
+// TestBlockValidateBasicRefusesForeignHeaders: a header of another block
+// protocol or with an evidence hash of non-empty evidence is refused.
+func TestBlockValidateBasicRefusesForeignHeaders(t *testing.T) {
+	for name, edit := range map[string]func(*Header){
+		"block protocol 10": func(h *Header) { h.Version.Block = 10 },
+		"evidence hash":     func(h *Header) { h.EvidenceHash = MerkleRoot([][]byte{{1}}) },
+		"last commit hash":  func(h *Header) { h.LastCommitHash = Hash{} },
+	} {
+		b := testBlock(t, 3, 2)
+		edit(&b.Header)
+		if err := b.ValidateBasic(); !errors.Is(err, ErrInvalidBlock) {
+			t.Errorf("%s: ValidateBasic = %v, want ErrInvalidBlock", name, err)
+		}
+	}
+}
+
+// TestVerifyCommitRefusesFilledAbsentSlot: an absent slot must be empty,
+// as CometBFT's Commit.ValidateBasic requires.
+func TestVerifyCommitRefusesFilledAbsentSlot(t *testing.T) {
+	vs := testValidatorSet(t, 4)
+	keys := map[Address]ed25519.PrivateKey{}
+	for i := range 4 {
+		seed := sha256.Sum256([]byte{byte(i)}) // as testValidatorSet
+		priv := ed25519.NewKeyFromSeed(seed[:])
+		keys[AddressOf(priv.Public().(ed25519.PublicKey))] = priv
+	}
+	id := BlockID{Hash: testHash("block"), PartSetHeader: PartSetHeader{Total: 1, Hash: testHash("parts")}}
+	c := &Commit{Height: 5, BlockID: id}
+	for i, v := range vs.Validators {
+		c.Signatures = append(c.Signatures, CommitSig{Flag: BlockIDFlagCommit, ValidatorAddress: v.Address, Timestamp: testTime(int64(i))})
+		c.Signatures[i].Signature = ed25519.Sign(keys[v.Address], VoteSignBytes("test-chain", c.VoteAt(i)))
+	}
+	last := len(c.Signatures) - 1 // the least power: the rest is over 2/3
+	c.Signatures[last] = CommitSig{Flag: BlockIDFlagAbsent}
+	if err := vs.VerifyCommit("test-chain", id, 5, c); err != nil {
+		t.Fatalf("a commit with an empty absent slot does not verify: %v", err)
+	}
+	c.Signatures[last].ValidatorAddress = vs.Validators[last].Address
+	if err := vs.VerifyCommit("test-chain", id, 5, c); !errors.Is(err, ErrInvalidCommit) {
+		t.Fatalf("VerifyCommit with an absent slot naming its validator = %v, want ErrInvalidCommit", err)
 	}
 }

@@ -217,6 +217,16 @@ func TestFromProtoRejectsMalformed(t *testing.T) {
 			_, err := BlockFromProto(pb)
 			return err
 		}},
+		{"block with evidence", func() error {
+			pb := testBlock(t, 2, 1).ToProto()
+			pb.Evidence.Evidence = [][]byte{{1}}
+			_, err := BlockFromProto(pb)
+			return err
+		}},
+		{"vote extension signature of 3 bytes", func() error {
+			_, err := VoteFromProto(&typespb.Vote{Type: typespb.PrecommitType, ExtensionSignature: []byte{1, 2, 3}})
+			return err
+		}},
 		{"unknown commit flag", func() error {
 			pb := testCommit(2, vs).ToProto()
 			pb.Signatures[1].BlockIDFlag = 9
