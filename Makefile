@@ -9,6 +9,10 @@ export PATH := $(BIN):$(PATH)
 STATICCHECK_VERSION := v0.8.2
 BUF_VERSION         := v1.75.0
 GOGOPROTO_VERSION   := v1.7.2
+# The CometBFT the interop suite runs as a counterpart process (its
+# `cometbft testnet`, `cometbft start`, `cometbft light`); the test module's
+# go.mod pins the same version for the library side.
+COMETBFT_VERSION    := v0.40.0
 
 PKGS := ./...
 
@@ -32,7 +36,10 @@ $(BIN)/buf:
 $(BIN)/protoc-gen-gocosmos:
 	GOBIN=$(BIN) $(GO) install github.com/cosmos/gogoproto/protoc-gen-gocosmos@$(GOGOPROTO_VERSION)
 
-tools: $(BIN)/staticcheck
+$(BIN)/cometbft:
+	GOBIN=$(BIN) $(GO) install github.com/cometbft/cometbft/cmd/cometbft@$(COMETBFT_VERSION)
+
+tools: $(BIN)/staticcheck $(BIN)/cometbft
 
 ## test: everything CI runs (format, vet, staticcheck, race tests, quick simulator set,
 ## the interop suite against CometBFT v0.40.0, short fuzzing).
@@ -60,10 +67,11 @@ unit:
 	$(GO) test -count=1 -timeout 10m ./sim
 
 ## interop: the separate module test/interop, CometBFT v0.40.0's own code (from the
-## Go module proxy) against bftnode processes built from this tree.
-interop: $(BIN)/staticcheck
+## Go module proxy) and its binary (COMETBFT_BIN) against bftnode processes built
+## from this tree.
+interop: $(BIN)/staticcheck $(BIN)/cometbft
 	cd test/interop && $(GO) vet ./... && $(BIN)/staticcheck ./...
-	cd test/interop && $(GO) test -count=1 -timeout 30m ./...
+	cd test/interop && COMETBFT_BIN=$(BIN)/cometbft $(GO) test -count=1 -timeout 30m ./...
 
 # Each fuzz target runs over its committed corpus (testdata/fuzz) for an
 # execution count (scripts/fuzz.sh says why counts, not durations);

@@ -15,6 +15,13 @@
 // gives an error wrapping [ErrCorrupt] and naming the key, never a panic;
 // a missing one an error wrapping [ErrNotFound].
 //
+// # Format version
+//
+// A new store is marked with [FormatVersion]; [Open] refuses a store with
+// another version or, with data, without the mark (written by a bftnode
+// before the chain format became CometBFT's), with an error wrapping
+// [ErrFormat] that says to reset the data directory.
+//
 // # Key layout
 //
 // Each key is one prefix byte then a big-endian height or a 32-byte hash

@@ -110,6 +110,7 @@ func (c *chain) next() (*types.Block, types.BlockID, *types.Commit) {
 	c.t.Helper()
 	c.height++
 	b := &types.Block{Header: types.Header{
+		Version:            types.Version{Block: types.BlockProtocol},
 		ChainID:            "store-test",
 		Height:             c.height,
 		Time:               blockTime(c.height),
@@ -125,11 +126,8 @@ func (c *chain) next() (*types.Block, types.BlockID, *types.Commit) {
 	for i := range c.txs {
 		b.Data.Txs = append(b.Data.Txs, c.tx(c.height, i))
 	}
-	b.Header.DataHash = b.Data.Hash()
-	if c.last != nil {
-		b.LastCommit = c.last
-		b.Header.LastCommitHash = c.last.Hash()
-	}
+	b.LastCommit = c.last
+	b.FillHeader()
 	id, err := types.MakeBlockID(b)
 	if err != nil {
 		c.t.Fatal(err)

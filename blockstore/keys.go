@@ -15,6 +15,7 @@ const (
 	prefixBlockHash        byte = 0x06 // block hash → height (8 bytes)
 	prefixTx               byte = 0x07 // tx hash → height (8 bytes) ‖ index (4 bytes)
 	prefixStoreState       byte = 0x08 // singleton → bftnode.store.BlockStoreState
+	prefixFormat           byte = 0x09 // singleton → bftnode.store.FormatVersion
 	prefixState            byte = 0x10 // singleton → bftnode.store.State
 	prefixValidators       byte = 0x11 // height → bftnode.types.ValidatorSet
 	prefixFinalizeResponse byte = 0x12 // height → opaque FinalizeBlock response
@@ -34,6 +35,8 @@ func hashKey(prefix byte, hash [32]byte) []byte {
 func storeStateKey() []byte { return []byte{prefixStoreState} }
 
 func stateKey() []byte { return []byte{prefixState} }
+
+func formatKey() []byte { return []byte{prefixFormat} }
 
 func encodeHeight(height int64) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(height))

@@ -38,6 +38,20 @@ type State struct {
 	ConsensusParams ConsensusParams
 	LastResultsHash types.Hash
 	AppHash         []byte
+	// AppVersion is the application's protocol version (from Info at
+	// genesis), which headers carry.
+	AppVersion uint64
+}
+
+// Hash is the headers' consensus hash of the parameters (block size and
+// gas limits only, as in CometBFT).
+func (p ConsensusParams) Hash() types.Hash {
+	return types.ConsensusParamsHash(p.MaxBlockBytes, p.MaxGas)
+}
+
+// HeaderVersion is the version a header made in this state carries.
+func (st *State) HeaderVersion() types.Version {
+	return types.Version{Block: types.BlockProtocol, App: st.AppVersion}
 }
 
 // valSetToProto converts a set that may be nil or empty (nil for both).
@@ -79,6 +93,7 @@ func (st *State) toProto() *storepb.State {
 		},
 		LastResultsHash: st.LastResultsHash[:],
 		AppHash:         st.AppHash,
+		AppVersion:      st.AppVersion,
 	}
 }
 
@@ -95,7 +110,8 @@ func stateFromProto(pb *storepb.State) (*State, error) {
 			EvidenceMaxAgeNumBlocks: pb.ConsensusParams.EvidenceMaxAgeNumBlocks,
 			EvidenceMaxAgeDuration:  pb.ConsensusParams.EvidenceMaxAgeDuration,
 		},
-		AppHash: pb.AppHash,
+		AppHash:    pb.AppHash,
+		AppVersion: pb.AppVersion,
 	}
 	var err error
 	if st.LastBlockID, err = types.BlockIDFromProto(&pb.LastBlockID); err != nil {

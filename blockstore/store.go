@@ -20,7 +20,13 @@ var (
 	ErrCorrupt         = errors.New("blockstore: corrupt value")
 	ErrNonContiguous   = errors.New("blockstore: block height not contiguous")
 	ErrInvalidArgument = errors.New("blockstore: invalid argument")
+	ErrFormat          = errors.New("blockstore: the data directory holds an incompatible store format")
 )
+
+// FormatVersion is the on-disk format this code reads and writes, kept
+// under its own key. 2: blocks, headers, commits and their hashes are
+// CometBFT v0.40.0's. Stores written before the key existed are format 1.
+const FormatVersion = 2
 
 // Options configure Open.
 type Options struct {
@@ -52,6 +58,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("blockstore: open %s: %w", dir, err)
 	}
 	s := &Store{db: db}
+	if err := s.checkFormat(dir); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	var st storepb.BlockStoreState
 	err = s.get(storeStateKey(), "block store state", st.Unmarshal)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -60,6 +69,47 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.base.Store(st.Base)
 	s.height.Store(st.Height)
 	return s, nil
+}
+
+// checkFormat refuses a store of another format, and marks a new, empty
+// one with FormatVersion.
+func (s *Store) checkFormat(dir string) error {
+	var fv storepb.FormatVersion
+	err := s.get(formatKey(), "store format version", fv.Unmarshal)
+	switch {
+	case err == nil && fv.Version == FormatVersion:
+		return nil
+	case err == nil:
+		return formatError(dir, fv.Version)
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	empty, err := s.isEmpty()
+	if err != nil {
+		return err
+	}
+	if !empty {
+		return formatError(dir, 1)
+	}
+	return s.write(func(b *Batch) error {
+		return b.set(formatKey(), &storepb.FormatVersion{Version: FormatVersion}, "store format version")
+	})
+}
+
+func formatError(dir string, have uint32) error {
+	return fmt.Errorf("%w: %s is in store format %d, this bftnode reads format %d only (since format 2 blocks, headers and commits are CometBFT v0.40.0's); "+
+		"the old chain cannot be read: remove it with `bftnode unsafe-reset-all` (add --keep-sign-state=false when the whole network starts a new chain) and start again",
+		ErrFormat, dir, have, FormatVersion)
+}
+
+// isEmpty reports whether the database holds no key at all.
+func (s *Store) isEmpty() (bool, error) {
+	it, err := s.db.NewIter(nil)
+	if err != nil {
+		return false, fmt.Errorf("blockstore: %w", err)
+	}
+	empty := !it.First()
+	return empty, errors.Join(it.Error(), it.Close())
 }
 
 // Close closes the database. The Store must not be used afterwards.

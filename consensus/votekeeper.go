@@ -167,16 +167,17 @@ func (k *voteKeeper) highestSkipRound(r int32) (int32, bool) {
 }
 
 // commit builds the commit for id from the precommits of round r: one slot
-// per validator, in validator-set order.
+// per validator, in validator-set order; an absent one is empty, as in
+// CometBFT.
 func (k *voteKeeper) commit(height int64, r int32, id types.BlockID) *types.Commit {
 	c := &types.Commit{Height: height, Round: r, BlockID: id, Signatures: make([]types.CommitSig, k.vals.Size())}
 	set := k.set(r, types.PrecommitType)
 	for i, val := range k.vals.Validators {
-		sig := types.CommitSig{Flag: types.BlockIDFlagAbsent, ValidatorAddress: val.Address}
+		sig := types.CommitSig{Flag: types.BlockIDFlagAbsent}
 		if v := set.voteFor(int32(i), id); v != nil {
-			sig.Flag, sig.Timestamp, sig.Signature = types.BlockIDFlagCommit, v.Timestamp, v.Signature
+			sig = types.CommitSig{Flag: types.BlockIDFlagCommit, ValidatorAddress: val.Address, Timestamp: v.Timestamp, Signature: v.Signature}
 		} else if v := set.voteFor(int32(i), types.BlockID{}); v != nil {
-			sig.Flag, sig.Timestamp, sig.Signature = types.BlockIDFlagNil, v.Timestamp, v.Signature
+			sig = types.CommitSig{Flag: types.BlockIDFlagNil, ValidatorAddress: val.Address, Timestamp: v.Timestamp, Signature: v.Signature}
 		}
 		c.Signatures[i] = sig
 	}

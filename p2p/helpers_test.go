@@ -151,14 +151,11 @@ func testAddr(i int) types.Address {
 // makeBlock builds a block at height with txs and lastCommit.
 func makeBlock(height int64, txs [][]byte, lastID types.BlockID, lastCommit *types.Commit) *types.Block {
 	b := &types.Block{
-		Header: types.Header{ChainID: testChain, Height: height, Time: time.Unix(1_700_000_000+height, 0).UTC(), LastBlockID: lastID},
+		Header: types.Header{Version: types.Version{Block: types.BlockProtocol}, ChainID: testChain, Height: height, Time: time.Unix(1_700_000_000+height, 0).UTC(), LastBlockID: lastID},
 		Data:   types.Data{Txs: txs},
 	}
-	b.Header.DataHash = b.Data.Hash()
-	if lastCommit != nil {
-		b.LastCommit = lastCommit
-		b.Header.LastCommitHash = lastCommit.Hash()
-	}
+	b.LastCommit = lastCommit
+	b.FillHeader()
 	return b
 }
 

@@ -94,16 +94,15 @@ func (f *fakeBackend) commitBlock(txs [][]byte) (*types.Block, types.BlockID) {
 	f.mu.Lock()
 	h := int64(len(f.blocks)) + 1
 	b := &types.Block{Header: types.Header{
-		ChainID: testChainID, Height: h, Time: genesisTime.Add(time.Duration(h-1) * time.Second),
+		Version: types.Version{Block: types.BlockProtocol, App: 1}, ChainID: testChainID, Height: h, Time: genesisTime.Add(time.Duration(h-1) * time.Second),
 		ValidatorsHash: f.vals.Hash(), NextValidatorsHash: f.vals.Hash(), AppHash: []byte{0xAB, byte(h)},
 		ProposerAddress: f.vals.Validators[0].Address,
 	}, Data: types.Data{Txs: txs}}
 	if h > 1 {
 		b.Header.LastBlockID = f.ids[h-2]
 		b.LastCommit = f.seenCommit(f.blocks[h-2], f.ids[h-2])
-		b.Header.LastCommitHash = b.LastCommit.Hash()
 	}
-	b.Header.DataHash = b.Data.Hash()
+	b.FillHeader()
 	id := types.BlockID{Hash: b.Hash(), PartSetHeader: types.PartSetHeader{Total: 1, Hash: sha256.Sum256([]byte{byte(h)})}}
 	res := &abci.ResponseFinalizeBlock{AppHash: []byte{0xAB, byte(h)},
 		Events: []abci.Event{{Type: "begin", Attributes: []abci.EventAttribute{{Key: "proposer", Value: "val0", Index: true}}}}}

@@ -14,7 +14,7 @@ import (
 
 // Protocol versions reported in headers and node info.
 const (
-	blockProtocol = 11
+	blockProtocol = types.BlockProtocol
 	p2pProtocol   = 8
 )
 
@@ -62,7 +62,7 @@ func viewHeader(h *types.Header) *headerView {
 		return nil
 	}
 	return &headerView{
-		Version:            versionView{Block: blockProtocol},
+		Version:            versionView{Block: uint64s(h.Version.Block), App: uint64s(h.Version.App)},
 		ChainID:            h.ChainID,
 		Height:             int64s(h.Height),
 		Time:               rfcTime(h.Time),
@@ -71,10 +71,10 @@ func viewHeader(h *types.Header) *headerView {
 		DataHash:           hashHex(h.DataHash[:]),
 		ValidatorsHash:     hashHex(h.ValidatorsHash[:]),
 		NextValidatorsHash: hashHex(h.NextValidatorsHash[:]),
-		ConsensusHash:      hexBytes{},
+		ConsensusHash:      hashHex(h.ConsensusHash[:]),
 		AppHash:            hexBytes(h.AppHash),
 		LastResultsHash:    hashHex(h.LastResultsHash[:]),
-		EvidenceHash:       hexBytes{},
+		EvidenceHash:       hashHex(h.EvidenceHash[:]),
 		ProposerAddress:    hexBytes(h.ProposerAddress[:]),
 	}
 }

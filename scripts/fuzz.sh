@@ -25,6 +25,7 @@ budget() {
     consensus.FuzzStep) echo 50000 ;;
     consensus/engine.FuzzDecodeRecord) echo 130000 ;;
     consensus/wal.FuzzDecoder) echo 300000 ;;
+    light.FuzzDecode) echo 60000 ;;
     p2p.FuzzConsensusFrame) echo 30000 ;;
     p2p.FuzzTxsFrame) echo 16000 ;;
     privval.FuzzParseState) echo 2000 ;;

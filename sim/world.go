@@ -228,6 +228,7 @@ func (w *world) buildBlock(n *node, h int64, r int32, variant int, invalid bool)
 	}
 	b := &types.Block{
 		Header: types.Header{
+			Version: types.Version{Block: types.BlockProtocol},
 			ChainID: chainID, Height: h, Time: w.now(),
 			ValidatorsHash:  w.valsAt(h).Hash(),
 			ProposerAddress: n.addr,
@@ -237,7 +238,7 @@ func (w *world) buildBlock(n *node, h int64, r int32, variant int, invalid bool)
 	if prev, ok := n.store[h-1]; ok {
 		b.Header.LastBlockID = prev.id
 	}
-	b.Header.DataHash = b.Data.Hash()
+	b.FillHeader()
 	return b
 }
 

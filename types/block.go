@@ -34,8 +34,22 @@ func (id BlockID) String() string {
 	return strings.ToUpper(hex.EncodeToString(id.Hash[:6]))
 }
 
-// Header is a block header. Its hash is the block's identity.
+// BlockProtocol is the block protocol version bftnode's headers carry:
+// CometBFT v0.40.0's.
+const BlockProtocol = 11
+
+// Version is the protocol version of the block format and of the
+// application a header was made under.
+type Version struct {
+	Block uint64
+	App   uint64
+}
+
+// Header is a block header, with CometBFT's fields. Its hash is the block's
+// identity. A zero hash field stands for an absent (empty) one: the first
+// header's LastBlockID and LastResultsHash are zero.
 type Header struct {
+	Version            Version
 	ChainID            string
 	Height             int64
 	Time               time.Time
@@ -44,39 +58,40 @@ type Header struct {
 	DataHash           Hash
 	ValidatorsHash     Hash
 	NextValidatorsHash Hash
+	ConsensusHash      Hash
 	AppHash            []byte
 	LastResultsHash    Hash
+	EvidenceHash       Hash
 	ProposerAddress    Address
 }
 
-// Hash returns the SHA-256 of the header's canonical encoding.
-func (h *Header) Hash() Hash {
-	var w canonicalWriter
-	w.str("bftnode/header")
-	w.str(h.ChainID)
-	w.i64(h.Height)
-	w.time(h.Time)
-	w.blockID(h.LastBlockID)
-	w.buf = append(w.buf, h.LastCommitHash[:]...)
-	w.buf = append(w.buf, h.DataHash[:]...)
-	w.buf = append(w.buf, h.ValidatorsHash[:]...)
-	w.buf = append(w.buf, h.NextValidatorsHash[:]...)
-	w.bytes(h.AppHash)
-	w.buf = append(w.buf, h.LastResultsHash[:]...)
-	w.buf = append(w.buf, h.ProposerAddress[:]...)
-	return sha256.Sum256(w.buf)
-}
+// Hash is the header hash as CometBFT computes it: the Merkle root over the
+// encoding of each field (see canonical.go).
+func (h *Header) Hash() Hash { return headerHash(h) }
 
 // Data holds a block's transactions.
 type Data struct {
 	Txs [][]byte
 }
 
-// Hash is the Merkle root over the transactions.
-func (d *Data) Hash() Hash { return MerkleRoot(d.Txs) }
+// Hash is the Merkle root over the transactions' hashes (SHA-256), as in
+// CometBFT.
+func (d *Data) Hash() Hash {
+	flat := make([]byte, len(d.Txs)*sha256.Size) // one allocation for all the hashes
+	hashes := make([][]byte, len(d.Txs))
+	for i, tx := range d.Txs {
+		h := flat[i*sha256.Size : (i+1)*sha256.Size]
+		sum := sha256.Sum256(tx)
+		copy(h, sum[:])
+		hashes[i] = h
+	}
+	return MerkleRoot(hashes)
+}
 
 // Block is a header, its transactions, and the commit that decided the
-// previous block (nil at the first height).
+// previous block (nil at the first height, where CometBFT has the empty
+// commit: both encode alike). bftnode puts no evidence in blocks; the
+// header's evidence hash is that of the empty list.
 type Block struct {
 	Header     Header
 	Data       Data
@@ -86,25 +101,36 @@ type Block struct {
 // Hash is the hash of the block's header.
 func (b *Block) Hash() Hash { return b.Header.Hash() }
 
+// FillHeader sets the header's hashes of the block's own contents: its
+// transactions, its (empty) evidence and its last commit.
+func (b *Block) FillHeader() {
+	b.Header.DataHash = b.Data.Hash()
+	b.Header.EvidenceHash = MerkleRoot(nil)
+	b.Header.LastCommitHash = b.LastCommit.Hash()
+}
+
 // Errors returned by ValidateBasic on malformed blocks.
 var (
 	ErrInvalidBlock = errors.New("invalid block")
 )
 
 // ValidateBasic checks what a block can show about itself without any state:
-// positive height, a data hash and last-commit hash matching its contents.
+// positive height, the block protocol, data, evidence and last-commit
+// hashes matching its contents.
 func (b *Block) ValidateBasic() error {
 	if b.Header.Height <= 0 {
 		return fmt.Errorf("%w: height %d", ErrInvalidBlock, b.Header.Height)
 	}
+	if b.Header.Version.Block != BlockProtocol {
+		return fmt.Errorf("%w: block protocol %d, want %d", ErrInvalidBlock, b.Header.Version.Block, BlockProtocol)
+	}
 	if got := b.Data.Hash(); got != b.Header.DataHash {
 		return fmt.Errorf("%w: data hash %X does not match header %X", ErrInvalidBlock, got[:6], b.Header.DataHash[:6])
 	}
-	var lastCommitHash Hash
-	if b.LastCommit != nil {
-		lastCommitHash = b.LastCommit.Hash()
+	if b.Header.EvidenceHash != MerkleRoot(nil) {
+		return fmt.Errorf("%w: evidence hash is not that of the empty list", ErrInvalidBlock)
 	}
-	if lastCommitHash != b.Header.LastCommitHash {
+	if b.LastCommit.Hash() != b.Header.LastCommitHash {
 		return fmt.Errorf("%w: last commit hash does not match header", ErrInvalidBlock)
 	}
 	return nil
@@ -137,16 +163,15 @@ type Commit struct {
 	Signatures []CommitSig
 }
 
-// Hash is the Merkle root over the canonical encodings of the signatures.
+// Hash is the Merkle root over the signatures' encodings, as in CometBFT;
+// a nil commit (the first block's) hashes as the empty one.
 func (c *Commit) Hash() Hash {
+	if c == nil {
+		return MerkleRoot(nil)
+	}
 	items := make([][]byte, len(c.Signatures))
-	for i, s := range c.Signatures {
-		var w canonicalWriter
-		w.u8(uint8(s.Flag))
-		w.buf = append(w.buf, s.ValidatorAddress[:]...)
-		w.time(s.Timestamp)
-		w.bytes(s.Signature)
-		items[i] = w.buf
+	for i := range c.Signatures {
+		items[i] = appendCommitSig(nil, &c.Signatures[i])
 	}
 	return MerkleRoot(items)
 }

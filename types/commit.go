@@ -26,6 +26,9 @@ func (vs *ValidatorSet) VerifyCommit(chainID string, blockID BlockID, height int
 	var power int64
 	for i, sig := range commit.Signatures {
 		if sig.Flag == BlockIDFlagAbsent {
+			if sig.ValidatorAddress != (Address{}) || !sig.Timestamp.IsZero() || len(sig.Signature) != 0 {
+				return fmt.Errorf("%w: absent slot %d is not empty", ErrInvalidCommit, i)
+			}
 			continue
 		}
 		if sig.Flag != BlockIDFlagCommit && sig.Flag != BlockIDFlagNil {

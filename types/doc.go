@@ -1,9 +1,18 @@
 // Package types holds bftnode's domain types: blocks and their headers, block
 // IDs, proposals, votes, commits, validators and validator sets, with the
-// canonical sign bytes, hashing and proposer selection that every node must
-// compute identically.
+// sign bytes, hashing and proposer selection that every node must compute
+// identically.
+//
+// The chain format is CometBFT v0.40.0's, byte for byte: header hashes,
+// block IDs and part sets, data, commit and validator-set hashes, the
+// consensus-params hash and the sign bytes of votes, proposals and vote
+// extensions are computed as CometBFT computes them, so its light client and
+// signers verify bftnode chains. canonical.go writes that encoding straight
+// from the domain types; testdata/cometbft_vectors.json holds vectors that
+// CometBFT's own code computed (test/interop writes and checks them).
 //
 // These are plain Go structs used by the consensus core and the engine. The
-// wire and storage format is protobuf (package proto/bftnode/types); the
+// wire and storage format is protobuf (package proto/bftnode/types, with
+// CometBFT's field numbers for blocks, headers, commits and votes); the
 // conversion happens at the edges (p2p, block store), never in the core.
 package types

@@ -92,6 +92,7 @@ func BlockIDFromProto(pb *typespb.BlockID) (BlockID, error) {
 // ToProto converts the header.
 func (h *Header) ToProto() *typespb.Header {
 	return &typespb.Header{
+		Version:            typespb.ConsensusVersion{Block: h.Version.Block, App: h.Version.App},
 		ChainID:            h.ChainID,
 		Height:             h.Height,
 		Time:               h.Time,
@@ -100,8 +101,10 @@ func (h *Header) ToProto() *typespb.Header {
 		DataHash:           fixedToProto(h.DataHash[:]),
 		ValidatorsHash:     fixedToProto(h.ValidatorsHash[:]),
 		NextValidatorsHash: fixedToProto(h.NextValidatorsHash[:]),
+		ConsensusHash:      fixedToProto(h.ConsensusHash[:]),
 		AppHash:            h.AppHash,
 		LastResultsHash:    fixedToProto(h.LastResultsHash[:]),
+		EvidenceHash:       fixedToProto(h.EvidenceHash[:]),
 		ProposerAddress:    fixedToProto(h.ProposerAddress[:]),
 	}
 }
@@ -113,6 +116,7 @@ func HeaderFromProto(pb *typespb.Header) (*Header, error) {
 		return nil, fmt.Errorf("last block ID: %w", err)
 	}
 	h := &Header{
+		Version:     Version{Block: pb.Version.Block, App: pb.Version.App},
 		ChainID:     pb.ChainID,
 		Height:      pb.Height,
 		Time:        pb.Time,
@@ -128,7 +132,9 @@ func HeaderFromProto(pb *typespb.Header) (*Header, error) {
 		{h.DataHash[:], pb.DataHash, "data hash"},
 		{h.ValidatorsHash[:], pb.ValidatorsHash, "validators hash"},
 		{h.NextValidatorsHash[:], pb.NextValidatorsHash, "next validators hash"},
+		{h.ConsensusHash[:], pb.ConsensusHash, "consensus hash"},
 		{h.LastResultsHash[:], pb.LastResultsHash, "last results hash"},
+		{h.EvidenceHash[:], pb.EvidenceHash, "evidence hash"},
 		{h.ProposerAddress[:], pb.ProposerAddress, "proposer address"},
 	} {
 		if err := fixedFromProto(f.dst, f.src, f.what); err != nil {
@@ -192,14 +198,16 @@ func CommitFromProto(pb *typespb.Commit) (*Commit, error) {
 // ToProto converts the vote.
 func (v *Vote) ToProto() *typespb.Vote {
 	return &typespb.Vote{
-		Type:             typespb.SignedMsgType(v.Type),
-		Height:           v.Height,
-		Round:            v.Round,
-		BlockID:          v.BlockID.ToProto(),
-		Timestamp:        v.Timestamp,
-		ValidatorAddress: fixedToProto(v.ValidatorAddress[:]),
-		ValidatorIndex:   v.ValidatorIndex,
-		Signature:        v.Signature,
+		Type:               typespb.SignedMsgType(v.Type),
+		Height:             v.Height,
+		Round:              v.Round,
+		BlockID:            v.BlockID.ToProto(),
+		Timestamp:          v.Timestamp,
+		ValidatorAddress:   fixedToProto(v.ValidatorAddress[:]),
+		ValidatorIndex:     v.ValidatorIndex,
+		Signature:          v.Signature,
+		Extension:          v.Extension,
+		ExtensionSignature: v.ExtensionSignature,
 	}
 }
 
@@ -220,11 +228,15 @@ func VoteFromProto(pb *typespb.Vote) (*Vote, error) {
 		BlockID:        blockID,
 		Timestamp:      pb.Timestamp,
 		ValidatorIndex: pb.ValidatorIndex,
+		Extension:      pb.Extension,
 	}
 	if err := fixedFromProto(v.ValidatorAddress[:], pb.ValidatorAddress, "vote validator address"); err != nil {
 		return nil, err
 	}
 	if v.Signature, err = signatureFromProto(pb.Signature, "vote"); err != nil {
+		return nil, err
+	}
+	if v.ExtensionSignature, err = signatureFromProto(pb.ExtensionSignature, "vote extension"); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -325,29 +337,44 @@ func ValidatorSetFromProto(pb *typespb.ValidatorSet) (*ValidatorSet, error) {
 	return vs, nil
 }
 
-// ToProto converts the block. The proto shares the transactions with b.
+// ToProto converts the block. The proto shares the transactions with b. A
+// nil last commit becomes the empty commit, as CometBFT's first block has.
 func (b *Block) ToProto() *typespb.Block {
+	lastCommit := b.LastCommit.ToProto()
+	if lastCommit == nil {
+		lastCommit = &typespb.Commit{}
+	}
 	return &typespb.Block{
 		Header:     *b.Header.ToProto(),
 		Data:       typespb.Data{Txs: b.Data.Txs},
-		LastCommit: b.LastCommit.ToProto(),
+		LastCommit: lastCommit,
 	}
 }
 
 // BlockFromProto converts and checks a block's encoding (field lengths and
-// enums). It does not validate the block itself: see Block.ValidateBasic.
+// enums; no evidence). It does not validate the block itself: see
+// Block.ValidateBasic. An absent or empty last commit becomes nil.
 func BlockFromProto(pb *typespb.Block) (*Block, error) {
 	h, err := HeaderFromProto(&pb.Header)
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
+	if len(pb.Evidence.Evidence) != 0 {
+		return nil, fmt.Errorf("%w: the block carries %d pieces of evidence; bftnode accepts blocks without evidence only", ErrInvalidProto, len(pb.Evidence.Evidence))
+	}
 	b := &Block{Header: *h, Data: Data{Txs: pb.Data.Txs}}
-	if pb.LastCommit != nil {
-		if b.LastCommit, err = CommitFromProto(pb.LastCommit); err != nil {
+	if c := pb.LastCommit; c != nil && !isEmptyCommit(c) {
+		if b.LastCommit, err = CommitFromProto(c); err != nil {
 			return nil, fmt.Errorf("last commit: %w", err)
 		}
 	}
 	return b, nil
+}
+
+// isEmptyCommit reports whether c is the empty commit (all fields zero).
+func isEmptyCommit(c *typespb.Commit) bool {
+	return c.Height == 0 && c.Round == 0 && len(c.Signatures) == 0 &&
+		len(c.BlockID.Hash) == 0 && c.BlockID.PartSetHeader.Total == 0 && len(c.BlockID.PartSetHeader.Hash) == 0
 }
 
 // BlockParts marshals block and splits the bytes into parts of partSize

@@ -56,6 +56,7 @@ func testBlock(t testing.TB, height int64, numTxs int) *Block {
 	t.Helper()
 	vs := testValidatorSet(t, 4)
 	b := &Block{Header: Header{
+		Version:            Version{Block: BlockProtocol, App: 1},
 		ChainID:            "test-chain",
 		Height:             height,
 		Time:               testTime(height),
@@ -69,11 +70,10 @@ func testBlock(t testing.TB, height int64, numTxs int) *Block {
 	for i := range numTxs {
 		b.Data.Txs = append(b.Data.Txs, []byte{byte(height), byte(i), byte(i >> 8), 'x'})
 	}
-	b.Header.DataHash = b.Data.Hash()
 	if height > 1 {
 		b.LastCommit = testCommit(height-1, vs)
-		b.Header.LastCommitHash = b.LastCommit.Hash()
 	}
+	b.FillHeader()
 	if err := b.ValidateBasic(); err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +215,16 @@ func TestFromProtoRejectsMalformed(t *testing.T) {
 			pb := testBlock(t, 2, 1).ToProto()
 			pb.LastCommit.Signatures[0].Signature = pb.LastCommit.Signatures[0].Signature[:63]
 			_, err := BlockFromProto(pb)
+			return err
+		}},
+		{"block with evidence", func() error {
+			pb := testBlock(t, 2, 1).ToProto()
+			pb.Evidence.Evidence = [][]byte{{1}}
+			_, err := BlockFromProto(pb)
+			return err
+		}},
+		{"vote extension signature of 3 bytes", func() error {
+			_, err := VoteFromProto(&typespb.Vote{Type: typespb.PrecommitType, ExtensionSignature: []byte{1, 2, 3}})
 			return err
 		}},
 		{"unknown commit flag", func() error {

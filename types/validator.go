@@ -204,15 +204,13 @@ func safeAdd(a, b int64) int64 {
 	return a + b
 }
 
-// Hash is the Merkle root over each validator's public key and power, so it
-// commits to membership and weights but not to priorities.
+// Hash is the Merkle root over each validator's public key and power (as
+// CometBFT's SimpleValidator), so it commits to membership and weights but
+// not to priorities.
 func (vs *ValidatorSet) Hash() Hash {
 	items := make([][]byte, len(vs.Validators))
 	for i, v := range vs.Validators {
-		var w canonicalWriter
-		w.bytes(v.PubKey)
-		w.i64(v.VotingPower)
-		items[i] = w.buf
+		items[i] = appendSimpleValidator(nil, v)
 	}
 	return MerkleRoot(items)
 }

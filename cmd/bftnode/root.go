@@ -55,7 +55,7 @@ Its files live in a home directory (--home, default ~/.bftnode):
 		c.configCmd(), c.simCmd(), c.walDumpCmd(),
 		c.resetStateCmd(), c.unsafeResetAllCmd(), c.rollbackCmd(),
 		c.txCmd(), c.queryCmd(), c.statusCmd(),
-		c.appCmd(), c.versionCmd(), c.benchCmd(),
+		c.appCmd(), c.versionCmd(), c.benchCmd(), c.lightCmd(),
 	)
 	c.addNodeCmds(root)
 	return root

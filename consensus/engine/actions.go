@@ -190,12 +190,14 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 	}
 	b := &types.Block{
 		Header: types.Header{
+			Version:            st.HeaderVersion(),
 			ChainID:            e.chain,
 			Height:             a.Height,
 			Time:               now,
 			LastBlockID:        st.LastBlockID,
 			ValidatorsHash:     st.Validators.Hash(),
 			NextValidatorsHash: st.NextValidators.Hash(),
+			ConsensusHash:      st.ConsensusParams.Hash(),
 			AppHash:            st.AppHash,
 			LastResultsHash:    st.LastResultsHash,
 			ProposerAddress:    e.self,
@@ -203,10 +205,7 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 		Data:       types.Data{Txs: resp.Txs},
 		LastCommit: lastCommit,
 	}
-	b.Header.DataHash = b.Data.Hash()
-	if lastCommit != nil {
-		b.Header.LastCommitHash = lastCommit.Hash()
-	}
+	b.FillHeader()
 	id, err := types.MakeBlockID(b)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)

@@ -192,11 +192,11 @@ func TestDoubleVoteWithoutDirectSenderBroadcasts(t *testing.T) {
 func byzBlock(t *testing.T, priv ed25519.PrivateKey) (*types.Block, *types.Proposal) {
 	t.Helper()
 	b := &types.Block{
-		Header: types.Header{ChainID: testChain, Height: 3, Time: time.Unix(100, 0).UTC(),
+		Header: types.Header{Version: types.Version{Block: types.BlockProtocol}, ChainID: testChain, Height: 3, Time: time.Unix(100, 0).UTC(),
 			ProposerAddress: types.AddressOf(priv.Public().(ed25519.PublicKey))},
 		Data: types.Data{Txs: [][]byte{[]byte("k=v")}},
 	}
-	b.Header.DataHash = b.Data.Hash()
+	b.FillHeader()
 	id, err := types.MakeBlockID(b)
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func (e *Engine) handshake(ctx context.Context) error {
 	}
 	ih := e.cfg.Genesis.InitialHeight
 	if appH < ih {
-		if st, err = e.initChain(ctx, st); err != nil {
+		if st, err = e.initChain(ctx, st, info.AppVersion); err != nil {
 			return err
 		}
 	} else {
@@ -126,8 +126,8 @@ func (e *Engine) replayBlock(ctx context.Context, h int64, st *blockstore.State)
 }
 
 // initChain calls InitChain with the genesis and, on a new store, saves
-// the genesis state.
-func (e *Engine) initChain(ctx context.Context, st *blockstore.State) (*blockstore.State, error) {
+// the genesis state, with the application's version as Info reported it.
+func (e *Engine) initChain(ctx context.Context, st *blockstore.State, appVersion uint64) (*blockstore.State, error) {
 	g := e.cfg.Genesis
 	req := &abci.RequestInitChain{
 		Time: g.Time, ChainId: g.ChainID, AppStateBytes: g.AppState, InitialHeight: g.InitialHeight,
@@ -175,6 +175,7 @@ func (e *Engine) initChain(ctx context.Context, st *blockstore.State) (*blocksto
 		NextValidators:  next,
 		ConsensusParams: g.ConsensusParams,
 		AppHash:         append([]byte(nil), resp.AppHash...),
+		AppVersion:      appVersion,
 	}
 	if err := e.d.Store.SaveState(st); err != nil {
 		return nil, fmt.Errorf("%w: save genesis state: %w", ErrStore, err)

@@ -213,6 +213,8 @@ func (e *Engine) checkHeader(b *types.Block) error {
 	st, hd := e.state, &b.Header
 	h := e.height()
 	switch {
+	case hd.Version != st.HeaderVersion():
+		return fmt.Errorf("%w: version %+v, want %+v", types.ErrInvalidBlock, hd.Version, st.HeaderVersion())
 	case hd.ChainID != e.chain:
 		return fmt.Errorf("%w: chain %q", types.ErrInvalidBlock, hd.ChainID)
 	case hd.Height != h:
@@ -223,6 +225,8 @@ func (e *Engine) checkHeader(b *types.Block) error {
 		return fmt.Errorf("%w: validators hash", types.ErrInvalidBlock)
 	case hd.NextValidatorsHash != st.NextValidators.Hash():
 		return fmt.Errorf("%w: next validators hash", types.ErrInvalidBlock)
+	case hd.ConsensusHash != st.ConsensusParams.Hash():
+		return fmt.Errorf("%w: consensus hash", types.ErrInvalidBlock)
 	case !bytes.Equal(hd.AppHash, st.AppHash):
 		return fmt.Errorf("%w: app hash %X, want %X", types.ErrInvalidBlock, hd.AppHash, st.AppHash)
 	case hd.LastResultsHash != st.LastResultsHash:
