@@ -1,0 +1,149 @@
+package privval
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/bftnode/bftnode/types"
+)
+
+// RemoteOptions tune a RemoteSigner; zero values take the defaults.
+type RemoteOptions struct {
+	// Timeout bounds one request, from sending it to reading the answer
+	// (default 1s). The consensus engine waits for a signature, so keep it
+	// below the consensus timeouts: a signer that does not answer in time
+	// costs the node its message for the round, not the round itself.
+	Timeout time.Duration
+	// PingInterval is how often every connection is pinged (default 2s);
+	// CometBFT's signers drop a connection that is silent for 5s.
+	PingInterval time.Duration
+	// Logger, nil for none.
+	Logger *slog.Logger
+}
+
+// RemoteSigner is a Signer whose signatures come from a signer process
+// that dials in over CometBFT's privval protocol (its SignerServer, tmkms,
+// horcrux). The node's own double-sign guard, over its last-sign state
+// file, stands in front of it: a request the guard would refuse is never
+// sent, and a signature is released only once the state is saved, as with
+// FilePV. A signature that does not verify with the signer's public key is
+// an error. Every failure of the signer (a refusal, a timeout, no
+// connection, garbage) is an error matching ErrRemoteSigner, and nothing is
+// signed.
+type RemoteSigner struct {
+	*guard
+	pub  ed25519.PublicKey
+	addr types.Address
+	ep   *endpoint
+}
+
+var _ Signer = (*RemoteSigner)(nil)
+
+// ListenRemote listens on laddr (unix:///path/to/signer.sock), waits until
+// a signer dials in and tells its public key (or ctx ends), and returns the
+// RemoteSigner, whose guard keeps its state in the file at statePath
+// (missing means fresh). Close it to stop listening.
+func ListenRemote(ctx context.Context, laddr, chainID, statePath string, opts RemoteOptions) (*RemoteSigner, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 2 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	g, err := openGuard(statePath)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := listenEndpoint(laddr, chainID, opts)
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger.Info("waiting for the remote signer to connect", "laddr", laddr)
+	pub, err := ep.waitPubKey(ctx)
+	if err != nil {
+		_ = ep.close()
+		return nil, err
+	}
+	return &RemoteSigner{guard: g, pub: pub, addr: types.AddressOf(pub), ep: ep}, nil
+}
+
+// Close stops listening and closes the signer's connections.
+func (rs *RemoteSigner) Close() error { return rs.ep.close() }
+
+// PubKey is the validator's public key, as the signer told it.
+func (rs *RemoteSigner) PubKey() ed25519.PublicKey { return rs.pub }
+
+// Address is the validator's address.
+func (rs *RemoteSigner) Address() types.Address { return rs.addr }
+
+// LastSigned is the height, round and step of the last message signed.
+func (rs *RemoteSigner) LastSigned() HRS { return rs.lastSigned() }
+
+// SignVote signs a prevote or precommit (see Signer).
+func (rs *RemoteSigner) SignVote(chainID string, v *types.Vote) error {
+	return rs.SignVoteAlongside(chainID, v, nil)
+}
+
+// SignVoteAlongside is SignVote running alongside while the last-sign
+// state is saved (see Signer).
+func (rs *RemoteSigner) SignVoteAlongside(chainID string, v *types.Vote, alongside func() error) error {
+	return rs.signVote(chainID, v, alongside, func(c *types.Vote, _ []byte) ([]byte, time.Time, error) {
+		res, err := rs.ep.request(signVoteRequest(chainID, c))
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		r := res.GetSignedVoteResponse()
+		if r == nil {
+			return nil, time.Time{}, rs.unexpected("a vote", res.Sum)
+		}
+		if err := remoteError(r.Error); err != nil {
+			return nil, time.Time{}, err
+		}
+		c.Timestamp = r.Vote.Timestamp
+		return rs.verified("vote", types.VoteSignBytes(chainID, c), r.Vote.Signature, c.Timestamp)
+	})
+}
+
+// SignProposal signs a proposal (see Signer).
+func (rs *RemoteSigner) SignProposal(chainID string, p *types.Proposal) error {
+	return rs.SignProposalAlongside(chainID, p, nil)
+}
+
+// SignProposalAlongside is SignProposal running alongside while the
+// last-sign state is saved (see Signer).
+func (rs *RemoteSigner) SignProposalAlongside(chainID string, p *types.Proposal, alongside func() error) error {
+	return rs.signProposal(chainID, p, alongside, func(c *types.Proposal, _ []byte) ([]byte, time.Time, error) {
+		res, err := rs.ep.request(signProposalRequest(chainID, c))
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		r := res.GetSignedProposalResponse()
+		if r == nil {
+			return nil, time.Time{}, rs.unexpected("a proposal", res.Sum)
+		}
+		if err := remoteError(r.Error); err != nil {
+			return nil, time.Time{}, err
+		}
+		c.Timestamp = r.Proposal.Timestamp
+		return rs.verified("proposal", types.ProposalSignBytes(chainID, c), r.Proposal.Signature, c.Timestamp)
+	})
+}
+
+// verified returns sig and ts if sig is the signer's signature of sb.
+func (rs *RemoteSigner) verified(what string, sb, sig []byte, ts time.Time) ([]byte, time.Time, error) {
+	if !ed25519.Verify(rs.pub, sb, sig) {
+		return nil, time.Time{}, fmt.Errorf("%w: its signature of the %s does not verify with its public key %X "+
+			"(does it sign CometBFT's sign bytes, for this chain?)", ErrRemoteSigner, what, []byte(rs.pub))
+	}
+	return sig, ts, nil
+}
+
+func (rs *RemoteSigner) unexpected(what string, got any) error {
+	return fmt.Errorf("%w: it answered a request to sign %s with %T", ErrRemoteSigner, what, got)
+}
