@@ -36,8 +36,8 @@ type Config struct {
 	// external signer (CometBFT's privval protocol); the key file is then
 	// not used.
 	PrivValidatorListenAddr string `toml:"priv_validator_laddr"`
-	NodeKey            string `toml:"node_key_file"`
-	DBPath             string `toml:"db_dir"`
+	NodeKey                 string `toml:"node_key_file"`
+	DBPath                  string `toml:"db_dir"`
 
 	RPC             RPCConfig             `toml:"rpc"`
 	P2P             P2PConfig             `toml:"p2p"`
