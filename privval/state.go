@@ -3,7 +3,6 @@ package privval
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bftnode/bftnode/crypto/keyfile"
+	"github.com/bftnode/bftnode/types"
 )
 
 // hexBytes is a byte slice written as upper-case hex in JSON.
@@ -77,30 +77,11 @@ func ResetState(path string, unsafe bool) error {
 }
 
 // timestampOnlyChange reports whether saved are the sign bytes of the message
-// that signBytes encodes, with another timestamp, and returns that timestamp.
-//
-// It locates the timestamp field by encoding the message at two timestamps
-// whose encodings differ in every byte, reads the saved value there, and then
-// checks that re-encoding the message at the saved timestamp reproduces saved
-// exactly. So the answer is never wrong, even if the encoding of sign bytes
-// changes: at worst a timestamp-only change is refused.
+// that signBytes encodes, with another timestamp, and returns that timestamp:
+// it reads the timestamp out of saved and checks that re-encoding the
+// message at that timestamp reproduces saved exactly, so the answer is never
+// wrong.
 func timestampOnlyChange(saved []byte, signBytes func(time.Time) []byte) (time.Time, bool) {
-	lo, hi := signBytes(time.Unix(0, 0)), signBytes(time.Unix(0, -1))
-	if len(lo) != len(saved) || len(hi) != len(saved) {
-		return time.Time{}, false
-	}
-	first, last := -1, -1
-	for i := range lo {
-		if lo[i] != hi[i] {
-			if first < 0 {
-				first = i
-			}
-			last = i
-		}
-	}
-	if first < 0 || last-first != 7 {
-		return time.Time{}, false
-	}
-	ts := time.Unix(0, int64(binary.BigEndian.Uint64(saved[first:last+1]))).UTC()
-	return ts, bytes.Equal(signBytes(ts), saved)
+	ts, ok := types.SignBytesTimestamp(saved)
+	return ts, ok && bytes.Equal(signBytes(ts), saved)
 }

@@ -44,15 +44,20 @@ func AddressOf(pub ed25519.PublicKey) Address {
 }
 
 // Vote is a signed prevote or precommit. A zero BlockID is a vote for nil.
+// Extension is the application's vote extension of a precommit for a block,
+// signed apart (ExtensionSignature over VoteExtensionSignBytes); bftnode
+// does not call ExtendVote, so its own votes carry none.
 type Vote struct {
-	Type             SignedMsgType
-	Height           int64
-	Round            int32
-	BlockID          BlockID
-	Timestamp        time.Time
-	ValidatorAddress Address
-	ValidatorIndex   int32
-	Signature        []byte
+	Type               SignedMsgType
+	Height             int64
+	Round              int32
+	BlockID            BlockID
+	Timestamp          time.Time
+	ValidatorAddress   Address
+	ValidatorIndex     int32
+	Signature          []byte
+	Extension          []byte
+	ExtensionSignature []byte
 }
 
 // Proposal is the proposer's signed offer of a block for (Height, Round).
@@ -73,34 +78,6 @@ var (
 	ErrUnknownValidator = errors.New("unknown validator")
 	ErrInvalidVote      = errors.New("invalid vote")
 )
-
-// VoteSignBytes are the canonical bytes a validator signs for a vote. They
-// bind the chain ID, type, height, round, block ID and timestamp.
-func VoteSignBytes(chainID string, v *Vote) []byte {
-	var w canonicalWriter
-	w.str("bftnode/vote")
-	w.u8(uint8(v.Type))
-	w.i64(v.Height)
-	w.i32(v.Round)
-	w.blockID(v.BlockID)
-	w.time(v.Timestamp)
-	w.str(chainID)
-	return w.buf
-}
-
-// ProposalSignBytes are the canonical bytes a proposer signs.
-func ProposalSignBytes(chainID string, p *Proposal) []byte {
-	var w canonicalWriter
-	w.str("bftnode/proposal")
-	w.u8(uint8(ProposalType))
-	w.i64(p.Height)
-	w.i32(p.Round)
-	w.i32(p.POLRound)
-	w.blockID(p.BlockID)
-	w.time(p.Timestamp)
-	w.str(chainID)
-	return w.buf
-}
 
 // ValidateBasic checks a vote's fields without any state.
 func (v *Vote) ValidateBasic() error {
