@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	privvalpb "github.com/bftnode/bftnode/proto/tendermint/privval"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -94,19 +95,16 @@ func (rs *RemoteSigner) SignVote(chainID string, v *types.Vote) error {
 // state is saved (see Signer).
 func (rs *RemoteSigner) SignVoteAlongside(chainID string, v *types.Vote, alongside func() error) error {
 	return rs.signVote(chainID, v, alongside, func(c *types.Vote, _ []byte) ([]byte, time.Time, error) {
-		res, err := rs.ep.request(signVoteRequest(chainID, c))
-		if err != nil {
-			return nil, time.Time{}, err
-		}
-		r := res.GetSignedVoteResponse()
-		if r == nil {
-			return nil, time.Time{}, rs.unexpected("a vote", res.Sum)
-		}
-		if err := remoteError(r.Error); err != nil {
-			return nil, time.Time{}, err
-		}
-		c.Timestamp = r.Vote.Timestamp
-		return rs.verified("vote", types.VoteSignBytes(chainID, c), r.Vote.Signature, c.Timestamp)
+		return rs.ask("vote", signVoteRequest(chainID, c), func(res *privvalpb.Message) (*answer, bool) {
+			r := res.GetSignedVoteResponse()
+			if r == nil {
+				return nil, false
+			}
+			return &answer{r.Vote.Signature, r.Vote.Timestamp, r.Error}, true
+		}, func(ts time.Time) []byte {
+			c.Timestamp = ts
+			return types.VoteSignBytes(chainID, c)
+		})
 	})
 }
 
@@ -119,31 +117,44 @@ func (rs *RemoteSigner) SignProposal(chainID string, p *types.Proposal) error {
 // last-sign state is saved (see Signer).
 func (rs *RemoteSigner) SignProposalAlongside(chainID string, p *types.Proposal, alongside func() error) error {
 	return rs.signProposal(chainID, p, alongside, func(c *types.Proposal, _ []byte) ([]byte, time.Time, error) {
-		res, err := rs.ep.request(signProposalRequest(chainID, c))
-		if err != nil {
-			return nil, time.Time{}, err
-		}
-		r := res.GetSignedProposalResponse()
-		if r == nil {
-			return nil, time.Time{}, rs.unexpected("a proposal", res.Sum)
-		}
-		if err := remoteError(r.Error); err != nil {
-			return nil, time.Time{}, err
-		}
-		c.Timestamp = r.Proposal.Timestamp
-		return rs.verified("proposal", types.ProposalSignBytes(chainID, c), r.Proposal.Signature, c.Timestamp)
+		return rs.ask("proposal", signProposalRequest(chainID, c), func(res *privvalpb.Message) (*answer, bool) {
+			r := res.GetSignedProposalResponse()
+			if r == nil {
+				return nil, false
+			}
+			return &answer{r.Proposal.Signature, r.Proposal.Timestamp, r.Error}, true
+		}, func(ts time.Time) []byte {
+			c.Timestamp = ts
+			return types.ProposalSignBytes(chainID, c)
+		})
 	})
 }
 
-// verified returns sig and ts if sig is the signer's signature of sb.
-func (rs *RemoteSigner) verified(what string, sb, sig []byte, ts time.Time) ([]byte, time.Time, error) {
-	if !ed25519.Verify(rs.pub, sb, sig) {
+// answer is what a signer answered to a sign request.
+type answer struct {
+	sig []byte
+	ts  time.Time
+	err *privvalpb.RemoteSignerError
+}
+
+// ask sends a sign request for a what and returns the signature and the
+// timestamp signed with, once the signature verifies with the signer's key
+// over signBytes(timestamp); read takes the answer out of the response.
+func (rs *RemoteSigner) ask(what string, req *privvalpb.Message, read func(*privvalpb.Message) (*answer, bool), signBytes func(time.Time) []byte) ([]byte, time.Time, error) {
+	res, err := rs.ep.request(req)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	a, ok := read(res)
+	if !ok {
+		return nil, time.Time{}, fmt.Errorf("%w: it answered a request to sign a %s with %T", ErrRemoteSigner, what, res.Sum)
+	}
+	if err := remoteError(a.err); err != nil {
+		return nil, time.Time{}, err
+	}
+	if !ed25519.Verify(rs.pub, signBytes(a.ts), a.sig) {
 		return nil, time.Time{}, fmt.Errorf("%w: its signature of the %s does not verify with its public key %X "+
 			"(does it sign CometBFT's sign bytes, for this chain?)", ErrRemoteSigner, what, []byte(rs.pub))
 	}
-	return sig, ts, nil
-}
-
-func (rs *RemoteSigner) unexpected(what string, got any) error {
-	return fmt.Errorf("%w: it answered a request to sign %s with %T", ErrRemoteSigner, what, got)
+	return a.sig, a.ts, nil
 }

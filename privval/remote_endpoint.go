@@ -260,8 +260,9 @@ func gone(err error) error {
 	return err
 }
 
-// roundTrip writes req on c and reads the answer, by ctx's deadline. Any
-// error leaves c unusable (a late answer would be taken for the next one's).
+// roundTrip waits until c is free, then writes req on c and reads the
+// answer, by ctx's deadline. Any error leaves c unusable (a late answer
+// would be taken for the next one's).
 func (ep *endpoint) roundTrip(ctx context.Context, c *signerConn, req *privvalpb.Message) (*privvalpb.Message, error) {
 	select {
 	case c.busy <- struct{}{}:
@@ -269,6 +270,12 @@ func (ep *endpoint) roundTrip(ctx context.Context, c *signerConn, req *privvalpb
 		return nil, fmt.Errorf("%w: the connection stayed busy with an earlier request: %w", ErrRemoteSigner, ctx.Err())
 	}
 	defer func() { <-c.busy }()
+	return ep.exchange(ctx, c, req)
+}
+
+// exchange writes req on c, which the caller holds (c.busy), and reads the
+// answer by ctx's deadline.
+func (ep *endpoint) exchange(ctx context.Context, c *signerConn, req *privvalpb.Message) (*privvalpb.Message, error) {
 	deadline, _ := ctx.Deadline()
 	if err := c.nc.SetDeadline(deadline); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRemoteSigner, err)
@@ -288,8 +295,10 @@ func (ep *endpoint) roundTrip(ctx context.Context, c *signerConn, req *privvalpb
 	return &res, nil
 }
 
-// pingLoop pings every connection each interval, so that signers (which
-// drop a connection that stays silent) keep it, and dead ones are noticed.
+// pingLoop pings every idle connection each interval, so that signers
+// (which drop a connection that stays silent) keep it, and dead ones are
+// noticed. A connection busy with a request is alive enough: it is not
+// pinged, lest a slow signature cost the connection.
 func (ep *endpoint) pingLoop() {
 	defer ep.wg.Done()
 	t := time.NewTicker(ep.ping)
@@ -304,9 +313,15 @@ func (ep *endpoint) pingLoop() {
 		conns := append([]*signerConn(nil), ep.conns...)
 		ep.mu.Unlock()
 		for _, c := range conns {
+			select {
+			case c.busy <- struct{}{}:
+			default:
+				continue
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), ep.timeout)
-			res, err := ep.roundTrip(ctx, c, pingRequest())
+			res, err := ep.exchange(ctx, c, pingRequest())
 			cancel()
+			<-c.busy
 			if err == nil && res.GetPingResponse() == nil {
 				err = fmt.Errorf("%w: answered a ping with %T", ErrRemoteSigner, res.Sum)
 			}
