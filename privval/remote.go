@@ -43,7 +43,9 @@ type RemoteSigner struct {
 
 var _ Signer = (*RemoteSigner)(nil)
 
-// ListenRemote listens on laddr (unix:///path/to/signer.sock), waits until
+// ListenRemote listens on laddr (tcp://host:port, where the signer's
+// connections run in CometBFT's SecretConnection, or
+// unix:///path/to/signer.sock), waits until
 // a signer dials in and tells its public key (or ctx ends), and returns the
 // RemoteSigner, whose guard keeps its state in the file at statePath
 // (missing means fresh). Close it to stop listening.

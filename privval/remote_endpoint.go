@@ -24,6 +24,11 @@ import (
 // beyond it closes the oldest.
 const maxSignerConns = 4
 
+// admitTimeout bounds the admission of a new connection: the
+// SecretConnection handshake (tcp://) and the public key request. It is
+// not on consensus's path.
+const admitTimeout = 5 * time.Second
+
 // endpoint is the node's end of the remote signer protocol: it listens,
 // admits each signer that dials in once it has told its public key (the
 // same key as the first signer's), keeps every admitted connection alive
@@ -32,6 +37,7 @@ const maxSignerConns = 4
 // dials again and is admitted again.
 type endpoint struct {
 	ln      net.Listener
+	secret  ed25519.PrivateKey // over tcp://, the key of the SecretConnection; nil over unix://
 	addr    string
 	chainID string
 	timeout time.Duration
@@ -73,24 +79,35 @@ func listenEndpoint(laddr, chainID string, opts RemoteOptions) (*endpoint, error
 		ln: ln, addr: laddr, chainID: chainID, timeout: opts.Timeout, ping: opts.PingInterval, log: opts.Logger,
 		joined: make(chan struct{}), stop: make(chan struct{}),
 	}
+	if network == "tcp" {
+		// A fresh key, as CometBFT's node uses: the signer is authenticated
+		// by the validator key it signs with, not by this one.
+		if _, ep.secret, err = ed25519.GenerateKey(nil); err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+	}
 	ep.wg.Add(2)
 	go ep.acceptLoop()
 	go ep.pingLoop()
 	return ep, nil
 }
 
-// SplitListenAddr splits priv_validator_laddr into a network and an
-// address, or says what to write instead.
+// SplitListenAddr splits priv_validator_laddr (tcp://host:port or
+// unix:///path) into a network and an address, or says what to write
+// instead.
 func SplitListenAddr(laddr string) (network, address string, err error) {
 	network, address, _ = strings.Cut(laddr, "://")
 	switch {
 	case network == "unix" && address != "":
 		return network, address, nil
-	case network == "tcp" && address != "":
-		return "", "", errors.New("a remote signer over tcp:// needs CometBFT's SecretConnection, which bftnode does not speak yet; " +
-			"run the signer on this machine and use unix:///path/to/signer.sock")
+	case network == "tcp":
+		if _, _, err := net.SplitHostPort(address); err != nil {
+			return "", "", fmt.Errorf("want tcp://host:port: %w", err)
+		}
+		return network, address, nil
 	}
-	return "", "", errors.New("want unix:///path/to/signer.sock")
+	return "", "", errors.New("want tcp://host:port or unix:///path/to/signer.sock")
 }
 
 // removeStaleSocket removes a unix socket file that nothing listens on (left
@@ -141,13 +158,18 @@ func (ep *endpoint) acceptLoop() {
 	}
 }
 
-// admit asks a new connection for its public key and keeps it if the key
-// is the validator's.
+// admit asks a new connection (over tcp://, once the SecretConnection
+// handshake is done) for its public key and keeps it if the key is the
+// validator's.
 func (ep *endpoint) admit(nc net.Conn) {
-	c := &signerConn{nc: nc, r: bufio.NewReaderSize(nc, 4096), busy: make(chan struct{}, 1)}
-	ctx, cancel := context.WithTimeout(context.Background(), ep.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), admitTimeout)
 	defer cancel()
-	res, err := ep.roundTrip(ctx, c, pubKeyRequest(ep.chainID))
+	err := ep.handshake(ctx, &nc)
+	c := &signerConn{nc: nc, r: bufio.NewReaderSize(nc, 4096), busy: make(chan struct{}, 1)}
+	var res *privvalpb.Message
+	if err == nil {
+		res, err = ep.roundTrip(ctx, c, pubKeyRequest(ep.chainID))
+	}
 	if err == nil {
 		var pub ed25519.PublicKey
 		if pub, err = pubKeyFrom(res); err == nil {
@@ -158,6 +180,23 @@ func (ep *endpoint) admit(nc net.Conn) {
 		_ = nc.Close()
 		ep.log.Error("a remote signer connected but was not admitted; it may dial again", "laddr", ep.addr, "err", err)
 	}
+}
+
+// handshake wraps *nc in a SecretConnection over tcp://.
+func (ep *endpoint) handshake(ctx context.Context, nc *net.Conn) error {
+	if ep.secret == nil {
+		return nil
+	}
+	deadline, _ := ctx.Deadline()
+	if err := (*nc).SetDeadline(deadline); err != nil {
+		return err
+	}
+	sc, err := secretHandshake(*nc, ep.secret)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRemoteSigner, err)
+	}
+	*nc = sc
+	return nil
 }
 
 func (ep *endpoint) join(c *signerConn, pub ed25519.PublicKey) error {

@@ -2,6 +2,7 @@ package privval
 
 import (
 	"bufio"
+	"crypto/ed25519"
 	"errors"
 	"net"
 	"os"
@@ -22,7 +23,7 @@ import (
 // misbehave takes over a request.
 type fakeSigner struct {
 	pv   *FilePV
-	path string
+	addr string // tcp://host:port (a SecretConnection inside) or unix:///path
 	// misbehave, when set, sees every request first; returning true means
 	// it dealt with the request itself (answered, or not) on nc.
 	misbehave func(req *privvalpb.Message, nc net.Conn) bool
@@ -33,20 +34,20 @@ type fakeSigner struct {
 	stopped   atomic.Bool
 }
 
-// newFakeSigner starts a fake signer for the socket at path that signs
-// with pv (nil: a fresh key); it runs until the test ends or it is shut
-// down.
-func newFakeSigner(t *testing.T, path string, pv *FilePV, misbehave func(*privvalpb.Message, net.Conn) bool) *fakeSigner {
+// newFakeSigner starts a fake signer for the node's address addr that
+// signs with pv (nil: a fresh key); it runs until the test ends or it is
+// shut down.
+func newFakeSigner(t *testing.T, addr string, pv *FilePV, misbehave func(*privvalpb.Message, net.Conn) bool) *fakeSigner {
 	t.Helper()
 	if pv == nil {
 		pv = genPV(t, newPaths(t))
 	}
-	f := &fakeSigner{pv: pv, path: path, misbehave: misbehave}
+	f := &fakeSigner{pv: pv, addr: addr, misbehave: misbehave}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for t.Context().Err() == nil && !f.stopped.Load() {
-			nc, err := net.Dial("unix", path)
+			nc, err := f.dial()
 			if err != nil {
 				select {
 				case <-t.Context().Done():
@@ -66,6 +67,28 @@ func newFakeSigner(t *testing.T, path string, pv *FilePV, misbehave func(*privva
 		<-done
 	})
 	return f
+}
+
+// dial connects to the node, with a SecretConnection over tcp://.
+func (f *fakeSigner) dial() (net.Conn, error) {
+	network, address, err := SplitListenAddr(f.addr)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := net.Dial(network, address)
+	if err != nil || network != "tcp" {
+		return nc, err
+	}
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := secretHandshake(nc, key)
+	if err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	return sc, nil
 }
 
 // shutdown closes the fake's connection for good.
@@ -149,17 +172,22 @@ func voteFromProto(pb *tmtypes.Vote) *types.Vote {
 	return v
 }
 
-// listenRemote starts a RemoteSigner on a fresh socket with a fake signer
-// behind it, and waits for the fake to be admitted.
+// listenRemote starts a RemoteSigner on a fresh unix socket with a fake
+// signer behind it, and waits for the fake to be admitted.
 func listenRemote(t *testing.T, opts RemoteOptions, misbehave func(*privvalpb.Message, net.Conn) bool) (*RemoteSigner, *fakeSigner, paths) {
+	t.Helper()
+	return listenRemoteAt(t, "unix://"+filepath.Join(t.TempDir(), "signer.sock"), opts, misbehave)
+}
+
+// listenRemoteAt is listenRemote on the address laddr.
+func listenRemoteAt(t *testing.T, laddr string, opts RemoteOptions, misbehave func(*privvalpb.Message, net.Conn) bool) (*RemoteSigner, *fakeSigner, paths) {
 	t.Helper()
 	p := newPaths(t)
 	if err := os.MkdirAll(filepath.Dir(p.state), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(t.TempDir(), "signer.sock")
-	f := newFakeSigner(t, sock, nil, misbehave)
-	rs, err := ListenRemote(t.Context(), "unix://"+sock, chainID, p.state, opts)
+	f := newFakeSigner(t, laddr, nil, misbehave)
+	rs, err := ListenRemote(t.Context(), laddr, chainID, p.state, opts)
 	if err != nil {
 		t.Fatalf("ListenRemote: %v", err)
 	}

@@ -223,7 +223,7 @@ func TestRemoteSignerThatRestartsIsAcceptedAgain(t *testing.T) {
 // other one within the same request.
 func TestRemoteRequestMovesOffADeadConnection(t *testing.T) {
 	rs, f, _ := listenRemote(t, RemoteOptions{PingInterval: time.Hour}, nil)
-	second := newFakeSigner(t, strings.TrimPrefix(rs.ep.addr, "unix://"), f.pv, nil)
+	second := newFakeSigner(t, rs.ep.addr, f.pv, nil)
 	waitFor(t, "the second signer to be admitted", func() bool { return joins(rs) == 2 })
 	second.shutdown()
 	v := vote(rs, types.PrevoteType, 1, 0, "a", t0)
@@ -240,7 +240,7 @@ func TestRemoteRequestMovesOffADeadConnection(t *testing.T) {
 // different key is turned away; the first keeps signing.
 func TestRemoteSignerWithAnotherKeyIsNotAdmitted(t *testing.T) {
 	rs, f, _ := listenRemote(t, RemoteOptions{}, nil)
-	other := newFakeSigner(t, strings.TrimPrefix(rs.ep.addr, "unix://"), nil, nil)
+	other := newFakeSigner(t, rs.ep.addr, nil, nil)
 	waitFor(t, "the other signer to be turned away", func() bool { return other.conns.Load() >= 2 })
 	if n := connected(rs); n != 1 {
 		t.Fatalf("the node holds %d signer connections, want 1", n)

@@ -41,22 +41,7 @@ func TestSignerCometBFTSignerServerUnderKills(t *testing.T) {
 	t.Logf("seed %d (replay with BFTNODE_INTEROP_SEED=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed))
 
-	var sp *signerProc
-	nw := newNetwork(t, 4, netOptions{Setup: func(nw *network) {
-		home := nw.nodes[0].home
-		dir := filepath.Join(nw.dir, "signer")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		sock := filepath.Join(dir, "s.sock")
-		sp = newSignerProc(t, dir, sock, nw.chainID, filepath.Join(home, "config", "priv_validator_key.json"))
-		setConfigKey(t, home, "priv_validator_laddr", "unix://"+sock)
-		sp.start()
-	}})
-	gen, err := cmttypes.GenesisDocFromFile(filepath.Join(nw.nodes[0].home, "config", "genesis.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	nw, sp, gen := remoteSignedNetwork(t, func(dir string) string { return "unix://" + filepath.Join(dir, "s.sock") })
 	remote := privval.LoadFilePVEmptyState(sp.spec.KeyFile, "").GetAddress().String()
 
 	began := time.Now()
@@ -135,6 +120,45 @@ func TestSignerCometBFTSignerServerUnderKills(t *testing.T) {
 	}
 	sp.kill()
 	checkWALs(t, nw)
+}
+
+// remoteSignedNetwork starts four bftnode validators, node0 of which signs
+// with CometBFT's SignerServer and FilePV in a process of its own, dialing
+// node0's priv_validator_laddr, laddr(a directory for the signer).
+func remoteSignedNetwork(t *testing.T, laddr func(dir string) string) (*network, *signerProc, *cmttypes.GenesisDoc) {
+	t.Helper()
+	var sp *signerProc
+	nw := newNetwork(t, 4, netOptions{Setup: func(nw *network) {
+		home := nw.nodes[0].home
+		dir := filepath.Join(nw.dir, "signer")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		addr := laddr(dir)
+		sp = newSignerProc(t, dir, addr, nw.chainID, filepath.Join(home, "config", "priv_validator_key.json"))
+		setConfigKey(t, home, "priv_validator_laddr", addr)
+		sp.start()
+	}})
+	gen, err := cmttypes.GenesisDocFromFile(filepath.Join(nw.nodes[0].home, "config", "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nw, sp, gen
+}
+
+// TestSignerCometBFTSignerServerOverTCP: CometBFT's SignerServer dials
+// node0 over TCP, inside CometBFT's SecretConnection, and signs for it:
+// its precommits are in the commits, which CometBFT verifies.
+func TestSignerCometBFTSignerServerOverTCP(t *testing.T) {
+	nw, sp, gen := remoteSignedNetwork(t, func(string) string { return fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)) })
+	remote := privval.LoadFilePVEmptyState(sp.spec.KeyFile, "").GetAddress().String()
+	nw.waitHeight(30, 5*time.Minute)
+	n := signedBy(t, nw, 1, remote, 2, 30)
+	t.Logf("the remote-signed validator is in %d of the commits of heights 2..30", n)
+	if n == 0 {
+		t.Fatalf("the validator signing over tcp:// (%s) is in none of the commits of heights 2..30", remote)
+	}
+	checkCommits(t, nw, gen, 30)
 }
 
 // setConfigKey sets a top-level key of the home's config.toml.

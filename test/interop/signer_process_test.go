@@ -11,11 +11,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/privval"
 )
@@ -27,15 +29,15 @@ const signerEnv = "BFTNODE_INTEROP_SIGNER"
 
 // signerSpec is what a signer process is told, as JSON in signerEnv.
 type signerSpec struct {
-	Socket    string `json:"socket"` // the node's priv_validator_laddr, without unix://
+	Addr      string `json:"addr"` // the node's priv_validator_laddr: tcp://host:port or unix:///path
 	ChainID   string `json:"chain_id"`
 	KeyFile   string `json:"key_file"`
 	StateFile string `json:"state_file"`
 }
 
 // runSignerProcess runs CometBFT's SignerServer with its FilePV, dialing
-// the node's unix socket, until SIGTERM or SIGKILL; it returns the exit
-// code.
+// the node (a unix socket, or TCP with CometBFT's SecretConnection), until
+// SIGTERM or SIGKILL; it returns the exit code.
 func runSignerProcess(specJSON string) int {
 	var spec signerSpec
 	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
@@ -44,8 +46,13 @@ func runSignerProcess(specJSON string) int {
 	}
 	logger := log.NewTMLogger(log.NewSyncWriter(os.Stdout))
 	pv := privval.LoadFilePV(spec.KeyFile, spec.StateFile)
+	connect := privval.DialUnixFn(strings.TrimPrefix(spec.Addr, "unix://"))
+	if addr, ok := strings.CutPrefix(spec.Addr, "tcp://"); ok {
+		// A SecretConnection with a key of the signer's own, as tmkms has.
+		connect = privval.DialTCPFn(addr, 5*time.Second, ed25519.GenPrivKey())
+	}
 	dial := func() (net.Conn, error) {
-		c, err := privval.DialUnixFn(spec.Socket)()
+		c, err := connect()
 		if err != nil {
 			return nil, err
 		}
@@ -98,13 +105,14 @@ type signerProc struct {
 	done chan struct{}
 }
 
-// newSignerProc writes a CometBFT FilePV for the validator key in keyFile
-// (a bftnode key file, which CometBFT reads as its own) into dir, and
-// returns the signer for it; start starts it.
-func newSignerProc(t *testing.T, dir, socket, chainID, keyFile string) *signerProc {
+// newSignerProc moves the validator key file keyFile (bftnode's, which
+// CometBFT reads as its own) into dir, where CometBFT writes its FilePV
+// files, and returns a signer for the node at addr with that FilePV; start
+// starts it.
+func newSignerProc(t *testing.T, dir, addr, chainID, keyFile string) *signerProc {
 	t.Helper()
 	sp := &signerProc{t: t, logPath: filepath.Join(dir, "signer.log"), spec: signerSpec{
-		Socket: socket, ChainID: chainID,
+		Addr: addr, ChainID: chainID,
 		KeyFile: filepath.Join(dir, "priv_validator_key.json"), StateFile: filepath.Join(dir, "priv_validator_state.json"),
 	}}
 	if err := os.Rename(keyFile, sp.spec.KeyFile); err != nil {
