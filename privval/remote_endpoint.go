@@ -178,7 +178,8 @@ func (ep *endpoint) admit(nc net.Conn) {
 	}
 	if err != nil {
 		_ = nc.Close()
-		ep.log.Error("a remote signer connected but was not admitted; it may dial again", "laddr", ep.addr, "err", err)
+		ep.log.Error("a remote signer connected but was not admitted (is it set up for this chain and validator?); it may dial again",
+			"laddr", ep.addr, "chain_id", ep.chainID, "err", err)
 	}
 }
 
@@ -224,8 +225,11 @@ func (ep *endpoint) join(c *signerConn, pub ed25519.PublicKey) error {
 	return nil
 }
 
-// waitPubKey waits until a signer is admitted and returns its key.
+// waitPubKey waits until a signer is admitted and returns its key,
+// saying every 10s that it still waits.
 func (ep *endpoint) waitPubKey(ctx context.Context) (ed25519.PublicKey, error) {
+	remind := time.NewTicker(10 * time.Second)
+	defer remind.Stop()
 	for {
 		ep.mu.Lock()
 		pub, joined := ep.pub, ep.joined
@@ -235,6 +239,8 @@ func (ep *endpoint) waitPubKey(ctx context.Context) (ed25519.PublicKey, error) {
 		}
 		select {
 		case <-joined:
+		case <-remind.C:
+			ep.log.Warn("still waiting for the remote signer to connect; start it and point it at this address", "laddr", ep.addr)
 		case <-ctx.Done():
 			return nil, fmt.Errorf("privval: no remote signer connected to %s: %w", ep.addr, ctx.Err())
 		}

@@ -2,9 +2,12 @@ package privval
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -265,5 +268,39 @@ func TestRemoteAnswerWithTheSignedTimestamp(t *testing.T) {
 	}
 	if !v.Timestamp.Equal(t0) || !ed25519.Verify(f.pv.PubKey(), types.VoteSignBytes(chainID, v), v.Signature) {
 		t.Fatalf("got timestamp %v, want the signed %v with a valid signature", v.Timestamp, t0)
+	}
+}
+
+// TestRemoteListenWaitsForTheSignerUntilTheContextEnds: with no signer,
+// ListenRemote returns once its context ends, saying what it waited for.
+func TestRemoteListenWaitsForTheSignerUntilTheContextEnds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	laddr := "unix://" + filepath.Join(t.TempDir(), "signer.sock")
+	_, err := ListenRemote(ctx, laddr, chainID, newPaths(t).state, RemoteOptions{})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no remote signer connected to "+laddr) {
+		t.Fatalf("got %v, want a context error naming the address", err)
+	}
+}
+
+// TestRemoteListensOnASocketLeftByAKilledNode: a socket file that nothing
+// listens on (its node was killed) is replaced; a live one is not.
+func TestRemoteListensOnASocketLeftByAKilledNode(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "signer.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ListenRemote(t.Context(), "unix://"+sock, chainID, newPaths(t).state, RemoteOptions{}); err == nil || !strings.Contains(err.Error(), "listening") {
+		t.Fatalf("listening on a socket in use: got %v, want an error", err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	_ = ln.Close()
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("the closed listener's socket file should remain: %v", err)
+	}
+	rs, _, _ := listenRemoteAt(t, "unix://"+sock, RemoteOptions{}, nil)
+	if err := rs.SignVote(chainID, vote(rs, types.PrevoteType, 1, 0, "a", t0)); err != nil {
+		t.Fatal(err)
 	}
 }
