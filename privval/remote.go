@@ -143,20 +143,24 @@ type answer struct {
 // timestamp signed with, once the signature verifies with the signer's key
 // over signBytes(timestamp); read takes the answer out of the response.
 func (rs *RemoteSigner) ask(what string, req *privvalpb.Message, read func(*privvalpb.Message) (*answer, bool), signBytes func(time.Time) []byte) ([]byte, time.Time, error) {
-	res, err := rs.ep.request(req)
+	var got *answer
+	err := rs.ep.request(req, func(res *privvalpb.Message) error {
+		a, ok := read(res)
+		if !ok {
+			return fmt.Errorf("%w: it answered a request to sign a %s with %T", ErrRemoteSigner, what, res.Sum)
+		}
+		if err := remoteError(a.err); err != nil {
+			return err
+		}
+		if !ed25519.Verify(rs.pub, signBytes(a.ts), a.sig) {
+			return fmt.Errorf("%w: its signature of the %s does not verify with its public key %X "+
+				"(does it sign CometBFT's sign bytes, for this chain?)", ErrRemoteSigner, what, []byte(rs.pub))
+		}
+		got = a
+		return nil
+	})
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	a, ok := read(res)
-	if !ok {
-		return nil, time.Time{}, fmt.Errorf("%w: it answered a request to sign a %s with %T", ErrRemoteSigner, what, res.Sum)
-	}
-	if err := remoteError(a.err); err != nil {
-		return nil, time.Time{}, err
-	}
-	if !ed25519.Verify(rs.pub, signBytes(a.ts), a.sig) {
-		return nil, time.Time{}, fmt.Errorf("%w: its signature of the %s does not verify with its public key %X "+
-			"(does it sign CometBFT's sign bytes, for this chain?)", ErrRemoteSigner, what, []byte(rs.pub))
-	}
-	return a.sig, a.ts, nil
+	return got.sig, got.ts, nil
 }

@@ -261,13 +261,16 @@ func (ep *endpoint) drop(c *signerConn, why error) {
 	}
 }
 
-// request sends req over the newest connection and returns the answer,
-// within the request timeout. A connection that fails is dropped; if the
-// signer had closed it (errGone), the request is tried on the next newest,
-// if any, by the same deadline: after a signer restarts, the node may hold
-// its dead connection beside the new one until a ping finds it out, and a
+// request sends req over the newest connection and passes the answer to
+// check, within the request timeout. A connection that fails, or whose
+// answer check rejects with anything but the signer's refusal (a
+// RemoteError), is dropped: a signer that sends the wrong message or a bad
+// signature must not keep the node's requests. If the signer had closed
+// the connection (errGone), the request is tried on the next newest, if
+// any, by the same deadline: after a signer restarts, the node may hold its
+// dead connection beside the new one until a ping finds it out, and a
 // signer answers a repeated request as it did the first time.
-func (ep *endpoint) request(req *privvalpb.Message) (*privvalpb.Message, error) {
+func (ep *endpoint) request(req *privvalpb.Message, check func(*privvalpb.Message) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), ep.timeout)
 	defer cancel()
 	err := fmt.Errorf("%w: no signer is connected to %s (start it, or check its address)", ErrRemoteSigner, ep.addr)
@@ -279,18 +282,21 @@ func (ep *endpoint) request(req *privvalpb.Message) (*privvalpb.Message, error) 
 		}
 		ep.mu.Unlock()
 		if c == nil {
-			return nil, err
+			return err
 		}
 		var res *privvalpb.Message
 		if res, err = ep.roundTrip(ctx, c, req); err == nil {
-			return res, nil
+			var refusal *RemoteError
+			if err = check(res); err == nil || errors.As(err, &refusal) {
+				return err
+			}
 		}
 		ep.drop(c, err)
 		if !errors.Is(err, errGone) {
-			return nil, err
+			return err
 		}
 	}
-	return nil, err
+	return err
 }
 
 // errGone marks a connection that the signer had closed.
