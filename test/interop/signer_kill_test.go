@@ -51,8 +51,15 @@ func TestSignerCometBFTSignerServerUnderKills(t *testing.T) {
 	for _, v := range gen.Validators {
 		counts[v.Address.String()] = signedBy(t, nw, 1, v.Address.String(), 2, 200)
 	}
-	t.Logf("precommits in the commits of heights 2..200 (node1's view): %v (%s signs remotely); remote signer failures logged by node0: %d",
-		counts, remote, strings.Count(readFile(t, nw.nodes[0].logPath), "the remote signer did not sign"))
+	var failures []string
+	for _, line := range strings.Split(readFile(t, nw.nodes[0].logPath), "\n") {
+		if strings.Contains(line, "the remote signer did not sign a") {
+			_, reason, _ := strings.Cut(line, " err=")
+			failures = append(failures, reason)
+		}
+	}
+	t.Logf("precommits in the commits of heights 2..200 (node1's view): %v (%s signs remotely); remote signer failures logged by node0: %d %q",
+		counts, remote, len(failures), failures[:min(len(failures), 3)])
 	// Its precommits come one signer round trip (and fsync) later than the
 	// others', which with these fast timeouts often misses the commit.
 	if counts[remote] < 20 {
