@@ -32,8 +32,12 @@ type Config struct {
 	Genesis            string `toml:"genesis_file"`
 	PrivValidatorKey   string `toml:"priv_validator_key_file"`
 	PrivValidatorState string `toml:"priv_validator_state_file"`
-	NodeKey            string `toml:"node_key_file"`
-	DBPath             string `toml:"db_dir"`
+	// PrivValidatorListenAddr, when set, is where the node listens for an
+	// external signer (CometBFT's privval protocol); the key file is then
+	// not used.
+	PrivValidatorListenAddr string `toml:"priv_validator_laddr"`
+	NodeKey                 string `toml:"node_key_file"`
+	DBPath                  string `toml:"db_dir"`
 
 	RPC             RPCConfig             `toml:"rpc"`
 	P2P             P2PConfig             `toml:"p2p"`

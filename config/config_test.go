@@ -140,6 +140,9 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{"unsafe on the network", func(c *Config) { c.RPC.Unsafe, c.RPC.ListenAddress = true, "tcp://0.0.0.0:26657" }, "not a loopback"},
 		{"unsafe on any host", func(c *Config) { c.RPC.Unsafe, c.RPC.ListenAddress = true, "tcp://:26657" }, "not a loopback"},
 		{"pprof laddr", func(c *Config) { c.RPC.PprofListenAddress = "6060" }, "rpc.pprof_laddr"},
+		{"signer laddr scheme", func(c *Config) { c.PrivValidatorListenAddr = "http://127.0.0.1:26659" }, "priv_validator_laddr"},
+		{"signer laddr port", func(c *Config) { c.PrivValidatorListenAddr = "tcp://127.0.0.1" }, "want tcp://host:port"},
+		{"signer laddr path", func(c *Config) { c.PrivValidatorListenAddr = "unix://" }, "priv_validator_laddr"},
 		{"p2p laddr", func(c *Config) { c.P2P.ListenAddress = "/ip4/nope/tcp/1" }, "p2p.laddr"},
 		{"peer without id", func(c *Config) { c.P2P.PersistentPeers = "/ip4/127.0.0.1/tcp/26656" }, "p2p.persistent_peers"},
 		{"cometbft node id@host", func(c *Config) {
@@ -222,5 +225,34 @@ func TestUnsafeRPCIsOffByDefaultAndLoopbackOnly(t *testing.T) {
 	got, err := Load(home, envMap(map[string]string{"BFTNODE_RPC_UNSAFE": "true"}))
 	if err != nil || !got.RPC.Unsafe {
 		t.Fatalf("BFTNODE_RPC_UNSAFE=true: unsafe = %v, err %v", got.RPC.Unsafe, err)
+	}
+}
+
+// TestPrivValidatorLaddr: off by default, in config.toml, and both of
+// CometBFT's forms (tcp://host:port, unix:///path) are accepted, from the
+// file and from the environment.
+func TestPrivValidatorLaddr(t *testing.T) {
+	home := t.TempDir()
+	cfg := Default(home)
+	if cfg.PrivValidatorListenAddr != "" {
+		t.Fatalf("priv_validator_laddr = %q by default, want \"\" (sign with the key file)", cfg.PrivValidatorListenAddr)
+	}
+	cfg.PrivValidatorListenAddr = "tcp://127.0.0.1:26659"
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(cfg.ConfigFile())
+	if !strings.Contains(string(text), "\npriv_validator_laddr = \"tcp://127.0.0.1:26659\"\n") {
+		t.Fatal("config.toml lacks the priv_validator_laddr written")
+	}
+	got, err := Load(home, envMap(map[string]string{"BFTNODE_PRIV_VALIDATOR_LADDR": "unix:///run/signer.sock"}))
+	if err != nil || got.PrivValidatorListenAddr != "unix:///run/signer.sock" {
+		t.Fatalf("BFTNODE_PRIV_VALIDATOR_LADDR: got %q, err %v", got.PrivValidatorListenAddr, err)
+	}
+	for _, laddr := range []string{"tcp://127.0.0.1:26659", "tcp://0.0.0.0:26659", "unix:///run/signer.sock"} {
+		cfg.PrivValidatorListenAddr = laddr
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("priv_validator_laddr = %q: %v", laddr, err)
+		}
 	}
 }

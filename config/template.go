@@ -109,6 +109,12 @@ priv_validator_key_file = {{q .PrivValidatorKey}}
 # The last-sign state that keeps this validator from double-signing. Never
 # delete it or copy it between machines.
 priv_validator_state_file = {{q .PrivValidatorState}}
+# Where to listen for an external signer that holds the validator key instead
+# of priv_validator_key_file: unix:///path/to/signer.sock. The signer (CometBFT's
+# SignerServer, tmkms, horcrux) dials in and speaks CometBFT's privval
+# protocol; the node keeps guarding against double-signing with
+# priv_validator_state_file. "" signs with priv_validator_key_file.
+priv_validator_laddr = {{q .PrivValidatorListenAddr}}
 node_key_file = {{q .NodeKey}}
 # The block store, consensus WAL and application database live here.
 db_dir = {{q .DBPath}}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bftnode/bftnode/privval"
 )
 
 // Log levels and formats.
@@ -43,6 +45,11 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if c.PrivValidatorListenAddr != "" {
+		if _, _, err := privval.SplitListenAddr(c.PrivValidatorListenAddr); err != nil {
+			bad("priv_validator_laddr", c.PrivValidatorListenAddr, "%v (or \"\" to sign with priv_validator_key_file)", err)
+		}
+	}
 	if c.RPC.ListenAddress != "" {
 		if _, err := RPCListenHostPort(c.RPC.ListenAddress); err != nil {
 			bad("rpc.laddr", c.RPC.ListenAddress, "%v (or \"\" to disable the RPC server)", err)

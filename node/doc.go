@@ -1,5 +1,6 @@
 // Package node assembles a bftnode validator (or full node) from its
-// configuration: the block store, the consensus WAL and signer, the
+// configuration: the block store, the consensus WAL and signer (the key
+// file, or a remote signer that dials in to priv_validator_laddr), the
 // application connection (in-process kvstore or an ABCI socket), the
 // mempool, the libp2p transport, the consensus engine, the JSON-RPC server
 // and the metrics listener. It owns their lifetimes: New opens them, Run

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -35,7 +36,7 @@ type Node struct {
 
 	store     *blockstore.Store
 	wal       *wal.WAL
-	signer    *privval.FilePV
+	signer    privval.Signer
 	app       *appConns
 	mempool   *mempool.Mempool
 	transport *p2p.Transport
@@ -89,7 +90,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	if n.signer, err = privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile()); err != nil {
+	if n.signer, err = n.openSigner(ctx); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir(), 0o700); err != nil {
@@ -282,6 +283,28 @@ func (n *Node) Run(ctx context.Context) error {
 		return withAppAdvice(cause)
 	}
 	return nil
+}
+
+// openSigner loads the key file, or, with priv_validator_laddr, listens
+// there and waits for the remote signer to dial in. Either way the
+// double-sign guard keeps its state in priv_validator_state_file.
+func (n *Node) openSigner(ctx context.Context) (privval.Signer, error) {
+	cfg := n.cfg
+	if cfg.PrivValidatorListenAddr == "" {
+		return privval.LoadFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
+	}
+	// The engine waits for each signature: a signer that does not answer
+	// must cost no more than a round's step.
+	cc := cfg.Consensus
+	rs, err := privval.ListenRemote(ctx, cfg.PrivValidatorListenAddr, n.genesis.ChainID, cfg.PrivValidatorStateFile(), privval.RemoteOptions{
+		Timeout: min(time.Second, cc.TimeoutPrevote, cc.TimeoutPrecommit),
+		Logger:  n.log.With("module", "privval"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, rs.Close)
+	return rs, nil
 }
 
 // Close releases everything New opened, in reverse order. Run calls it.

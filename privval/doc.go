@@ -3,8 +3,17 @@
 //
 // Signer is what the consensus engine signs with. FilePV implements it with
 // an Ed25519 key file and a last-sign state file in CometBFT's JSON formats
-// (config/priv_validator_key.json and data/priv_validator_state.json). A
-// remote signer can implement Signer later.
+// (config/priv_validator_key.json and data/priv_validator_state.json).
+// RemoteSigner implements it with an external signer process (CometBFT's
+// SignerServer, tmkms, horcrux) that dials in to priv_validator_laddr and
+// speaks CometBFT's privval protocol (remote*.go): the node sends a
+// request, the signer answers, one at a time per connection, each frame a
+// uvarint length and a privval.Message; idle connections are pinged. Both
+// sign behind the same double-sign guard (guard.go), so a RemoteSigner
+// never asks for a signature the node would refuse, saves what it got
+// before releasing it, and checks it with the signer's public key. Any
+// failure of the signer matches ErrRemoteSigner: the message is not signed
+// and the engine goes on without it.
 //
 // # The double-sign guard
 //

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/bftnode/bftnode/crypto/keyfile"
@@ -29,9 +28,7 @@ type FilePV struct {
 	pub  ed25519.PublicKey
 	addr types.Address
 
-	mu    sync.Mutex
-	file  *stateFile
-	state lastSignState
+	*guard
 }
 
 var _ Signer = (*FilePV)(nil)
@@ -43,12 +40,12 @@ func NewFilePV(priv ed25519.PrivateKey, statePath string) (*FilePV, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: private key of %d bytes", ErrInvalidKey, len(priv))
 	}
-	file, state, err := openState(statePath)
+	g, err := openGuard(statePath)
 	if err != nil {
 		return nil, err
 	}
 	pub := priv.Public().(ed25519.PublicKey)
-	return &FilePV{priv: priv, pub: pub, addr: types.AddressOf(pub), file: file, state: state}, nil
+	return &FilePV{priv: priv, pub: pub, addr: types.AddressOf(pub), guard: g}, nil
 }
 
 // GenFilePV generates a key, writes the key file and a fresh state file, and
@@ -130,11 +127,7 @@ func (pv *FilePV) PubKey() ed25519.PublicKey { return pv.pub }
 func (pv *FilePV) Address() types.Address { return pv.addr }
 
 // LastSigned is the height, round and step of the last signed message.
-func (pv *FilePV) LastSigned() HRS {
-	pv.mu.Lock()
-	defer pv.mu.Unlock()
-	return pv.state.hrs()
-}
+func (pv *FilePV) LastSigned() HRS { return pv.lastSigned() }
 
 // SignVote signs a prevote or precommit (see Signer).
 func (pv *FilePV) SignVote(chainID string, v *types.Vote) error {
@@ -144,22 +137,9 @@ func (pv *FilePV) SignVote(chainID string, v *types.Vote) error {
 // SignVoteAlongside is SignVote running alongside while the last-sign state
 // is saved (see Signer).
 func (pv *FilePV) SignVoteAlongside(chainID string, v *types.Vote, alongside func() error) error {
-	step, err := voteStep(v.Type)
-	if err != nil {
-		return err
-	}
-	asked := *v
-	signBytes := func(ts time.Time) []byte {
-		c := asked
-		c.Timestamp = ts
-		return types.VoteSignBytes(chainID, &c)
-	}
-	fill := func(sig []byte, ts time.Time) { v.Signature, v.Timestamp = sig, ts }
-	if err := pv.sign(HRS{v.Height, v.Round, step}, v.Timestamp, signBytes, fill, alongside); err != nil {
-		v.Signature, v.Timestamp = nil, asked.Timestamp
-		return fmt.Errorf("%w (%s)", err, v.Type)
-	}
-	return nil
+	return pv.guard.signVote(chainID, v, alongside, func(c *types.Vote, sb []byte) ([]byte, time.Time, error) {
+		return ed25519.Sign(pv.priv, sb), c.Timestamp, nil
+	})
 }
 
 // SignProposal signs a proposal (see Signer).
@@ -170,63 +150,7 @@ func (pv *FilePV) SignProposal(chainID string, p *types.Proposal) error {
 // SignProposalAlongside is SignProposal running alongside while the
 // last-sign state is saved (see Signer).
 func (pv *FilePV) SignProposalAlongside(chainID string, p *types.Proposal, alongside func() error) error {
-	asked := *p
-	signBytes := func(ts time.Time) []byte {
-		c := asked
-		c.Timestamp = ts
-		return types.ProposalSignBytes(chainID, &c)
-	}
-	fill := func(sig []byte, ts time.Time) { p.Signature, p.Timestamp = sig, ts }
-	if err := pv.sign(HRS{p.Height, p.Round, StepPropose}, p.Timestamp, signBytes, fill, alongside); err != nil {
-		p.Signature, p.Timestamp = nil, asked.Timestamp
-		return fmt.Errorf("%w (proposal)", err)
-	}
-	return nil
-}
-
-// sign applies the double-sign guard to the message at hrs whose sign bytes
-// at a timestamp are signBytes(timestamp); if it may be signed, it fills
-// in the signature and the timestamp signed with, then runs alongside (if
-// not nil) and saves the new state, together, and returns once both are
-// done. A fresh signature may be released only once sign has returned nil:
-// then the new state is durable.
-func (pv *FilePV) sign(hrs HRS, ts time.Time, signBytes func(time.Time) []byte, fill func([]byte, time.Time), alongside func() error) error {
-	if hrs.Height <= 0 || hrs.Round < 0 {
-		return fmt.Errorf("privval: cannot sign at %s", hrs)
-	}
-	if alongside == nil {
-		alongside = func() error { return nil }
-	}
-	pv.mu.Lock()
-	defer pv.mu.Unlock()
-	last := pv.state
-	sb := signBytes(ts)
-	switch c := hrs.Compare(last.hrs()); {
-	case c < 0:
-		return fmt.Errorf("%w: %w: %s is below the last signed %s", ErrDoubleSign, ErrSignedPast, hrs, last.hrs())
-	case c == 0 && bytes.Equal(sb, last.SignBytes):
-		fill(bytes.Clone(last.Signature), ts)
-		return alongside()
-	case c == 0:
-		if saved, ok := timestampOnlyChange(last.SignBytes, signBytes); ok {
-			fill(bytes.Clone(last.Signature), saved)
-			return alongside()
-		}
-		return fmt.Errorf("%w: already signed different data at %s", ErrDoubleSign, hrs)
-	}
-	next := lastSignState{
-		Height: hrs.Height, Round: hrs.Round, Step: hrs.Step,
-		Signature: ed25519.Sign(pv.priv, sb),
-		SignBytes: sb,
-	}
-	fill(bytes.Clone(next.Signature), ts)
-	done := make(chan error, 1)
-	go func() { done <- alongside() }()
-	err := pv.file.save(next)
-	if err == nil {
-		pv.state = next
-	} else {
-		err = fmt.Errorf("privval: not signing at %s: saving the last-sign state failed: %w", hrs, err)
-	}
-	return errors.Join(err, <-done)
+	return pv.guard.signProposal(chainID, p, alongside, func(c *types.Proposal, sb []byte) ([]byte, time.Time, error) {
+		return ed25519.Sign(pv.priv, sb), c.Timestamp, nil
+	})
 }

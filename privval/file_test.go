@@ -82,7 +82,7 @@ func blockID(s string) types.BlockID {
 var t0 = time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
 
 // vote builds an unsigned vote for block, or for nil if block is "".
-func vote(pv *FilePV, typ types.SignedMsgType, h int64, r int32, block string, ts time.Time) *types.Vote {
+func vote(pv Signer, typ types.SignedMsgType, h int64, r int32, block string, ts time.Time) *types.Vote {
 	v := &types.Vote{Type: typ, Height: h, Round: r, Timestamp: ts, ValidatorAddress: pv.Address()}
 	if block != "" {
 		v.BlockID = blockID(block)

@@ -54,6 +54,11 @@ var (
 	ErrCorruptState = errors.New("privval: unreadable last-sign state")
 	// ErrInvalidKey means the key file or key is malformed.
 	ErrInvalidKey = errors.New("privval: invalid key")
+	// ErrRemoteSigner means a remote signer did not sign: it refused (see
+	// RemoteError), did not answer in time, was not connected, or answered
+	// with something invalid. Nothing was signed or saved; the message is
+	// simply not sent.
+	ErrRemoteSigner = errors.New("privval: the remote signer did not sign")
 	// ErrUnsafeNotConfirmed is returned by ResetState without its unsafe flag.
 	ErrUnsafeNotConfirmed = errors.New("privval: resetting the last-sign state is unsafe and was not confirmed")
 )

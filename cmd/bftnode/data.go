@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,12 +13,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/consensus/wal"
 	"github.com/bftnode/bftnode/privval"
+	"github.com/bftnode/bftnode/types"
 )
 
 func (c *cli) walDumpCmd() *cobra.Command {
 	var maxRecord int
+	var messages bool
 	return withFlags(&cobra.Command{
 		Use:   "wal-dump [FILE|DIR]",
 		Short: "Print the records of a consensus WAL, one per line",
@@ -26,10 +30,14 @@ kind, payload length and, for end-of-height markers, the height. It only
 reads, so it is safe on a damaged log; it stops at the first bad record and
 exits non-zero. Without an argument it reads the home's WAL directory
 (data/cs.wal): every segment, oldest first (wal.000001, …, then wal), each
-after a "file=PATH" line. A FILE is dumped alone; a DIR like the home's.`,
+after a "file=PATH" line. A FILE is dumped alone; a DIR like the home's.
+With --messages it prints instead the signed votes and proposals the log
+holds (the node's own and those it received), one per line, with full block
+IDs and signatures: the input of a double-sign check across nodes.`,
 		Example: `  bftnode wal-dump --home ./localnet/build/node0
   bftnode wal-dump /backup/cs.wal
-  bftnode wal-dump /backup/cs.wal/wal`,
+  bftnode wal-dump /backup/cs.wal/wal
+  bftnode wal-dump --messages --home ./localnet/build/node0`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := ""
@@ -47,7 +55,7 @@ after a "file=PATH" line. A FILE is dumped alone; a DIR like the home's.`,
 				return fmt.Errorf("wal-dump: %w", err)
 			}
 			if !st.IsDir() {
-				return c.dumpWALFile(path, maxRecord, false)
+				return c.dumpWALFile(path, maxRecord, messages, false)
 			}
 			files, err := wal.Files(path)
 			if err != nil {
@@ -57,7 +65,7 @@ after a "file=PATH" line. A FILE is dumped alone; a DIR like the home's.`,
 				return fmt.Errorf("wal-dump: no WAL files in %s", path)
 			}
 			for _, f := range files {
-				if err := c.dumpWALFile(f, maxRecord, true); err != nil {
+				if err := c.dumpWALFile(f, maxRecord, messages, true); err != nil {
 					return err
 				}
 			}
@@ -65,12 +73,13 @@ after a "file=PATH" line. A FILE is dumped alone; a DIR like the home's.`,
 		},
 	}, func(cmd *cobra.Command) {
 		cmd.Flags().IntVar(&maxRecord, "max-record-size", wal.DefaultMaxRecordSize, "largest record payload accepted, in bytes")
+		cmd.Flags().BoolVar(&messages, "messages", false, "print the signed votes and proposals instead of the records")
 	})
 }
 
-// dumpWALFile prints the records of one WAL file, after a line naming it if
-// header is set.
-func (c *cli) dumpWALFile(path string, maxRecord int, header bool) error {
+// dumpWALFile prints the records (or, with messages, the signed votes and
+// proposals) of one WAL file, after a line naming it if header is set.
+func (c *cli) dumpWALFile(path string, maxRecord int, messages, header bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("wal-dump: %w", err)
@@ -81,7 +90,38 @@ func (c *cli) dumpWALFile(path string, maxRecord int, header bool) error {
 			return fmt.Errorf("wal-dump: %w", err)
 		}
 	}
+	if messages {
+		return dumpMessages(bufio.NewReader(f), c.stdout, path, maxRecord)
+	}
 	if err := wal.Dump(bufio.NewReader(f), c.stdout, maxRecord); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// dumpMessages prints the signed votes and proposals of one WAL file.
+func dumpMessages(r io.Reader, w io.Writer, path string, maxRecord int) error {
+	votes, proposals, err := engine.WALMessages(r, maxRecord)
+	fullID := func(id types.BlockID) string {
+		if id.IsNil() {
+			return "nil"
+		}
+		return fmt.Sprintf("%X:%d:%X", id.Hash[:], id.PartSetHeader.Total, id.PartSetHeader.Hash[:])
+	}
+	for _, v := range votes {
+		if _, werr := fmt.Fprintf(w, "vote type=%s height=%d round=%d validator=%X block=%s timestamp=%s signature=%X\n",
+			v.Type, v.Height, v.Round, v.ValidatorAddress[:], fullID(v.BlockID), v.Timestamp.UTC().Format(time.RFC3339Nano), v.Signature); werr != nil {
+			return fmt.Errorf("wal-dump: %w", werr)
+		}
+	}
+	for _, p := range proposals {
+		if _, werr := fmt.Fprintf(w, "proposal height=%d round=%d pol_round=%d block=%s timestamp=%s signature=%X\n",
+			p.Height, p.Round, p.POLRound, fullID(p.BlockID), p.Timestamp.UTC().Format(time.RFC3339Nano), p.Signature); werr != nil {
+			return fmt.Errorf("wal-dump: %w", werr)
+		}
+	}
+	if err != nil {
+		_, _ = fmt.Fprintf(w, "error: %v\n", err)
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil

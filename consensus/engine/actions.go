@@ -98,8 +98,9 @@ func (e *Engine) signProposal(a consensus.SignProposal) error {
 // with fsync. It reports true once both are durable, and only then may the
 // message be released. A crash between the two leaves at most a WAL record
 // the signer's state lacks, never sent: recovery re-signs it before sending
-// it (see confirmOwn). A refusal by the signer's double-sign guard is logged
-// and reported as false with a nil error; what names the message there.
+// it (see confirmOwn). A refusal by the signer's double-sign guard, or a
+// remote signer that did not sign (privval.ErrRemoteSigner), is logged and
+// reported as false with a nil error; what names the message there.
 func (e *Engine) signLogged(what string, kind wal.Kind, sign func(alongside func() error) error, record func() ([]byte, error)) (bool, error) {
 	var walSync time.Duration
 	began := time.Now()
@@ -113,6 +114,10 @@ func (e *Engine) signLogged(what string, kind wal.Kind, sign func(alongside func
 	})
 	if errors.Is(err, privval.ErrDoubleSign) {
 		e.log.Warn("signer refused a "+what, append(e.pos(), "err", err)...)
+		return false, nil
+	}
+	if errors.Is(err, privval.ErrRemoteSigner) {
+		e.log.Error("the remote signer did not sign a "+what+"; not sending it, consensus goes on without it", append(e.pos(), "err", err)...)
 		return false, nil
 	}
 	if err != nil {

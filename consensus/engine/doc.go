@@ -19,7 +19,10 @@
 // two writes run together (Signer.SignVoteAlongside), and only once both
 // are durable is the message broadcast and fed back to the core. So
 // whatever the WAL must hold, and the signer's state, are durable before
-// the message that follows them is sent.
+// the message that follows them is sent. A signer that refuses (its
+// double-sign guard, or a remote signer's refusal, timeout or failure)
+// costs only that message: it is logged, not sent, and the round goes on
+// to its timeouts.
 //
 // # Deciding a block
 //

@@ -73,6 +73,8 @@ type cluster struct {
 	clock   engine.Clock // nil: the real clock
 	// transport, if set, wraps each node's memnet endpoint.
 	transport func(engine.Transport) engine.Transport
+	// signer, if set, wraps each node's signer.
+	signer func(id string, s privval.Signer) privval.Signer
 	// walMaxFileSize is the nodes' wal.Options.MaxFileSize (0: default).
 	walMaxFileSize int64
 }
@@ -181,9 +183,13 @@ func (c *cluster) newEngine(nd *node) (*engine.Engine, error) {
 	if c.transport != nil {
 		tr = c.transport(tr)
 	}
+	var signer privval.Signer = pv
+	if c.signer != nil {
+		signer = c.signer(nd.id, pv)
+	}
 	return engine.New(cfg, engine.Deps{
 		Transport: tr, Store: nd.store, App: nd.app, Mempool: nd.mp,
-		Signer: pv, WAL: nd.wal, Clock: c.clock,
+		Signer: signer, WAL: nd.wal, Clock: c.clock,
 	})
 }
 

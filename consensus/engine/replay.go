@@ -167,12 +167,12 @@ func (e *Engine) dropPending(match func(consensus.Action) bool) {
 // signer that has signed past the message saved it before (each signature
 // waits for the previous one's save). A signer that refuses it otherwise,
 // or signs it differently, means the WAL and the signer's state disagree:
-// the message is not sent.
+// the message is not sent; so is a remote signer that does not sign it.
 func (e *Engine) confirmOwn(what string, logged []byte, resign func() ([]byte, error), send func()) error {
 	sig, err := resign()
 	switch {
 	case errors.Is(err, privval.ErrSignedPast):
-	case errors.Is(err, privval.ErrDoubleSign):
+	case errors.Is(err, privval.ErrDoubleSign), errors.Is(err, privval.ErrRemoteSigner):
 		e.log.Error("the signer refuses an own message in the WAL; not sending it", append(e.pos(), "message", what, "err", err)...)
 		return nil
 	case err != nil:

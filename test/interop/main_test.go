@@ -11,8 +11,12 @@ import (
 // bftnodeBin is the bftnode binary that TestMain builds from this tree.
 var bftnodeBin string
 
-// TestMain builds bftnode once for every test of the package.
+// TestMain builds bftnode once for every test of the package; run with
+// signerEnv set, the binary is a remote signer process instead.
 func TestMain(m *testing.M) {
+	if spec, ok := os.LookupEnv(signerEnv); ok {
+		os.Exit(runSignerProcess(spec))
+	}
 	dir, err := os.MkdirTemp("", "bftnode-interop-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "interop:", err)

@@ -219,14 +219,20 @@ func (nw *network) stop(i int) error {
 	return nw.waitExit(i, time.Minute)
 }
 
+// kill sends SIGKILL to node i, if running, and waits for it to end.
+func (nw *network) kill(i int) {
+	nd := nw.nodes[i]
+	if nd.cmd != nil {
+		if ok, _ := nw.exited(i); !ok {
+			_ = syscall.Kill(-nd.cmd.Process.Pid, syscall.SIGKILL)
+			<-nd.done
+		}
+	}
+}
+
 func (nw *network) cleanup() {
 	for i, nd := range nw.nodes {
-		if nd.cmd != nil {
-			if ok, _ := nw.exited(i); !ok {
-				_ = syscall.Kill(-nd.cmd.Process.Pid, syscall.SIGKILL)
-				<-nd.done
-			}
-		}
+		nw.kill(i)
 		if nw.t.Failed() {
 			nw.t.Logf("----- last lines of %s's log (%s) -----\n%s", nd.name, nd.logPath, tail(nd.logPath, 40))
 		}
