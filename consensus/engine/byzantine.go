@@ -191,64 +191,66 @@ func (t *byzTransport) proposal(m ProposalMsg) {
 		t.Transport.Broadcast(m)
 		return
 	}
+	change := equivocalBlock
 	if t.mode == ByzantineFutureTime {
-		t.futureProposal(m)
+		change = futureBlock
+	}
+	alt, fresh, err := t.altProposal(m, change)
+	if err != nil {
+		t.log.Error("byzantine: building the other proposal", "err", err)
+		t.Transport.Broadcast(m)
 		return
 	}
-	t.prune(m.Proposal.Height)
-	other, ok := t.cached(m.Proposal.Signature)
-	if !ok {
-		alt, err := t.resigned(m, equivocalBlock)
-		if err != nil {
-			t.log.Error("byzantine: building the second proposal", "err", err)
-			t.Transport.Broadcast(m)
-			return
+	p := m.Proposal
+	if t.mode == ByzantineFutureTime {
+		if fresh {
+			t.log.Warn("byzantine: proposing a block dated in the future", "height", p.Height, "round", p.Round,
+				"time", alt.Block.Header.Time, "block", alt.Proposal.BlockID)
 		}
-		other = []any{alt}
-		t.conflicts[string(m.Proposal.Signature)] = other
+		t.Transport.Broadcast(alt)
+		return
+	}
+	if fresh {
 		if t.equivocal == nil {
 			t.equivocal = map[hr]blockPair{}
 		}
-		t.equivocal[hr{m.Proposal.Height, m.Proposal.Round}] = blockPair{m.Proposal.BlockID, alt.Proposal.BlockID}
-		t.log.Warn("byzantine: equivocating", "height", m.Proposal.Height, "round", m.Proposal.Round,
-			"a", m.Proposal.BlockID, "b", alt.Proposal.BlockID)
+		t.equivocal[hr{p.Height, p.Round}] = blockPair{p.BlockID, alt.Proposal.BlockID}
+		t.log.Warn("byzantine: equivocating", "height", p.Height, "round", p.Round, "a", p.BlockID, "b", alt.Proposal.BlockID)
 	}
 	ds, ok := t.Transport.(DirectSender)
 	if !ok {
 		t.Transport.Broadcast(m)
-		t.Transport.Broadcast(other[0])
+		t.Transport.Broadcast(alt)
 		return
 	}
 	peers := ds.ConsensusPeers()
 	half := (len(peers) + 1) / 2
-	for i, p := range peers {
+	for i, peer := range peers {
 		if i < half {
-			ds.SendDirect(p, m)
+			ds.SendDirect(peer, m)
 		} else {
-			ds.SendDirect(p, other[0])
+			ds.SendDirect(peer, alt)
 		}
 	}
 }
 
-// futureProposal broadcasts, in place of our proposal, one for the same
-// block dated FutureTimeSkew later.
-func (t *byzTransport) futureProposal(m ProposalMsg) {
+// altProposal is the proposal made from ours, m, by change: made once and
+// kept by m's signature, so a rebroadcast resends the same one; fresh says
+// it was made now.
+func (t *byzTransport) altProposal(m ProposalMsg, change func(*types.Block)) (alt ProposalMsg, fresh bool, err error) {
 	t.prune(m.Proposal.Height)
-	future, ok := t.cached(m.Proposal.Signature)
-	if !ok {
-		alt, err := t.resigned(m, func(b *types.Block) { b.Header.Time = b.Header.Time.Add(FutureTimeSkew) })
-		if err != nil {
-			t.log.Error("byzantine: building the future-dated proposal", "err", err)
-			t.Transport.Broadcast(m)
-			return
-		}
-		future = []any{alt}
-		t.conflicts[string(m.Proposal.Signature)] = future
-		t.log.Warn("byzantine: proposing a block dated in the future", "height", m.Proposal.Height, "round", m.Proposal.Round,
-			"time", alt.Block.Header.Time, "block", alt.Proposal.BlockID)
+	if out, ok := t.cached(m.Proposal.Signature); ok {
+		return out[0].(ProposalMsg), false, nil
 	}
-	t.Transport.Broadcast(future[0])
+	if alt, err = t.resigned(m, change); err != nil {
+		return ProposalMsg{}, false, err
+	}
+	t.conflicts[string(m.Proposal.Signature)] = []any{alt}
+	return alt, true, nil
 }
+
+// futureBlock dates a block FutureTimeSkew later.
+func futureBlock(b *types.Block) { b.Header.Time = b.Header.Time.Add(FutureTimeSkew) }
 
 // equivocalBlock turns a block into another one a correct validator may
 // still find valid: the same header with other txs (none instead of some,
