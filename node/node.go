@@ -169,6 +169,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		CommitDelay:               commitDelay,
 		CreateEmptyBlocks:         cc.CreateEmptyBlocks,
 		CreateEmptyBlocksInterval: cc.CreateEmptyBlocksInterval,
+		BlockTimeTolerance:        cc.BlockTimeTolerance,
 		Logger:                    logger.With("module", "consensus"),
 		OnEvent:                   n.onRound,
 		OnEvidence:                n.metrics.observeEvidence,

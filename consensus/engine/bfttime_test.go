@@ -242,3 +242,67 @@ func TestFutureTimeProposalsAreRejected(t *testing.T) {
 		}
 	}
 }
+
+// A validator whose clock is a minute behind finds every other proposer's
+// block dated past its block_time_tolerance of 30 s (block 1 is dated at
+// genesis, 50 s ahead of it) and prevotes nil, and falls behind while the
+// other three go on; with a tolerance of two minutes it follows the chain
+// like the rest. (Its own blocks it builds and prevotes without the check.)
+func TestBlockTimeTolerance(t *testing.T) {
+	for _, tc := range []struct {
+		tolerance time.Duration
+		follows   bool
+	}{{30 * time.Second, false}, {2 * time.Minute, true}} {
+		t.Run(tc.tolerance.String(), func(t *testing.T) {
+			c := newCluster(t, 4, 23)
+			base := engine.NewFakeClock(c.genesis.Time.Add(10 * time.Second))
+			c.clock = base
+			behind := c.nodes[3]
+			behind.clock = skewedClock{base, -time.Minute}
+			c.cfg = func(cfg *engine.Config) {
+				cfg.RebroadcastInterval = time.Second
+				cfg.BlockTimeTolerance = tc.tolerance
+			}
+			addr := types.AddressOf(behind.priv.Public().(ed25519.PublicKey))
+			var mu sync.Mutex
+			var forBlocks int
+			proposer := map[types.BlockID]types.Address{}
+			c.net.Observe(func(_ string, msg any) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch m := msg.(type) {
+				case engine.ProposalMsg:
+					proposer[m.Proposal.BlockID] = m.Block.Header.ProposerAddress
+				case engine.VoteMsg:
+					v := m.Vote
+					if v.ValidatorAddress == addr && v.Type == types.PrevoteType && !v.BlockID.IsNil() && proposer[v.BlockID] != addr {
+						forBlocks++
+					}
+				}
+			})
+			c.startAll()
+			others := c.nodes[:3]
+			advanceUntil(t, base, "height 5 at the other validators", func() bool {
+				for _, nd := range others {
+					if nd.height() < 5 {
+						return false
+					}
+				}
+				return !tc.follows || behind.height() >= 5
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.follows {
+				if forBlocks == 0 {
+					t.Fatal("the validator within tolerance never prevoted another's block")
+				}
+				c.checkSameChain()
+				return
+			}
+			if forBlocks != 0 || behind.height() >= 5 {
+				t.Fatalf("the validator a minute behind prevoted %d blocks of others and committed %d heights, want none and fewer than 5",
+					forBlocks, behind.height())
+			}
+		})
+	}
+}

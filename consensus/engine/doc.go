@@ -16,7 +16,10 @@
 // at the genesis time, every later one at the voting-power-weighted median
 // of its last commit's precommit timestamps ([types.MedianTime]), never by
 // the proposer's clock. A proposed or synced block dated otherwise is
-// invalid (a correct validator prevotes nil). Own votes are dated by the
+// invalid (a correct validator prevotes nil), and so is one dated
+// Config.BlockTimeTolerance or more ahead of the Clock (CometBFT's
+// block_time_tolerance; not checked on this node's own proposals, which it
+// builds). Own votes are dated by the
 // Clock, but at least 1 ms after the time of the block the core names
 // (the locked block, else the round's proposal: [types.VoteTime]), so
 // block times strictly increase.

@@ -249,5 +249,9 @@ func (e *Engine) checkHeader(b *types.Block) error {
 		return fmt.Errorf("%w: %w: %v, want %v (the genesis time for the first block, else the weighted median of the last commit's timestamps)",
 			types.ErrInvalidBlock, types.ErrBlockTime, hd.Time, want)
 	}
+	if tol, now := e.cfg.BlockTimeTolerance, e.d.Clock.Now(); tol > 0 && !hd.Time.Before(now.Add(tol)) {
+		return fmt.Errorf("%w: %w: %v is %v or more ahead of this node's clock %v: check the clock (consensus.block_time_tolerance)",
+			types.ErrInvalidBlock, types.ErrBlockTime, hd.Time, tol, now)
+	}
 	return nil
 }
