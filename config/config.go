@@ -98,6 +98,9 @@ type ConsensusConfig struct {
 	// WALMaxFileSize is the size in bytes past which the consensus WAL
 	// starts a new segment, deleting all but the previous one.
 	WALMaxFileSize int64 `toml:"wal_max_file_size"`
+	// BlockTimeTolerance: a block dated this far or more ahead of this
+	// node's clock is invalid (CometBFT v0.40.0's check, on top of BFT time).
+	BlockTimeTolerance time.Duration `toml:"block_time_tolerance"`
 }
 
 // InstrumentationConfig is the [instrumentation] section.
@@ -146,6 +149,7 @@ func Default(home string) Config {
 			TimeoutCommit:             time.Second,
 			CreateEmptyBlocks:         true,
 			WALMaxFileSize:            1 << 20,
+			BlockTimeTolerance:        60 * time.Second,
 			CreateEmptyBlocksInterval: 0,
 		},
 		Instrumentation: InstrumentationConfig{

@@ -44,7 +44,7 @@ func TestDefaultsValidateAndRoundTrip(t *testing.T) {
 		t.Fatalf("round trip changed the config:\n got %+v\nwant %+v", got, cfg)
 	}
 	text, _ := os.ReadFile(cfg.ConfigFile())
-	for _, want := range []string{"[rpc]", "laddr = \"tcp://127.0.0.1:26657\"", "[consensus]", "timeout_commit = \"1.5s\"", "[instrumentation]", "prometheus_listen_addr = \":26660\""} {
+	for _, want := range []string{"[rpc]", "laddr = \"tcp://127.0.0.1:26657\"", "[consensus]", "timeout_commit = \"1.5s\"", "block_time_tolerance = \"1m0s\"", "[instrumentation]", "prometheus_listen_addr = \":26660\""} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("config.toml lacks %q", want)
 		}
@@ -155,6 +155,7 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{"tx bigger than mempool", func(c *Config) { c.Mempool.MaxTxBytes, c.Mempool.MaxTxsBytes = 10, 5 }, "max_tx_bytes"},
 		{"timeout", func(c *Config) { c.Consensus.TimeoutPropose = 0 }, "consensus.timeout_propose"},
 		{"negative delta", func(c *Config) { c.Consensus.TimeoutPrevoteDelta = -1 }, "timeout_prevote_delta"},
+		{"block time tolerance", func(c *Config) { c.Consensus.BlockTimeTolerance = 0 }, "consensus.block_time_tolerance"},
 		{"prometheus addr", func(c *Config) { c.Instrumentation.Prometheus, c.Instrumentation.PrometheusListenAddr = true, "26660" }, "prometheus_listen_addr"},
 	}
 	for _, c := range cases {

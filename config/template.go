@@ -182,6 +182,11 @@ create_empty_blocks_interval = {{dur .Consensus.CreateEmptyBlocksInterval}}
 # one before: recovery needs only the current height. Raise it to keep more
 # history (for inspection with bftnode's WAL tools).
 wal_max_file_size = {{.Consensus.WALMaxFileSize}}
+# Blocks are dated by BFT time: the weighted median of the timestamps in the
+# previous block's commit. A block dated this far or more ahead of this
+# node's clock is refused all the same (prevoted nil, not synced): keep the
+# clock synchronised (NTP).
+block_time_tolerance = {{dur .Consensus.BlockTimeTolerance}}
 
 [instrumentation]
 # Serve Prometheus metrics at prometheus_listen_addr (host:port).

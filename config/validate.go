@@ -91,7 +91,7 @@ func (c *Config) Validate() error {
 	cs := c.Consensus
 	for key, d := range map[string]time.Duration{
 		"consensus.timeout_propose": cs.TimeoutPropose, "consensus.timeout_prevote": cs.TimeoutPrevote,
-		"consensus.timeout_precommit": cs.TimeoutPrecommit,
+		"consensus.timeout_precommit": cs.TimeoutPrecommit, "consensus.block_time_tolerance": cs.BlockTimeTolerance,
 	} {
 		if d <= 0 {
 			bad(key, d, "must be positive, e.g. \"1s\"")

@@ -62,4 +62,7 @@
 //     for "any value" (L34, L47) or round skipping (L55).
 //   - Votes and proposals more than MaxRoundsAhead rounds ahead are dropped.
 //   - ForgetLocks exists only to simulate an amnesic (Byzantine) validator.
+//   - For BFT time, SignVote names the block whose time the vote's
+//     timestamp must exceed (After: the locked block, else the round's
+//     proposal); the core knows block IDs only, the engine their times.
 package consensus

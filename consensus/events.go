@@ -147,8 +147,14 @@ type SignProposal struct {
 // SignVote asks the engine to sign Vote (whose Signature is empty), persist
 // it (WAL fsync and last-sign state) before it leaves, broadcast it, and feed
 // it back as VoteReceived.
+//
+// Vote.Timestamp is the event's Now. For BFT time the engine moves it to
+// just after the time of block After when it is earlier (types.VoteTime):
+// After is the block this validator is locked on, else the block proposed
+// in this round, else nil (CometBFT's LockedBlock, ProposalBlock).
 type SignVote struct {
-	Vote types.Vote
+	Vote  types.Vote
+	After types.BlockID
 }
 
 // ScheduleTimeout asks for TimeoutFired{Height, Round, Step} after Duration.

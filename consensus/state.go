@@ -293,7 +293,11 @@ func (s *State) vote(t types.SignedMsgType, id types.BlockID, now time.Time) {
 	if val == nil {
 		return
 	}
-	s.emit(SignVote{Vote: types.Vote{
+	after := s.lockedValue
+	if p := s.proposals[s.round]; after.IsNil() && p != nil {
+		after = p.BlockID
+	}
+	s.emit(SignVote{After: after, Vote: types.Vote{
 		Type: t, Height: s.height, Round: s.round, BlockID: id,
 		Timestamp: now, ValidatorAddress: s.self, ValidatorIndex: idx,
 	}})

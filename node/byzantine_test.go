@@ -42,7 +42,7 @@ func TestByzantineModeNeedsGenesisGate(t *testing.T) {
 	cfgs := testnet(t, 1, 0)
 	cfg := cfgs[0]
 	ctx := context.Background()
-	for _, mode := range []engine.ByzantineMode{engine.ByzantineEquivocate, engine.ByzantineDoubleVote, engine.ByzantineAmnesia} {
+	for _, mode := range []engine.ByzantineMode{engine.ByzantineEquivocate, engine.ByzantineDoubleVote, engine.ByzantineAmnesia, engine.ByzantineFutureTime} {
 		_, err := New(ctx, cfg, nil, WithByzantine(mode))
 		if !errors.Is(err, ErrByzantineNotAllowed) {
 			t.Fatalf("%s without the genesis gate: got %v, want ErrByzantineNotAllowed", mode, err)
@@ -57,7 +57,7 @@ func TestByzantineModeNeedsGenesisGate(t *testing.T) {
 	}
 
 	allowByzantine(t, cfgs)
-	for _, mode := range []engine.ByzantineMode{engine.ByzantineEquivocate, engine.ByzantineDoubleVote, engine.ByzantineAmnesia} {
+	for _, mode := range []engine.ByzantineMode{engine.ByzantineEquivocate, engine.ByzantineDoubleVote, engine.ByzantineAmnesia, engine.ByzantineFutureTime} {
 		n, err := New(ctx, cfg, nil, WithByzantine(mode))
 		if err != nil {
 			t.Fatalf("%s with the genesis gate: %v", mode, err)

@@ -170,6 +170,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		CommitDelay:               commitDelay,
 		CreateEmptyBlocks:         cc.CreateEmptyBlocks,
 		CreateEmptyBlocksInterval: cc.CreateEmptyBlocksInterval,
+		BlockTimeTolerance:        cc.BlockTimeTolerance,
 		Logger:                    logger.With("module", "consensus"),
 		OnEvent:                   n.onRound,
 		OnEvidence:                n.metrics.observeEvidence,

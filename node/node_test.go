@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -84,8 +85,14 @@ func start(t *testing.T, cfg config.Config) (stop func()) {
 // startNode is start, also returning the node; opts configure it.
 func startNode(t *testing.T, cfg config.Config, opts ...Option) (_ *Node, stop func()) {
 	t.Helper()
+	return startLogged(t, cfg, nil, opts...)
+}
+
+// startLogged is startNode with the node logging to logger (nil: nowhere).
+func startLogged(t *testing.T, cfg config.Config, logger *slog.Logger, opts ...Option) (_ *Node, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	n, err := New(ctx, cfg, nil, opts...)
+	n, err := New(ctx, cfg, logger, opts...)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -30,7 +30,7 @@ func (n *node) equivocate(m message) {
 		}
 		p.BlockID = blockID(other)
 		p.Signature = ed25519.Sign(n.priv, types.ProposalSignBytes(chainID, &p))
-		n.w.check.proposed(p.BlockID)
+		n.w.check.proposed(p.BlockID, other)
 		b = message{kind: msgProposal, proposal: &p, block: other}
 	case msgVote:
 		va, vb := *m.vote, *m.vote
@@ -87,7 +87,7 @@ func (n *node) sendGarbage(m message) {
 		c := &types.Commit{Height: h, BlockID: blockID(b), Signatures: make([]types.CommitSig, len(n.w.nodes))}
 		for i := range c.Signatures {
 			c.Signatures[i] = types.CommitSig{Flag: types.BlockIDFlagCommit, ValidatorAddress: n.w.valsAt(h).Validators[i].Address,
-				Timestamp: n.w.now(), Signature: n.randomBytes(ed25519.SignatureSize)}
+				Timestamp: n.now(), Signature: n.randomBytes(ed25519.SignatureSize)}
 		}
 		g = message{kind: msgCatchup, block: b, commit: c}
 	}
@@ -104,7 +104,7 @@ func (n *node) someVote(m message) types.Vote {
 	}
 	rs := n.core.RoundState()
 	idx, _ := n.w.valsAt(rs.Height).ByAddress(n.addr)
-	return types.Vote{Type: types.PrevoteType, Height: rs.Height, Round: rs.Round, Timestamp: n.w.now(), ValidatorAddress: n.addr, ValidatorIndex: idx}
+	return types.Vote{Type: types.PrevoteType, Height: rs.Height, Round: rs.Round, Timestamp: n.now(), ValidatorAddress: n.addr, ValidatorIndex: idx}
 }
 
 func (n *node) randomBytes(size int) []byte {

@@ -33,7 +33,7 @@ func (n *node) handle(m message) {
 		return
 	}
 	vals := n.w.valsAt(h)
-	now := n.w.now()
+	now := n.now()
 	switch m.kind {
 	case msgVote:
 		if n.w.verifyVote(vals, m.vote) != nil {

@@ -73,6 +73,8 @@ type node struct {
 	behaviour Behaviour
 	// amnesic nodes forget their lock and valid value before every step.
 	amnesic bool
+	// clock is how far this node's clock is off virtual time.
+	clock time.Duration
 
 	// Persisted: survives a crash (the WAL only up to its last synced record).
 	wal   []walRecord
@@ -108,6 +110,9 @@ func newNode(w *world, idx int, priv ed25519.PrivateKey, b Behaviour) *node {
 }
 
 func (n *node) isCorrect() bool { return n.behaviour == Correct }
+
+// now is the node's clock: virtual time read with the node's offset.
+func (n *node) now() time.Time { return n.w.now().Add(n.clock) }
 
 // later runs fn after d unless the node crashes in between.
 func (n *node) later(d time.Duration, fn func()) {
@@ -279,9 +284,9 @@ func (n *node) execute(acts []consensus.Action) {
 			n.later(n.w.randDur(0, 5*time.Millisecond), func() { n.buildValue(a) })
 		case consensus.ValidateValue:
 			b := n.blocks[a.BlockID]
-			valid := appValid(b, a.Height)
+			valid := n.w.valid(b, a.Height)
 			n.later(n.w.randDur(0, 5*time.Millisecond), func() {
-				n.input(consensus.ValidityChecked{Height: a.Height, BlockID: a.BlockID, Valid: valid, Now: n.w.now()}, nil, false)
+				n.input(consensus.ValidityChecked{Height: a.Height, BlockID: a.BlockID, Valid: valid, Now: n.now()}, nil, false)
 			})
 		case consensus.SignProposal, consensus.SignVote:
 			if n.replaying {
@@ -291,7 +296,7 @@ func (n *node) execute(acts []consensus.Action) {
 			}
 		case consensus.ScheduleTimeout:
 			n.later(a.Duration, func() {
-				n.input(consensus.TimeoutFired{Height: a.Height, Round: a.Round, Step: a.Step, Now: n.w.now()}, nil, false)
+				n.input(consensus.TimeoutFired{Height: a.Height, Round: a.Round, Step: a.Step, Now: n.now()}, nil, false)
 			})
 		case consensus.Decide:
 			n.decide(a)
@@ -305,7 +310,7 @@ func (n *node) execute(acts []consensus.Action) {
 }
 
 func (n *node) startHeight(h int64) {
-	n.input(consensus.StartHeight{Height: h, Validators: n.w.valsAt(h), Now: n.w.now()}, nil, true)
+	n.input(consensus.StartHeight{Height: h, Validators: n.w.valsAt(h), Now: n.now()}, nil, true)
 	buffered := n.future
 	n.future = nil
 	for _, m := range buffered {
@@ -338,22 +343,31 @@ func (n *node) buildValue(a consensus.RequestValue) {
 		n.equivocated[heightRound{a.Height, a.Round}] = other
 		n.w.coalition[heightRound{a.Height, a.Round}] = [2]types.BlockID{blockID(b), blockID(other)}
 	}
-	n.input(consensus.ValueReady{Height: a.Height, Round: a.Round, BlockID: blockID(b), Now: n.w.now()}, b, false)
+	n.input(consensus.ValueReady{Height: a.Height, Round: a.Round, BlockID: blockID(b), Now: n.now()}, b, false)
 }
 
 // sign signs a proposal or vote, persists it (synced) before anything is
 // sent, sends it, and feeds it back to the core.
 func (n *node) sign(a consensus.Action) {
-	now := n.w.now()
+	now := n.now()
 	var ev consensus.Event
 	var block *types.Block
 	var msg message
 	switch a := a.(type) {
 	case consensus.SignVote:
 		v := a.Vote
+		var after time.Time
+		if b := n.blocks[a.After]; b != nil {
+			after = b.Header.Time
+		}
+		clock := v.Timestamp
+		v.Timestamp = types.VoteTime(clock, after)
 		v.Signature = ed25519.Sign(n.priv, types.VoteSignBytes(chainID, &v))
 		if n.isCorrect() {
-			n.w.check.signedVote(n.idx, &v)
+			n.w.check.signedVote(n.idx, &v, n.blocks[v.BlockID])
+			if v.Timestamp.After(clock) {
+				n.w.stats.RaisedVoteTimes++
+			}
 		}
 		ev, msg = consensus.VoteReceived{Vote: &v, Now: now}, message{kind: msgVote, vote: &v}
 	case consensus.SignProposal:
@@ -362,8 +376,10 @@ func (n *node) sign(a consensus.Action) {
 			p = n.w.attack.propose(n, p)
 		}
 		p.Signature = ed25519.Sign(n.priv, types.ProposalSignBytes(chainID, &p))
-		n.w.check.proposed(p.BlockID)
 		block = n.blocks[p.BlockID]
+		if n.w.check.proposed(p.BlockID, block) {
+			n.w.stats.MisdatedProposals++
+		}
 		ev, msg = consensus.ProposalReceived{Proposal: &p, Now: now}, message{kind: msgProposal, proposal: &p, block: block}
 	}
 	// Persisted (synced) before it is sent, then fed back to the core right

@@ -26,6 +26,12 @@ type Stats struct {
 	// the lock (L28).
 	FreshLockTests uint64 `json:"fresh_lock_tests"`
 	StaleLockTests uint64 `json:"stale_lock_tests"`
+	// MisdatedProposals counts the signed proposals of blocks not dated by
+	// BFT time (a FutureTime proposer's); RaisedVoteTimes the correct
+	// validators' votes dated after their clock, 1 ms after the block they
+	// are locked on or shown (their clock being behind its time).
+	MisdatedProposals uint64 `json:"misdated_proposals"`
+	RaisedVoteTimes   uint64 `json:"raised_vote_times"`
 }
 
 // Result is the outcome of one run.
@@ -142,6 +148,8 @@ func (s *Summary) Add(r Result) {
 	st.Restarts += r.Stats.Restarts
 	st.FreshLockTests += r.Stats.FreshLockTests
 	st.StaleLockTests += r.Stats.StaleLockTests
+	st.MisdatedProposals += r.Stats.MisdatedProposals
+	st.RaisedVoteTimes += r.Stats.RaisedVoteTimes
 	if s.HeightsDecided > 0 {
 		s.MessagesPerHeight = float64(st.Delivered) / float64(s.HeightsDecided)
 	}

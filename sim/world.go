@@ -91,6 +91,17 @@ func newWorld(cfg Config) *world {
 		}
 		w.nodes = append(w.nodes, newNode(w, i, priv, b))
 	}
+	// Clock offsets come from a source of their own, so that they leave the
+	// rest of a seed's run as it was before clocks were skewed.
+	clocks := rand.New(rand.NewPCG(cfg.Seed, 0x636c6f636b73))
+	for _, n := range w.nodes {
+		n.clock = time.Duration(clocks.Int64N(2*int64(cfg.ClockSkew)+1)) - cfg.ClockSkew
+		if n.behaviour == FutureTime {
+			n.clock = FutureSkew
+		}
+		w.check.correct[n.addr] = n.isCorrect()
+	}
+	w.check.timeErr = w.timeErr
 	if cfg.Byzantine > 0 && slices.ContainsFunc(w.nodes, func(n *node) bool { return n.behaviour == LockAttack }) {
 		w.attack = newLockAttack(w)
 	}
@@ -218,9 +229,11 @@ func (w *world) scheduleCrashes(until time.Duration) {
 	}
 }
 
-// buildBlock makes the block a node proposes at (h, r). Its transactions are
-// unique to the proposer, height, round and variant, so equivocating
-// proposers make distinct blocks; an invalid variant is refused by the app.
+// buildBlock makes the block a node proposes at (h, r), with the commit
+// of h-1 it stored as last commit and dated by BFT time (an hour later by a
+// FutureTime proposer). Its transactions are unique to the proposer,
+// height, round and variant, so equivocating proposers make distinct
+// blocks; an invalid variant is refused by the app.
 func (w *world) buildBlock(n *node, h int64, r int32, variant int, invalid bool) *types.Block {
 	tx := fmt.Sprintf("tx/%d/%d/%d/%d", h, r, n.idx, variant)
 	if invalid {
@@ -229,7 +242,7 @@ func (w *world) buildBlock(n *node, h int64, r int32, variant int, invalid bool)
 	b := &types.Block{
 		Header: types.Header{
 			Version: types.Version{Block: types.BlockProtocol},
-			ChainID: chainID, Height: h, Time: w.now(),
+			ChainID: chainID, Height: h,
 			ValidatorsHash:  w.valsAt(h).Hash(),
 			ProposerAddress: n.addr,
 		},
@@ -237,9 +250,47 @@ func (w *world) buildBlock(n *node, h int64, r int32, variant int, invalid bool)
 	}
 	if prev, ok := n.store[h-1]; ok {
 		b.Header.LastBlockID = prev.id
+		b.LastCommit = prev.commit
 	}
+	t, err := types.BlockTime(h, 1, epoch, b.LastCommit, w.valsAt(h-1))
+	if err != nil {
+		panic(fmt.Sprintf("sim: node %d proposes height %d without a usable commit of height %d: %v", n.idx, h, h-1, err))
+	}
+	if n.behaviour == FutureTime {
+		t = t.Add(FutureSkew)
+	}
+	b.Header.Time = t
 	b.FillHeader()
 	return b
+}
+
+// valid is what a correct validator checks of a proposed block: the
+// simulated application's ProcessProposal, and its BFT time.
+func (w *world) valid(b *types.Block, h int64) bool {
+	return appValid(b, h) && w.timeErr(b) == nil
+}
+
+// timeErr checks that b is dated by BFT time: genesis (virtual time zero)
+// for height 1, else the weighted median of its last commit, which must be
+// a valid commit of the block before. The answer is cached per block, as
+// signatures are (verifyOnce).
+func (w *world) timeErr(b *types.Block) error {
+	return w.verifyOnce(b, func() error {
+		h := b.Header.Height
+		if h > 1 {
+			if err := w.valsAt(h-1).VerifyCommit(chainID, b.Header.LastBlockID, h-1, b.LastCommit); err != nil {
+				return err
+			}
+		}
+		want, err := types.BlockTime(h, 1, epoch, b.LastCommit, w.valsAt(h-1))
+		if err != nil {
+			return err
+		}
+		if !b.Header.Time.Equal(want) {
+			return fmt.Errorf("%w: %v, BFT time is %v", types.ErrBlockTime, b.Header.Time.Sub(epoch), want.Sub(epoch))
+		}
+		return nil
+	})
 }
 
 // blockID is the simulator's BlockID of a block: one part, named by the

@@ -1,7 +1,7 @@
 // Package types holds bftnode's domain types: blocks and their headers, block
 // IDs, proposals, votes, commits, validators and validator sets, with the
-// sign bytes, hashing and proposer selection that every node must compute
-// identically.
+// canonical sign bytes, hashing, proposer selection and BFT time (block
+// times from commit timestamps) that every node must compute identically.
 //
 // The chain format is CometBFT v0.40.0's, byte for byte: header hashes,
 // block IDs and part sets, data, commit and validator-set hashes, the

@@ -49,7 +49,7 @@ config.toml key.`,
 		},
 	}
 	addConfigFlags(cmd.Flags())
-	cmd.Flags().StringVar(&byzantine, "byzantine", "", `TEST ONLY: make this validator misbehave: equivocate, doublevote or amnesia;
+	cmd.Flags().StringVar(&byzantine, "byzantine", "", `TEST ONLY: make this validator misbehave: equivocate, doublevote, amnesia or futuretime;
 refused unless the genesis sets "bftnode_allow_byzantine_test_modes": true`)
 	return cmd
 }

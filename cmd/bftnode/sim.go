@@ -20,6 +20,7 @@ type simOpts struct {
 	seeds, seed                    uint64
 	json, quiet                    bool
 	workers                        int
+	clockSkew                      time.Duration
 }
 
 func (c *cli) simCmd() *cobra.Command {
@@ -31,15 +32,21 @@ func (c *cli) simCmd() *cobra.Command {
 		Long: `sim runs the real consensus core in a simulated network with a virtual
 clock: before GST messages are delayed (up to 2s), dropped (10%) and
 partitioned, and --crashes correct validators crash and restart; after GST
-delays are at most 20ms. --byzantine validators follow --behaviour
-(` + behaviourNames() + `). lockattack takes the network over before GST
+delays are at most 20ms. Each validator's clock is off by a fixed offset of
+at most --clock-skew; votes carry these clocks' readings and block times are
+their weighted medians (BFT time). --byzantine validators follow --behaviour
+(` + behaviourNames() + `). futuretime runs its clock an hour
+ahead and dates its proposals an hour after BFT time. lockattack takes the network over before GST
 (no random storm) to attack the locking rules: it lets one correct validator
 decide, cuts it off, and has the Byzantine validators propose and vote for
 other values while the rest are locked; "lock tests" counts the proposals
 that only a correct lock (L22, L28) keeps from breaking agreement.
 
 Each run is checked for agreement, validity, no double-signing by correct
-validators, and (unless --gst none) termination of all --heights. Runs use
+validators, BFT time (every decided block dated at the weighted median of its
+last commit, within the correct validators' timestamps, after the block
+before; no correct vote for a misdated block) and (unless --gst none)
+termination of all --heights. Runs use
 seeds --seed … --seed+--seeds-1; a run is fully determined by its flags and
 seed, so every violation is printed with the command that replays it.
 
@@ -63,6 +70,7 @@ The exit status is 0 when no violation was found, 2 when one was, 1 on error.`,
 	f.Uint64Var(&o.seed, "seed", def.Seed, "seed of the first run")
 	f.StringVar(&o.gst, "gst", def.GST.String(), `virtual time when the network turns synchronous, or "none" (only safety is checked)`)
 	f.IntVar(&o.crashes, "crashes", 0, "crash-restarts of correct validators before GST, per run")
+	f.DurationVar(&o.clockSkew, "clock-skew", def.ClockSkew, "the most a validator's clock is off virtual time")
 	f.BoolVar(&o.json, "json", false, "print the summary as JSON")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
 	f.IntVar(&o.workers, "workers", runtime.NumCPU(), "runs simulated in parallel (results do not depend on it)")
@@ -84,6 +92,7 @@ func (c *cli) sim(cmd *cobra.Command, o simOpts) error {
 		return fmt.Errorf("--behaviour: %w", err)
 	}
 	cfg.Validators, cfg.Byzantine, cfg.Behaviour, cfg.Heights, cfg.Crashes = o.validators, o.byzantine, b, o.heights, o.crashes
+	cfg.ClockSkew = o.clockSkew
 	if o.gst == "none" {
 		cfg.GST = sim.NoGST
 	} else {
@@ -101,6 +110,9 @@ func (c *cli) sim(cmd *cobra.Command, o simOpts) error {
 	}
 	if o.crashes < 0 {
 		return fmt.Errorf("--crashes %d: must not be negative", o.crashes)
+	}
+	if o.clockSkew < 0 {
+		return fmt.Errorf("--clock-skew %v: must not be negative", o.clockSkew)
 	}
 	start := time.Now()
 	lastProgress := start
@@ -153,6 +165,7 @@ func printSummary(w io.Writer, cfg sim.Config, o simOpts, s *sim.Summary) error 
 	if st.FreshLockTests+st.StaleLockTests > 0 {
 		p.printf("lock tests:          fresh value %d, older POL %d\n", st.FreshLockTests, st.StaleLockTests)
 	}
+	p.printf("BFT time:            %d misdated proposals, %d vote times raised past a late clock\n", st.MisdatedProposals, st.RaisedVoteTimes)
 	p.printf("wall time:           %s\n", s.Wall.Round(time.Millisecond))
 	if len(s.Violations) == 0 {
 		p.printf("violations:          none\n")

@@ -57,9 +57,15 @@ func (e *Engine) do(ctx context.Context, a consensus.Action) error {
 }
 
 // signVote signs an own vote and logs it (see signLogged), then broadcasts
-// it and feeds it back.
+// it and feeds it back. Its timestamp is BFT time's vote time: after the
+// time of the block the core names (types.VoteTime).
 func (e *Engine) signVote(a consensus.SignVote) error {
 	v := a.Vote
+	var after time.Time
+	if b := e.blocks[a.After]; b != nil {
+		after = b.Header.Time
+	}
+	v.Timestamp = types.VoteTime(v.Timestamp, after)
 	ok, err := e.signLogged("vote", kindVote, func(alongside func() error) error {
 		return e.d.Signer.SignVoteAlongside(e.chain, &v, alongside)
 	}, func() ([]byte, error) { return encodeVote(&v, v.Timestamp) })
@@ -176,17 +182,18 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 		}
 		lastCommit = c
 	}
-	now := e.d.Clock.Now()
-	if min := st.LastBlockTime.Add(time.Millisecond); a.Height > st.InitialHeight && now.Before(min) {
-		now = min
+	// BFT time: the genesis time, then the weighted median of the last
+	// commit's timestamps, never this node's clock.
+	bt, err := types.BlockTime(a.Height, st.InitialHeight, st.LastBlockTime, lastCommit, st.LastValidators)
+	if err != nil {
+		return fmt.Errorf("%w: time of the block to propose: %w", ErrStore, err)
 	}
-	now = now.Round(0).UTC()
 	txs := e.d.Mempool.ReapMaxBytesMaxGas(e.cfg.MaxBlockBytes, -1)
 	resp, err := e.d.App.PrepareProposal(ctx, &abci.RequestPrepareProposal{
 		MaxTxBytes:         e.cfg.MaxBlockBytes,
 		Txs:                txs,
 		Height:             a.Height,
-		Time:               now,
+		Time:               bt,
 		NextValidatorsHash: hashBytes(st.NextValidators.Hash()),
 		ProposerAddress:    e.self[:],
 	})
@@ -198,7 +205,7 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 			Version:            st.HeaderVersion(),
 			ChainID:            e.chain,
 			Height:             a.Height,
-			Time:               now,
+			Time:               bt,
 			LastBlockID:        st.LastBlockID,
 			ValidatorsHash:     st.Validators.Hash(),
 			NextValidatorsHash: st.NextValidators.Hash(),
@@ -215,7 +222,7 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
-	ev := consensus.ValueReady{Height: a.Height, Round: a.Round, BlockID: id, Now: now}
+	ev := consensus.ValueReady{Height: a.Height, Round: a.Round, BlockID: id, Now: e.d.Clock.Now()}
 	rec, err := encodeValueReady(ev, b)
 	if err == nil {
 		err = e.d.WAL.Write(kindValueReady, rec)

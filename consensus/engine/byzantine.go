@@ -19,7 +19,8 @@ import (
 // them: Deps.Byzantine is nil and nothing here runs. A Byzantine node is a
 // correct engine with two decorators: one around the Transport (it adds
 // conflicting messages, signed with the raw key, next to the ones the
-// guarded Signer signed) and, for amnesia, one around the core. The normal
+// guarded Signer signed, or in their place) and, for amnesia, one around
+// the core. The normal
 // signing path is never changed: the first message of every (height, round,
 // step) still goes through the Signer and its double-sign guard.
 
@@ -40,10 +41,18 @@ const (
 	// ByzantineAmnesia: the core forgets its lock and valid value before
 	// every step.
 	ByzantineAmnesia ByzantineMode = "amnesia"
+	// ByzantineFutureTime: as proposer, send in place of its block the same
+	// block dated FutureTimeSkew after its BFT time (the proposer's own
+	// clock has no say in it), which correct validators must refuse.
+	ByzantineFutureTime ByzantineMode = "futuretime"
 )
 
+// FutureTimeSkew is how far ahead a ByzantineFutureTime proposer dates its
+// blocks.
+const FutureTimeSkew = time.Hour
+
 // ByzantineModes lists the modes ParseByzantineMode accepts (besides "").
-var byzantineModes = []ByzantineMode{ByzantineEquivocate, ByzantineDoubleVote, ByzantineAmnesia}
+var byzantineModes = []ByzantineMode{ByzantineEquivocate, ByzantineDoubleVote, ByzantineAmnesia, ByzantineFutureTime}
 
 // ErrByzantineMode means an unknown Byzantine mode name.
 var ErrByzantineMode = errors.New("engine: unknown byzantine mode")
@@ -87,7 +96,7 @@ func (b *Byzantine) install(e *Engine) error {
 		return nil
 	case ByzantineAmnesia:
 		e.core = amnesicCore{e.core.(*consensus.State)}
-	case ByzantineEquivocate, ByzantineDoubleVote:
+	case ByzantineEquivocate, ByzantineDoubleVote, ByzantineFutureTime:
 		if len(b.Key) != ed25519.PrivateKeySize || !bytes.Equal(b.Key.Public().(ed25519.PublicKey), e.d.Signer.PubKey()) {
 			return fmt.Errorf("%w: byzantine key does not match the signer", ErrConfig)
 		}
@@ -150,7 +159,9 @@ func (t *byzTransport) Broadcast(msg any) {
 		t.proposal(m)
 	case VoteMsg:
 		t.Transport.Broadcast(m)
-		t.vote(m.Vote)
+		if t.mode != ByzantineFutureTime { // its votes are its own, once each
+			t.vote(m.Vote)
+		}
 	default:
 		t.Transport.Broadcast(msg)
 	}
@@ -173,54 +184,92 @@ func (t *byzTransport) prune(h int64) {
 }
 
 // proposal sends our proposal to half of the peers and a second, different
-// signed proposal to the others (in equivocate mode).
+// signed proposal to the others (in equivocate mode), or a future-dated
+// one in its place (in futuretime mode).
 func (t *byzTransport) proposal(m ProposalMsg) {
-	if t.mode != ByzantineEquivocate || m.Proposal == nil || m.Block == nil {
+	if t.mode == ByzantineDoubleVote || m.Proposal == nil || m.Block == nil {
 		t.Transport.Broadcast(m)
 		return
 	}
-	t.prune(m.Proposal.Height)
-	other, ok := t.cached(m.Proposal.Signature)
-	if !ok {
-		alt, err := t.otherProposal(m)
-		if err != nil {
-			t.log.Error("byzantine: building the second proposal", "err", err)
-			t.Transport.Broadcast(m)
-			return
+	change := equivocalBlock
+	if t.mode == ByzantineFutureTime {
+		change = futureBlock
+	}
+	alt, fresh, err := t.altProposal(m, change)
+	if err != nil {
+		t.log.Error("byzantine: building the other proposal", "err", err)
+		t.Transport.Broadcast(m)
+		return
+	}
+	p := m.Proposal
+	if t.mode == ByzantineFutureTime {
+		if fresh {
+			t.log.Warn("byzantine: proposing a block dated in the future", "height", p.Height, "round", p.Round,
+				"time", alt.Block.Header.Time, "block", alt.Proposal.BlockID)
 		}
-		other = []any{alt}
-		t.conflicts[string(m.Proposal.Signature)] = other
+		t.Transport.Broadcast(alt)
+		return
+	}
+	if fresh {
 		if t.equivocal == nil {
 			t.equivocal = map[hr]blockPair{}
 		}
-		t.equivocal[hr{m.Proposal.Height, m.Proposal.Round}] = blockPair{m.Proposal.BlockID, alt.Proposal.BlockID}
-		t.log.Warn("byzantine: equivocating", "height", m.Proposal.Height, "round", m.Proposal.Round,
-			"a", m.Proposal.BlockID, "b", alt.Proposal.BlockID)
+		t.equivocal[hr{p.Height, p.Round}] = blockPair{p.BlockID, alt.Proposal.BlockID}
+		t.log.Warn("byzantine: equivocating", "height", p.Height, "round", p.Round, "a", p.BlockID, "b", alt.Proposal.BlockID)
 	}
 	ds, ok := t.Transport.(DirectSender)
 	if !ok {
 		t.Transport.Broadcast(m)
-		t.Transport.Broadcast(other[0])
+		t.Transport.Broadcast(alt)
 		return
 	}
 	peers := ds.ConsensusPeers()
 	half := (len(peers) + 1) / 2
-	for i, p := range peers {
+	for i, peer := range peers {
 		if i < half {
-			ds.SendDirect(p, m)
+			ds.SendDirect(peer, m)
 		} else {
-			ds.SendDirect(p, other[0])
+			ds.SendDirect(peer, alt)
 		}
 	}
 }
 
-// otherProposal builds and signs a second block for the proposal's round:
-// the same header a millisecond later and without txs.
-func (t *byzTransport) otherProposal(m ProposalMsg) (ProposalMsg, error) {
-	b := *m.Block
-	b.Header.Time = b.Header.Time.Add(time.Millisecond)
-	b.Data = types.Data{}
+// altProposal is the proposal made from ours, m, by change: made once and
+// kept by m's signature, so a rebroadcast resends the same one; fresh says
+// it was made now.
+func (t *byzTransport) altProposal(m ProposalMsg, change func(*types.Block)) (alt ProposalMsg, fresh bool, err error) {
+	t.prune(m.Proposal.Height)
+	if out, ok := t.cached(m.Proposal.Signature); ok {
+		return out[0].(ProposalMsg), false, nil
+	}
+	if alt, err = t.resigned(m, change); err != nil {
+		return ProposalMsg{}, false, err
+	}
+	t.conflicts[string(m.Proposal.Signature)] = []any{alt}
+	return alt, true, nil
+}
+
+// futureBlock dates a block FutureTimeSkew later.
+func futureBlock(b *types.Block) { b.Header.Time = b.Header.Time.Add(FutureTimeSkew) }
+
+// equivocalBlock turns a block into another one a correct validator may
+// still find valid: the same header with other txs (none instead of some,
+// else one made-up kvstore-style "key=value" tx). Its time stays the BFT
+// time, which correct validators check.
+func equivocalBlock(b *types.Block) {
+	if len(b.Data.Txs) > 0 {
+		b.Data = types.Data{}
+	} else {
+		b.Data = types.Data{Txs: [][]byte{fmt.Appendf(nil, "bftnode-equivocation-%d=%X", b.Header.Height, b.Header.ProposerAddress[:6])}}
+	}
 	b.Header.DataHash = b.Data.Hash()
+}
+
+// resigned is m with its block changed by change, and the proposal
+// renamed for it and signed with the raw key.
+func (t *byzTransport) resigned(m ProposalMsg, change func(*types.Block)) (ProposalMsg, error) {
+	b := *m.Block
+	change(&b)
 	id, err := types.MakeBlockID(&b)
 	if err != nil {
 		return ProposalMsg{}, err

@@ -74,6 +74,7 @@ func TestParseByzantineMode(t *testing.T) {
 		{"equivocate", ByzantineEquivocate, false},
 		{"doublevote", ByzantineDoubleVote, false},
 		{"amnesia", ByzantineAmnesia, false},
+		{"futuretime", ByzantineFutureTime, false},
 		{"Amnesia", ByzantineNone, true},
 		{"forge", ByzantineNone, true},
 	} {
@@ -260,6 +261,49 @@ func TestEquivocateSplitsProposalsAndVotesForBoth(t *testing.T) {
 	e.d.Transport.Broadcast(VoteMsg{Vote: signedVote(priv, types.PrecommitType, types.BlockID{})})
 	if len(rec.direct) != 0 {
 		t.Fatalf("a nil vote was doubled: %v", rec.direct)
+	}
+}
+
+// A futuretime proposer broadcasts, in place of its proposal, a validly
+// signed one for the same block dated an hour later, the same one again on
+// rebroadcast; its votes go out as they are, alone.
+func TestFutureTimeDatesProposalsAhead(t *testing.T) {
+	priv := testKey(1)
+	vals := soleValidator(t, priv)
+	rec := newRec()
+	e, err := byzEngine(t, priv, priv, ByzantineFutureTime, directTransport{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, p := byzBlock(t, priv)
+	for range 2 {
+		e.d.Transport.Broadcast(ProposalMsg{Proposal: p, Block: b})
+	}
+	if len(rec.broadcast) != 2 || len(rec.direct) != 0 {
+		t.Fatalf("sent %d broadcasts and %d direct messages, want the two future proposals only", len(rec.broadcast), len(rec.direct))
+	}
+	m := rec.broadcast[0].(ProposalMsg)
+	if string(rec.broadcast[1].(ProposalMsg).Proposal.Signature) != string(m.Proposal.Signature) {
+		t.Fatal("a rebroadcast sent another future proposal")
+	}
+	if err := types.VerifyProposal(testChain, vals.ByIndex(0), m.Proposal); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := types.MakeBlockID(m.Block); err != nil || id != m.Proposal.BlockID || id == p.BlockID {
+		t.Fatalf("future proposal names %v, its block is %v (%v), the original %v", m.Proposal.BlockID, id, err, p.BlockID)
+	}
+	if want := b.Header.Time.Add(time.Hour); !m.Block.Header.Time.Equal(want) {
+		t.Fatalf("future block dated %v, want %v", m.Block.Header.Time, want)
+	}
+	got, orig := *m.Block, *b
+	got.Header.Time, orig.Header.Time = time.Time{}, time.Time{}
+	if got.Hash() != orig.Hash() {
+		t.Fatal("the future block differs from ours in more than its time")
+	}
+	v := signedVote(priv, types.PrecommitType, p.BlockID)
+	e.d.Transport.Broadcast(VoteMsg{Vote: v})
+	if len(rec.broadcast) != 3 || rec.broadcast[2].(VoteMsg).Vote != v || len(rec.direct) != 0 {
+		t.Fatalf("a vote was changed or doubled: %v %v", rec.broadcast[2:], rec.direct)
 	}
 }
 

@@ -98,6 +98,10 @@ type Config struct {
 	// peer that missed them (a reconnect) can progress. Default: the
 	// propose timeout.
 	RebroadcastInterval time.Duration
+	// BlockTimeTolerance, when positive, makes a block dated that far or
+	// more ahead of the Clock invalid (block_time_tolerance), besides BFT
+	// time's checks. Zero turns the check off.
+	BlockTimeTolerance time.Duration
 	// MaxBlockBytes bounds the txs of a proposal. Default: the genesis
 	// consensus parameter, else 4 MiB.
 	MaxBlockBytes int64

@@ -10,6 +10,20 @@
 // peers. A ProposalHeaderMsg (a proposal whose block parts are still
 // arriving) is only checked, so that its parts can stream on.
 //
+// # Block time
+//
+// Blocks are dated by BFT time, as in CometBFT v0.40.0: the first block
+// at the genesis time, every later one at the voting-power-weighted median
+// of its last commit's precommit timestamps ([types.MedianTime]), never by
+// the proposer's clock. A proposed or synced block dated otherwise is
+// invalid (a correct validator prevotes nil), and so is one dated
+// Config.BlockTimeTolerance or more ahead of the Clock (CometBFT's
+// block_time_tolerance; not checked on this node's own proposals, which it
+// builds). Own votes are dated by the
+// Clock, but at least 1 ms after the time of the block the core names
+// (the locked block, else the round's proposal: [types.VoteTime]), so
+// block times strictly increase.
+//
 // # The ordering rule
 //
 // Every input that changes the core is appended to the consensus WAL before
@@ -58,7 +72,7 @@
 // Config.OnEvidence. Evidence is not gossiped nor put in blocks.
 //
 // For fault tests only, Deps.Byzantine makes the validator misbehave
-// ([ByzantineMode]: equivocate, doublevote, amnesia) through two
+// ([ByzantineMode]: equivocate, doublevote, amnesia, futuretime) through two
 // decorators, one around the Transport and one around the core; the
 // conflicting messages are signed with the raw key, bypassing the Signer's
 // double-sign guard on purpose, while the node's own first messages still

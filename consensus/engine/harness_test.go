@@ -46,6 +46,10 @@ type node struct {
 
 	// openApp opens the node's application; default: kvstore in dir/app.
 	openApp func() (app.Application, func() error, error)
+	// clock, if set, is this node's clock in place of the cluster's.
+	clock engine.Clock
+	// byzantine is the node's Byzantine test mode ("" for a correct node).
+	byzantine engine.ByzantineMode
 
 	mu      sync.Mutex
 	store   *blockstore.Store
@@ -187,10 +191,17 @@ func (c *cluster) newEngine(nd *node) (*engine.Engine, error) {
 	if c.signer != nil {
 		signer = c.signer(nd.id, pv)
 	}
-	return engine.New(cfg, engine.Deps{
+	deps := engine.Deps{
 		Transport: tr, Store: nd.store, App: nd.app, Mempool: nd.mp,
 		Signer: signer, WAL: nd.wal, Clock: c.clock,
-	})
+	}
+	if nd.clock != nil {
+		deps.Clock = nd.clock
+	}
+	if nd.byzantine != engine.ByzantineNone {
+		deps.Byzantine = &engine.Byzantine{Mode: nd.byzantine, Key: nd.priv}
+	}
+	return engine.New(cfg, deps)
 }
 
 // start runs the node's engine until stop.

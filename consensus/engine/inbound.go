@@ -241,10 +241,21 @@ func (e *Engine) checkHeader(b *types.Block) error {
 		if b.LastCommit != nil {
 			return fmt.Errorf("%w: the first block has a last commit", types.ErrInvalidBlock)
 		}
-		return nil
-	}
-	if err := st.LastValidators.VerifyCommit(e.chain, st.LastBlockID, h-1, b.LastCommit); err != nil {
+	} else if err := st.LastValidators.VerifyCommit(e.chain, st.LastBlockID, h-1, b.LastCommit); err != nil {
 		return fmt.Errorf("%w: last commit: %w", types.ErrInvalidBlock, err)
+	}
+	// BFT time, once the last commit it is computed from is known to be good.
+	want, err := types.BlockTime(h, st.InitialHeight, st.LastBlockTime, b.LastCommit, st.LastValidators)
+	if err != nil {
+		return fmt.Errorf("%w: %w", types.ErrInvalidBlock, err)
+	}
+	if !hd.Time.Equal(want) {
+		return fmt.Errorf("%w: %w: %v, want %v (the genesis time for the first block, else the weighted median of the last commit's timestamps)",
+			types.ErrInvalidBlock, types.ErrBlockTime, hd.Time, want)
+	}
+	if tol, now := e.cfg.BlockTimeTolerance, e.d.Clock.Now(); tol > 0 && !hd.Time.Before(now.Add(tol)) {
+		return fmt.Errorf("%w: %w: %v is %v or more ahead of this node's clock %v: check the clock (consensus.block_time_tolerance)",
+			types.ErrInvalidBlock, types.ErrBlockTime, hd.Time, tol, now)
 	}
 	return nil
 }

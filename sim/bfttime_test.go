@@ -1,0 +1,139 @@
+package sim
+
+import (
+	"crypto/ed25519"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/types"
+)
+
+// A FutureTime validator (clock an hour ahead, proposals dated an hour
+// after BFT time) among 4, with crashes and a stormy start: its proposals
+// are tried and get no correct validator's vote, every decided block is
+// dated by the weighted median of its last commit within the correct
+// clocks, and late clocks had their vote times raised past the block.
+func TestFutureTimeProposerGetsNoCorrectVote(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Byzantine, cfg.Behaviour, cfg.Crashes = 1, FutureTime, 2
+	s := runSeeds(t, cfg, seeds(20))
+	for _, v := range s.Violations {
+		t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
+	}
+	if want := int64(s.Runs) * cfg.Heights; s.HeightsDecided != want {
+		t.Errorf("decided %d heights over %d runs, want %d", s.HeightsDecided, s.Runs, want)
+	}
+	if s.Stats.MisdatedProposals == 0 {
+		t.Error("the FutureTime validator never proposed: its attack was not tried")
+	}
+	if s.Stats.RaisedVoteTimes == 0 {
+		t.Error("no correct vote time was raised past a late clock: the vote time rule was not tried")
+	}
+}
+
+// Each validator's clock offset is drawn from the seed, within ClockSkew;
+// a FutureTime validator's is an hour.
+func TestClockOffsetsFollowTheSeed(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Validators, cfg.Byzantine, cfg.Behaviour = 7, 2, FutureTime
+	offsets := func(seed uint64) []time.Duration {
+		cfg.Seed = seed
+		var out []time.Duration
+		for _, n := range newWorld(cfg).nodes {
+			out = append(out, n.clock)
+		}
+		return out
+	}
+	a, b, other := offsets(3), offsets(3), offsets(4)
+	for i, off := range a {
+		switch {
+		case off != b[i]:
+			t.Fatalf("seed 3 gave node %d offsets %v and %v", i, off, b[i])
+		case i >= 5 && off != FutureSkew:
+			t.Fatalf("FutureTime node %d is off by %v, want %v", i, off, FutureSkew)
+		case i < 5 && (off < -cfg.ClockSkew || off > cfg.ClockSkew):
+			t.Fatalf("node %d is off by %v, beyond ±%v", i, off, cfg.ClockSkew)
+		}
+	}
+	if slices.Equal(a[:5], other[:5]) {
+		t.Fatalf("seeds 3 and 4 gave the same offsets %v", a)
+	}
+}
+
+// The BFT time checks report what they are there to catch.
+func TestCheckerCatchesBFTTimeViolations(t *testing.T) {
+	w := newWorld(DefaultConfig())
+	n0 := w.nodes[0]
+	kinds := func() string {
+		var ks []string
+		for _, v := range w.check.violations {
+			ks = append(ks, v.Kind+": "+v.Detail)
+		}
+		w.check.violations = nil
+		return strings.Join(ks, "\n")
+	}
+	want := func(what string, got string) {
+		t.Helper()
+		if !strings.Contains(got, ViolationBFTTime+":") {
+			t.Fatalf("%s: no %s violation in %q", what, ViolationBFTTime, got)
+		}
+	}
+
+	// A first block dated after genesis, proposed and decided.
+	late := w.buildBlock(n0, 1, 0, 0, false)
+	late.Header.Time = late.Header.Time.Add(time.Second)
+	id := blockID(late)
+	if !w.check.proposed(id, late) {
+		t.Fatal("a block dated a second after genesis is not misdated")
+	}
+	v := &types.Vote{Type: types.PrevoteType, Height: 1, BlockID: id, Timestamp: epoch.Add(time.Second)}
+	w.check.signedVote(0, v, late)
+	want("a correct prevote for a misdated block", kinds())
+	w.check.decided(0, consensus.Decide{Height: 1, BlockID: id}, late)
+	want("a misdated decided block", kinds())
+
+	// A precommit dated less than 1 ms after its block.
+	b1 := w.buildBlock(n0, 1, 0, 1, false)
+	pc := &types.Vote{Type: types.PrecommitType, Height: 1, BlockID: blockID(b1), Timestamp: b1.Header.Time.Add(time.Millisecond - 1)}
+	w.check.signedVote(1, pc, b1)
+	want("a precommit dated too early", kinds())
+	pc.Timestamp = b1.Header.Time.Add(time.Millisecond)
+	w.check.signedVote(2, pc, b1)
+	if got := kinds(); got != "" {
+		t.Fatalf("a precommit dated 1 ms after its block: %s", got)
+	}
+
+	// Height 2 after a commit where the two validators taken for
+	// Byzantine dated their precommits early: the median is theirs,
+	// outside the correct ones' times, which BFT time with more than a
+	// third Byzantine cannot rule out and the checker must notice.
+	w.check.decided(0, consensus.Decide{Height: 1, BlockID: blockID(b1)}, b1)
+	c := &types.Commit{Height: 1, BlockID: blockID(b1), Signatures: make([]types.CommitSig, len(w.nodes))}
+	vals := w.valsAt(1)
+	for _, n := range w.nodes {
+		i, _ := vals.ByAddress(n.addr)
+		ms := 10 + int(i)
+		if n.idx >= 2 {
+			ms = 1 + int(i)
+		}
+		pv := types.Vote{Type: types.PrecommitType, Height: 1, BlockID: c.BlockID, Timestamp: epoch.Add(time.Duration(ms) * time.Millisecond),
+			ValidatorAddress: n.addr, ValidatorIndex: i}
+		c.Signatures[i] = types.CommitSig{Flag: types.BlockIDFlagCommit, ValidatorAddress: n.addr, Timestamp: pv.Timestamp,
+			Signature: ed25519.Sign(n.priv, types.VoteSignBytes(chainID, &pv))}
+	}
+	for _, n := range w.nodes {
+		w.check.correct[n.addr] = n.idx < 2
+	}
+	n0.store[1] = stored{block: b1, id: blockID(b1), commit: c}
+	b2 := w.buildBlock(n0, 2, 0, 0, false)
+	w.check.proposed(blockID(b2), b2)
+	w.check.decided(0, consensus.Decide{Height: 2, BlockID: blockID(b2)}, b2)
+	got := kinds()
+	want("a median outside the correct validators' times", got)
+	if !strings.Contains(got, "outside the correct validators' precommit times") {
+		t.Fatalf("not the range check: %s", got)
+	}
+}
