@@ -30,7 +30,7 @@ func run(t *testing.T, dir string, name string, args ...string) string {
 
 func TestReadmeCommands(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a 4-validator network of real processes")
+		t.Skip("skipped under -short: starts a 4-validator network of real processes")
 	}
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")

@@ -44,7 +44,7 @@ func TestBenchOutRemovedWithoutSummary(t *testing.T) {
 // --out writes one row per block that together hold every committed tx.
 func TestBenchJSONAndBlocksCSV(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a node")
+		t.Skip("skipped under -short: starts a node")
 	}
 	home := filepath.Join(t.TempDir(), "home")
 	mustRun(t, "init", "--home", home, "--chain-id", "bench", "--moniker", "solo")

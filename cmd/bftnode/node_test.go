@@ -25,7 +25,7 @@ func freePort(t *testing.T) int {
 // `bftnode tx`, answers `bftnode query`, and stops cleanly when cancelled.
 func TestStartTxQueryStatus(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a node")
+		t.Skip("skipped under -short: starts a node")
 	}
 	home := filepath.Join(t.TempDir(), "home")
 	mustRun(t, "init", "--home", home, "--chain-id", "e2e", "--moniker", "solo")

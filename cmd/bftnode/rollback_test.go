@@ -33,7 +33,7 @@ func TestRollbackRefusesWithoutBlocks(t *testing.T) {
 // A node is rolled back softly, then hard, and starts again.
 func TestRollbackCommand(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a node")
+		t.Skip("skipped under -short: starts a node")
 	}
 	home := initHome(t)
 	cfg, err := config.Load(home, nil)
