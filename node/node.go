@@ -85,10 +85,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if n.genesis, err = config.ParseGenesis(n.genJSON); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.GenesisFile(), err)
 	}
-	byz, err := byzantine(o.byzantine, n.genesis, cfg.PrivValidatorKeyFile())
-	if err != nil {
-		return nil, err
-	}
 	nodeKey, err := config.LoadNodeKey(cfg.NodeKeyFile())
 	if err != nil {
 		return nil, err
@@ -163,6 +159,19 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if cc.SkipTimeoutCommit {
 		commitDelay = 0
 	}
+	deps := engine.Deps{
+		Transport: n.transport,
+		Store:     n.store,
+		App:       engineApp{Application: n.app.app, params: initChainParams(n.genesis), committed: n.onCommitted},
+		Mempool:   n.mempool,
+		Signer:    n.signer,
+		WAL:       n.wal,
+	}
+	for _, decorate := range o.decorators {
+		if err := decorate(&deps); err != nil {
+			return nil, err
+		}
+	}
 	if n.engine, err = engine.New(engine.Config{
 		Genesis: genesis,
 		Timeouts: consensus.Timeouts{
@@ -177,15 +186,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Logger:                    logger.With("module", "consensus"),
 		OnEvent:                   n.onRound,
 		OnEvidence:                n.metrics.observeEvidence,
-	}, engine.Deps{
-		Transport: n.transport,
-		Store:     n.store,
-		App:       engineApp{Application: n.app.app, params: initChainParams(n.genesis), committed: n.onCommitted},
-		Mempool:   n.mempool,
-		Signer:    n.signer,
-		WAL:       n.wal,
-		Byzantine: byz,
-	}); err != nil {
+	}, deps); err != nil {
 		return nil, err
 	}
 
