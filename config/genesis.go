@@ -131,11 +131,6 @@ type GenesisDoc struct {
 	Validators      []GenesisValidator `json:"validators"`
 	AppHash         HexBytes           `json:"app_hash"`
 	AppState        json.RawMessage    `json:"app_state,omitempty"`
-	// AllowByzantineTestModes lets a node of this chain run a test-only
-	// Byzantine mode (`bftnode start --byzantine ...`). It is for fault
-	// tests: omitted (false) by default, never set by `bftnode init` or
-	// `bftnode testnet`, and a node refuses every Byzantine mode without it.
-	AllowByzantineTestModes bool `json:"bftnode_allow_byzantine_test_modes,omitempty"`
 }
 
 // NewGenesisValidator describes a validator of the initial set.

@@ -304,8 +304,8 @@ func (s *State) vote(t types.SignedMsgType, id types.BlockID, now time.Time) {
 }
 
 // ForgetLocks erases the lock and valid value, as an amnesic validator does.
-// It exists only for Byzantine tests (the simulator and the node's refused-
-// unless-allowed --byzantine mode); a correct node never calls it.
+// It exists only for Byzantine tests (the simulator and the amnesia
+// decorator of package internal/byzantine); a correct node never calls it.
 func (s *State) ForgetLocks() {
 	s.lockedValue, s.lockedRound = types.BlockID{}, -1
 	s.validValue, s.validRound = types.BlockID{}, -1

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/rpc"
@@ -164,11 +166,11 @@ func (p *Proxy) BroadcastTx(context.Context, []byte) (*abci.ResponseCheckTx, err
 func (p *Proxy) UnconfirmedTxs(context.Context, int) (*rpc.UnconfirmedTxs, error) {
 	return nil, ErrNotServed
 }
-func (p *Proxy) Tx(context.Context, types.Hash) (*rpc.TxResult, error) { return nil, ErrNotServed }
-func (p *Proxy) TxSearch(context.Context, *rpc.Query) ([]*rpc.TxResult, error) {
+func (p *Proxy) Tx(context.Context, types.Hash) (*eventbus.TxResult, error) { return nil, ErrNotServed }
+func (p *Proxy) TxSearch(context.Context, *query.Query) ([]*eventbus.TxResult, error) {
 	return nil, ErrNotServed
 }
-func (p *Proxy) BlockSearch(context.Context, *rpc.Query) ([]int64, error) { return nil, ErrNotServed }
-func (p *Proxy) Subscribe(context.Context, *rpc.Query) (<-chan rpc.Event, error) {
+func (p *Proxy) BlockSearch(context.Context, *query.Query) ([]int64, error) { return nil, ErrNotServed }
+func (p *Proxy) Subscribe(context.Context, *query.Query) (<-chan eventbus.Event, error) {
 	return nil, ErrNotServed
 }

@@ -14,8 +14,11 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/blockstore/index"
 	"github.com/bftnode/bftnode/config"
 	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 	"github.com/bftnode/bftnode/mempool"
 	"github.com/bftnode/bftnode/p2p"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
@@ -121,13 +124,22 @@ func (b *backend) Genesis(context.Context) (json.RawMessage, error) {
 	return json.RawMessage(b.n.genJSON), nil
 }
 
-// notFound marks a missing block for the RPC.
+// notFound marks a missing block or tx for the RPC. A missing tx keeps the
+// index's text ("tx <hash> not found"), which clients see.
 func notFound(err error) error {
-	if errors.Is(err, blockstore.ErrNotFound) {
+	switch {
+	case errors.Is(err, blockstore.ErrNotFound):
 		return fmt.Errorf("%w: %w", rpc.ErrNotFound, err)
+	case errors.Is(err, index.ErrNotFound):
+		return missingTx{err}
 	}
 	return err
 }
+
+// missingTx is an index error that also wraps rpc.ErrNotFound.
+type missingTx struct{ error }
+
+func (e missingTx) Unwrap() []error { return []error{e.error, rpc.ErrNotFound} }
 
 func (b *backend) BlockMeta(_ context.Context, h int64) (*blockstore.BlockMeta, error) {
 	m, err := b.n.store.LoadBlockMeta(h)
@@ -249,18 +261,19 @@ func (b *backend) UnconfirmedTxs(_ context.Context, limit int) (*rpc.Unconfirmed
 	return &rpc.UnconfirmedTxs{Txs: txs, Total: mp.Size(), TotalBytes: mp.SizeBytes()}, nil
 }
 
-func (b *backend) Tx(ctx context.Context, hash types.Hash) (*rpc.TxResult, error) {
-	return b.n.index.Tx(ctx, hash)
+func (b *backend) Tx(ctx context.Context, hash types.Hash) (*eventbus.TxResult, error) {
+	tr, err := b.n.index.Tx(ctx, hash)
+	return tr, notFound(err)
 }
 
-func (b *backend) TxSearch(ctx context.Context, q *rpc.Query) ([]*rpc.TxResult, error) {
+func (b *backend) TxSearch(ctx context.Context, q *query.Query) ([]*eventbus.TxResult, error) {
 	return b.n.index.TxSearch(ctx, q)
 }
 
-func (b *backend) BlockSearch(ctx context.Context, q *rpc.Query) ([]int64, error) {
+func (b *backend) BlockSearch(ctx context.Context, q *query.Query) ([]int64, error) {
 	return b.n.index.BlockSearch(ctx, q)
 }
 
-func (b *backend) Subscribe(ctx context.Context, q *rpc.Query) (<-chan rpc.Event, error) {
+func (b *backend) Subscribe(ctx context.Context, q *query.Query) (<-chan eventbus.Event, error) {
 	return b.n.bus.Subscribe(ctx, q)
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/bftnode/bftnode/config"
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/internal/byzantine"
 )
 
 // logBuffer collects a node's log lines; safe for concurrent use.
@@ -90,13 +90,12 @@ func weightedMedian(t *testing.T, b timedBlock, power map[string]int64) time.Tim
 func TestByzantineFutureTime(t *testing.T) {
 	cfgs := testnet(t, 4, 0)
 	fast(cfgs)
-	allowByzantine(t, cfgs)
 	logs := make([]*logBuffer, 4)
 	for i, cfg := range cfgs {
 		logs[i] = &logBuffer{}
 		var opts []Option
 		if i == 3 {
-			opts = append(opts, WithByzantine(engine.ByzantineFutureTime))
+			opts = append(opts, withByzantine(t, cfg, byzantine.FutureTime, logs[i].logger()))
 		}
 		startLogged(t, cfg, logs[i].logger(), opts...)
 	}

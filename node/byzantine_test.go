@@ -3,28 +3,30 @@ package node
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/bftnode/bftnode/config"
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/internal/byzantine"
 	"github.com/bftnode/bftnode/types"
 )
 
-// allowByzantine rewrites every home's genesis with the test-mode gate on.
-func allowByzantine(t *testing.T, cfgs []config.Config) {
+// withByzantine makes the node of cfg misbehave in mode, through the
+// decorators of package internal/byzantine, which log to logger (nil
+// discards).
+func withByzantine(t *testing.T, cfg config.Config, mode byzantine.Mode, logger *slog.Logger) Option {
 	t.Helper()
-	for _, cfg := range cfgs {
-		g, err := config.LoadGenesis(cfg.GenesisFile())
-		if err != nil {
-			t.Fatal(err)
-		}
-		g.AllowByzantineTestModes = true
-		if err := g.Save(cfg.GenesisFile()); err != nil {
-			t.Fatal(err)
-		}
+	key, err := byzantine.ReadKey(cfg.PrivValidatorKeyFile())
+	if err != nil {
+		t.Fatal(err)
 	}
+	g, err := config.LoadGenesis(cfg.GenesisFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return WithEngineDeps(byzantine.Decorate(mode, key, g.ChainID, logger))
 }
 
 // startWith is startNode with options, stopped when the test ends.
@@ -34,63 +36,42 @@ func startWith(t *testing.T, cfg config.Config, opts ...Option) *Node {
 	return n
 }
 
-// TestByzantineModeNeedsGenesisGate: every Byzantine mode is refused, with
-// ErrByzantineNotAllowed and before anything is opened, on a chain whose
-// genesis lacks the gate; with the gate the node is built; an unknown mode
-// is refused either way.
-func TestByzantineModeNeedsGenesisGate(t *testing.T) {
-	cfgs := testnet(t, 1, 0)
-	cfg := cfgs[0]
+// TestEngineDepsErrorFailsNew: a decorator's error fails New, and the
+// node opened so far is closed again (a second New on the home works).
+func TestEngineDepsErrorFailsNew(t *testing.T) {
+	cfg := testnet(t, 1, 0)[0]
 	ctx := context.Background()
-	for _, mode := range []engine.ByzantineMode{engine.ByzantineEquivocate, engine.ByzantineDoubleVote, engine.ByzantineAmnesia, engine.ByzantineFutureTime} {
-		_, err := New(ctx, cfg, nil, WithByzantine(mode))
-		if !errors.Is(err, ErrByzantineNotAllowed) {
-			t.Fatalf("%s without the genesis gate: got %v, want ErrByzantineNotAllowed", mode, err)
-		}
+	if _, err := New(ctx, cfg, nil, withByzantine(t, cfg, "forge", nil)); !errors.Is(err, byzantine.ErrMode) {
+		t.Fatalf("unknown mode: got %v, want ErrMode", err)
 	}
-	n, err := New(ctx, cfg, nil) // a correct node needs no gate
+	n, err := New(ctx, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-
-	allowByzantine(t, cfgs)
-	for _, mode := range []engine.ByzantineMode{engine.ByzantineEquivocate, engine.ByzantineDoubleVote, engine.ByzantineAmnesia, engine.ByzantineFutureTime} {
-		n, err := New(ctx, cfg, nil, WithByzantine(mode))
-		if err != nil {
-			t.Fatalf("%s with the genesis gate: %v", mode, err)
-		}
-		if err := n.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := New(ctx, cfg, nil, WithByzantine("forge")); !errors.Is(err, engine.ErrByzantineMode) {
-		t.Fatalf("unknown mode: got %v, want ErrByzantineMode", err)
-	}
 }
 
-func TestByzantineDoubleVote(t *testing.T) { runByzantine(t, engine.ByzantineDoubleVote, true) }
+func TestByzantineDoubleVote(t *testing.T) { runByzantine(t, byzantine.DoubleVote, true) }
 
-func TestByzantineEquivocate(t *testing.T) { runByzantine(t, engine.ByzantineEquivocate, true) }
+func TestByzantineEquivocate(t *testing.T) { runByzantine(t, byzantine.Equivocate, true) }
 
-func TestByzantineAmnesia(t *testing.T) { runByzantine(t, engine.ByzantineAmnesia, false) }
+func TestByzantineAmnesia(t *testing.T) { runByzantine(t, byzantine.Amnesia, false) }
 
 // runByzantine runs 4 validators, node3 in mode: the 3 correct nodes keep
 // committing identical blocks and app hashes; when wantEvidence, each of
 // them records valid equivocation evidence against node3 (and only node3)
 // and counts it in bftnode_consensus_evidence_total; otherwise none is
 // recorded and node3 holds the same chain too.
-func runByzantine(t *testing.T, mode engine.ByzantineMode, wantEvidence bool) {
+func runByzantine(t *testing.T, mode byzantine.Mode, wantEvidence bool) {
 	cfgs := testnet(t, 4, 0)
 	fast(cfgs)
-	allowByzantine(t, cfgs)
 	nodes := make([]*Node, 4)
 	for i, cfg := range cfgs[:3] {
 		nodes[i] = startWith(t, cfg)
 	}
-	nodes[3] = startWith(t, cfgs[3], WithByzantine(mode))
+	nodes[3] = startWith(t, cfgs[3], withByzantine(t, cfgs[3], mode, nil))
 	byz := nodes[3].signer.Address()
 	correct := nodes[:3]
 

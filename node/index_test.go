@@ -2,11 +2,13 @@ package node
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/bftnode/bftnode/blockstore/index"
 	"github.com/bftnode/bftnode/rpc"
 	"github.com/bftnode/bftnode/types"
 )
@@ -114,7 +116,7 @@ func TestRestartKeepsEventIndex(t *testing.T) {
 	stop()
 
 	// An index ahead of the store (as after a rollback) is rebuilt too.
-	ix, err := rpc.OpenIndex(cfg.TxIndexDir(), rpc.IndexOptions{})
+	ix, err := index.Open(cfg.TxIndexDir(), index.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,5 +133,20 @@ func TestRestartKeepsEventIndex(t *testing.T) {
 	}
 	if last, _ := n.index.LastIndexed(); last >= 1<<40 {
 		t.Errorf("the index ahead of the store was kept (last %d)", last)
+	}
+}
+
+// A tx the index does not have is an RPC not-found error that keeps the
+// index's text.
+func TestMissingTxIsNotFound(t *testing.T) {
+	ix, err := index.Open(t.TempDir(), index.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	_, ixErr := ix.Tx(context.Background(), types.Hash{0xAB})
+	err = notFound(ixErr)
+	if !errors.Is(err, rpc.ErrNotFound) || !errors.Is(err, index.ErrNotFound) || err.Error() != ixErr.Error() {
+		t.Errorf("notFound(%v) = %v", ixErr, err)
 	}
 }

@@ -14,10 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/blockstore/index"
 	"github.com/bftnode/bftnode/config"
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/consensus/wal"
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/internal/telemetry"
 	"github.com/bftnode/bftnode/mempool"
 	"github.com/bftnode/bftnode/p2p"
 	"github.com/bftnode/bftnode/privval"
@@ -41,8 +44,8 @@ type Node struct {
 	mempool   *mempool.Mempool
 	transport *p2p.Transport
 	engine    *engine.Engine
-	bus       *rpc.EventBus
-	index     *rpc.Index
+	bus       *eventbus.Bus
+	index     *index.Index
 	rpc       *rpc.Server
 	registry  *prometheus.Registry
 	metrics   *metrics
@@ -82,10 +85,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if n.genesis, err = config.ParseGenesis(n.genJSON); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.GenesisFile(), err)
 	}
-	byz, err := byzantine(o.byzantine, n.genesis, cfg.PrivValidatorKeyFile())
-	if err != nil {
-		return nil, err
-	}
 	nodeKey, err := config.LoadNodeKey(cfg.NodeKeyFile())
 	if err != nil {
 		return nil, err
@@ -100,7 +99,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	n.closers = append(n.closers, n.store.Close)
-	if n.index, err = rpc.OpenIndex(cfg.TxIndexDir(), rpc.IndexOptions{Logger: logger.With("module", "txindex"), Blocks: n.store}); err != nil {
+	if n.index, err = index.Open(cfg.TxIndexDir(), index.Options{Logger: logger.With("module", "txindex"), Blocks: n.store}); err != nil {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.index.Close)
@@ -160,6 +159,19 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if cc.SkipTimeoutCommit {
 		commitDelay = 0
 	}
+	deps := engine.Deps{
+		Transport: n.transport,
+		Store:     n.store,
+		App:       engineApp{Application: n.app.app, params: initChainParams(n.genesis), committed: n.onCommitted},
+		Mempool:   n.mempool,
+		Signer:    n.signer,
+		WAL:       n.wal,
+	}
+	for _, decorate := range o.decorators {
+		if err := decorate(&deps); err != nil {
+			return nil, err
+		}
+	}
 	if n.engine, err = engine.New(engine.Config{
 		Genesis: genesis,
 		Timeouts: consensus.Timeouts{
@@ -174,19 +186,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Logger:                    logger.With("module", "consensus"),
 		OnEvent:                   n.onRound,
 		OnEvidence:                n.metrics.observeEvidence,
-	}, engine.Deps{
-		Transport: n.transport,
-		Store:     n.store,
-		App:       engineApp{Application: n.app.app, params: initChainParams(n.genesis), committed: n.onCommitted},
-		Mempool:   n.mempool,
-		Signer:    n.signer,
-		WAL:       n.wal,
-		Byzantine: byz,
-	}); err != nil {
+	}, deps); err != nil {
 		return nil, err
 	}
 
-	n.bus = rpc.NewEventBus(logger.With("module", "events"), 0)
+	n.bus = eventbus.New(logger.With("module", "events"), 0)
 	rpcCfg := rpc.DefaultConfig()
 	rpcCfg.ListenAddress = cfg.RPC.ListenAddress
 	rpcCfg.MaxBodyBytes = cfg.RPC.MaxBodyBytes
@@ -268,10 +272,10 @@ func (n *Node) Run(ctx context.Context) error {
 	run("consensus", n.engine.Run)
 	run("rpc", func(ctx context.Context) error { return n.rpc.Serve(ctx, rpcLn) })
 	if metricsLn != nil {
-		run("metrics", func(ctx context.Context) error { return rpc.ServeMetrics(ctx, metricsLn, n.registry, n.log) })
+		run("metrics", func(ctx context.Context) error { return telemetry.ServeMetrics(ctx, metricsLn, n.registry, n.log) })
 	}
 	if pprofLn != nil {
-		run("pprof", func(ctx context.Context) error { return rpc.ServePprof(ctx, pprofLn, n.log) })
+		run("pprof", func(ctx context.Context) error { return telemetry.ServePprof(ctx, pprofLn, n.log) })
 	}
 	run("tx gossip", n.pumpTxs)
 	run("events", n.pumpEvents)

@@ -3,12 +3,13 @@ package rpc
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/types"
@@ -74,18 +75,18 @@ type Backend interface {
 
 	// Tx returns the committed tx with this hash (SHA-256 of its bytes),
 	// with its result; an error wrapping ErrNotFound when there is none.
-	Tx(ctx context.Context, hash types.Hash) (*TxResult, error)
+	Tx(ctx context.Context, hash types.Hash) (*eventbus.TxResult, error)
 	// TxSearch returns all committed txs whose events match q, in
 	// ascending (height, index) order. An Index can implement it.
-	TxSearch(ctx context.Context, q *Query) ([]*TxResult, error)
+	TxSearch(ctx context.Context, q *query.Query) ([]*eventbus.TxResult, error)
 	// BlockSearch returns the heights of all blocks whose FinalizeBlock
 	// events match q, ascending. An Index can implement it.
-	BlockSearch(ctx context.Context, q *Query) ([]int64, error)
+	BlockSearch(ctx context.Context, q *query.Query) ([]int64, error)
 
 	// Subscribe delivers events matching q until ctx ends, then closes the
 	// channel; it also closes it when the subscriber falls too far behind.
 	// EventBus implements it.
-	Subscribe(ctx context.Context, q *Query) (<-chan Event, error)
+	Subscribe(ctx context.Context, q *query.Query) (<-chan eventbus.Event, error)
 }
 
 // ErrNotFound is wrapped by Backend errors for a missing block, result or
@@ -181,14 +182,3 @@ type UnconfirmedTxs struct {
 	Total      int      // txs in the mempool
 	TotalBytes int64    // their total size
 }
-
-// TxResult is a committed transaction with its place and result.
-type TxResult struct {
-	Height int64
-	Index  uint32
-	Tx     []byte
-	Result *abci.ExecTxResult
-}
-
-// Hash is the tx's SHA-256, its identity in the RPC.
-func (r *TxResult) Hash() types.Hash { return sha256.Sum256(r.Tx) }

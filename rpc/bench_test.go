@@ -14,6 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 )
 
@@ -54,15 +56,15 @@ func BenchmarkHandleBlock(b *testing.B) {
 // subscribers, one of which matches the tx.
 func BenchmarkPublishBlock(b *testing.B) {
 	be := newFakeBackend(b, 1)
-	bus := NewEventBus(nil, 0)
+	bus := eventbus.New(nil, 0)
 	ctx := b.Context()
-	chans := make([]<-chan Event, 0, 10)
+	chans := make([]<-chan eventbus.Event, 0, 10)
 	for i := range 10 {
 		qs := "tm.event='NewBlockHeader'"
 		if i == 0 {
 			qs = "tm.event='Tx' AND transfer.key='k1'"
 		}
-		q, err := ParseQuery(qs)
+		q, err := query.Parse(qs)
 		if err != nil {
 			b.Fatal(err)
 		}

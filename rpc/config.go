@@ -14,10 +14,6 @@ var ErrBadConfig = errors.New("bad rpc config")
 // DefaultListenAddress is where the RPC server listens by default.
 const DefaultListenAddress = "tcp://127.0.0.1:26657"
 
-// DefaultMetricsAddress is where the Prometheus listener serves when it is
-// turned on.
-const DefaultMetricsAddress = ":26660"
-
 // Config sets the server's address and limits.
 type Config struct {
 	// ListenAddress is "tcp://host:port" or "unix:///path".

@@ -15,11 +15,10 @@
 //
 // The server reads the chain through [Backend], an interface in domain
 // terms that the node implements over its block store, mempool, application
-// and consensus engine. Events come from an [EventBus] on which the node
-// publishes each committed block ([EventBus.PublishBlock]); subscriptions and
-// searches use a [Query] ("tm.event='Tx' AND transfer.sender='alice'").
-// [Index] is a persistent tx and block index over the same events, in a
-// Pebble database of its own ([OpenIndex]), that backs Backend.Tx,
+// and consensus engine. Events come from the node's event bus (package
+// eventbus); subscriptions and searches take a query of package
+// eventbus/query ("tm.event='Tx' AND transfer.sender='alice'"); the node's
+// tx and block index (package blockstore/index) backs Backend.Tx,
 // Backend.TxSearch and Backend.BlockSearch.
 //
 // Limits (body size, batch size, open connections, subscriptions) are in
@@ -27,6 +26,6 @@
 // invalid request, -32601 an unknown method, -32602 bad parameters, -32603
 // a failure inside the node (including a recovered panic).
 //
-// [Client] is a small JSON-RPC client for the command line, and
-// [ServeMetrics] serves a Prometheus registry on its own listener.
+// [Client] is a small JSON-RPC client for the command line. The metrics and
+// pprof listeners are package internal/telemetry.
 package rpc

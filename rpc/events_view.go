@@ -1,6 +1,11 @@
 package rpc
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
+)
 
 // The JSON of subscription events, as CometBFT sends them: the query, the
 // event data tagged with its amino type, and the event's attributes.
@@ -37,21 +42,21 @@ type txEventResultView struct {
 	Result txResultView `json:"result"`
 }
 
-func encodeEvent(q *Query, ev Event) (json.RawMessage, error) {
+func encodeEvent(q *query.Query, ev eventbus.Event) (json.RawMessage, error) {
 	out := resultEvent{Query: q.String(), Events: ev.Attributes}
 	switch {
-	case ev.Type == EventNewBlock && ev.Block != nil:
+	case ev.Type == eventbus.EventNewBlock && ev.Block != nil:
 		r := viewBlockResults(ev.Block.Header.Height, ev.Results)
 		out.Data = eventDataView{Type: "tendermint/event/NewBlock", Value: newBlockView{
 			Block: viewBlock(ev.Block), BlockID: viewBlockID(ev.BlockID),
 			ResultFinalizeBlock: finalizeBlockView{Events: r.FinalizeBlockEvents, TxResults: r.TxsResults,
 				ValidatorUpdates: r.ValidatorUpdates, ConsensusParamUpdates: r.ConsensusParamUpdates, AppHash: r.AppHash},
 		}}
-	case ev.Type == EventNewBlockHeader && ev.Header != nil:
+	case ev.Type == eventbus.EventNewBlockHeader && ev.Header != nil:
 		out.Data = eventDataView{Type: "tendermint/event/NewBlockHeader", Value: struct {
 			Header *headerView `json:"header"`
 		}{viewHeader(ev.Header)}}
-	case ev.Type == EventTx && ev.Tx != nil:
+	case ev.Type == eventbus.EventTx && ev.Tx != nil:
 		out.Data = eventDataView{Type: "tendermint/event/Tx", Value: struct {
 			TxResult txEventResultView `json:"TxResult"`
 		}{txEventResultView{Height: int64s(ev.Tx.Height), Index: ev.Tx.Index, Tx: ev.Tx.Tx, Result: viewExecTxResult(ev.Tx.Result)}}}

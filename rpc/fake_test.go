@@ -11,7 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/blockstore/index"
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/types"
@@ -25,8 +30,8 @@ var genesisTime = time.Date(2026, 11, 27, 9, 0, 0, 123456789, time.UTC)
 // fakeBackend is an in-memory chain: blocks with one tx each, results with
 // a "transfer" event per tx, a mempool, an event bus and an index.
 type fakeBackend struct {
-	bus  *EventBus
-	ix   *Index
+	bus  *eventbus.Bus
+	ix   *index.Index
 	vals *types.ValidatorSet
 	keys []ed25519.PrivateKey
 
@@ -41,9 +46,20 @@ type fakeBackend struct {
 	roomErr   error  // MempoolRoom's answer (a full mempool)
 }
 
+// openTestIndex opens an index in memory, closed when the test ends.
+func openTestIndex(tb testing.TB) *index.Index {
+	tb.Helper()
+	ix, err := index.Open("index", index.Options{FS: vfs.NewMem()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = ix.Close() })
+	return ix
+}
+
 func newFakeBackend(t testing.TB, heights int) *fakeBackend {
 	t.Helper()
-	f := &fakeBackend{bus: NewEventBus(nil, 0), ix: openTestIndex(t)}
+	f := &fakeBackend{bus: eventbus.New(nil, 0), ix: openTestIndex(t)}
 	var vals []*types.Validator
 	for i := range 3 {
 		seed := sha256.Sum256([]byte{byte(i)})
@@ -297,18 +313,18 @@ func (f *fakeBackend) UnconfirmedTxs(_ context.Context, limit int) (*Unconfirmed
 	return u, nil
 }
 
-func (f *fakeBackend) Tx(ctx context.Context, hash types.Hash) (*TxResult, error) {
+func (f *fakeBackend) Tx(ctx context.Context, hash types.Hash) (*eventbus.TxResult, error) {
 	return f.ix.Tx(ctx, hash)
 }
 
-func (f *fakeBackend) TxSearch(ctx context.Context, q *Query) ([]*TxResult, error) {
+func (f *fakeBackend) TxSearch(ctx context.Context, q *query.Query) ([]*eventbus.TxResult, error) {
 	return f.ix.TxSearch(ctx, q)
 }
 
-func (f *fakeBackend) BlockSearch(ctx context.Context, q *Query) ([]int64, error) {
+func (f *fakeBackend) BlockSearch(ctx context.Context, q *query.Query) ([]int64, error) {
 	return f.ix.BlockSearch(ctx, q)
 }
 
-func (f *fakeBackend) Subscribe(ctx context.Context, q *Query) (<-chan Event, error) {
+func (f *fakeBackend) Subscribe(ctx context.Context, q *query.Query) (<-chan eventbus.Event, error) {
 	return f.bus.Subscribe(ctx, q)
 }

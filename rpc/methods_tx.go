@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 )
 
 // ErrTxCommitTimeout is returned by broadcast_tx_commit when the tx is not
@@ -92,7 +95,7 @@ func (s *Server) broadcastTxCommit(ctx context.Context, a *args) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.TimeoutBroadcastTxCommit)
 	defer cancel()
 	// Subscribe before submitting, so that the commit cannot be missed.
-	q, err := ParseQuery(fmt.Sprintf("%s='%s' AND %s='%X'", KeyEvent, EventTx, KeyTxHash, h[:]))
+	q, err := query.Parse(fmt.Sprintf("%s='%s' AND %s='%X'", eventbus.KeyEvent, eventbus.EventTx, eventbus.KeyTxHash, h[:]))
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +139,7 @@ func (s *Server) tx(ctx context.Context, a *args) (any, error) {
 }
 
 // searchArgs reads the query and the order of a search.
-func (s *Server) searchArgs(a *args) (*Query, bool, error) {
+func (s *Server) searchArgs(a *args) (*query.Query, bool, error) {
 	qs, err := a.String("query", "")
 	if err != nil {
 		return nil, false, err
@@ -147,7 +150,7 @@ func (s *Server) searchArgs(a *args) (*Query, bool, error) {
 	if len(qs) > s.cfg.MaxQueryLength {
 		return nil, false, badParam("query", "longer than %d bytes", s.cfg.MaxQueryLength)
 	}
-	q, err := ParseQuery(qs)
+	q, err := query.Parse(qs)
 	if err != nil {
 		return nil, false, badParam("query", "%v", err)
 	}

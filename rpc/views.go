@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 
 	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/eventbus"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/types"
@@ -360,7 +361,7 @@ type resultTx struct {
 	Tx       []byte       `json:"tx"`
 }
 
-func viewTx(r *TxResult) resultTx {
+func viewTx(r *eventbus.TxResult) resultTx {
 	h := r.Hash()
 	return resultTx{Hash: hexBytes(h[:]), Height: int64s(r.Height), Index: r.Index,
 		TxResult: viewExecTxResult(r.Result), Tx: r.Tx}

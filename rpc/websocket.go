@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 )
 
 // wsOutBuffer is how many messages a websocket connection queues for its
@@ -158,7 +161,7 @@ func (c *wsConn) handler(name string, id json.RawMessage) handlerFunc {
 	}
 }
 
-func (c *wsConn) queryArg(a *args) (*Query, error) {
+func (c *wsConn) queryArg(a *args) (*query.Query, error) {
 	qs, err := a.String("query", "")
 	if err != nil {
 		return nil, err
@@ -169,7 +172,7 @@ func (c *wsConn) queryArg(a *args) (*Query, error) {
 	if len(qs) > c.s.cfg.MaxQueryLength {
 		return nil, badParam("query", "longer than %d bytes", c.s.cfg.MaxQueryLength)
 	}
-	q, err := ParseQuery(qs)
+	q, err := query.Parse(qs)
 	if err != nil {
 		return nil, badParam("query", "%v", err)
 	}
@@ -214,7 +217,7 @@ func (c *wsConn) subscribe(a *args, id json.RawMessage) (any, error) {
 
 // forward sends a subscription's events to the client; when the source
 // cancels the subscription (the client fell behind), it tells the client.
-func (c *wsConn) forward(ctx context.Context, q *Query, id json.RawMessage, events <-chan Event) {
+func (c *wsConn) forward(ctx context.Context, q *query.Query, id json.RawMessage, events <-chan eventbus.Event) {
 	for ev := range events {
 		b, err := encodeEvent(q, ev)
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/bftnode/bftnode/eventbus"
 )
 
 type wsClient struct {
@@ -76,7 +78,7 @@ func (c *wsClient) fail(id any, method string, params any) (float64, string) {
 }
 
 // waitSubscribers polls until the bus has n subscribers.
-func waitSubscribers(t *testing.T, bus *EventBus, n int) {
+func waitSubscribers(t *testing.T, bus *eventbus.Bus, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for bus.NumSubscribers() != n {

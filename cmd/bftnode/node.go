@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/node"
 )
 
@@ -15,7 +14,6 @@ func (c *cli) addNodeCmds(root *cobra.Command) {
 }
 
 func (c *cli) startCmd() *cobra.Command {
-	var byzantine string
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Run the node: consensus, p2p, mempool, application and JSON-RPC",
@@ -28,10 +26,6 @@ config.toml key.`,
   BFTNODE_P2P_PERSISTENT_PEERS=/ip4/10.0.0.2/tcp/26656/p2p/12D3KooW... bftnode start`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			mode, err := engine.ParseByzantineMode(byzantine)
-			if err != nil {
-				return fmt.Errorf("start: --byzantine: %w", err)
-			}
 			cfg, err := c.loadConfig(cmd)
 			if err != nil {
 				return err
@@ -41,7 +35,7 @@ config.toml key.`,
 				return err
 			}
 			ctx := cmd.Context()
-			n, err := node.New(ctx, cfg, logger, node.WithByzantine(mode))
+			n, err := node.New(ctx, cfg, logger)
 			if err != nil {
 				return fmt.Errorf("start: %w", err)
 			}
@@ -49,7 +43,5 @@ config.toml key.`,
 		},
 	}
 	addConfigFlags(cmd.Flags())
-	cmd.Flags().StringVar(&byzantine, "byzantine", "", `TEST ONLY: make this validator misbehave: equivocate, doublevote, amnesia or futuretime;
-refused unless the genesis sets "bftnode_allow_byzantine_test_modes": true`)
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/internal/byzantine"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -172,7 +173,7 @@ func TestFutureTimeProposalsAreRejected(t *testing.T) {
 	c.clock = base
 	c.cfg = func(cfg *engine.Config) { cfg.RebroadcastInterval = time.Second }
 	byzNode := c.nodes[3]
-	byzNode.byzantine = engine.ByzantineFutureTime
+	byzNode.byzantine = byzantine.FutureTime
 	trace := &byzTrace{byz: types.AddressOf(byzNode.priv.Public().(ed25519.PublicKey))}
 	c.net.Observe(trace.observe)
 	c.startAll()
@@ -211,7 +212,7 @@ func TestFutureTimeProposalsAreRejected(t *testing.T) {
 		if h > 1 {
 			want = medianByCopies(t, m.Block.LastCommit, c.genesis.Validators)
 		}
-		if got := m.Block.Header.Time; got.Sub(want) != engine.FutureTimeSkew {
+		if got := m.Block.Header.Time; got.Sub(want) != byzantine.FutureTimeSkew {
 			t.Fatalf("the futuretime proposal at height %d is dated %v, BFT time is %v", h, got, want)
 		}
 		future[m.Proposal.BlockID] = true

@@ -125,9 +125,17 @@ type Deps struct {
 	Signer    privval.Signer
 	WAL       *wal.WAL
 	Clock     Clock
-	// Byzantine, for fault tests only, makes this validator misbehave (see
-	// ByzantineMode). Nil, always outside tests, is a correct node.
-	Byzantine *Byzantine
+	// WrapCore, if set, decorates the consensus state machine the engine
+	// builds; the engine then steps what it returns. Nil steps the state
+	// machine itself.
+	WrapCore func(*consensus.State) Core
+}
+
+// Core is the consensus state machine as the engine drives it:
+// *consensus.State, or what Deps.WrapCore made of it.
+type Core interface {
+	Step(consensus.Event) ([]consensus.Action, error)
+	RoundState() consensus.RoundState
 }
 
 // The real implementations satisfy the interfaces.

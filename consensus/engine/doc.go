@@ -64,19 +64,17 @@
 // the signer's save can leave it logged but not saved, and it is then
 // re-signed (the same signature), and so saved, first.
 //
-// # Evidence and Byzantine test modes
+// # Evidence
 //
 // Each equivocation the core reports (two signed votes of one validator for
 // the same height, round and type) is logged with both votes, kept in a
 // bounded, deduplicated in-memory list ([Engine.Evidence]) and passed to
 // Config.OnEvidence. Evidence is not gossiped nor put in blocks.
 //
-// For fault tests only, Deps.Byzantine makes the validator misbehave
-// ([ByzantineMode]: equivocate, doublevote, amnesia, futuretime) through two
-// decorators, one around the Transport and one around the core; the
-// conflicting messages are signed with the raw key, bypassing the Signer's
-// double-sign guard on purpose, while the node's own first messages still
-// go through the Signer. A nil Deps.Byzantine leaves the engine untouched.
+// Deps.WrapCore lets a caller decorate the state machine the engine steps;
+// the node leaves it nil. Fault tests use it, with decorators around the
+// Transport and the Signer, to make a validator misbehave (package
+// internal/byzantine, linked only into tests and their own node binary).
 //
 // The dependencies are small interfaces declared here (BlockStore, Mempool,
 // Clock) or in their own packages (app.Application, privval.Signer). The

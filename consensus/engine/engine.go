@@ -42,7 +42,7 @@ type Engine struct {
 	self  types.Address
 	chain string
 
-	core  core              // *consensus.State, decorated only in a Byzantine test mode
+	core  Core              // *consensus.State, or Deps.WrapCore's decoration of it
 	state *blockstore.State // after the last committed block
 
 	started    bool // the core runs the height after state's last block
@@ -99,18 +99,16 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	self := deps.Signer.Address()
-	e := &Engine{
+	var core Core = consensus.New(self, cfg.Timeouts)
+	if deps.WrapCore != nil {
+		core = deps.WrapCore(core.(*consensus.State))
+	}
+	return &Engine{
 		cfg: cfg, d: deps, log: logger, self: self, chain: g.ChainID,
-		core:   consensus.New(self, cfg.Timeouts),
+		core:   core,
 		timers: make(chan timerEvent, 64),
 		done:   make(chan struct{}),
-	}
-	if deps.Byzantine != nil {
-		if err := deps.Byzantine.install(e); err != nil {
-			return nil, err
-		}
-	}
-	return e, nil
+	}, nil
 }
 
 // Run shakes hands with the application, recovers from the WAL and runs

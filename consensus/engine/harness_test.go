@@ -20,6 +20,7 @@ import (
 	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/consensus/engine/memnet"
 	"github.com/bftnode/bftnode/consensus/wal"
+	"github.com/bftnode/bftnode/internal/byzantine"
 	"github.com/bftnode/bftnode/mempool"
 	"github.com/bftnode/bftnode/privval"
 	"github.com/bftnode/bftnode/types"
@@ -49,7 +50,7 @@ type node struct {
 	// clock, if set, is this node's clock in place of the cluster's.
 	clock engine.Clock
 	// byzantine is the node's Byzantine test mode ("" for a correct node).
-	byzantine engine.ByzantineMode
+	byzantine byzantine.Mode
 
 	mu      sync.Mutex
 	store   *blockstore.Store
@@ -198,8 +199,8 @@ func (c *cluster) newEngine(nd *node) (*engine.Engine, error) {
 	if nd.clock != nil {
 		deps.Clock = nd.clock
 	}
-	if nd.byzantine != engine.ByzantineNone {
-		deps.Byzantine = &engine.Byzantine{Mode: nd.byzantine, Key: nd.priv}
+	if err := byzantine.Decorate(nd.byzantine, nd.priv, c.genesis.ChainID, nil)(&deps); err != nil {
+		return nil, err
 	}
 	return engine.New(cfg, deps)
 }

@@ -23,10 +23,12 @@
 //   - liveness: every node reaches the final height within a bound after the
 //     faults end.
 //
-// A scenario may also run validators in the test-only Byzantine modes of
-// `bftnode start --byzantine` (equivocate, doublevote, amnesia): their
-// double signing must be caught by the checks above, and nobody else's
-// found.
+// A scenario may also run Byzantine validators (equivocate, doublevote,
+// amnesia): TestMain builds the test-only bftnode-byzantine binary
+// (internal/byzantine/cmd/bftnode-byzantine), the node with the
+// misbehaving decorators of package internal/byzantine, and runs those
+// validators with it. Their double signing must be caught by the checks
+// above, and nobody else's found.
 //
 // Faults come from scenario files (testdata/*.txt, see parseScenario) or
 // from a seeded generator. The tests live in _test.go files: `go test

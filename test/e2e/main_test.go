@@ -15,9 +15,13 @@ var (
 	seedFlag = flag.Int64("seed", 0, "seed of the random scenarios and the kill moments (0: BFTNODE_E2E_SEED, else 1 in the short form and the clock in the long form)")
 	// binPath is the bftnode binary built by TestMain.
 	binPath string
+	// byzBinPath is the test-only bftnode-byzantine binary, built by
+	// TestMain, that runs a Byzantine validator.
+	byzBinPath string
 )
 
-// TestMain builds bftnode once for every test of the package.
+// TestMain builds bftnode and bftnode-byzantine once for every test of
+// the package.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
@@ -29,13 +33,19 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "bftnode")
-	build := exec.Command("go", "build", "-o", binPath, "./cmd/bftnode")
-	build.Dir = filepath.Join("..", "..")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: go build ./cmd/bftnode:", err)
-		_ = os.RemoveAll(dir)
-		os.Exit(1)
+	byzBinPath = filepath.Join(dir, "bftnode-byzantine")
+	for _, b := range []struct{ out, pkg string }{
+		{binPath, "./cmd/bftnode"},
+		{byzBinPath, "./internal/byzantine/cmd/bftnode-byzantine"},
+	} {
+		build := exec.Command("go", "build", "-o", b.out, b.pkg)
+		build.Dir = filepath.Join("..", "..")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: go build %s: %v\n", b.pkg, err)
+			_ = os.RemoveAll(dir)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)

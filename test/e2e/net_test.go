@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -122,11 +121,6 @@ func newNetwork(t *testing.T, s scenario) *network {
 		}
 		n.procs[k].byzantine = mode
 	}
-	if len(s.Byzantine) > 0 {
-		for _, p := range n.procs {
-			allowByzantine(t, p.home)
-		}
-	}
 	for _, p := range n.procs {
 		p.logPath = filepath.Join(n.dir, p.name+".log")
 		k, err := config.LoadNodeKey(filepath.Join(p.home, "config", "node_key.json"))
@@ -150,28 +144,6 @@ func newNetwork(t *testing.T, s scenario) *network {
 		p.address = addr
 	}
 	return n
-}
-
-// allowByzantine sets the genesis flag without which a node refuses the
-// test-only Byzantine modes.
-func allowByzantine(t *testing.T, home string) {
-	t.Helper()
-	path := filepath.Join(home, "config", "genesis.json")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g map[string]json.RawMessage
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	g["bftnode_allow_byzantine_test_modes"] = json.RawMessage("true")
-	if data, err = json.MarshalIndent(g, "", "  "); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // bftnode runs a bftnode command to completion.
@@ -279,11 +251,11 @@ func (n *network) start(p *proc) error {
 	}
 	p.starts++
 	fmt.Fprintf(f, "===== e2e: start #%d of %s at %s =====\n", p.starts, p.name, time.Now().UTC().Format(time.RFC3339Nano))
-	args := []string{"start", "--home", p.home}
+	bin, args := binPath, []string{"start", "--home", p.home}
 	if p.byzantine != "" {
-		args = append(args, "--byzantine", p.byzantine)
+		bin, args = byzBinPath, []string{"--home", p.home, "--mode", p.byzantine}
 	}
-	cmd := exec.Command(binPath, args...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Its own process group, so that a signal reaches all of it; and
 	// killed with the test binary even if that dies before its cleanup

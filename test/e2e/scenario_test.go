@@ -16,7 +16,8 @@ import (
 // errScenario is wrapped by every error of a scenario file.
 var errScenario = errors.New("bad scenario")
 
-// byzantineModes are the misbehaviours of `bftnode start --byzantine`.
+// byzantineModes are the misbehaviours scenarios run with
+// `bftnode-byzantine --mode MODE`.
 var byzantineModes = []string{"equivocate", "doublevote", "amnesia"}
 
 // Fault kinds.
@@ -70,7 +71,7 @@ type scenario struct {
 	// MinFaults are applied even past the Deadline.
 	MinFaults int
 	// Byzantine maps validators (node1…) to the test-only misbehaviour
-	// they run (`bftnode start --byzantine MODE`): equivocate, doublevote
+	// they run (`bftnode-byzantine --mode MODE`): equivocate, doublevote
 	// or amnesia.
 	Byzantine map[string]string
 }

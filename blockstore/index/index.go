@@ -1,4 +1,4 @@
-package rpc
+package index
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 	"github.com/bftnode/bftnode/internal/pebbleopts"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
@@ -24,6 +26,9 @@ import (
 
 // ErrIndex is wrapped by the index's storage errors.
 var ErrIndex = errors.New("tx index")
+
+// ErrNotFound is wrapped by Tx's error for a tx that is not indexed.
+var ErrNotFound = errors.New("not found")
 
 // Index is a persistent index of committed txs and blocks by their event
 // attributes, in a Pebble database of its own, which backs Backend.Tx,
@@ -45,8 +50,8 @@ type Index struct {
 	lastHash types.Hash // guarded by mu
 }
 
-// IndexOptions configures OpenIndex.
-type IndexOptions struct {
+// Options configures Open.
+type Options struct {
 	// Logger receives Pebble's messages; nil discards them.
 	Logger *slog.Logger
 	// FS is the file system to use; nil means the operating system's.
@@ -73,8 +78,8 @@ type BlockSource interface {
 	TxByHash(hash [32]byte) (loc blockstore.TxLocation, ok bool, err error)
 }
 
-// OpenIndex opens (or creates) the index database in dir.
-func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
+// Open opens (or creates) the index database in dir.
+func Open(dir string, opts Options) (*Index, error) {
 	// No Pebble WAL: the index can be rebuilt, and a crash loses at most
 	// the whole batches (blocks) since the last memtable flush, which
 	// LastIndexed then shows. Close flushes.
@@ -150,7 +155,7 @@ func (ix *Index) IndexBlock(block *types.Block, results *abci.ResponseFinalizeBl
 	defer b.Close()
 	var bAttrs []attr
 	if results != nil {
-		bAttrs = indexedAttributes(nil, results.Events, KeyBlockHeight)
+		bAttrs = indexedAttributes(nil, results.Events, eventbus.KeyBlockHeight)
 	}
 	pos := position(height, 0)
 	if err := b.Set(concat([]byte{prefixBlock}, pos), encodeAttrs(bAttrs), nil); err != nil {
@@ -187,7 +192,7 @@ func (ix *Index) indexTx(b *pebble.Batch, height int64, i uint32, tx []byte, res
 	var rec []byte
 	var attrs []attr
 	if res != nil {
-		attrs = indexedAttributes(nil, res.Events, KeyTxHash, KeyTxHeight)
+		attrs = indexedAttributes(nil, res.Events, eventbus.KeyTxHash, eventbus.KeyTxHeight)
 	}
 	if ix.blocks != nil {
 		rec = pointerRecord(res != nil)
@@ -202,7 +207,7 @@ func (ix *Index) indexTx(b *pebble.Batch, height int64, i uint32, tx []byte, res
 		rec = encodeTxRecord(tx, raw, res != nil)
 	}
 	if ix.blocks == nil { // else the block store finds txs by hash
-		hash := (&TxResult{Tx: tx}).Hash()
+		hash := (&eventbus.TxResult{Tx: tx}).Hash()
 		if err := b.Set(concat([]byte{prefixTxHash}, hash[:], pos), nil, nil); err != nil {
 			return fmt.Errorf("%w: %w", ErrIndex, err)
 		}
@@ -251,7 +256,7 @@ func indexedAttributes(out []attr, evs []abci.Event, reserved ...string) []attr 
 
 // Tx returns the indexed tx with this hash (the latest, should the same
 // tx have been committed twice), or an error wrapping ErrNotFound.
-func (ix *Index) Tx(ctx context.Context, hash types.Hash) (*TxResult, error) {
+func (ix *Index) Tx(ctx context.Context, hash types.Hash) (*eventbus.TxResult, error) {
 	snap := ix.db.NewSnapshot()
 	defer snap.Close()
 	positions, err := ix.txPositions(ctx, snap, hash)
@@ -317,9 +322,9 @@ func (e *notFoundError) Unwrap() error { return ErrNotFound }
 // TxSearch returns the indexed txs matching q, in ascending (height, index)
 // order. The tm.event condition is ignored, as every indexed tx is a Tx
 // event.
-func (ix *Index) TxSearch(ctx context.Context, q *Query) ([]*TxResult, error) {
+func (ix *Index) TxSearch(ctx context.Context, q *query.Query) ([]*eventbus.TxResult, error) {
 	q = withoutEventType(q)
-	var out []*TxResult
+	var out []*eventbus.TxResult
 	r := ix.reader()
 	err := ix.search(ctx, txSpace, q, func(pos, rec []byte) error {
 		tr, attrs, err := r.read(pos, rec, true)
@@ -335,7 +340,7 @@ func (ix *Index) TxSearch(ctx context.Context, q *Query) ([]*TxResult, error) {
 }
 
 // BlockSearch returns the heights of indexed blocks matching q, ascending.
-func (ix *Index) BlockSearch(ctx context.Context, q *Query) ([]int64, error) {
+func (ix *Index) BlockSearch(ctx context.Context, q *query.Query) ([]int64, error) {
 	q = withoutEventType(q)
 	var out []int64
 	err := ix.search(ctx, blockSpace, q, func(pos, rec []byte) error {
@@ -343,7 +348,7 @@ func (ix *Index) BlockSearch(ctx context.Context, q *Query) ([]int64, error) {
 		if err != nil {
 			return err
 		}
-		attrs := map[string][]string{KeyBlockHeight: {strconv.FormatInt(height, 10)}}
+		attrs := map[string][]string{eventbus.KeyBlockHeight: {strconv.FormatInt(height, 10)}}
 		if err := decodeAttrs(rec, attrs); err != nil {
 			return err
 		}
@@ -356,12 +361,4 @@ func (ix *Index) BlockSearch(ctx context.Context, q *Query) ([]int64, error) {
 }
 
 // withoutEventType drops tm.event conditions, which searches do not index.
-func withoutEventType(q *Query) *Query {
-	out := &Query{src: q.src}
-	for _, c := range q.conds {
-		if c.Key != KeyEvent {
-			out.conds = append(out.conds, c)
-		}
-	}
-	return out
-}
+func withoutEventType(q *query.Query) *query.Query { return q.Without(eventbus.KeyEvent) }

@@ -9,12 +9,11 @@ import (
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 )
 
-// The engine's test-only Byzantine modes (engine.DirectSender) send
-// conflicting messages that gossip would never send: a second proposal or
-// vote for a (height, round, step) a peer already has. These two methods
-// let them; nothing else uses them.
-
-var _ engine.DirectSender = (*Transport)(nil)
+// ConsensusPeers and SendDirect send one consensus message to one peer,
+// past the gossip store and what the peer is known to have: a second
+// proposal or vote for a (height, round, step) the peer already has, which
+// gossip never sends. The node never calls them; fault tests do, through
+// the Transport decorator of package internal/byzantine.
 
 // ConsensusPeers lists the connected peers' IDs, sorted.
 func (t *Transport) ConsensusPeers() []string {

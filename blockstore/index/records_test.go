@@ -1,4 +1,4 @@
-package rpc
+package index
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/bftnode/bftnode/blockstore"
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
 )
@@ -70,7 +72,7 @@ func (m *memBlocks) LoadFinalizeBlockResponse(h int64) ([]byte, error) {
 // openIndexAt opens the index "index" on fs, closed when the test ends.
 func openIndexAt(tb testing.TB, fs vfs.FS, blocks BlockSource) *Index {
 	tb.Helper()
-	ix, err := OpenIndex("index", IndexOptions{FS: fs, Blocks: blocks})
+	ix, err := Open("index", Options{FS: fs, Blocks: blocks})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func openIndexAt(tb testing.TB, fs vfs.FS, blocks BlockSource) *Index {
 }
 
 // txString is what a test compares of a found tx.
-func txString(r *TxResult) string {
+func txString(r *eventbus.TxResult) string {
 	res := "no result"
 	if r.Result != nil {
 		res = r.Result.String()
@@ -112,7 +114,7 @@ func TestIndexPointerRecordsFindWhatCopiesFind(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range indexQueries(sha(c.blocks[5].Data.Txs[1])) {
-		q, err := ParseQuery(tc.q)
+		q, err := query.Parse(tc.q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +137,7 @@ func TestIndexPointerRecordsFindWhatCopiesFind(t *testing.T) {
 	}
 	for _, b := range c.blocks {
 		for _, tx := range b.Data.Txs {
-			h := (&TxResult{Tx: tx}).Hash()
+			h := (&eventbus.TxResult{Tx: tx}).Hash()
 			want, err := copies.Tx(ctx, h)
 			if err != nil {
 				t.Fatal(err)
@@ -164,7 +166,7 @@ func TestIndexFindsByHashThroughBlockStore(t *testing.T) {
 	if _, err := ix.Tx(ctx, sha256.Sum256(ahead)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("tx beyond the indexed height: %v, want ErrNotFound", err)
 	}
-	q, _ := ParseQuery("tx.hash='" + sha(ahead) + "'")
+	q, _ := query.Parse("tx.hash='" + sha(ahead) + "'")
 	if got, err := ix.TxSearch(ctx, q); err != nil || len(got) != 0 {
 		t.Errorf("search for a tx beyond the indexed height: %d txs, %v", len(got), err)
 	}
@@ -179,7 +181,7 @@ func TestIndexFindsByHashThroughBlockStore(t *testing.T) {
 	if err != nil || got.Height != 5 || got.Index != 1 || !bytes.Equal(got.Tx, again) {
 		t.Fatalf("tx committed twice: %+v, %v; want the one at 5/1", got, err)
 	}
-	q, _ = ParseQuery("tx.hash='" + sha(again) + "'")
+	q, _ = query.Parse("tx.hash='" + sha(again) + "'")
 	if all, err := ix.TxSearch(ctx, q); err != nil || len(all) != 1 || all[0].Height != 5 {
 		t.Errorf("search by hash of a tx committed twice: %d txs, %v; want the latest", len(all), err)
 	}
@@ -190,7 +192,7 @@ func TestIndexFindsByHashThroughBlockStore(t *testing.T) {
 func TestIndexReadsCopiesWithBlockStore(t *testing.T) {
 	c := makeCorpus(8)
 	fs := vfs.NewMem()
-	old, err := OpenIndex("index", IndexOptions{FS: fs})
+	old, err := Open("index", Options{FS: fs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +206,7 @@ func TestIndexReadsCopiesWithBlockStore(t *testing.T) {
 	}
 	ix := openIndexAt(t, fs, newMemBlocks(t, c))
 	c.indexInto(t, ix) // the first four are ignored: indexed already
-	q, _ := ParseQuery("tx.height>0")
+	q, _ := query.Parse("tx.height>0")
 	got, err := ix.TxSearch(context.Background(), q)
 	wantTxs, _ := c.want(q)
 	if err != nil || len(got) != len(wantTxs) {
@@ -227,7 +229,7 @@ func TestIndexPointerErrors(t *testing.T) {
 	c.indexInto(t, ix)
 	ctx := context.Background()
 	tx := c.blocks[2].Data.Txs[0] // height 3
-	hash := (&TxResult{Tx: tx}).Hash()
+	hash := (&eventbus.TxResult{Tx: tx}).Hash()
 
 	delete(blocks.blocks, 3) // pruned
 	if _, err := ix.Tx(ctx, hash); !errors.Is(err, ErrIndex) || !errors.Is(err, errNoBlock) || !strings.Contains(err.Error(), "pruned") {

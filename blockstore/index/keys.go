@@ -1,4 +1,4 @@
-package rpc
+package index
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 //
 //	meta:                 0x00 'l'               -> last height (8) + its block hash (32)
 //	tx by hash:           'x' hash(32) pos       -> "" (only without a block store)
-//	tx record:            't' position           -> tx record (a pointer or a copy, see index_records.go)
+//	tx record:            't' position           -> tx record (a pointer or a copy, see records.go)
 //	tx attribute:         'a' key 0x00 value pos -> ""   (value escaped, see appendValue)
 //	tx numeric attribute: 'n' key 0x00 num pos   -> ""   (num is appendNumber's 9 bytes)
 //	block record:         'k' position           -> block record (encodeAttrs)
@@ -120,7 +120,7 @@ func decodeValue(b []byte) (string, []byte, error) {
 
 // parseNumber reports whether v can match a numeric condition, and its
 // value as a float64, which orders values as the integer or float
-// comparisons of Condition do (float64(a) <= float64(b) when a <= b).
+// comparisons of query.Condition do (float64(a) <= float64(b) when a <= b).
 func parseNumber(v string) (float64, bool) {
 	f, err := strconv.ParseFloat(v, 64)
 	return f, err == nil

@@ -1,4 +1,4 @@
-package rpc
+package telemetry
 
 import (
 	"context"
@@ -14,6 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// DefaultMetricsAddress is where the Prometheus listener serves when it is
+// turned on.
+const DefaultMetricsAddress = ":26660"
+
+// ErrNilRegistry means ServeMetrics was given no registry to serve.
+var ErrNilRegistry = errors.New("telemetry: nil metrics registry")
+
 // MetricsHandler serves the metrics of reg in the Prometheus text format.
 func MetricsHandler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
@@ -24,7 +31,7 @@ func MetricsHandler(reg *prometheus.Registry) http.Handler {
 // turned on (listening on DefaultMetricsAddress unless configured).
 func ServeMetrics(ctx context.Context, l net.Listener, reg *prometheus.Registry, logger *slog.Logger) error {
 	if reg == nil {
-		return fmt.Errorf("%w: nil metrics registry", ErrBadConfig)
+		return ErrNilRegistry
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", MetricsHandler(reg))
@@ -54,7 +61,7 @@ func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, what string,
 	logger.Info(what+" server listening", "addr", l.Addr().String())
 	select {
 	case err := <-errc:
-		return fmt.Errorf("rpc: serve %s: %w", what, err)
+		return fmt.Errorf("telemetry: serve %s: %w", what, err)
 	case <-ctx.Done():
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -62,7 +69,7 @@ func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, what string,
 	err := hs.Shutdown(shutCtx)
 	<-errc
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("rpc: shutdown %s: %w", what, err)
+		return fmt.Errorf("telemetry: shut down %s: %w", what, err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package rpc
+package index
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
 )
@@ -22,7 +24,7 @@ import (
 // openTestIndex opens an index in memory, closed when the test ends.
 func openTestIndex(tb testing.TB) *Index {
 	tb.Helper()
-	ix, err := OpenIndex("index", IndexOptions{FS: vfs.NewMem()})
+	ix, err := Open("index", Options{FS: vfs.NewMem()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -36,7 +38,7 @@ func TestIndexTxNotFound(t *testing.T) {
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "01000000") {
 		t.Errorf("got %v", err)
 	}
-	q, _ := ParseQuery("tx.height>0")
+	q, _ := query.Parse("tx.height>0")
 	got, err := ix.TxSearch(context.Background(), q)
 	if err != nil || len(got) != 0 {
 		t.Errorf("empty index search: %v %v", got, err)
@@ -44,14 +46,17 @@ func TestIndexTxNotFound(t *testing.T) {
 }
 
 func TestIndexIgnoresReplayedBlocks(t *testing.T) {
-	be := newFakeBackend(t, 2)
-	if err := be.ix.IndexBlock(be.blocks[1], be.results[1]); err != nil { // replayed
+	c := makeCorpus(2)
+	ix := openTestIndex(t)
+	c.indexInto(t, ix)
+	if err := ix.IndexBlock(c.blocks[1], c.results[1]); err != nil { // replayed
 		t.Fatal(err)
 	}
-	q, _ := ParseQuery("tx.height>0")
-	got, err := be.ix.TxSearch(context.Background(), q)
-	if err != nil || len(got) != 2 {
-		t.Errorf("after replay: %d txs, %v; want 2", len(got), err)
+	q, _ := query.Parse("tx.height>0")
+	want, _ := c.want(q)
+	got, err := ix.TxSearch(context.Background(), q)
+	if err != nil || len(got) != len(want) || len(want) == 0 {
+		t.Errorf("after replay: %d txs, %v; want %d", len(got), err, len(want))
 	}
 }
 
@@ -75,7 +80,7 @@ func makeCorpus(heights int) *corpus {
 	c := &corpus{}
 	n := 0
 	for h := 1; h <= heights; h++ {
-		b := &types.Block{Header: types.Header{ChainID: testChainID, Height: int64(h)}}
+		b := &types.Block{Header: types.Header{ChainID: "test-chain", Height: int64(h)}}
 		res := &abci.ResponseFinalizeBlock{Events: []abci.Event{{Type: "begin", Attributes: []abci.EventAttribute{
 			{Key: "proposer", Value: fmt.Sprintf("val%d", h%3), Index: true},
 			{Key: "fee", Value: testAmounts[h%len(testAmounts)], Index: true},
@@ -108,24 +113,24 @@ func makeCorpus(heights int) *corpus {
 
 // want returns what a search must find: every tx or block whose indexed
 // attributes match q, in commit order.
-func (c *corpus) want(q *Query) (txs []string, heights []int64) {
+func (c *corpus) want(q *query.Query) (txs []string, heights []int64) {
 	q = withoutEventType(q)
 	for bi, b := range c.blocks {
 		res := c.results[bi]
-		attrs := map[string][]string{KeyBlockHeight: {strconv.FormatInt(b.Header.Height, 10)}}
-		for _, a := range indexedAttributes(nil, res.Events, KeyBlockHeight) {
+		attrs := map[string][]string{eventbus.KeyBlockHeight: {strconv.FormatInt(b.Header.Height, 10)}}
+		for _, a := range indexedAttributes(nil, res.Events, eventbus.KeyBlockHeight) {
 			attrs[a.key] = append(attrs[a.key], a.value)
 		}
 		if q.Matches(attrs) {
 			heights = append(heights, b.Header.Height)
 		}
 		for i, tx := range b.Data.Txs {
-			tr := &TxResult{Tx: tx}
+			tr := &eventbus.TxResult{Tx: tx}
 			h := tr.Hash()
-			attrs := map[string][]string{KeyTxHash: {strings.ToUpper(hex.EncodeToString(h[:]))},
-				KeyTxHeight: {strconv.FormatInt(b.Header.Height, 10)}}
+			attrs := map[string][]string{eventbus.KeyTxHash: {strings.ToUpper(hex.EncodeToString(h[:]))},
+				eventbus.KeyTxHeight: {strconv.FormatInt(b.Header.Height, 10)}}
 			if i < len(res.TxResults) {
-				for _, a := range indexedAttributes(nil, res.TxResults[i].Events, KeyTxHash, KeyTxHeight) {
+				for _, a := range indexedAttributes(nil, res.TxResults[i].Events, eventbus.KeyTxHash, eventbus.KeyTxHeight) {
 					attrs[a.key] = append(attrs[a.key], a.value)
 				}
 			}
@@ -154,7 +159,7 @@ func TestIndexSearchMatchesQuerySemantics(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range indexQueries(hash) {
 		t.Run(tc.q, func(t *testing.T) {
-			q, err := ParseQuery(tc.q)
+			q, err := query.Parse(tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,7 +253,7 @@ func indexQueries(hash string) []indexQuery {
 }
 
 func sha(tx []byte) string {
-	h := (&TxResult{Tx: tx}).Hash()
+	h := (&eventbus.TxResult{Tx: tx}).Hash()
 	return strings.ToUpper(hex.EncodeToString(h[:]))
 }
 
@@ -262,7 +267,7 @@ func FuzzIndexSearch(f *testing.F) {
 	ix := openTestIndex(f)
 	c.indexInto(f, ix)
 	f.Fuzz(func(t *testing.T, s string) {
-		q, err := ParseQuery(s)
+		q, err := query.Parse(s)
 		if err != nil {
 			return
 		}
@@ -295,7 +300,7 @@ func TestIndexTxByHash(t *testing.T) {
 	ctx := context.Background()
 	for bi, b := range c.blocks {
 		for i, tx := range b.Data.Txs {
-			got, err := ix.Tx(ctx, (&TxResult{Tx: tx}).Hash())
+			got, err := ix.Tx(ctx, (&eventbus.TxResult{Tx: tx}).Hash())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,11 +330,11 @@ func TestIndexDuplicateTx(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := ix.Tx(context.Background(), (&TxResult{Tx: tx}).Hash())
+	got, err := ix.Tx(context.Background(), (&eventbus.TxResult{Tx: tx}).Hash())
 	if err != nil || got.Height != 3 || got.Index != 1 {
 		t.Fatalf("tx committed twice: got %+v, %v; want the one at 3/1", got, err)
 	}
-	q, _ := ParseQuery("tx.hash='" + sha(tx) + "'")
+	q, _ := query.Parse("tx.hash='" + sha(tx) + "'")
 	all, err := ix.TxSearch(context.Background(), q)
 	if err != nil || len(all) != 2 || all[0].Height != 1 || all[1].Height != 3 {
 		t.Errorf("tx_search by hash: %d txs (%v), want the ones at heights 1 and 3", len(all), err)
@@ -338,7 +343,7 @@ func TestIndexDuplicateTx(t *testing.T) {
 
 func TestIndexPersistsAcrossReopen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tx_index.db")
-	ix, err := OpenIndex(dir, IndexOptions{})
+	ix, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +355,7 @@ func TestIndexPersistsAcrossReopen(t *testing.T) {
 	if err := ix.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if ix, err = OpenIndex(dir, IndexOptions{}); err != nil {
+	if ix, err = Open(dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	defer ix.Close()
@@ -361,7 +366,7 @@ func TestIndexPersistsAcrossReopen(t *testing.T) {
 	if err := ix.IndexBlock(c.blocks[3], &abci.ResponseFinalizeBlock{}); err != nil {
 		t.Fatal(err)
 	}
-	q, _ := ParseQuery("tx.height>0")
+	q, _ := query.Parse("tx.height>0")
 	got, err := ix.TxSearch(context.Background(), q)
 	wantTxs, _ := c.want(q)
 	if err != nil || len(got) != len(wantTxs) {
@@ -439,7 +444,7 @@ func TestIndexEncodingsKeepOrder(t *testing.T) {
 // benchBlock is a block of n txs at height h, each with a result of two
 // indexed attributes: app.key (distinct within the block) and app.amount.
 func benchBlock(h int64, n int) (*types.Block, *abci.ResponseFinalizeBlock) {
-	block := &types.Block{Header: types.Header{ChainID: testChainID, Height: h}}
+	block := &types.Block{Header: types.Header{ChainID: "test-chain", Height: h}}
 	res := &abci.ResponseFinalizeBlock{}
 	for i := range n {
 		block.Data.Txs = append(block.Data.Txs, fmt.Appendf(nil, "h%d-key%06d=value", h, i))
@@ -453,7 +458,7 @@ func benchBlock(h int64, n int) (*types.Block, *abci.ResponseFinalizeBlock) {
 
 // BenchmarkIndexBlock indexes blocks of 1,000 txs in a database on disk.
 func BenchmarkIndexBlock(b *testing.B) {
-	ix, err := OpenIndex(filepath.Join(b.TempDir(), "tx_index.db"), IndexOptions{})
+	ix, err := Open(filepath.Join(b.TempDir(), "tx_index.db"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -472,7 +477,7 @@ func BenchmarkIndexBlock(b *testing.B) {
 
 // BenchmarkTxSearch searches 50,000 txs (50 blocks of 1,000) on disk.
 func BenchmarkTxSearch(b *testing.B) {
-	ix, err := OpenIndex(filepath.Join(b.TempDir(), "tx_index.db"), IndexOptions{})
+	ix, err := Open(filepath.Join(b.TempDir(), "tx_index.db"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -491,7 +496,7 @@ func BenchmarkTxSearch(b *testing.B) {
 		{"tx.height=25", 1000},                      // height: a range of records
 		{"app.key='key000500' AND tx.height>45", 5}, // equality, then height bounds
 	} {
-		q, err := ParseQuery(bc.q)
+		q, err := query.Parse(bc.q)
 		if err != nil {
 			b.Fatal(err)
 		}

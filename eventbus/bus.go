@@ -1,7 +1,8 @@
-package rpc
+package eventbus
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bftnode/bftnode/eventbus/query"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
 )
@@ -23,7 +25,7 @@ const (
 
 // Composite attribute keys the node sets on every event.
 const (
-	KeyEvent       = "tm.event"
+	KeyEvent       = query.EventTypeKey
 	KeyTxHash      = "tx.hash"
 	KeyTxHeight    = "tx.height"
 	KeyBlockHeight = "block.height"
@@ -54,12 +56,12 @@ var ErrTooManySubscribers = errors.New("too many subscribers")
 // before the bus cancels its subscription.
 const DefaultSubscriberBuffer = 100
 
-// EventBus fans published events out to subscribers whose query matches.
+// Bus fans published events out to subscribers whose query matches.
 // Publishing never blocks: a subscriber whose buffer is full is dropped and
 // its channel closed. The node publishes each committed block with
 // PublishBlock; the RPC server subscribes through Backend.Subscribe, which
 // the node can forward to the bus.
-type EventBus struct {
+type Bus struct {
 	logger  *slog.Logger
 	bufSize int
 	maxSubs int
@@ -69,26 +71,26 @@ type EventBus struct {
 }
 
 type busSub struct {
-	q      *Query
+	q      *query.Query
 	ch     chan Event
 	closed bool
 	stop   func() bool // stops the context.AfterFunc that removes it
 }
 
-// NewEventBus returns a bus allowing at most maxSubs subscriptions at once
+// New returns a bus allowing at most maxSubs subscriptions at once
 // (0 for no limit), each buffering DefaultSubscriberBuffer events.
-func NewEventBus(logger *slog.Logger, maxSubs int) *EventBus {
+func New(logger *slog.Logger, maxSubs int) *Bus {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &EventBus{logger: logger, bufSize: DefaultSubscriberBuffer, maxSubs: maxSubs, subs: make(map[*busSub]struct{})}
+	return &Bus{logger: logger, bufSize: DefaultSubscriberBuffer, maxSubs: maxSubs, subs: make(map[*busSub]struct{})}
 }
 
 // Subscribe delivers events matching q until ctx ends or the subscriber
 // falls DefaultSubscriberBuffer events behind; then the channel is closed.
-func (b *EventBus) Subscribe(ctx context.Context, q *Query) (<-chan Event, error) {
+func (b *Bus) Subscribe(ctx context.Context, q *query.Query) (<-chan Event, error) {
 	if q == nil {
-		q = &Query{}
+		q = &query.Query{}
 	}
 	s := &busSub{q: q, ch: make(chan Event, b.bufSize)}
 	b.mu.Lock()
@@ -106,7 +108,7 @@ func (b *EventBus) Subscribe(ctx context.Context, q *Query) (<-chan Event, error
 	return s.ch, nil
 }
 
-func (b *EventBus) removeLocked(s *busSub) {
+func (b *Bus) removeLocked(s *busSub) {
 	if s.closed {
 		return
 	}
@@ -119,14 +121,14 @@ func (b *EventBus) removeLocked(s *busSub) {
 }
 
 // NumSubscribers returns the number of live subscriptions.
-func (b *EventBus) NumSubscribers() int {
+func (b *Bus) NumSubscribers() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.subs)
 }
 
 // Publish delivers ev to every subscriber whose query matches it.
-func (b *EventBus) Publish(ev Event) {
+func (b *Bus) Publish(ev Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {
@@ -147,7 +149,7 @@ func (b *EventBus) Publish(ev Event) {
 // the application's events. results may be nil.
 // Events no subscriber can match are not built: a Tx event costs a hash
 // and a few maps per tx, for every block.
-func (b *EventBus) PublishBlock(block *types.Block, id types.BlockID, results *abci.ResponseFinalizeBlock) {
+func (b *Bus) PublishBlock(block *types.Block, id types.BlockID, results *abci.ResponseFinalizeBlock) {
 	anyone, txs := b.interest()
 	if !anyone {
 		return
@@ -159,7 +161,7 @@ func (b *EventBus) PublishBlock(block *types.Block, id types.BlockID, results *a
 
 // interest reports whether the bus has subscribers, and whether any of
 // them can match Tx events.
-func (b *EventBus) interest() (anyone, txs bool) {
+func (b *Bus) interest() (anyone, txs bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {
@@ -230,3 +232,14 @@ func addEventAttributes(attrs map[string][]string, evs []abci.Event) {
 		}
 	}
 }
+
+// TxResult is a committed transaction with its place and result.
+type TxResult struct {
+	Height int64
+	Index  uint32
+	Tx     []byte
+	Result *abci.ExecTxResult
+}
+
+// Hash is the tx's SHA-256, its identity in the RPC.
+func (r *TxResult) Hash() types.Hash { return sha256.Sum256(r.Tx) }

@@ -1,4 +1,4 @@
-package rpc
+package index
 
 import (
 	"encoding/hex"
@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bftnode/bftnode/eventbus"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
 )
@@ -50,12 +51,12 @@ func (ix *Index) reader() *txReader { return &txReader{blocks: ix.blocks} }
 
 // read decodes the tx record rec at pos, and with withAttrs the attributes
 // a query matches it by.
-func (r *txReader) read(pos, rec []byte, withAttrs bool) (*TxResult, map[string][]string, error) {
+func (r *txReader) read(pos, rec []byte, withAttrs bool) (*eventbus.TxResult, map[string][]string, error) {
 	height, index, err := decodePos(pos)
 	if err != nil {
 		return nil, nil, err
 	}
-	tr := &TxResult{Height: height, Index: index}
+	tr := &eventbus.TxResult{Height: height, Index: index}
 	if len(rec) == 1 {
 		err = r.resolve(tr, rec[0])
 	} else {
@@ -69,11 +70,11 @@ func (r *txReader) read(pos, rec []byte, withAttrs bool) (*TxResult, map[string]
 	}
 	h := tr.Hash()
 	attrs := map[string][]string{
-		KeyTxHash:   {strings.ToUpper(hex.EncodeToString(h[:]))},
-		KeyTxHeight: {strconv.FormatInt(height, 10)},
+		eventbus.KeyTxHash:   {strings.ToUpper(hex.EncodeToString(h[:]))},
+		eventbus.KeyTxHeight: {strconv.FormatInt(height, 10)},
 	}
 	if tr.Result != nil {
-		for _, a := range indexedAttributes(nil, tr.Result.Events, KeyTxHash, KeyTxHeight) {
+		for _, a := range indexedAttributes(nil, tr.Result.Events, eventbus.KeyTxHash, eventbus.KeyTxHeight) {
 			attrs[a.key] = append(attrs[a.key], a.value)
 		}
 	}
@@ -81,7 +82,7 @@ func (r *txReader) read(pos, rec []byte, withAttrs bool) (*TxResult, map[string]
 }
 
 // decodeCopy fills tr from a copy record.
-func decodeCopy(tr *TxResult, rec []byte) error {
+func decodeCopy(tr *eventbus.TxResult, rec []byte) error {
 	tx, raw, hasResult, err := decodeTxRecord(rec)
 	if err != nil {
 		return err
@@ -97,7 +98,7 @@ func decodeCopy(tr *TxResult, rec []byte) error {
 }
 
 // resolve fills tr, for a pointer record of kind, from the block store.
-func (r *txReader) resolve(tr *TxResult, kind byte) error {
+func (r *txReader) resolve(tr *eventbus.TxResult, kind byte) error {
 	what := fmt.Sprintf("tx %d at height %d", tr.Index, tr.Height)
 	if kind != recResult && kind != recNoResult {
 		return fmt.Errorf("%w: %w: record kind %d of %s", ErrIndex, errCorruptIndex, kind, what)

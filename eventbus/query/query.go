@@ -1,4 +1,4 @@
-package rpc
+package query
 
 import (
 	"errors"
@@ -8,11 +8,14 @@ import (
 	"time"
 )
 
-// ErrInvalidQuery is wrapped by ParseQuery errors.
-var ErrInvalidQuery = errors.New("invalid query")
+// ErrInvalid is wrapped by Parse errors.
+var ErrInvalid = errors.New("invalid query")
 
-// MaxQueryConditions bounds the number of AND-ed conditions in a query.
-const MaxQueryConditions = 32
+// EventTypeKey is the attribute key that holds an event's type.
+const EventTypeKey = "tm.event"
+
+// MaxConditions bounds the number of AND-ed conditions in a query.
+const MaxConditions = 32
 
 // Op is a comparison operator in a query condition.
 type Op string
@@ -48,10 +51,10 @@ type Query struct {
 	conds []Condition
 }
 
-// ParseQuery parses s, the CometBFT query syntax restricted to AND of
+// Parse parses s, the CometBFT query syntax restricted to AND of
 // conditions: operands are single-quoted strings or numbers; operators are
 // =, <, <=, >, >=, CONTAINS and EXISTS (which takes no operand).
-func ParseQuery(s string) (*Query, error) {
+func Parse(s string) (*Query, error) {
 	p := queryParser{src: s}
 	q := &Query{src: strings.TrimSpace(s)}
 	p.skipSpace()
@@ -61,18 +64,18 @@ func ParseQuery(s string) (*Query, error) {
 	for {
 		c, err := p.condition()
 		if err != nil {
-			return nil, fmt.Errorf("%w %q: %w", ErrInvalidQuery, s, err)
+			return nil, fmt.Errorf("%w %q: %w", ErrInvalid, s, err)
 		}
 		q.conds = append(q.conds, c)
-		if len(q.conds) > MaxQueryConditions {
-			return nil, fmt.Errorf("%w %q: more than %d conditions", ErrInvalidQuery, s, MaxQueryConditions)
+		if len(q.conds) > MaxConditions {
+			return nil, fmt.Errorf("%w %q: more than %d conditions", ErrInvalid, s, MaxConditions)
 		}
 		p.skipSpace()
 		if p.eof() {
 			return q, nil
 		}
 		if !p.keyword("AND") {
-			return nil, fmt.Errorf("%w %q: expected AND at offset %d", ErrInvalidQuery, s, p.pos)
+			return nil, fmt.Errorf("%w %q: expected AND at offset %d", ErrInvalid, s, p.pos)
 		}
 	}
 }
@@ -83,11 +86,23 @@ func (q *Query) String() string { return q.src }
 // Conditions returns the query's conditions, for an index to plan with.
 func (q *Query) Conditions() []Condition { return append([]Condition(nil), q.conds...) }
 
+// Without returns the query without its conditions on key; String still
+// returns the query as written.
+func (q *Query) Without(key string) *Query {
+	out := &Query{src: q.src}
+	for _, c := range q.conds {
+		if c.Key != key {
+			out.conds = append(out.conds, c)
+		}
+	}
+	return out
+}
+
 // MayMatchEvent reports whether the query can match an event of type typ
 // (tm.event): false when one of its conditions on tm.event rejects typ.
 func (q *Query) MayMatchEvent(typ string) bool {
 	for i := range q.conds {
-		if q.conds[i].Key == KeyEvent && !q.conds[i].matchesAny([]string{typ}) {
+		if q.conds[i].Key == EventTypeKey && !q.conds[i].matchesAny([]string{typ}) {
 			return false
 		}
 	}
@@ -105,19 +120,24 @@ func (q *Query) Matches(attrs map[string][]string) bool {
 	return true
 }
 
+// Float is a numeric condition's operand.
+func (c *Condition) Float() float64 { return c.num }
+
 func (c *Condition) matchesAny(values []string) bool {
 	if c.Op == OpExists {
 		return len(values) > 0
 	}
 	for _, v := range values {
-		if c.matches(v) {
+		if c.Matches(v) {
 			return true
 		}
 	}
 	return false
 }
 
-func (c *Condition) matches(v string) bool {
+// Matches reports whether the condition holds for one value v of its key
+// (EXISTS, which asks whether the key has a value at all, is not for it).
+func (c *Condition) Matches(v string) bool {
 	if c.Op == OpContains {
 		return strings.Contains(v, c.Operand)
 	}

@@ -1,4 +1,4 @@
-package rpc
+package index
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/eventbus/query"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -21,8 +23,8 @@ type space struct {
 }
 
 var (
-	txSpace    = space{record: prefixTx, str: prefixTxAttr, num: prefixTxNum, heightKey: KeyTxHeight, hashKey: KeyTxHash}
-	blockSpace = space{record: prefixBlock, str: prefixBlockAttr, num: prefixBlockNum, heightKey: KeyBlockHeight}
+	txSpace    = space{record: prefixTx, str: prefixTxAttr, num: prefixTxNum, heightKey: eventbus.KeyTxHeight, hashKey: eventbus.KeyTxHash}
+	blockSpace = space{record: prefixBlock, str: prefixBlockAttr, num: prefixBlockNum, heightKey: eventbus.KeyBlockHeight}
 )
 
 // scanKind is how a plan finds its candidates.
@@ -39,18 +41,18 @@ const (
 // items it matches, which the search then filters with the whole query.
 type plan struct {
 	kind   scanKind
-	rank   int         // lower is more selective
-	ranges [][2][]byte // scanPostings: [lower, upper) key ranges
-	values *Condition  // scanPostings: check each string posting's value
-	skip   int         // scanPostings: length of the key prefix before a value
-	hash   types.Hash  // scanHash: the hash
+	rank   int              // lower is more selective
+	ranges [][2][]byte      // scanPostings: [lower, upper) key ranges
+	values *query.Condition // scanPostings: check each string posting's value
+	skip   int              // scanPostings: length of the key prefix before a value
+	hash   types.Hash       // scanHash: the hash
 }
 
 // planFor returns the plan for condition c.
-func planFor(sp space, c *Condition) plan {
+func planFor(sp space, c *query.Condition) plan {
 	switch {
 	case c.Key == sp.hashKey && sp.hashKey != "":
-		if c.Op != OpEqual || c.Number || c.Time {
+		if c.Op != query.OpEqual || c.Number || c.Time {
 			return plan{kind: scanRecords, rank: 6}
 		}
 		p := plan{kind: scanHash}
@@ -65,26 +67,26 @@ func planFor(sp space, c *Condition) plan {
 		if !c.Number {
 			return plan{kind: scanRecords, rank: 6}
 		}
-		if c.Op == OpEqual {
+		if c.Op == query.OpEqual {
 			return plan{kind: scanRecords, rank: 2}
 		}
 		return plan{kind: scanRecords, rank: 3}
 	}
 	if c.Number {
 		kp := attrPrefix(sp.num, c.Key)
-		at := appendNumber(bytes.Clone(kp), c.num)
+		at := appendNumber(bytes.Clone(kp), c.Float())
 		allNums := []byte{}
 		allNums = append(append(allNums, kp...), numVal)
 		p := plan{kind: scanPostings, rank: 4, ranges: [][2][]byte{
 			{append(bytes.Clone(kp), numNaN), bytes.Clone(allNums)}, // NaN equals every number
 		}}
 		switch c.Op {
-		case OpEqual:
+		case query.OpEqual:
 			p.rank = 2
 			p.ranges = append(p.ranges, [2][]byte{at, prefixEnd(at)})
-		case OpLess, OpLessEqual:
+		case query.OpLess, query.OpLessEqual:
 			p.ranges = append(p.ranges, [2][]byte{allNums, prefixEnd(at)})
-		case OpGreater, OpGreaterEqual:
+		case query.OpGreater, query.OpGreaterEqual:
 			p.ranges = append(p.ranges, [2][]byte{at, prefixEnd(allNums)})
 		}
 		return p
@@ -92,9 +94,9 @@ func planFor(sp space, c *Condition) plan {
 	kp := attrPrefix(sp.str, c.Key)
 	p := plan{kind: scanPostings, rank: 4, values: c, skip: len(kp)}
 	all := [2][]byte{kp, prefixEnd(kp)}
-	if c.Time || c.Op == OpContains || c.Op == OpExists {
+	if c.Time || c.Op == query.OpContains || c.Op == query.OpExists {
 		p.rank = 5
-		if c.Op == OpExists {
+		if c.Op == query.OpExists {
 			p.values = nil
 		}
 		p.ranges = [][2][]byte{all}
@@ -102,16 +104,16 @@ func planFor(sp space, c *Condition) plan {
 	}
 	at := appendValue(bytes.Clone(kp), c.Operand)
 	switch c.Op {
-	case OpEqual:
+	case query.OpEqual:
 		p.rank = 1
 		p.ranges = [][2][]byte{{at, prefixEnd(at)}}
-	case OpLess:
+	case query.OpLess:
 		p.ranges = [][2][]byte{{kp, at}}
-	case OpLessEqual:
+	case query.OpLessEqual:
 		p.ranges = [][2][]byte{{kp, prefixEnd(at)}}
-	case OpGreater:
+	case query.OpGreater:
 		p.ranges = [][2][]byte{{prefixEnd(at), all[1]}}
-	case OpGreaterEqual:
+	case query.OpGreaterEqual:
 		p.ranges = [][2][]byte{{at, all[1]}}
 	}
 	return p
@@ -119,23 +121,23 @@ func planFor(sp space, c *Condition) plan {
 
 // heightBounds returns the heights that the numeric height conditions of
 // q allow, as an inclusive range; lo > hi when none.
-func heightBounds(sp space, q *Query) (lo, hi int64) {
+func heightBounds(sp space, q *query.Query) (lo, hi int64) {
 	lo, hi = 1, math.MaxInt64
-	for _, c := range q.conds {
+	for _, c := range q.Conditions() {
 		if c.Key != sp.heightKey || !c.Number {
 			continue
 		}
-		f := c.num
+		f := c.Float()
 		switch c.Op {
-		case OpEqual:
+		case query.OpEqual:
 			lo, hi = max(lo, ceilHeight(f)), min(hi, floorHeight(f))
-		case OpLess:
+		case query.OpLess:
 			hi = min(hi, ceilHeight(f)-1)
-		case OpLessEqual:
+		case query.OpLessEqual:
 			hi = min(hi, floorHeight(f))
-		case OpGreater:
+		case query.OpGreater:
 			lo = max(lo, floorHeight(f)+1)
-		case OpGreaterEqual:
+		case query.OpGreaterEqual:
 			lo = max(lo, ceilHeight(f))
 		}
 	}
@@ -160,14 +162,15 @@ func clampHeight(f float64) int64 {
 
 // search calls fn with the position and record of every candidate item
 // for q, a superset of its matches, in ascending position order.
-func (ix *Index) search(ctx context.Context, sp space, q *Query, fn func(pos, rec []byte) error) error {
+func (ix *Index) search(ctx context.Context, sp space, q *query.Query, fn func(pos, rec []byte) error) error {
 	lo, hi := heightBounds(sp, q)
 	if lo > hi {
 		return nil
 	}
 	best := plan{kind: scanRecords, rank: 7}
-	for i := range q.conds {
-		if p := planFor(sp, &q.conds[i]); p.kind == scanNothing {
+	conds := q.Conditions()
+	for i := range conds {
+		if p := planFor(sp, &conds[i]); p.kind == scanNothing {
 			return nil
 		} else if p.rank < best.rank {
 			best = p
@@ -249,7 +252,7 @@ func postings(ctx context.Context, r pebble.Reader, p plan, lo, hi int64) ([][]b
 					_ = it.Close()
 					return nil, fmt.Errorf("%w: posting %q: %v", errCorruptIndex, key, err)
 				}
-				if !p.values.matches(v) {
+				if !p.values.Matches(v) {
 					continue
 				}
 			}

@@ -1,14 +1,14 @@
-package engine
+package byzantine
 
 import (
 	"crypto/ed25519"
 	"errors"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/privval"
 	"github.com/bftnode/bftnode/types"
 )
@@ -22,11 +22,11 @@ type recTransport struct {
 	direct    map[string][]any
 }
 
-func (r *recTransport) Broadcast(msg any)        { r.broadcast = append(r.broadcast, msg) }
-func (r *recTransport) Accepted(any)             {}
-func (r *recTransport) Inbound() <-chan Inbound  { return nil }
-func (r *recTransport) SetStatus(Status)         {}
-func (r *recTransport) ReportPeer(string, error) {}
+func (r *recTransport) Broadcast(msg any)              { r.broadcast = append(r.broadcast, msg) }
+func (r *recTransport) Accepted(any)                   {}
+func (r *recTransport) Inbound() <-chan engine.Inbound { return nil }
+func (r *recTransport) SetStatus(engine.Status)        {}
+func (r *recTransport) ReportPeer(string, error)       {}
 
 // directTransport adds DirectSender to recTransport.
 type directTransport struct{ *recTransport }
@@ -41,17 +41,16 @@ func newRec() *recTransport {
 	return &recTransport{peers: []string{"a", "b", "c"}, direct: map[string][]any{}}
 }
 
-// byzEngine builds the part of an engine that install uses, with the
-// validator key priv and mode installed.
-func byzEngine(t *testing.T, priv ed25519.PrivateKey, key ed25519.PrivateKey, mode ByzantineMode, tr Transport) (*Engine, error) {
+// byzDeps is the Deps of a validator with key priv, decorated for mode
+// with key.
+func byzDeps(t *testing.T, priv ed25519.PrivateKey, key ed25519.PrivateKey, mode Mode, tr engine.Transport) (engine.Deps, error) {
 	t.Helper()
 	pv, err := privval.NewFilePV(priv, filepath.Join(t.TempDir(), "state.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Engine{d: Deps{Transport: tr, Signer: pv}, chain: testChain, log: slog.New(slog.DiscardHandler),
-		core: consensus.New(pv.Address(), testTimeouts())}
-	return e, (&Byzantine{Mode: mode, Key: key}).install(e)
+	d := engine.Deps{Transport: tr, Signer: pv}
+	return d, Decorate(mode, key, testChain, nil)(&d)
 }
 
 func testTimeouts() consensus.Timeouts {
@@ -64,36 +63,36 @@ func testKey(seed byte) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(s)
 }
 
-func TestParseByzantineMode(t *testing.T) {
+func TestParseMode(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		want ByzantineMode
+		want Mode
 		err  bool
 	}{
-		{"", ByzantineNone, false},
-		{"equivocate", ByzantineEquivocate, false},
-		{"doublevote", ByzantineDoubleVote, false},
-		{"amnesia", ByzantineAmnesia, false},
-		{"futuretime", ByzantineFutureTime, false},
-		{"Amnesia", ByzantineNone, true},
-		{"forge", ByzantineNone, true},
+		{"", None, false},
+		{"equivocate", Equivocate, false},
+		{"doublevote", DoubleVote, false},
+		{"amnesia", Amnesia, false},
+		{"futuretime", FutureTime, false},
+		{"Amnesia", None, true},
+		{"forge", None, true},
 	} {
-		got, err := ParseByzantineMode(tc.in)
-		if got != tc.want || (err != nil) != tc.err || (err != nil && !errors.Is(err, ErrByzantineMode)) {
-			t.Errorf("ParseByzantineMode(%q) = %q, %v", tc.in, got, err)
+		got, err := ParseMode(tc.in)
+		if got != tc.want || (err != nil) != tc.err || (err != nil && !errors.Is(err, ErrMode)) {
+			t.Errorf("ParseMode(%q) = %q, %v", tc.in, got, err)
 		}
 	}
 }
 
 func TestByzantineKeyMustMatchSigner(t *testing.T) {
-	if _, err := byzEngine(t, testKey(1), testKey(2), ByzantineDoubleVote, newRec()); !errors.Is(err, ErrConfig) {
-		t.Fatalf("mismatched key: got %v, want ErrConfig", err)
+	if _, err := byzDeps(t, testKey(1), testKey(2), DoubleVote, newRec()); !errors.Is(err, ErrKey) {
+		t.Fatalf("mismatched key: got %v, want ErrKey", err)
 	}
-	if _, err := byzEngine(t, testKey(1), nil, ByzantineEquivocate, newRec()); !errors.Is(err, ErrConfig) {
-		t.Fatalf("no key: got %v, want ErrConfig", err)
+	if _, err := byzDeps(t, testKey(1), nil, Equivocate, newRec()); !errors.Is(err, ErrKey) {
+		t.Fatalf("no key: got %v, want ErrKey", err)
 	}
-	if _, err := byzEngine(t, testKey(1), testKey(1), "forge", newRec()); !errors.Is(err, ErrByzantineMode) {
-		t.Fatalf("unknown mode: got %v, want ErrByzantineMode", err)
+	if _, err := byzDeps(t, testKey(1), testKey(1), "forge", newRec()); !errors.Is(err, ErrMode) {
+		t.Fatalf("unknown mode: got %v, want ErrMode", err)
 	}
 }
 
@@ -124,7 +123,7 @@ func conflicting(t *testing.T, rec *recTransport, vals *types.ValidatorSet, v *t
 		if len(rec.direct[p]) != 1 {
 			t.Fatalf("peer %s got %d direct messages, want 1", p, len(rec.direct[p]))
 		}
-		c := rec.direct[p][0].(VoteMsg).Vote
+		c := rec.direct[p][0].(engine.VoteMsg).Vote
 		if err := types.VerifyVote(testChain, vals, c); err != nil {
 			t.Fatal(err)
 		}
@@ -154,12 +153,12 @@ func TestDoubleVoteSendsConflictingVotes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRec()
-			e, err := byzEngine(t, priv, priv, ByzantineDoubleVote, directTransport{rec})
+			d, err := byzDeps(t, priv, priv, DoubleVote, directTransport{rec})
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.d.Transport.Broadcast(VoteMsg{Vote: tc.v})
-			if len(rec.broadcast) != 1 || rec.broadcast[0].(VoteMsg).Vote != tc.v {
+			d.Transport.Broadcast(engine.VoteMsg{Vote: tc.v})
+			if len(rec.broadcast) != 1 || rec.broadcast[0].(engine.VoteMsg).Vote != tc.v {
 				t.Fatalf("the original vote was not broadcast as is: %v", rec.broadcast)
 			}
 			id := conflicting(t, rec, vals, tc.v)
@@ -167,9 +166,9 @@ func TestDoubleVoteSendsConflictingVotes(t *testing.T) {
 				t.Fatalf("vote for %v conflicts with one for %v; want nil against a block", tc.v.BlockID, id)
 			}
 			// A rebroadcast resends the same conflicting vote.
-			first := rec.direct["a"][0].(VoteMsg).Vote.Signature
-			e.d.Transport.Broadcast(VoteMsg{Vote: tc.v})
-			if got := rec.direct["a"]; len(got) != 2 || string(got[1].(VoteMsg).Vote.Signature) != string(first) {
+			first := rec.direct["a"][0].(engine.VoteMsg).Vote.Signature
+			d.Transport.Broadcast(engine.VoteMsg{Vote: tc.v})
+			if got := rec.direct["a"]; len(got) != 2 || string(got[1].(engine.VoteMsg).Vote.Signature) != string(first) {
 				t.Fatalf("rebroadcast did not resend the same conflicting vote")
 			}
 		})
@@ -179,11 +178,11 @@ func TestDoubleVoteSendsConflictingVotes(t *testing.T) {
 func TestDoubleVoteWithoutDirectSenderBroadcasts(t *testing.T) {
 	priv := testKey(1)
 	rec := newRec()
-	e, err := byzEngine(t, priv, priv, ByzantineDoubleVote, rec)
+	d, err := byzDeps(t, priv, priv, DoubleVote, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.d.Transport.Broadcast(VoteMsg{Vote: signedVote(priv, types.PrevoteType, types.BlockID{})})
+	d.Transport.Broadcast(engine.VoteMsg{Vote: signedVote(priv, types.PrevoteType, types.BlockID{})})
 	if len(rec.broadcast) != 2 {
 		t.Fatalf("broadcast %d messages, want the vote and its conflicting one", len(rec.broadcast))
 	}
@@ -211,12 +210,12 @@ func TestEquivocateSplitsProposalsAndVotesForBoth(t *testing.T) {
 	priv := testKey(1)
 	vals := soleValidator(t, priv)
 	rec := newRec()
-	e, err := byzEngine(t, priv, priv, ByzantineEquivocate, directTransport{rec})
+	d, err := byzDeps(t, priv, priv, Equivocate, directTransport{rec})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, p := byzBlock(t, priv)
-	e.d.Transport.Broadcast(ProposalMsg{Proposal: p, Block: b})
+	d.Transport.Broadcast(engine.ProposalMsg{Proposal: p, Block: b})
 	if len(rec.broadcast) != 0 {
 		t.Fatalf("the proposal was also broadcast to everyone")
 	}
@@ -225,7 +224,7 @@ func TestEquivocateSplitsProposalsAndVotesForBoth(t *testing.T) {
 		if len(rec.direct[peer]) != 1 {
 			t.Fatalf("peer %s got %d proposals", peer, len(rec.direct[peer]))
 		}
-		m := rec.direct[peer][0].(ProposalMsg)
+		m := rec.direct[peer][0].(engine.ProposalMsg)
 		if err := types.VerifyProposal(testChain, vals.ByIndex(0), m.Proposal); err != nil {
 			t.Fatal(err)
 		}
@@ -252,13 +251,13 @@ func TestEquivocateSplitsProposalsAndVotesForBoth(t *testing.T) {
 	v := signedVote(priv, types.PrevoteType, p.BlockID)
 	v.Round = p.Round
 	v.Signature = ed25519.Sign(priv, types.VoteSignBytes(testChain, v))
-	e.d.Transport.Broadcast(VoteMsg{Vote: v})
+	d.Transport.Broadcast(engine.VoteMsg{Vote: v})
 	if id := conflicting(t, rec, vals, v); id != other {
 		t.Fatalf("conflicting vote for %v, want the other block %v", id, other)
 	}
 	// A nil vote is not doubled in this mode.
 	clear(rec.direct)
-	e.d.Transport.Broadcast(VoteMsg{Vote: signedVote(priv, types.PrecommitType, types.BlockID{})})
+	d.Transport.Broadcast(engine.VoteMsg{Vote: signedVote(priv, types.PrecommitType, types.BlockID{})})
 	if len(rec.direct) != 0 {
 		t.Fatalf("a nil vote was doubled: %v", rec.direct)
 	}
@@ -271,19 +270,19 @@ func TestFutureTimeDatesProposalsAhead(t *testing.T) {
 	priv := testKey(1)
 	vals := soleValidator(t, priv)
 	rec := newRec()
-	e, err := byzEngine(t, priv, priv, ByzantineFutureTime, directTransport{rec})
+	d, err := byzDeps(t, priv, priv, FutureTime, directTransport{rec})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, p := byzBlock(t, priv)
 	for range 2 {
-		e.d.Transport.Broadcast(ProposalMsg{Proposal: p, Block: b})
+		d.Transport.Broadcast(engine.ProposalMsg{Proposal: p, Block: b})
 	}
 	if len(rec.broadcast) != 2 || len(rec.direct) != 0 {
 		t.Fatalf("sent %d broadcasts and %d direct messages, want the two future proposals only", len(rec.broadcast), len(rec.direct))
 	}
-	m := rec.broadcast[0].(ProposalMsg)
-	if string(rec.broadcast[1].(ProposalMsg).Proposal.Signature) != string(m.Proposal.Signature) {
+	m := rec.broadcast[0].(engine.ProposalMsg)
+	if string(rec.broadcast[1].(engine.ProposalMsg).Proposal.Signature) != string(m.Proposal.Signature) {
 		t.Fatal("a rebroadcast sent another future proposal")
 	}
 	if err := types.VerifyProposal(testChain, vals.ByIndex(0), m.Proposal); err != nil {
@@ -301,8 +300,8 @@ func TestFutureTimeDatesProposalsAhead(t *testing.T) {
 		t.Fatal("the future block differs from ours in more than its time")
 	}
 	v := signedVote(priv, types.PrecommitType, p.BlockID)
-	e.d.Transport.Broadcast(VoteMsg{Vote: v})
-	if len(rec.broadcast) != 3 || rec.broadcast[2].(VoteMsg).Vote != v || len(rec.direct) != 0 {
+	d.Transport.Broadcast(engine.VoteMsg{Vote: v})
+	if len(rec.broadcast) != 3 || rec.broadcast[2].(engine.VoteMsg).Vote != v || len(rec.direct) != 0 {
 		t.Fatalf("a vote was changed or doubled: %v %v", rec.broadcast[2:], rec.direct)
 	}
 }
@@ -313,16 +312,18 @@ func TestFutureTimeDatesProposalsAhead(t *testing.T) {
 func TestAmnesicCoreForgetsLock(t *testing.T) {
 	priv := testKey(1)
 	for _, amnesic := range []bool{false, true} {
-		e, err := byzEngine(t, priv, priv, ByzantineNone, newRec())
+		d, err := byzDeps(t, priv, priv, None, newRec())
 		if err != nil {
 			t.Fatal(err)
 		}
+		state := consensus.New(d.Signer.Address(), testTimeouts())
+		var c engine.Core = state
 		if amnesic {
-			if err := (&Byzantine{Mode: ByzantineAmnesia}).install(e); err != nil {
+			if err := Decorate(Amnesia, nil, testChain, nil)(&d); err != nil {
 				t.Fatal(err)
 			}
+			c = d.WrapCore(state)
 		}
-		c := e.core
 		now := time.Unix(100, 0)
 		id := types.BlockID{Hash: types.Hash{1}, PartSetHeader: types.PartSetHeader{Total: 1, Hash: types.Hash{2}}}
 		queue := []consensus.Event{consensus.StartHeight{Height: 1, Validators: soleValidator(t, priv), Now: now}}
@@ -360,39 +361,5 @@ func TestAmnesicCoreForgetsLock(t *testing.T) {
 		if forgot := rs.LockedValue.IsNil() && rs.LockedRound == -1 && rs.ValidValue.IsNil(); forgot != amnesic {
 			t.Fatalf("amnesic=%v: after a step the lock is %+v", amnesic, rs)
 		}
-	}
-}
-
-func TestEvidenceIsDeduplicatedAndBounded(t *testing.T) {
-	priv := testKey(1)
-	var reported int
-	e := &Engine{log: slog.New(slog.DiscardHandler), core: consensus.New(types.Address{}, testTimeouts()),
-		cfg: Config{OnEvidence: func(types.DuplicateVoteEvidence) { reported++ }}}
-	block := types.BlockID{Hash: types.Hash{1}, PartSetHeader: types.PartSetHeader{Total: 1, Hash: types.Hash{2}}}
-	ev := func(h int64) types.DuplicateVoteEvidence {
-		a, b := signedVote(priv, types.PrevoteType, block), signedVote(priv, types.PrevoteType, types.BlockID{})
-		a.Height, b.Height = h, h
-		return types.DuplicateVoteEvidence{VoteA: a, VoteB: b}
-	}
-	e.recordEvidence(ev(1))
-	e.recordEvidence(ev(1)) // the same equivocation reported again
-	e.recordEvidence(types.DuplicateVoteEvidence{})
-	if got := e.Evidence(); len(got) != 1 || reported != 1 {
-		t.Fatalf("after a repeat: %d recorded, %d reported; want 1, 1", len(got), reported)
-	}
-	for h := int64(2); h <= MaxEvidence+10; h++ {
-		e.recordEvidence(ev(h))
-	}
-	got := e.Evidence()
-	if len(got) != MaxEvidence || got[0].VoteA.Height != 11 || got[len(got)-1].VoteA.Height != MaxEvidence+10 {
-		t.Fatalf("bounded list holds %d, heights %d..%d", len(got), got[0].VoteA.Height, got[len(got)-1].VoteA.Height)
-	}
-	got[0].VoteA.Height = -1 // a copy: the engine's record is unchanged
-	if e.Evidence()[0].VoteA.Height != 11 {
-		t.Fatal("Evidence returned the engine's own votes")
-	}
-	e.recordEvidence(ev(1)) // dropped from the list, so new again
-	if reported != MaxEvidence+11 {
-		t.Fatalf("reported %d, want %d", reported, MaxEvidence+11)
 	}
 }

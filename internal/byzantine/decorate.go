@@ -1,0 +1,48 @@
+package byzantine
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/consensus/engine"
+)
+
+// Decorate returns what makes an engine's validator misbehave in mode: it
+// replaces the Deps' Signer and Transport with their decorators (and, for
+// amnesia, sets WrapCore). key is the validator's raw private key (see
+// ReadKey), chainID the chain's; the decorators log to logger (nil
+// discards). None leaves the Deps as they are.
+func Decorate(mode Mode, key []byte, chainID string, logger *slog.Logger) func(*engine.Deps) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return func(d *engine.Deps) error {
+		switch mode {
+		case None:
+			return nil
+		case Amnesia:
+			d.WrapCore = func(s *consensus.State) engine.Core { return amnesicCore{s} }
+		case Equivocate, DoubleVote, FutureTime:
+			s, err := NewSigner(d.Signer, key)
+			if err != nil {
+				return err
+			}
+			d.Signer = s
+			d.Transport = &byzTransport{Transport: d.Transport, mode: mode, key: s, chain: chainID, log: logger,
+				conflicts: map[string][]any{}}
+		default:
+			return fmt.Errorf("%w: %q", ErrMode, mode)
+		}
+		logger.Warn("BYZANTINE TEST MODE: this validator misbehaves on purpose", "mode", mode)
+		return nil
+	}
+}
+
+// amnesicCore forgets its lock and valid value before every step.
+type amnesicCore struct{ *consensus.State }
+
+func (c amnesicCore) Step(ev consensus.Event) ([]consensus.Action, error) {
+	c.ForgetLocks()
+	return c.State.Step(ev)
+}
