@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -211,6 +212,7 @@ func verify(ctx context.Context, n *network, l *load, book *voteBook, bound time
 		}
 	}
 	checkChain(ref, len(n.validators()), o)
+	checkFutureTime(n, ref, o)
 	for tx, hs := range txAt {
 		if len(hs) > 1 {
 			o.violate("tx %q committed %d times, at heights %v", tx, len(hs), hs)
@@ -279,6 +281,54 @@ func checkChain(ref []*blockJSON, validators int, o *outcome) {
 			o.violate("chain: the commit of block %d in block %d has %d of %d signatures, not more than two thirds", h-1, h, signers, validators)
 		case !b.Block.Header.Time.After(prev.Block.Header.Time):
 			o.violate("chain: block %d time %v is not after block %d time %v", h, b.Block.Header.Time, h-1, prev.Block.Header.Time)
+		case !b.Block.Header.Time.Equal(medianTime(lc)):
+			o.violate("bft time: block %d is dated %v, the median of its last commit is %v", h, b.Block.Header.Time, medianTime(lc))
+		}
+	}
+}
+
+// medianTime is BFT time for validators of equal power (testnet gives each
+// power 10): sort the commit's timestamps of votes for the block, then walk
+// them, counting power, to the first at which half the committed power,
+// rounded down, is reached (CometBFT's weighted median, written here from its
+// definition so as not to trust bftnode's).
+func medianTime(c commitJSON) time.Time {
+	const power = 10
+	var ts []time.Time
+	for _, s := range c.Signatures {
+		if s.BlockIDFlag == flagCommit {
+			ts = append(ts, s.Timestamp)
+		}
+	}
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	left := int64(len(ts)) * power / 2
+	for _, t := range ts {
+		if left <= power {
+			return t
+		}
+		left -= power
+	}
+	return time.Time{}
+}
+
+// checkFutureTime checks what a futuretime validator (proposals dated an
+// hour ahead) must not achieve: no committed block is its proposal, and no
+// block is dated more than block_time_tolerance (1 minute) past now.
+func checkFutureTime(n *network, ref []*blockJSON, o *outcome) {
+	liars := map[string]string{}
+	for _, p := range n.procs {
+		if p.byzantine == "futuretime" {
+			liars[strings.ToUpper(p.address)] = p.name
+		}
+	}
+	limit := time.Now().Add(time.Minute)
+	for h := 1; h < len(ref); h++ {
+		hd := ref[h].Block.Header
+		if name, ok := liars[strings.ToUpper(hd.Proposer)]; ok {
+			o.violate("futuretime: block %d, dated %v, was proposed by %s, which dates its proposals an hour ahead", h, hd.Time, name)
+		}
+		if hd.Time.After(limit) {
+			o.violate("futuretime: block %d is dated %v, more than a minute ahead of now", h, hd.Time)
 		}
 	}
 }
@@ -295,7 +345,8 @@ func judgeSigning(n *network, found []signViolation, o *outcome, t interface{ Lo
 	for _, p := range n.procs {
 		if p.byzantine != "" {
 			byz[p.address] = p.byzantine
-			equivocators = equivocators || p.byzantine == "equivocate"
+			// Both sign a second proposal in the rounds they propose.
+			equivocators = equivocators || p.byzantine == "equivocate" || p.byzantine == "futuretime"
 		}
 	}
 	caught := map[string]int{}

@@ -185,11 +185,16 @@ func TestCheckChain(t *testing.T) {
 		b.Block.Header.LastBlockID = blockIDJSON{Hash: prev}
 		b.Block.Header.Time = at
 		b.Block.LastCommit = commitJSON{Height: strconv.Itoa(h - 1), BlockID: blockIDJSON{Hash: prev}}
-		for range signers {
-			b.Block.LastCommit.Signatures = append(b.Block.LastCommit.Signatures, commitSigJSON{BlockIDFlag: flagCommit})
+		// Votes dated around the block time, in reverse order, so that with
+		// 3 or 4 signers of power 10 the median is the block time.
+		for i := signers - 1; i >= 0; i-- {
+			ts := at.Add(time.Duration(i-1) * 100 * time.Millisecond)
+			b.Block.LastCommit.Signatures = append(b.Block.LastCommit.Signatures, commitSigJSON{BlockIDFlag: flagCommit, Timestamp: ts})
 		}
 		return b
 	}
+	offMedian := mk(3, "B2", 4, t0.Add(2*time.Second))
+	offMedian.Block.Header.Time = offMedian.Block.Header.Time.Add(time.Millisecond)
 	good := []*blockJSON{nil, mk(1, "", 0, t0), mk(2, "B1", 3, t0.Add(time.Second)), mk(3, "B2", 4, t0.Add(2*time.Second))}
 	o := &outcome{}
 	checkChain(good, 4, o)
@@ -200,6 +205,7 @@ func TestCheckChain(t *testing.T) {
 		"wrong last block": mk(3, "X", 4, t0.Add(2*time.Second)),
 		"two of four":      mk(3, "B2", 2, t0.Add(2*time.Second)),
 		"same time":        mk(3, "B2", 4, t0.Add(time.Second)),
+		"off the median":   offMedian,
 	} {
 		chain := append(good[:3:3], bad)
 		o := &outcome{}
@@ -207,6 +213,50 @@ func TestCheckChain(t *testing.T) {
 		if len(o.violations) != 1 {
 			t.Errorf("%s: violations %q, want one", name, o.violations)
 		}
+	}
+}
+
+func TestMedianTime(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms ...int) commitJSON {
+		var c commitJSON
+		for _, m := range ms {
+			c.Signatures = append(c.Signatures, commitSigJSON{BlockIDFlag: flagCommit, Timestamp: t0.Add(time.Duration(m) * time.Millisecond)})
+		}
+		c.Signatures = append(c.Signatures, commitSigJSON{BlockIDFlag: flagNil, Timestamp: t0.Add(time.Hour)}, commitSigJSON{BlockIDFlag: flagAbsent})
+		return c
+	}
+	// Power 10 each: half of the committed power, rounded down, is reached
+	// at the second of 3 or 4 votes and at the first of 2.
+	for _, tc := range []struct {
+		c    commitJSON
+		want int
+	}{{at(30, 10, 20), 20}, {at(40, 30, 20, 10), 20}, {at(20, 10), 10}, {at(5), 5}} {
+		if got := medianTime(tc.c); !got.Equal(t0.Add(time.Duration(tc.want) * time.Millisecond)) {
+			t.Errorf("median of %+v = %v, want +%d ms", tc.c.Signatures, got, tc.want)
+		}
+	}
+}
+
+func TestCheckFutureTime(t *testing.T) {
+	n := &network{procs: []*proc{
+		{name: "node0", address: "a0", validator: true},
+		{name: "node2", address: "a2", validator: true, byzantine: "futuretime"},
+	}}
+	mk := func(proposer string, at time.Time) *blockJSON {
+		b := &blockJSON{}
+		b.Block.Header.Proposer, b.Block.Header.Time = proposer, at
+		return b
+	}
+	now := time.Now()
+	o := &outcome{}
+	checkFutureTime(n, []*blockJSON{nil, mk("A0", now.Add(-time.Second)), mk("A0", now)}, o)
+	if len(o.violations) != 0 {
+		t.Fatalf("honest blocks: %q", o.violations)
+	}
+	checkFutureTime(n, []*blockJSON{nil, mk("A2", now), mk("A0", now.Add(time.Hour))}, o)
+	if len(o.violations) != 2 || !strings.Contains(o.violations[0], "node2") {
+		t.Fatalf("a futuretime proposal and a block an hour ahead: %q", o.violations)
 	}
 }
 

@@ -24,9 +24,10 @@ type blockIDJSON struct {
 }
 
 type commitSigJSON struct {
-	BlockIDFlag      uint8  `json:"block_id_flag"`
-	ValidatorAddress string `json:"validator_address"`
-	Signature        []byte `json:"signature"`
+	BlockIDFlag      uint8     `json:"block_id_flag"`
+	ValidatorAddress string    `json:"validator_address"`
+	Signature        []byte    `json:"signature"`
+	Timestamp        time.Time `json:"timestamp"`
 }
 
 // Commit signature flags (CometBFT's BlockIDFlag).
@@ -48,6 +49,7 @@ type headerJSON struct {
 	Time        time.Time   `json:"time"`
 	LastBlockID blockIDJSON `json:"last_block_id"`
 	AppHash     string      `json:"app_hash"`
+	Proposer    string      `json:"proposer_address"`
 }
 
 type blockJSON struct {

@@ -18,7 +18,7 @@ var errScenario = errors.New("bad scenario")
 
 // byzantineModes are the misbehaviours scenarios run with
 // `bftnode-byzantine --mode MODE`.
-var byzantineModes = []string{"equivocate", "doublevote", "amnesia"}
+var byzantineModes = []string{"equivocate", "doublevote", "amnesia", "futuretime"}
 
 // Fault kinds.
 const (
@@ -71,8 +71,8 @@ type scenario struct {
 	// MinFaults are applied even past the Deadline.
 	MinFaults int
 	// Byzantine maps validators (node1…) to the test-only misbehaviour
-	// they run (`bftnode-byzantine --mode MODE`): equivocate, doublevote
-	// or amnesia.
+	// they run (`bftnode-byzantine --mode MODE`): equivocate, doublevote,
+	// amnesia or futuretime.
 	Byzantine map[string]string
 }
 
