@@ -18,6 +18,7 @@ import (
 	"github.com/bftnode/bftnode/eventbus"
 	"github.com/bftnode/bftnode/eventbus/query"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	"github.com/bftnode/bftnode/proto/tendermint/crypto"
 	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/types"
 )
@@ -262,7 +263,11 @@ func (f *fakeBackend) ABCIInfo(ctx context.Context) (*abci.ResponseInfo, error) 
 }
 
 func (f *fakeBackend) ABCIQuery(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
-	return &abci.ResponseQuery{Key: req.Data, Value: []byte(req.Path + ":" + string(req.Data)), Height: req.Height, Index: 3}, nil
+	r := &abci.ResponseQuery{Key: req.Data, Value: []byte(req.Path + ":" + string(req.Data)), Height: req.Height, Index: 3}
+	if req.Prove {
+		r.ProofOps = &crypto.ProofOps{Ops: []crypto.ProofOp{{Type: "ics23:iavl", Key: req.Data, Data: []byte("proof of " + string(req.Data))}}}
+	}
+	return r, nil
 }
 
 func (f *fakeBackend) check(tx []byte) *abci.ResponseCheckTx {

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	"github.com/bftnode/bftnode/proto/tendermint/crypto"
 )
 
 // handlerFunc serves one method.
@@ -495,15 +496,38 @@ func (s *Server) abciInfo(ctx context.Context, _ *args) (any, error) {
 }
 
 type abciQueryView struct {
-	Code      uint32  `json:"code"`
-	Log       string  `json:"log"`
-	Info      string  `json:"info"`
-	Index     int64s  `json:"index"`
-	Key       []byte  `json:"key"`
-	Value     []byte  `json:"value"`
-	ProofOps  *string `json:"proof_ops"`
-	Height    int64s  `json:"height"`
-	Codespace string  `json:"codespace"`
+	Code      uint32        `json:"code"`
+	Log       string        `json:"log"`
+	Info      string        `json:"info"`
+	Index     int64s        `json:"index"`
+	Key       []byte        `json:"key"`
+	Value     []byte        `json:"value"`
+	ProofOps  *proofOpsView `json:"proof_ops"`
+	Height    int64s        `json:"height"`
+	Codespace string        `json:"codespace"`
+}
+
+// proofOpsView is the proof an app gives with a query (CometBFT's
+// crypto.ProofOps JSON: key and data in base64); null when it gives none.
+type proofOpsView struct {
+	Ops []proofOpView `json:"ops"`
+}
+
+type proofOpView struct {
+	Type string `json:"type"`
+	Key  []byte `json:"key"`
+	Data []byte `json:"data"`
+}
+
+func viewProofOps(p *crypto.ProofOps) *proofOpsView {
+	if p == nil {
+		return nil
+	}
+	v := &proofOpsView{Ops: make([]proofOpView, len(p.Ops))}
+	for i, op := range p.Ops {
+		v.Ops[i] = proofOpView{Type: op.Type, Key: op.Key, Data: op.Data}
+	}
+	return v
 }
 
 func (s *Server) abciQuery(ctx context.Context, a *args) (any, error) {
@@ -530,7 +554,7 @@ func (s *Server) abciQuery(ctx context.Context, a *args) (any, error) {
 	return struct {
 		Response abciQueryView `json:"response"`
 	}{abciQueryView{Code: r.Code, Log: r.Log, Info: r.Info, Index: int64s(r.Index), Key: r.Key, Value: r.Value,
-		Height: int64s(r.Height), Codespace: r.Codespace}}, nil
+		ProofOps: viewProofOps(r.ProofOps), Height: int64s(r.Height), Codespace: r.Codespace}}, nil
 }
 
 // sortedKeys returns a map's keys in order, for deterministic listings.

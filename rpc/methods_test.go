@@ -195,6 +195,11 @@ func TestMethodShapes(t *testing.T) {
 			"response.proof_ops": nil,
 			"response.codespace": "",
 		}},
+		{"abci_query", map[string]any{"path": "/store", "data": "6b31", "prove": true}, map[string]any{
+			"response.proof_ops.ops.0.type": "ics23:iavl",
+			"response.proof_ops.ops.0.key":  b64("k1"),
+			"response.proof_ops.ops.0.data": b64("proof of k1"),
+		}},
 		{"check_tx", map[string]any{"tx": b64("a=b")}, map[string]any{
 			"code": 0.0, "gas_wanted": "1", "gas_used": "0", "events": isArrayLen(0), "data": nil,
 		}},
