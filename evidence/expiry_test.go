@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"testing"
@@ -12,21 +11,9 @@ import (
 // decided by CometBFT v0.40.0's IsEvidenceExpired (test/interop
 // TestEvidenceVectors).
 
-type hexBytes []byte
-
-func (h *hexBytes) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	d, err := hex.DecodeString(s)
-	*h = d
-	return err
-}
-
 type vectors struct {
 	Attacks []struct {
-		Evidence hexBytes `json:"evidence"`
+		Evidence string `json:"evidence"` // hex
 	} `json:"light_client_attacks"`
 	Expiry []struct {
 		HeightNow       int64         `json:"height_now"`

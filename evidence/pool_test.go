@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -203,7 +204,11 @@ func lightAttack(t *testing.T) types.Evidence {
 		t.Fatal(err)
 	}
 	v := loadVectors(t, b)
-	ev, err := types.DecodeEvidence(v.Attacks[0].Evidence)
+	wire, err := hex.DecodeString(v.Attacks[0].Evidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := types.DecodeEvidence(wire)
 	if err != nil {
 		t.Fatal(err)
 	}
