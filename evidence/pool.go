@@ -48,6 +48,7 @@ type Metrics struct {
 
 type entry struct {
 	ev      types.Evidence
+	hash    types.Hash
 	encoded []byte
 }
 
@@ -89,10 +90,14 @@ func (p *Pool) load() error {
 	for it.First(); it.Valid(); it.Next() {
 		b := bytes.Clone(it.Value())
 		ev, err := types.DecodeEvidence(b)
-		if err != nil || !bytes.Equal(it.Key(), key(pendingPrefix, ev.Hash())) {
+		var h types.Hash
+		if err == nil {
+			h = ev.Hash()
+		}
+		if err != nil || !bytes.Equal(it.Key(), key(pendingPrefix, h)) {
 			return errors.Join(fmt.Errorf("%w: pending evidence at key %X: %v (move the evidence directory away to start with an empty pool)", ErrCorrupt, it.Key(), err), it.Close())
 		}
-		p.pending[ev.Hash()] = entry{ev, b}
+		p.pending[h] = entry{ev, h, b}
 	}
 	return it.Close()
 }
@@ -129,7 +134,7 @@ func (p *Pool) add(st State, ev types.Evidence) error {
 	if err := p.db.Set(key(pendingPrefix, h), b, pebble.Sync); err != nil {
 		return fmt.Errorf("evidence: store %s: %w", ev, err)
 	}
-	p.pending[h] = entry{ev, b}
+	p.pending[h] = entry{ev, h, b}
 	return nil
 }
 
@@ -158,8 +163,7 @@ func (p *Pool) sortedPending() []entry {
 		if c := a.ev.Height() - b.ev.Height(); c != 0 {
 			return int(min(max(c, -1), 1))
 		}
-		ha, hb := a.ev.Hash(), b.ev.Hash()
-		return bytes.Compare(ha[:], hb[:])
+		return bytes.Compare(a.hash[:], b.hash[:])
 	})
 	return out
 }

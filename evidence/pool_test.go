@@ -312,3 +312,18 @@ func TestMarkCommittedAndReopen(t *testing.T) {
 		t.Errorf("the committed mark of expired evidence was kept: %v", err)
 	}
 }
+
+func TestOpenRefusesCorruptPending(t *testing.T) {
+	fs := vfs.NewMem()
+	c := newChain(t)
+	p := openPool(t, c, fs)
+	if err := p.db.Set(key(pendingPrefix, types.Hash{1}), []byte{0x0a, 0x01, 0xff}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open("evidence", c, Options{FS: fs}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("got %v, want %v", err, ErrCorrupt)
+	}
+}

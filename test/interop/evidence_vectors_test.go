@@ -143,9 +143,19 @@ func outputsOf(t *testing.T, ev cmttypes.Evidence) evidenceOutputs {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := cmttypes.EvidenceFromProto(pb)
-	if err != nil || !bytes.Equal(back.Hash(), ev.Hash()) {
+	// What bftnode must write decodes and holds in CometBFT.
+	var decoded cmtproto.Evidence
+	if err := decoded.Unmarshal(wire); err != nil {
+		t.Fatal(err)
+	}
+	back, err := cmttypes.EvidenceFromProto(&decoded)
+	if err != nil || !bytes.Equal(back.Hash(), ev.Hash()) || !bytes.Equal(back.Bytes(), ev.Bytes()) {
 		t.Fatalf("CometBFT does not decode its own evidence: %v", err)
+	}
+	if dve, ok := back.(*cmttypes.DuplicateVoteEvidence); ok {
+		if err := cmtevidence.VerifyDuplicateVote(dve, evidenceChainID, evidenceValSet()); err != nil {
+			t.Fatalf("CometBFT does not verify the decoded evidence: %v", err)
+		}
 	}
 	out := evidenceOutputs{Bytes: ev.Bytes(), Hash: ev.Hash(), Evidence: wire}
 	for _, m := range ev.ABCI() {
