@@ -11,6 +11,11 @@
 // from the domain types; testdata/cometbft_vectors.json holds vectors that
 // CometBFT's own code computed (test/interop writes and checks them).
 //
+// Evidence of misbehaviour (evidence.go, evidence_codec.go) has CometBFT's
+// two forms, DuplicateVoteEvidence and LightClientAttackEvidence, with its
+// encodings, hashes, the evidence hash of a list and the ABCI Misbehavior;
+// testdata/cometbft_evidence_vectors.json holds CometBFT's vectors for them.
+//
 // These are plain Go structs used by the consensus core and the engine. The
 // wire and storage format is protobuf (package proto/bftnode/types, with
 // CometBFT's field numbers for blocks, headers, commits and votes); the

@@ -123,9 +123,3 @@ func VerifyProposal(chainID string, proposer *Validator, p *Proposal) error {
 	}
 	return nil
 }
-
-// DuplicateVoteEvidence is proof that a validator signed two different votes
-// of one type for one height and round.
-type DuplicateVoteEvidence struct {
-	VoteA, VoteB *Vote
-}

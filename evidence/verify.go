@@ -1,0 +1,126 @@
+package evidence
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bftnode/bftnode/types"
+)
+
+// Params are the consensus parameters of evidence (CometBFT's
+// EvidenceParams): evidence expires when it is more than MaxAgeNumBlocks
+// blocks AND more than MaxAgeDuration older than the last block; a block
+// carries at most MaxBytes of evidence.
+type Params struct {
+	MaxAgeNumBlocks int64
+	MaxAgeDuration  time.Duration
+	MaxBytes        int64
+}
+
+// State is what the pool needs of the chain's state: the chain ID, the
+// height and time of the last committed block and the evidence parameters.
+type State struct {
+	ChainID string
+	Height  int64
+	Time    time.Time
+	Params  Params
+}
+
+// Chain is the pool's view of the chain. ValidatorsAt is the validator set
+// that signed the block at height, BlockTimeAt that block's time; both fail
+// for a height the node does not have (pruned or not yet committed).
+type Chain interface {
+	State() State
+	ValidatorsAt(height int64) (*types.ValidatorSet, error)
+	BlockTimeAt(height int64) (time.Time, error)
+}
+
+// Sentinel errors, wrapped with the evidence concerned. Refused evidence
+// also wraps the types error that says why (types.ErrBadSignature,
+// types.ErrUnknownValidator, types.ErrInvalidEvidence).
+var (
+	ErrInvalid      = errors.New("evidence: invalid")
+	ErrFutureHeight = errors.New("evidence: from a height the chain has not reached")
+	ErrNoState      = errors.New("evidence: no block or validator set at its height")
+	ErrWrongTime    = errors.New("evidence: time differs from its block's")
+	ErrExpired      = errors.New("evidence: expired")
+	ErrCommitted    = errors.New("evidence: already committed")
+	ErrDuplicate    = errors.New("evidence: twice in one block")
+	ErrTooLarge     = errors.New("evidence: more than max_bytes in one block")
+	ErrUnsupported  = errors.New("evidence: light client attack evidence is not verified by bftnode yet")
+	ErrCorrupt      = errors.New("evidence: corrupt pool database")
+)
+
+// reasons names each refusal in the metrics, most specific first.
+var reasons = []struct {
+	err  error
+	name string
+}{
+	{types.ErrBadSignature, "bad_signature"},
+	{types.ErrUnknownValidator, "unknown_validator"},
+	{ErrInvalid, "invalid"},
+	{ErrFutureHeight, "future_height"},
+	{ErrNoState, "no_state"},
+	{ErrWrongTime, "wrong_time"},
+	{ErrExpired, "expired"},
+	{ErrCommitted, "committed"},
+	{ErrDuplicate, "duplicate"},
+	{ErrTooLarge, "too_large"},
+	{ErrUnsupported, "unsupported"},
+}
+
+// Reason is the metrics label of a refusal: one of bad_signature,
+// unknown_validator, invalid, future_height, no_state, wrong_time, expired,
+// committed, duplicate, too_large, unsupported, or other.
+func Reason(err error) string {
+	for _, r := range reasons {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return "other"
+}
+
+// Expired reports whether evidence of height evHeight and time evTime is
+// too old in state st: older than both max_age_num_blocks and
+// max_age_duration, as CometBFT's IsEvidenceExpired.
+func Expired(st State, evHeight int64, evTime time.Time) bool {
+	return st.Height-evHeight > st.Params.MaxAgeNumBlocks && st.Time.Sub(evTime) > st.Params.MaxAgeDuration
+}
+
+// verify checks ev against the chain in state st: ValidateBasic, a
+// committed height, the time of its block, its age and, for duplicate
+// votes, the validator set at its height.
+func verify(chain Chain, st State, ev types.Evidence) error {
+	if err := ev.ValidateBasic(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	h := ev.Height()
+	if h > st.Height {
+		return fmt.Errorf("%w: %s at height %d, last block %d", ErrFutureHeight, ev, h, st.Height)
+	}
+	blockTime, err := chain.BlockTimeAt(h)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrNoState, ev, err)
+	}
+	if !ev.Time().Equal(blockTime) {
+		return fmt.Errorf("%w: %s has time %s, block %d has %s", ErrWrongTime, ev, ev.Time(), h, blockTime)
+	}
+	if Expired(st, h, blockTime) {
+		return fmt.Errorf("%w: %s from height %d (%s), last block %d (%s), max age %d blocks and %s",
+			ErrExpired, ev, h, blockTime, st.Height, st.Time, st.Params.MaxAgeNumBlocks, st.Params.MaxAgeDuration)
+	}
+	switch e := ev.(type) {
+	case *types.DuplicateVoteEvidence:
+		vals, err := chain.ValidatorsAt(h)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrNoState, ev, err)
+		}
+		if err := e.Verify(st.ChainID, vals); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrUnsupported, ev)
+}
