@@ -29,7 +29,7 @@ budget() {
     p2p.FuzzConsensusFrame) echo 30000 ;;
     p2p.FuzzTxsFrame) echo 16000 ;;
     privval.FuzzParseState) echo 2000 ;;
-    rpc.FuzzIndexSearch) echo 55000 ;;
+    blockstore/index.FuzzIndexSearch) echo 55000 ;;
     rpc.FuzzParams) echo 40000 ;;
     rpc.FuzzParseRequestFast) echo 100000 ;;
     types.FuzzBlockFromProto) echo 180000 ;;
@@ -40,38 +40,54 @@ budget() {
 # inputs lists the files of a target's corpus directory (sorted), if any.
 inputs() { if [ -d "$1" ]; then find "$1" -type f | sort; fi; }
 
+# targets lists every fuzz target as "DIR TARGET", one a line.
+targets() {
+  while IFS= read -r file; do
+    dir=$(dirname "$file")
+    for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
+      echo "${dir#./} ${target}"
+    done
+  done < <(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go')
+}
+
+all=$(targets)
+if [ -z "$duration" ]; then
+  # Every target needs a budget: say so before fuzzing anything.
+  missing=0
+  while read -r dir target; do
+    if ! budget "${dir}.${target}" >/dev/null; then
+      echo "fuzz: ${dir}.${target} has no execution budget: add a line for it to budget() in scripts/fuzz.sh" >&2
+      missing=1
+    fi
+  done <<< "$all"
+  [ "$missing" = 0 ] || exit 1
+fi
+
 found=0
-while IFS= read -r file; do
-  dir=$(dirname "$file")
-  dir=${dir#./}
-  for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
-    found=$((found + 1))
-    if [ -z "$duration" ]; then
-      if ! n=$(budget "${dir}.${target}"); then
-        echo "fuzz: ${dir}.${target} has no execution budget: add a line for it to budget() in scripts/fuzz.sh" >&2
-        exit 1
-      fi
-      echo "fuzz ${dir}.${target} for ${n} executions"
-      go test -run='^$' -fuzz="^${target}\$" -fuzztime="${n}x" "./${dir}"
-      continue
-    fi
-    echo "fuzz ${dir}.${target} for ${duration}"
-    corpus="${dir}/testdata/fuzz/${target}"
-    before=$(inputs "$corpus")
-    log=$(mktemp)
-    if go test -run='^$' -fuzz="^${target}\$" -fuzztime="$duration" "./${dir}" 2>&1 | tee "$log"; then
-      rm -f "$log"
-      continue
-    fi
-    after=$(inputs "$corpus")
-    if [ "$before" = "$after" ] && grep -q 'context deadline exceeded' "$log"; then
-      echo "fuzz: ${dir}.${target}: a bare deadline report with no failing input written (golang/go#75804), not a finding"
-      rm -f "$log"
-      continue
-    fi
+while read -r dir target; do
+  found=$((found + 1))
+  if [ -z "$duration" ]; then
+    n=$(budget "${dir}.${target}")
+    echo "fuzz ${dir}.${target} for ${n} executions"
+    go test -run='^$' -fuzz="^${target}\$" -fuzztime="${n}x" "./${dir}"
+    continue
+  fi
+  echo "fuzz ${dir}.${target} for ${duration}"
+  corpus="${dir}/testdata/fuzz/${target}"
+  before=$(inputs "$corpus")
+  log=$(mktemp)
+  if go test -run='^$' -fuzz="^${target}\$" -fuzztime="$duration" "./${dir}" 2>&1 | tee "$log"; then
     rm -f "$log"
-    echo "fuzz: ${dir}.${target} found a failing input; it is under ${corpus}/ (replay: go test -run=${target}/NAME ./${dir})" >&2
-    exit 1
-  done
-done < <(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go')
+    continue
+  fi
+  after=$(inputs "$corpus")
+  if [ "$before" = "$after" ] && grep -q 'context deadline exceeded' "$log"; then
+    echo "fuzz: ${dir}.${target}: a bare deadline report with no failing input written (golang/go#75804), not a finding"
+    rm -f "$log"
+    continue
+  fi
+  rm -f "$log"
+  echo "fuzz: ${dir}.${target} found a failing input; it is under ${corpus}/ (replay: go test -run=${target}/NAME ./${dir})" >&2
+  exit 1
+done <<< "$all"
 echo "fuzz targets run: ${found}"
