@@ -116,7 +116,7 @@ type Config struct {
 	OnEvidence func(types.DuplicateVoteEvidence)
 	// MaxEvidenceBytes bounds the evidence of a proposal (the evidence
 	// consensus parameter max_bytes); it is taken from MaxBlockBytes' budget
-	// for txs. Default: 1 MiB, CometBFT's.
+	// for txs. Zero proposes none.
 	MaxEvidenceBytes int64
 }
 

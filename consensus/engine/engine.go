@@ -85,9 +85,6 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	if cfg.RebroadcastInterval <= 0 {
 		cfg.RebroadcastInterval = cfg.Timeouts.Propose
 	}
-	if cfg.MaxEvidenceBytes <= 0 {
-		cfg.MaxEvidenceBytes = 1 << 20
-	}
 	if cfg.MaxBlockBytes <= 0 {
 		cfg.MaxBlockBytes = g.ConsensusParams.MaxBlockBytes
 		if cfg.MaxBlockBytes <= 0 {

@@ -155,7 +155,8 @@ func (e *Engine) checkEvidence(l types.EvidenceList) error {
 }
 
 // evidenceCommitted runs after block b is committed: the pool marks b's
-// evidence committed, and each equivocation the engine detected at a height
+// evidence committed (and prunes; not at blocks without evidence, which
+// would cost a sync each), and each equivocation the engine detected at a height
 // now committed becomes DuplicateVoteEvidence (with that height's block time
 // and validator set; vals is the set that signed b) and goes to the pool.
 // A pool that cannot mark stops the engine (ErrStore): it would propose
@@ -165,8 +166,10 @@ func (e *Engine) evidenceCommitted(b *types.Block, vals *types.ValidatorSet) err
 		return nil
 	}
 	h := b.Header.Height
-	if err := e.d.Evidence.MarkCommitted(h, b.Evidence); err != nil {
-		return fmt.Errorf("%w: marking the evidence of height %d committed: %w", ErrStore, h, err)
+	if len(b.Evidence) > 0 {
+		if err := e.d.Evidence.MarkCommitted(h, b.Evidence); err != nil {
+			return fmt.Errorf("%w: marking the evidence of height %d committed: %w", ErrStore, h, err)
+		}
 	}
 	waiting := e.evidence.takeUpTo(h)
 	for _, dv := range waiting {
