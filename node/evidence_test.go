@@ -2,12 +2,15 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bftnode/bftnode/config"
 	"github.com/bftnode/bftnode/internal/byzantine"
 	"github.com/bftnode/bftnode/types"
 )
@@ -135,5 +138,66 @@ func TestEquivocationPunished(t *testing.T) {
 	})
 	for _, cfg := range correct {
 		waitHeight(t, client(t, cfg), top+3, 60*time.Second)
+	}
+}
+
+// TestPendingEvidenceSurvivesRestart: evidence added to a stopped node's
+// pool (two prevotes its validator signed at height 1) is still pending
+// when the node starts again, and is committed in exactly one block.
+func TestPendingEvidenceSurvivesRestart(t *testing.T) {
+	cfg := testnet(t, 1, 0)[0]
+	fast([]config.Config{cfg})
+	_, stop := startNode(t, cfg)
+	waitHeight(t, client(t, cfg), 2, 30*time.Second)
+	stop()
+
+	priv, err := byzantine.ReadKey(cfg.PrivValidatorKeyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, err := n.store.LoadBlock(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := n.store.LoadValidators(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vote := func(name string) *types.Vote {
+		v := &types.Vote{Type: types.PrevoteType, Height: 1, Timestamp: b1.Header.Time,
+			BlockID:          types.BlockID{Hash: sha256.Sum256([]byte(name)), PartSetHeader: types.PartSetHeader{Total: 1, Hash: sha256.Sum256([]byte(name + " parts"))}},
+			ValidatorAddress: types.AddressOf(priv.Public().(ed25519.PublicKey))}
+		v.Signature = ed25519.Sign(priv, types.VoteSignBytes(n.genesis.ChainID, v))
+		return v
+	}
+	ev, err := types.NewDuplicateVoteEvidence(vote("a"), vote("b"), b1.Header.Time, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.evidence.Add(ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	n = startWith(t, cfg)
+	var at int64
+	waitFor(t, "the evidence in a block", 30*time.Second, func() (bool, error) {
+		for h, list := range evidenceIn(t, n, n.store.Height()) {
+			if len(list) != 1 || list[0].Hash() != ev.Hash() {
+				return false, fmt.Errorf("block %d holds %v, want only the added evidence", h, list)
+			}
+			at = h
+		}
+		return at > 0, nil
+	})
+	waitHeight(t, client(t, cfg), at+3, 30*time.Second)
+	if got := evidenceIn(t, n, at+3); len(got) != 1 {
+		t.Fatalf("the evidence is in blocks at %d heights, want one", len(got))
 	}
 }
