@@ -146,8 +146,9 @@ func (p *Proxy) Genesis(context.Context) (json.RawMessage, error) { return nil, 
 func (p *Proxy) ConsensusState(context.Context) (*rpc.ConsensusState, error) {
 	return nil, ErrNotServed
 }
-func (p *Proxy) ABCIInfo(context.Context) (*abci.ResponseInfo, error) { return nil, ErrNotServed }
-func (p *Proxy) MempoolRoom(int) error                                { return ErrNotServed }
+func (p *Proxy) ABCIInfo(context.Context) (*abci.ResponseInfo, error)    { return nil, ErrNotServed }
+func (p *Proxy) MempoolRoom(int) error                                   { return ErrNotServed }
+func (p *Proxy) BroadcastEvidence(context.Context, types.Evidence) error { return ErrNotServed }
 func (p *Proxy) BlockByHash(context.Context, types.Hash) (*types.Block, types.BlockID, error) {
 	return nil, types.BlockID{}, ErrNotServed
 }

@@ -250,6 +250,10 @@ func (b *backend) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseChe
 	return &abci.ResponseCheckTx{Code: res.Code, Log: res.Log, GasWanted: res.GasWanted}, nil
 }
 
+func (b *backend) BroadcastEvidence(_ context.Context, ev types.Evidence) error {
+	return b.n.evidence.Add(ev)
+}
+
 func (b *backend) MempoolRoom(size int) error { return b.n.mempool.Room(size) }
 
 func (b *backend) UnconfirmedTxs(_ context.Context, limit int) (*rpc.UnconfirmedTxs, error) {

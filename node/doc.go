@@ -2,7 +2,7 @@
 // configuration: the block store, the consensus WAL and signer (the key
 // file, or a remote signer that dials in to priv_validator_laddr), the
 // application connection (in-process kvstore or an ABCI socket), the
-// mempool, the libp2p transport, the consensus engine, the JSON-RPC server
+// mempool, the evidence pool (<data>/evidence), the libp2p transport, the consensus engine, the JSON-RPC server
 // and the metrics listener. It owns their lifetimes: New opens them, Run
 // starts them and stops them all in reverse order when its context ends or
 // when one of them fails (a dead application stops the node rather than let
@@ -11,5 +11,6 @@
 // The packages it wires know nothing of each other; the small adapters that
 // join them live here (app.go: the application connections and the
 // mempool's checker; backend.go: the RPC backend; events.go: committed
-// blocks to the RPC event bus and index).
+// blocks to the RPC event bus and index; evidence.go: the evidence pool's
+// view of the chain).
 package node

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/consensus/wal"
 	"github.com/bftnode/bftnode/eventbus"
+	"github.com/bftnode/bftnode/evidence"
 	"github.com/bftnode/bftnode/internal/telemetry"
 	"github.com/bftnode/bftnode/mempool"
 	"github.com/bftnode/bftnode/p2p"
@@ -38,6 +40,7 @@ type Node struct {
 	genJSON []byte
 
 	store     *blockstore.Store
+	evidence  *evidence.Pool
 	wal       *wal.WAL
 	signer    privval.Signer
 	app       *appConns
@@ -103,6 +106,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	n.closers = append(n.closers, n.index.Close)
+	evChain := evidenceChain{store: n.store, genesis: n.genesis}
+	if n.evidence, err = evidence.Open(filepath.Join(cfg.DataDir(), "evidence"), evChain, evidence.Options{Logger: logger.With("module", "evidence")}); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.evidence.Close)
 	genesis, err := engineGenesis(n.genesis)
 	if err != nil {
 		return nil, err
@@ -166,6 +174,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Mempool:   n.mempool,
 		Signer:    n.signer,
 		WAL:       n.wal,
+		Evidence:  n.evidence,
 	}
 	for _, decorate := range o.decorators {
 		if err := decorate(&deps); err != nil {
@@ -186,6 +195,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Logger:                    logger.With("module", "consensus"),
 		OnEvent:                   n.onRound,
 		OnEvidence:                n.metrics.observeEvidence,
+		MaxEvidenceBytes:          genesisParams(n.genesis).Evidence.MaxBytes,
 	}, deps); err != nil {
 		return nil, err
 	}

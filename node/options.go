@@ -21,6 +21,6 @@ func WithEngineDeps(decorate func(*engine.Deps) error) Option {
 }
 
 // Evidence returns the equivocations the node's consensus recorded (see
-// engine.Engine.Evidence). They are kept in memory only: not gossiped, not
-// put in blocks.
+// engine.Engine.Evidence). Once their height is committed they become
+// evidence in the node's pool, which proposers put in blocks.
 func (n *Node) Evidence() []types.DuplicateVoteEvidence { return n.engine.Evidence() }

@@ -73,6 +73,10 @@ type Backend interface {
 	// and the mempool's totals.
 	UnconfirmedTxs(ctx context.Context, limit int) (*UnconfirmedTxs, error)
 
+	// BroadcastEvidence verifies evidence of misbehaviour and adds it to
+	// the node's evidence pool; the error says why it was refused.
+	BroadcastEvidence(ctx context.Context, ev types.Evidence) error
+
 	// Tx returns the committed tx with this hash (SHA-256 of its bytes),
 	// with its result; an error wrapping ErrNotFound when there is none.
 	Tx(ctx context.Context, hash types.Hash) (*eventbus.TxResult, error)

@@ -21,6 +21,11 @@
 // tx and block index (package blockstore/index) backs Backend.Tx,
 // Backend.TxSearch and Backend.BlockSearch.
 //
+// broadcast_evidence takes evidence as CometBFT's client sends it (its
+// JSON) or as its protobuf encoding, and hands it to Backend.BroadcastEvidence
+// (the node's evidence pool); /block shows a block's evidence in CometBFT's
+// JSON.
+//
 // Limits (body size, batch size, open connections, subscriptions) are in
 // [Config]. Errors follow JSON-RPC 2.0: -32700 malformed JSON, -32600 an
 // invalid request, -32601 an unknown method, -32602 bad parameters, -32603

@@ -45,6 +45,8 @@ type fakeBackend struct {
 	autoBlock bool   // BroadcastTx commits the tx in a new block at once
 	panicIn   string // method name whose handler panics
 	roomErr   error  // MempoolRoom's answer (a full mempool)
+	evidence  []types.Evidence
+	evErr     error // BroadcastEvidence's answer
 }
 
 // openTestIndex opens an index in memory, closed when the test ends.
@@ -282,6 +284,16 @@ func (f *fakeBackend) check(tx []byte) *abci.ResponseCheckTx {
 
 func (f *fakeBackend) CheckTx(_ context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
 	return f.check(tx), nil
+}
+
+func (f *fakeBackend) BroadcastEvidence(_ context.Context, ev types.Evidence) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.evErr != nil {
+		return f.evErr
+	}
+	f.evidence = append(f.evidence, ev)
+	return nil
 }
 
 func (f *fakeBackend) BroadcastTx(_ context.Context, tx []byte) (*abci.ResponseCheckTx, error) {

@@ -59,13 +59,9 @@ func (s *Server) methodTable() map[string]method {
 		"subscribe":            {params: []string{"query"}, wsOnly: true},
 		"unsubscribe":          {params: []string{"query"}, wsOnly: true},
 		"unsubscribe_all":      {wsOnly: true},
-		"broadcast_evidence":   {params: []string{"evidence"}, fn: s.notSupported},
+		"broadcast_evidence":   {params: []string{"evidence"}, fn: s.broadcastEvidence},
 		"dump_consensus_state": {fn: s.consensusState},
 	}
-}
-
-func (s *Server) notSupported(context.Context, *args) (any, error) {
-	return nil, newError(CodeMethodNotFound, "not supported by bftnode")
 }
 
 func (s *Server) health(context.Context, *args) (any, error) { return struct{}{}, nil }

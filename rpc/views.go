@@ -121,7 +121,7 @@ type dataView struct {
 }
 
 type evidenceListView struct {
-	Evidence []struct{} `json:"evidence"`
+	Evidence []typedEvidenceView `json:"evidence"`
 }
 
 type blockView struct {
@@ -147,7 +147,7 @@ func viewBlock(b *types.Block) *blockView {
 	return &blockView{
 		Header:     viewHeader(&b.Header),
 		Data:       dataView{Txs: txs},
-		Evidence:   evidenceListView{Evidence: []struct{}{}},
+		Evidence:   viewEvidenceList(b.Evidence),
 		LastCommit: lc,
 	}
 }

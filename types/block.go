@@ -88,13 +88,13 @@ func (d *Data) Hash() Hash {
 	return MerkleRoot(hashes)
 }
 
-// Block is a header, its transactions, and the commit that decided the
-// previous block (nil at the first height, where CometBFT has the empty
-// commit: both encode alike). bftnode puts no evidence in blocks; the
-// header's evidence hash is that of the empty list.
+// Block is a header, its transactions, the evidence of misbehaviour it
+// commits and the commit that decided the previous block (nil at the first
+// height, where CometBFT has the empty commit: both encode alike).
 type Block struct {
 	Header     Header
 	Data       Data
+	Evidence   EvidenceList
 	LastCommit *Commit
 }
 
@@ -102,10 +102,10 @@ type Block struct {
 func (b *Block) Hash() Hash { return b.Header.Hash() }
 
 // FillHeader sets the header's hashes of the block's own contents: its
-// transactions, its (empty) evidence and its last commit.
+// transactions, its evidence and its last commit.
 func (b *Block) FillHeader() {
 	b.Header.DataHash = b.Data.Hash()
-	b.Header.EvidenceHash = MerkleRoot(nil)
+	b.Header.EvidenceHash = b.Evidence.Hash()
 	b.Header.LastCommitHash = b.LastCommit.Hash()
 }
 
@@ -115,8 +115,8 @@ var (
 )
 
 // ValidateBasic checks what a block can show about itself without any state:
-// positive height, the block protocol, data, evidence and last-commit
-// hashes matching its contents.
+// positive height, the block protocol, each evidence's own checks, and data,
+// evidence and last-commit hashes matching its contents.
 func (b *Block) ValidateBasic() error {
 	if b.Header.Height <= 0 {
 		return fmt.Errorf("%w: height %d", ErrInvalidBlock, b.Header.Height)
@@ -127,8 +127,13 @@ func (b *Block) ValidateBasic() error {
 	if got := b.Data.Hash(); got != b.Header.DataHash {
 		return fmt.Errorf("%w: data hash %X does not match header %X", ErrInvalidBlock, got[:6], b.Header.DataHash[:6])
 	}
-	if b.Header.EvidenceHash != MerkleRoot(nil) {
-		return fmt.Errorf("%w: evidence hash is not that of the empty list", ErrInvalidBlock)
+	for i, ev := range b.Evidence {
+		if err := ev.ValidateBasic(); err != nil {
+			return fmt.Errorf("%w: evidence %d: %w", ErrInvalidBlock, i, err)
+		}
+	}
+	if got := b.Evidence.Hash(); got != b.Header.EvidenceHash {
+		return fmt.Errorf("%w: evidence hash %X does not match header %X", ErrInvalidBlock, got[:6], b.Header.EvidenceHash[:6])
 	}
 	if b.LastCommit.Hash() != b.Header.LastCommitHash {
 		return fmt.Errorf("%w: last commit hash does not match header", ErrInvalidBlock)

@@ -329,7 +329,7 @@ func TestBlockHashesMatchCometBFT(t *testing.T) {
 }
 
 // TestBlockValidateBasicRefusesForeignHeaders: a header of another block
-// protocol or with an evidence hash of non-empty evidence is refused.
+// protocol or with an evidence hash that is not its evidence's is refused.
 func TestBlockValidateBasicRefusesForeignHeaders(t *testing.T) {
 	for name, edit := range map[string]func(*Header){
 		"block protocol 10": func(h *Header) { h.Version.Block = 10 },

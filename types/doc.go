@@ -15,6 +15,8 @@
 // two forms, DuplicateVoteEvidence and LightClientAttackEvidence, with its
 // encodings, hashes, the evidence hash of a list and the ABCI Misbehavior;
 // testdata/cometbft_evidence_vectors.json holds CometBFT's vectors for them.
+// Blocks carry evidence (Block.Evidence, committed to by the header's
+// evidence hash).
 //
 // These are plain Go structs used by the consensus core and the engine. The
 // wire and storage format is protobuf (package proto/bftnode/types, with

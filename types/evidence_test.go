@@ -266,3 +266,43 @@ func TestLightClientAttackEvidenceValidateBasic(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockCarriesEvidence: a block holding CometBFT's vectors has
+// CometBFT's evidence hash in its header, keeps its evidence through the
+// wire form, and is refused when its evidence is not its header's.
+func TestBlockCarriesEvidence(t *testing.T) {
+	v, _ := loadEvidenceVectors(t)
+	b := testBlock(t, 5, 2)
+	for _, d := range v.Duplicates {
+		b.Evidence = append(b.Evidence, mustDecode(t, d.Evidence))
+	}
+	for _, a := range v.Attacks {
+		b.Evidence = append(b.Evidence, mustDecode(t, a.Evidence))
+	}
+	b.FillHeader()
+	if b.Header.EvidenceHash != toHash(t, v.ListHash) {
+		t.Fatalf("header evidence hash %X, want CometBFT's %X", b.Header.EvidenceHash, []byte(v.ListHash))
+	}
+	if err := b.ValidateBasic(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := BlockFromProto(marshalRoundTrip(t, b.ToProto()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Evidence) != len(b.Evidence) {
+		t.Fatalf("%d pieces of evidence after the round trip, want %d", len(back.Evidence), len(b.Evidence))
+	}
+	for i := range b.Evidence {
+		if !bytes.Equal(back.Evidence[i].Bytes(), b.Evidence[i].Bytes()) {
+			t.Errorf("evidence %d changed in the round trip", i)
+		}
+	}
+	if back.Hash() != b.Hash() {
+		t.Error("the block hash changed in the round trip")
+	}
+	back.Evidence = back.Evidence[1:]
+	if err := back.ValidateBasic(); !errors.Is(err, ErrInvalidBlock) {
+		t.Errorf("ValidateBasic with evidence dropped = %v, want ErrInvalidBlock", err)
+	}
+}

@@ -344,25 +344,34 @@ func (b *Block) ToProto() *typespb.Block {
 	if lastCommit == nil {
 		lastCommit = &typespb.Commit{}
 	}
+	var evidence typespb.EvidenceList
+	for _, ev := range b.Evidence {
+		evidence.Evidence = append(evidence.Evidence, EncodeEvidence(ev))
+	}
 	return &typespb.Block{
 		Header:     *b.Header.ToProto(),
 		Data:       typespb.Data{Txs: b.Data.Txs},
+		Evidence:   evidence,
 		LastCommit: lastCommit,
 	}
 }
 
-// BlockFromProto converts and checks a block's encoding (field lengths and
-// enums; no evidence). It does not validate the block itself: see
+// BlockFromProto converts and checks a block's encoding (field lengths,
+// enums, and each evidence's decoding and ValidateBasic). It does not validate the block itself: see
 // Block.ValidateBasic. An absent or empty last commit becomes nil.
 func BlockFromProto(pb *typespb.Block) (*Block, error) {
 	h, err := HeaderFromProto(&pb.Header)
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
-	if len(pb.Evidence.Evidence) != 0 {
-		return nil, fmt.Errorf("%w: the block carries %d pieces of evidence; bftnode accepts blocks without evidence only", ErrInvalidProto, len(pb.Evidence.Evidence))
-	}
 	b := &Block{Header: *h, Data: Data{Txs: pb.Data.Txs}}
+	for i, bz := range pb.Evidence.Evidence {
+		ev, err := DecodeEvidence(bz)
+		if err != nil {
+			return nil, fmt.Errorf("evidence %d: %w", i, err)
+		}
+		b.Evidence = append(b.Evidence, ev)
+	}
 	if c := pb.LastCommit; c != nil && !isEmptyCommit(c) {
 		if b.LastCommit, err = CommitFromProto(c); err != nil {
 			return nil, fmt.Errorf("last commit: %w", err)

@@ -217,7 +217,7 @@ func TestFromProtoRejectsMalformed(t *testing.T) {
 			_, err := BlockFromProto(pb)
 			return err
 		}},
-		{"block with evidence", func() error {
+		{"block with undecodable evidence", func() error {
 			pb := testBlock(t, 2, 1).ToProto()
 			pb.Evidence.Evidence = [][]byte{{1}}
 			_, err := BlockFromProto(pb)

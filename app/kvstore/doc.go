@@ -12,6 +12,11 @@
 // (so txs can be searched by app.key); a validator tx a "validator" event
 // with pubkey and power.
 //
+// Evidence of misbehaviour in a block (FinalizeBlock's Misbehavior) removes
+// the validator it names (a power-0 validator update), unless that would
+// leave no validator; each piece is recorded in a "misbehavior" block event
+// (type, validator address, height, action).
+//
 // A Query reads the committed value of a key, given in Data or else as the
 // path ("/name" reads key "name").
 //

@@ -204,7 +204,8 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
 }
 
-// FinalizeBlock executes the block's transactions in order. Their writes
+// FinalizeBlock executes the block's transactions in order, then removes
+// each validator the block's evidence names (see punish). Their writes
 // stay in a batch until Commit; the returned app hash already covers them.
 // A height executed again before its Commit (the node lost the outcome:
 // its connection or process failed) starts over from the committed state.
@@ -226,6 +227,16 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			res.ValidatorUpdates = append(res.ValidatorUpdates, *v)
 		}
 		res.TxResults[i] = result.ExecTxResult
+	}
+	for _, m := range req.Misbehavior {
+		v, ev, err := punish(w, m, updated)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			res.ValidatorUpdates = append(res.ValidatorUpdates, *v)
+		}
+		res.Events = append(res.Events, ev)
 	}
 	a.workHash = w.sum()
 	res.AppHash = a.workHash

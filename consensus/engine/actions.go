@@ -188,10 +188,16 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 	if err != nil {
 		return fmt.Errorf("%w: time of the block to propose: %w", ErrStore, err)
 	}
-	txs := e.d.Mempool.ReapMaxBytesMaxGas(e.cfg.MaxBlockBytes, -1)
+	var evs types.EvidenceList
+	if e.d.Evidence != nil {
+		evs = e.d.Evidence.Pending(e.cfg.MaxEvidenceBytes)
+	}
+	txBytes := e.cfg.MaxBlockBytes - evidenceBytes(evs)
+	txs := e.d.Mempool.ReapMaxBytesMaxGas(txBytes, -1)
 	resp, err := e.d.App.PrepareProposal(ctx, &abci.RequestPrepareProposal{
-		MaxTxBytes:         e.cfg.MaxBlockBytes,
+		MaxTxBytes:         txBytes,
 		Txs:                txs,
+		Misbehavior:        misbehavior(evs),
 		Height:             a.Height,
 		Time:               bt,
 		NextValidatorsHash: hashBytes(st.NextValidators.Hash()),
@@ -215,6 +221,7 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 			ProposerAddress:    e.self,
 		},
 		Data:       types.Data{Txs: resp.Txs},
+		Evidence:   evs,
 		LastCommit: lastCommit,
 	}
 	b.FillHeader()
@@ -235,8 +242,9 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 	return nil
 }
 
-// validateValue answers ValidateValue: the header must follow the state,
-// then the application decides (ProcessProposal).
+// validateValue answers ValidateValue: the header must follow the state and
+// the evidence pass the pool's checks, then the application decides
+// (ProcessProposal).
 func (e *Engine) validateValue(ctx context.Context, a consensus.ValidateValue) error {
 	b := e.blocks[a.BlockID]
 	if b == nil || a.Height != e.height() {
@@ -246,10 +254,14 @@ func (e *Engine) validateValue(ctx context.Context, a consensus.ValidateValue) e
 	if err := e.checkHeader(b); err != nil {
 		e.log.Info("invalid block proposed", append(e.pos(), "block", a.BlockID, "err", err)...)
 		valid = false
+	} else if err := e.checkEvidence(b.Evidence); err != nil {
+		e.log.Info("block proposed with invalid evidence", append(e.pos(), "block", a.BlockID, "err", err)...)
+		valid = false
 	} else {
 		resp, err := e.d.App.ProcessProposal(ctx, &abci.RequestProcessProposal{
 			Txs:                b.Data.Txs,
 			ProposedLastCommit: commitInfo(b.LastCommit, e.state.LastValidators),
+			Misbehavior:        misbehavior(b.Evidence),
 			Hash:               hashBytes(b.Hash()),
 			Height:             b.Header.Height,
 			Time:               b.Header.Time,

@@ -46,6 +46,9 @@ func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockI
 		return fmt.Errorf("%w: Commit at height %d: %w", ErrApp, h, err)
 	}
 	mark(&e.trace.committed)
+	if err := e.evidenceCommitted(b, e.state.Validators); err != nil {
+		return err
+	}
 	e.state = next
 	e.started = false
 	if err := e.d.Mempool.Update(ctx, h, b.Data.Txs, true); err != nil {
@@ -62,6 +65,7 @@ func finalizeRequest(b *types.Block, lastVals *types.ValidatorSet) *abci.Request
 	return &abci.RequestFinalizeBlock{
 		Txs:                b.Data.Txs,
 		DecidedLastCommit:  commitInfo(b.LastCommit, lastVals),
+		Misbehavior:        misbehavior(b.Evidence),
 		Hash:               hashBytes(b.Hash()),
 		Height:             b.Header.Height,
 		Time:               b.Header.Time,

@@ -10,6 +10,7 @@ import (
 	"github.com/bftnode/bftnode/blockstore"
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/consensus/wal"
+	"github.com/bftnode/bftnode/evidence"
 	"github.com/bftnode/bftnode/mempool"
 	"github.com/bftnode/bftnode/privval"
 	"github.com/bftnode/bftnode/types"
@@ -113,10 +114,25 @@ type Config struct {
 	// new equivocation the engine records (see Engine.Evidence). It must
 	// not block.
 	OnEvidence func(types.DuplicateVoteEvidence)
+	// MaxEvidenceBytes bounds the evidence of a proposal (the evidence
+	// consensus parameter max_bytes); it is taken from MaxBlockBytes' budget
+	// for txs. Zero proposes none.
+	MaxEvidenceBytes int64
+}
+
+// EvidencePool is the part of *evidence.Pool the engine uses: it proposes
+// the pending evidence, checks a proposal's, marks a committed block's and
+// is given each equivocation the engine detects once the height's block is
+// committed.
+type EvidencePool interface {
+	Add(types.Evidence) error
+	Pending(maxBytes int64) types.EvidenceList
+	CheckBlockEvidence(types.EvidenceList) error
+	MarkCommitted(height int64, list types.EvidenceList) error
 }
 
 // Deps are the engine's collaborators. All are required except Clock
-// (default RealClock).
+// (default RealClock), Evidence and WrapCore.
 type Deps struct {
 	Transport Transport
 	Store     BlockStore
@@ -125,6 +141,9 @@ type Deps struct {
 	Signer    privval.Signer
 	WAL       *wal.WAL
 	Clock     Clock
+	// Evidence, if set, puts evidence in blocks; nil proposes none and
+	// refuses a proposal that carries some.
+	Evidence EvidencePool
 	// WrapCore, if set, decorates the consensus state machine the engine
 	// builds; the engine then steps what it returns. Nil steps the state
 	// machine itself.
@@ -140,6 +159,7 @@ type Core interface {
 
 // The real implementations satisfy the interfaces.
 var (
-	_ BlockStore = (*blockstore.Store)(nil)
-	_ Mempool    = (*mempool.Mempool)(nil)
+	_ BlockStore   = (*blockstore.Store)(nil)
+	_ Mempool      = (*mempool.Mempool)(nil)
+	_ EvidencePool = (*evidence.Pool)(nil)
 )

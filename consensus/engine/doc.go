@@ -69,7 +69,15 @@
 // Each equivocation the core reports (two signed votes of one validator for
 // the same height, round and type) is logged with both votes, kept in a
 // bounded, deduplicated in-memory list ([Engine.Evidence]) and passed to
-// Config.OnEvidence. Evidence is not gossiped nor put in blocks.
+// Config.OnEvidence. Once the block of its height is committed it becomes
+// DuplicateVoteEvidence (that block's time, that height's validator set)
+// in the evidence pool (Deps.Evidence). The proposer puts the pool's
+// pending evidence in its block (within Config.MaxEvidenceBytes, taken from
+// the txs' budget); a validator refuses (prevotes nil for) a proposal whose
+// evidence the pool refuses; a committed block's evidence is marked
+// committed; the application is told of it as ABCI Misbehavior in
+// PrepareProposal, ProcessProposal and FinalizeBlock. Evidence is not
+// gossiped.
 //
 // Deps.WrapCore lets a caller decorate the state machine the engine steps;
 // the node leaves it nil. Fault tests use it, with decorators around the

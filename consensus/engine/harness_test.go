@@ -82,6 +82,8 @@ type cluster struct {
 	signer func(id string, s privval.Signer) privval.Signer
 	// walMaxFileSize is the nodes' wal.Options.MaxFileSize (0: default).
 	walMaxFileSize int64
+	// evidence, if set, gives each node its evidence pool.
+	evidence func(id string) engine.EvidencePool
 }
 
 func newCluster(t testing.TB, n int, seed byte) *cluster {
@@ -198,6 +200,9 @@ func (c *cluster) newEngine(nd *node) (*engine.Engine, error) {
 	}
 	if nd.clock != nil {
 		deps.Clock = nd.clock
+	}
+	if c.evidence != nil {
+		deps.Evidence = c.evidence(nd.id)
 	}
 	if err := byzantine.Decorate(nd.byzantine, nd.priv, c.genesis.ChainID, nil)(&deps); err != nil {
 		return nil, err

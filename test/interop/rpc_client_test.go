@@ -20,7 +20,6 @@ import (
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/p2p"
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
@@ -247,13 +246,8 @@ func TestRPCCometBFTClientDecodesEveryMethod(t *testing.T) {
 		t.Fatalf("abci_query: %+v", query.Response)
 	}
 
-	// Evidence is not accepted over the RPC (see README, Compatibility): the
-	// client gets a JSON-RPC error, not a result it would misread.
-	_, err = c.BroadcastEvidence(ctx, duplicateVoteEvidence())
+	checkBroadcastEvidence(ctx, t, c, nw)
 	called["broadcast_evidence"] = true
-	if err == nil || !strings.Contains(err.Error(), "not supported") {
-		t.Fatalf("broadcast_evidence: %v, want a \"not supported\" error", err)
-	}
 
 	checkEvents(t, events, tx, txHeight, nw.chainID, clientLog)
 	must("unsubscribe", c.Unsubscribe(ctx, "interop", queries["Tx"]))
@@ -414,16 +408,6 @@ func servedMethods(t *testing.T, nd *bnode) []string {
 		t.Fatalf("GET / listed no methods (%v)", err)
 	}
 	return methods
-}
-
-// duplicateVoteEvidence is evidence of the right type for
-// broadcast_evidence; bftnode refuses it before looking inside.
-func duplicateVoteEvidence() cmttypes.Evidence {
-	vote := func(round int32) *cmttypes.Vote {
-		return &cmttypes.Vote{Type: cmtproto.PrevoteType, Height: 1, Round: round, Timestamp: time.Now().UTC(),
-			ValidatorAddress: make([]byte, 20), Signature: make([]byte, 64)}
-	}
-	return &cmttypes.DuplicateVoteEvidence{VoteA: vote(0), VoteB: vote(1), Timestamp: time.Now().UTC()}
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.

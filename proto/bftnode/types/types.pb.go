@@ -300,8 +300,8 @@ func (m *Data) XXX_DiscardUnknown() {
 var xxx_messageInfo_Data proto.InternalMessageInfo
 
 // EvidenceList is a block's evidence: on the wire, CometBFT's list of
-// tendermint.types.Evidence messages. bftnode does not put evidence in
-// blocks, so it is always empty; a block with evidence is refused.
+// tendermint.types.Evidence messages, each one piece of evidence of
+// misbehaviour.
 type EvidenceList struct {
 	Evidence [][]byte `protobuf:"bytes,1,rep,name=evidence,proto3" json:"evidence,omitempty"`
 }
