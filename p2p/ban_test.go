@@ -15,7 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -125,11 +125,11 @@ func TestMisbehavingPeersAreBanned(t *testing.T) {
 	if a.host.Network().Connectedness(b.ID()) != network.Connected {
 		t.Fatal("honest peer b was disconnected")
 	}
-	a.SetStatus(engine.Status{Height: 1})
-	b.SetStatus(engine.Status{Height: 1})
-	b.Broadcast(engine.VoteMsg{Vote: &types.Vote{Type: types.PrevoteType, Height: 1, ValidatorAddress: testAddr(1), ValidatorIndex: 1, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("b")}})
+	a.SetStatus(msgs.Status{Height: 1})
+	b.SetStatus(msgs.Status{Height: 1})
+	b.Broadcast(msgs.VoteMsg{Vote: &types.Vote{Type: types.PrevoteType, Height: 1, ValidatorAddress: testAddr(1), ValidatorIndex: 1, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("b")}})
 	m := receive(t, a)
-	if v, ok := m.Msg.(engine.VoteMsg); !ok || v.Vote.ValidatorIndex != 1 || m.From != b.ID().String() {
+	if v, ok := m.Msg.(msgs.VoteMsg); !ok || v.Vote.ValidatorIndex != 1 || m.From != b.ID().String() {
 		t.Fatalf("a got %+v, want b's vote", m)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 	"github.com/bftnode/bftnode/types"
 )
@@ -84,7 +84,7 @@ func (t *Transport) loadResponse(h int64) *p2ppb.BlockResponse {
 
 // fetchBlocks requests from..to from p and returns the verified prefix of
 // the answer, with an error for whatever went wrong after it.
-func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) ([]engine.CommitMsg, error) {
+func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) ([]msgs.CommitMsg, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	s, err := t.host.NewStream(ctx, p, ProtocolBlockSync)
@@ -105,7 +105,7 @@ func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) 
 	t.stats.sent(KindBlockSync, len(f))
 	_ = s.CloseWrite()
 	r := bufio.NewReaderSize(s, 256<<10)
-	var out []engine.CommitMsg
+	var out []msgs.CommitMsg
 	for h := from; h <= to; h++ {
 		payload, n, err := readFrame(r, t.cfg.maxSyncFrame())
 		if err != nil {
@@ -121,35 +121,35 @@ func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) 
 	return out, nil
 }
 
-func (t *Transport) decodeBlockResponse(payload []byte, h int64) (engine.CommitMsg, error) {
+func (t *Transport) decodeBlockResponse(payload []byte, h int64) (msgs.CommitMsg, error) {
 	var resp p2ppb.BlockResponse
 	if err := decodeFrame(payload, &resp); err != nil {
-		return engine.CommitMsg{}, err
+		return msgs.CommitMsg{}, err
 	}
 	if resp.Height != h {
-		return engine.CommitMsg{}, fmt.Errorf("%w: response for height %d, want %d", errOutOfRange, resp.Height, h)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: response for height %d, want %d", errOutOfRange, resp.Height, h)
 	}
 	if resp.Missing {
-		return engine.CommitMsg{}, fmt.Errorf("%w: height %d", errMissing, h)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: height %d", errMissing, h)
 	}
 	if resp.Block == nil || resp.Commit == nil {
-		return engine.CommitMsg{}, fmt.Errorf("%w: height %d without block or commit", ErrBadFrame, h)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: height %d without block or commit", ErrBadFrame, h)
 	}
 	block, err := types.BlockFromProto(resp.Block)
 	if err != nil {
-		return engine.CommitMsg{}, fmt.Errorf("%w: block %d: %w", ErrBadFrame, h, err)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: block %d: %w", ErrBadFrame, h, err)
 	}
 	commit, err := types.CommitFromProto(resp.Commit)
 	if err != nil {
-		return engine.CommitMsg{}, fmt.Errorf("%w: commit %d: %w", ErrBadFrame, h, err)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: commit %d: %w", ErrBadFrame, h, err)
 	}
 	if err := t.checkBlock(block, h); err != nil {
-		return engine.CommitMsg{}, err
+		return msgs.CommitMsg{}, err
 	}
 	if commit.Height != h || commit.BlockID.Hash != block.Hash() {
-		return engine.CommitMsg{}, fmt.Errorf("%w: commit for %d/%X does not match block %d", errOutOfRange, commit.Height, commit.BlockID.Hash[:6], h)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: commit for %d/%X does not match block %d", errOutOfRange, commit.Height, commit.BlockID.Hash[:6], h)
 	}
-	return engine.CommitMsg{Block: block, Commit: commit}, nil
+	return msgs.CommitMsg{Block: block, Commit: commit}, nil
 }
 
 type syncPeer struct {
@@ -175,7 +175,7 @@ func (t *Transport) syncPeers() ([]syncPeer, int64, int64) {
 type batchResult struct {
 	from, to int64
 	peer     peer.ID
-	msgs     []engine.CommitMsg
+	msgs     []msgs.CommitMsg
 	err      error
 }
 
@@ -185,7 +185,7 @@ func (t *Transport) runSync() {
 	var (
 		next     int64 // next height to deliver
 		reqHigh  int64 // highest height requested
-		pending  = make(map[int64]engine.CommitMsg)
+		pending  = make(map[int64]msgs.CommitMsg)
 		from     = make(map[int64]peer.ID)
 		inflight int
 		retry    [][2]int64
@@ -248,7 +248,7 @@ func (t *Transport) runSync() {
 				break
 			}
 			delete(pending, next)
-			t.deliver(engine.Inbound{From: from[next].String(), Msg: msg})
+			t.deliver(msgs.Inbound{From: from[next].String(), Msg: msg})
 			delete(from, next)
 			t.stats.synced.Add(1)
 			next++

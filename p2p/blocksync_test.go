@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 )
 
 func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
@@ -13,8 +13,8 @@ func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
 	src := newFakeSource(t, n)
 	s1 := newTestNode(t, func(c *Config) { c.Source = src })
 	s2 := newTestNode(t, func(c *Config) { c.Source = src })
-	s1.SetStatus(engine.Status{Height: n + 1})
-	s2.SetStatus(engine.Status{Height: n + 1})
+	s1.SetStatus(msgs.Status{Height: n + 1})
+	s2.SetStatus(msgs.Status{Height: n + 1})
 	empty := &fakeSource{}
 	syncer := newTestNode(t, func(c *Config) {
 		c.Source = empty
@@ -28,10 +28,10 @@ func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
 	})
 	// Sync starts once the engine says where it is.
 	start := time.Now()
-	syncer.SetStatus(engine.Status{Height: 1})
+	syncer.SetStatus(msgs.Status{Height: 1})
 	for h := int64(1); h <= n; h++ {
 		m := receive(t, syncer)
-		cm, ok := m.Msg.(engine.CommitMsg)
+		cm, ok := m.Msg.(msgs.CommitMsg)
 		if !ok {
 			t.Fatalf("height %d: got %T, want CommitMsg", h, m.Msg)
 		}
@@ -45,7 +45,7 @@ func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
 		if m.From != s1.ID().String() && m.From != s2.ID().String() {
 			t.Fatalf("height %d from unknown peer %s", h, m.From)
 		}
-		syncer.SetStatus(engine.Status{Height: h + 1}) // as the engine does after applying
+		syncer.SetStatus(msgs.Status{Height: h + 1}) // as the engine does after applying
 	}
 	elapsed := time.Since(start)
 	served1 := s1.Stats().Sent[KindBlockSync].Frames

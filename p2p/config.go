@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -47,7 +47,7 @@ type Config struct {
 	// MaxPeers bounds the peers pex dials (default 50).
 	MaxPeers int
 	// Source serves block sync and catch-up; may be nil (serves nothing).
-	Source engine.BlockSource
+	Source msgs.BlockSource
 	Logger *slog.Logger
 
 	// GossipInterval is how often each peer is checked for missing

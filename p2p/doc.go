@@ -1,5 +1,5 @@
 // Package p2p connects validators over go-libp2p and implements
-// engine.Transport.
+// msgs.Transport (the engine's port to the network).
 //
 // A Transport owns a libp2p host (Ed25519 node key, TCP, Noise, a connection
 // manager, a resource manager and a connection gater for banned peers) and
@@ -14,7 +14,7 @@
 //     and reach the engine as one ProposalMsg (after a ProposalHeaderMsg
 //     for the proposal alone). A peer's proposal, parts and votes are held
 //     unverified and relayed or announced to other peers only once the
-//     engine has checked their signatures and calls Transport.Accepted, so
+//     engine has checked their signatures and relays them (Transport.Relay), so
 //     a forgery is never forwarded and an honest relayer is never blamed
 //     for one. Own messages (Broadcast) are relayable at once.
 //   - /bftnode/blocksync/1: a node far behind its peers fetches committed

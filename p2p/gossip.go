@@ -9,7 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 	"github.com/bftnode/bftnode/types"
 )
@@ -33,7 +33,7 @@ type storedProposal struct {
 	parts      *partSet
 	partFrames [][]byte // encoded lazily
 	delivered  bool
-	// verified: our own, or the engine accepted it (Transport.Accepted).
+	// verified: our own, or the engine accepted it (Transport.Relay).
 	// Only a verified proposal and its parts are relayed or announced.
 	verified bool
 	from     peer.ID // who sent us the proposal; empty for our own
@@ -97,22 +97,22 @@ func (sp *storedProposal) partFrame(i uint32) []byte {
 
 // Broadcast sends our ProposalMsg (as a proposal and block parts) or
 // VoteMsg to every peer not known to have it.
-func (t *Transport) Broadcast(msg any) {
+func (t *Transport) Broadcast(msg msgs.Msg) {
 	switch m := msg.(type) {
-	case engine.ProposalMsg:
+	case msgs.ProposalMsg:
 		t.broadcastProposal(m)
-	case *engine.ProposalMsg:
+	case *msgs.ProposalMsg:
 		t.broadcastProposal(*m)
-	case engine.VoteMsg:
+	case msgs.VoteMsg:
 		t.broadcastVote(m.Vote)
-	case *engine.VoteMsg:
+	case *msgs.VoteMsg:
 		t.broadcastVote(m.Vote)
 	default:
 		t.log.Error("broadcast of unsupported message", "type", fmt.Sprintf("%T", msg))
 	}
 }
 
-func (t *Transport) broadcastProposal(m engine.ProposalMsg) {
+func (t *Transport) broadcastProposal(m msgs.ProposalMsg) {
 	if m.Proposal == nil || m.Block == nil {
 		t.log.Error("broadcast of incomplete proposal")
 		return
@@ -223,7 +223,7 @@ func (t *Transport) sendVoteLocked(ps *peerState, k voteKey, sv *storedVote, cut
 
 // SetStatus records our position, prunes what peers can no longer need
 // and tells every peer.
-func (t *Transport) SetStatus(st engine.Status) {
+func (t *Transport) SetStatus(st msgs.Status) {
 	t.mu.Lock()
 	t.status = st
 	for h := range t.heights {
@@ -382,7 +382,7 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 	}
 	has := ps.hasAt(prop.Height)
 	has.proposals[prop.Round] = true
-	header := engine.Inbound{From: ps.id.String(), Msg: engine.ProposalHeaderMsg{Proposal: prop}}
+	header := msgs.Inbound{From: ps.id.String(), Msg: msgs.ProposalHeaderMsg{Proposal: prop}}
 	if sp := hd.proposals[prop.Round]; sp != nil {
 		same, verified := sameProposal(sp.proposal, prop), sp.verified
 		if same {
@@ -393,7 +393,7 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 		t.mu.Unlock()
 		if !same && !verified {
 			// The one we hold may be a forgery: the engine checks this
-			// one too, and Accepted replaces ours if it verifies.
+			// one too, and its relay replaces ours if it verifies.
 			t.deliver(header)
 		}
 		return nil // a duplicate, or a conflicting one we do not store
@@ -489,7 +489,7 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 		from = sp.from
 	}
 	t.mu.Unlock()
-	t.deliver(engine.Inbound{From: from.String(), Msg: engine.ProposalMsg{Proposal: prop, Block: block}})
+	t.deliver(msgs.Inbound{From: from.String(), Msg: msgs.ProposalMsg{Proposal: prop, Block: block}})
 	return nil
 }
 
@@ -532,7 +532,7 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 			return nil
 		}
 		// A conflicting vote: the engine decides (evidence or forgery).
-		t.deliver(engine.Inbound{From: ps.id.String(), Msg: engine.VoteMsg{Vote: v}})
+		t.deliver(msgs.Inbound{From: ps.id.String(), Msg: msgs.VoteMsg{Vote: v}})
 		return nil
 	}
 	frame, err := encodeFrame(&p2ppb.ConsensusMessage{Vote: vm})
@@ -544,7 +544,7 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	// accepts it.
 	hd.votes[k] = &storedVote{vote: v, frame: frame, at: time.Now()}
 	t.mu.Unlock()
-	t.deliver(engine.Inbound{From: ps.id.String(), Msg: engine.VoteMsg{Vote: v}})
+	t.deliver(msgs.Inbound{From: ps.id.String(), Msg: msgs.VoteMsg{Vote: v}})
 	return nil
 }
 

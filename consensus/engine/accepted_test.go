@@ -35,7 +35,7 @@ func TestOnlyVerifiedMessagesAreAccepted(t *testing.T) {
 	c.start(c.nodes[1])
 	nd, other := c.nodes[0], c.nodes[1]
 	accepted := func(sig []byte) bool {
-		for _, m := range nd.ep.AcceptedMessages() {
+		for _, m := range nd.ep.Relayed() {
 			if bytes.Equal(signatureOf(m), sig) {
 				return true
 			}
@@ -43,7 +43,7 @@ func TestOnlyVerifiedMessagesAreAccepted(t *testing.T) {
 		return false
 	}
 	waitFor(t, 30*time.Second, "a vote of the other running validator accepted", func() bool {
-		for _, m := range nd.ep.AcceptedMessages() {
+		for _, m := range nd.ep.Relayed() {
 			if v, ok := m.(engine.VoteMsg); ok && v.Vote.ValidatorAddress == types.AddressOf(other.priv.Public().(ed25519.PublicKey)) {
 				return true
 			}

@@ -101,7 +101,7 @@ func (b *Byzantine) install(e *Engine) error {
 			return fmt.Errorf("%w: byzantine key does not match the signer", ErrConfig)
 		}
 		e.d.Transport = &byzTransport{Transport: e.d.Transport, mode: b.Mode, key: b.Key, chain: e.chain, log: e.log,
-			conflicts: map[string][]any{}}
+			conflicts: map[string][]Msg{}}
 	default:
 		return fmt.Errorf("%w: %w: %q", ErrConfig, ErrByzantineMode, b.Mode)
 	}
@@ -137,7 +137,7 @@ type byzTransport struct {
 	mu sync.Mutex
 	// conflicts holds, by the original's signature, the messages made to
 	// conflict with it, so a rebroadcast resends the same ones.
-	conflicts map[string][]any
+	conflicts map[string][]Msg
 	// equivocal maps, by (height, round), our proposal's block ID to the
 	// other block's ID, for the votes that match it.
 	equivocal map[hr]blockPair
@@ -151,7 +151,7 @@ type hr struct {
 
 type blockPair struct{ a, b types.BlockID }
 
-func (t *byzTransport) Broadcast(msg any) {
+func (t *byzTransport) Broadcast(msg Msg) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch m := msg.(type) {
@@ -245,7 +245,7 @@ func (t *byzTransport) altProposal(m ProposalMsg, change func(*types.Block)) (al
 	if alt, err = t.resigned(m, change); err != nil {
 		return ProposalMsg{}, false, err
 	}
-	t.conflicts[string(m.Proposal.Signature)] = []any{alt}
+	t.conflicts[string(m.Proposal.Signature)] = []Msg{alt}
 	return alt, true, nil
 }
 
@@ -307,7 +307,7 @@ func (t *byzTransport) vote(v *types.Vote) {
 // in this mode: in doublevote mode one for nil (v is for a block) or for a
 // made-up block (v is for nil); in equivocate mode one for the other block
 // of the round we equivocated in.
-func (t *byzTransport) conflictingVotes(v *types.Vote) []any {
+func (t *byzTransport) conflictingVotes(v *types.Vote) []Msg {
 	var id types.BlockID
 	switch t.mode {
 	case ByzantineDoubleVote:
@@ -326,10 +326,10 @@ func (t *byzTransport) conflictingVotes(v *types.Vote) []any {
 	c.BlockID = id
 	c.Signature = ed25519.Sign(t.key, types.VoteSignBytes(t.chain, &c))
 	t.log.Warn("byzantine: double-voting", "height", v.Height, "round", v.Round, "type", v.Type, "a", v.BlockID, "b", id)
-	return []any{VoteMsg{Vote: &c}}
+	return []Msg{VoteMsg{Vote: &c}}
 }
 
-func (t *byzTransport) cached(sig []byte) ([]any, bool) {
+func (t *byzTransport) cached(sig []byte) ([]Msg, bool) {
 	out, ok := t.conflicts[string(sig)]
 	return out, ok
 }

@@ -18,12 +18,12 @@ const testChain = "byz-test"
 // recTransport records what is broadcast and sent directly.
 type recTransport struct {
 	peers     []string
-	broadcast []any
+	broadcast []Msg
 	direct    map[string][]any
 }
 
-func (r *recTransport) Broadcast(msg any)        { r.broadcast = append(r.broadcast, msg) }
-func (r *recTransport) Accepted(any)             {}
+func (r *recTransport) Broadcast(msg Msg)        { r.broadcast = append(r.broadcast, msg) }
+func (r *recTransport) Relay(Msg)                {}
 func (r *recTransport) Inbound() <-chan Inbound  { return nil }
 func (r *recTransport) SetStatus(Status)         {}
 func (r *recTransport) ReportPeer(string, error) {}

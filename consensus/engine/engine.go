@@ -47,7 +47,7 @@ type Engine struct {
 
 	started    bool // the core runs the height after state's last block
 	blocks     map[types.BlockID]*types.Block
-	sent       []any               // own messages of this height, for rebroadcast
+	sent       []Msg               // own messages of this height, for rebroadcast
 	seen       map[string]struct{} // signatures of messages already handled this height
 	future     []Inbound
 	feedback   []consensus.Event

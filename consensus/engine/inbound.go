@@ -78,7 +78,7 @@ func (e *Engine) onVote(ctx context.Context, in Inbound, m VoteMsg) error {
 		delete(e.seen, string(v.Signature))
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}
-	e.d.Transport.Accepted(m) // verified: the transport may relay it
+	e.d.Transport.Relay(m) // verified: the transport may relay it
 	e.trace.voteAge += time.Since(v.Timestamp)
 	e.trace.votes++
 	now := e.d.Clock.Now()
@@ -104,7 +104,7 @@ func (e *Engine) onProposal(ctx context.Context, in Inbound, m ProposalMsg) erro
 		delete(e.seen, string(p.Signature))
 		return err
 	}
-	e.d.Transport.Accepted(m)
+	e.d.Transport.Relay(m)
 	now := e.d.Clock.Now()
 	rec, err := encodeProposal(p, b, now)
 	if err == nil {
@@ -137,7 +137,7 @@ func (e *Engine) onProposalHeader(m ProposalHeaderMsg) error {
 	if err := e.authProposal(p); err != nil {
 		return err
 	}
-	e.d.Transport.Accepted(m)
+	e.d.Transport.Relay(m)
 	return nil
 }
 
