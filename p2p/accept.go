@@ -77,6 +77,14 @@ func (t *Transport) applyRelay(msg msgs.Msg) {
 	}
 }
 
+// relayableLocked reports whether a message the engine verified, of
+// height h and round r, is still worth relaying: one in the window, or of
+// the height just decided (the engine may have moved on while the verdict
+// was queued, and the precommits that decided it help lagging peers).
+func (t *Transport) relayableLocked(h int64, r int32) bool {
+	return h == t.status.Height-1 || t.status.Admits(h, r)
+}
+
 func (t *Transport) acceptVote(v *types.Vote) {
 	if v == nil {
 		return
@@ -84,7 +92,7 @@ func (t *Transport) acceptVote(v *types.Vote) {
 	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.inWindowLocked(v.Height) {
+	if !t.relayableLocked(v.Height, v.Round) {
 		return
 	}
 	hd := t.heightLocked(v.Height)
@@ -127,7 +135,7 @@ func (t *Transport) acceptProposal(p *types.Proposal, block *types.Block) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.inWindowLocked(p.Height) {
+	if !t.relayableLocked(p.Height, p.Round) {
 		return
 	}
 	hd := t.heightLocked(p.Height)

@@ -19,6 +19,12 @@ import (
 
 var errMissing = errors.New("p2p: peer lacks the block")
 
+// syncPatience is how long peers must stay Config.SyncLag or more blocks
+// ahead before block sync starts: a node briefly that far behind, as on a
+// loaded machine with no commit delay, still finishes those heights through
+// consensus gossip.
+const syncPatience = time.Second
+
 // syncStall is how long delivered blocks may go unapplied before block
 // sync assumes the engine refused one and fetches again from its height.
 const syncStall = 10 * time.Second
@@ -179,8 +185,8 @@ type batchResult struct {
 	err      error
 }
 
-// runSync fetches blocks when peers are SyncLag or more blocks ahead,
-// from several peers in parallel, and delivers them in height order.
+// runSync fetches blocks when peers have been SyncLag or more blocks ahead
+// for syncPatience, from several peers in parallel, and delivers them in height order.
 func (t *Transport) runSync() {
 	var (
 		next     int64 // next height to deliver
@@ -197,6 +203,9 @@ func (t *Transport) runSync() {
 		logCount uint64
 		pause    time.Time
 		rr       int
+		// behindSince: when peers were last seen SyncLag or more blocks
+		// ahead after not being so (zero: they are not).
+		behindSince time.Time
 	)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -232,8 +241,16 @@ func (t *Transport) runSync() {
 			retry = nil
 			lastMove = time.Now()
 		}
-		if !syncing && top-(our-1) >= t.cfg.SyncLag {
+		behind := top-(our-1) >= t.cfg.SyncLag
+		switch {
+		case !behind:
+			behindSince = time.Time{}
+		case behindSince.IsZero():
+			behindSince = time.Now()
+		}
+		if !syncing && behind && time.Since(behindSince) >= syncPatience {
 			syncing = true
+			t.stats.syncStarts.Add(1)
 			t.log.Info("block sync started", "height", our, "target", top, "peers", len(peers))
 			logAt, logCount = time.Now(), t.stats.synced.Load()
 		}

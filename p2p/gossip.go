@@ -16,9 +16,11 @@ import (
 
 // Bounds on what peers can make this node hold per height.
 const (
-	maxHasEntries         = 1 << 16 // per peer and kind
+	maxHasEntries         = 1 << 16 // per peer, height and kind
 	maxProposalsPerHeight = 64
-	maxRoundsAhead        = 8
+	// catchUpHeights: the decided heights whose proposals, parts and
+	// votes are kept to send peers still deciding them.
+	catchUpHeights = 4
 )
 
 var (
@@ -67,11 +69,13 @@ func (t *Transport) heightLocked(h int64) *heightData {
 	return hd
 }
 
-// inWindowLocked reports whether height h is one we gossip: the previous,
-// current or next height (any height before the engine's first status).
+// inWindowLocked reports whether a peer's announcement (HasVote, HasPart,
+// HasBlock) of height h is worth recording: the previous, current or next
+// height, once the engine has told its position. A peer's proposals,
+// parts and votes pass the stricter msgs.Status.Admits.
 func (t *Transport) inWindowLocked(h int64) bool {
 	our := t.status.Height
-	return our == 0 || (h >= our-1 && h <= our+1)
+	return our > 0 && h >= our-1 && h <= our+1
 }
 
 // peerNearLocked reports whether ps may want messages of height h.
@@ -227,7 +231,7 @@ func (t *Transport) SetStatus(st msgs.Status) {
 	t.mu.Lock()
 	t.status = st
 	for h := range t.heights {
-		if h < st.Height-1 {
+		if h < st.Height-catchUpHeights {
 			delete(t.heights, h)
 		}
 	}
@@ -341,11 +345,18 @@ func (t *Transport) onStatus(ps *peerState, st *p2ppb.Status) error {
 	}
 	t.mu.Lock()
 	grew := st.StoreHeight > ps.status.storeHeight
+	moved := st.Height != ps.status.height
 	ps.status = peerStatus{known: true, height: st.Height, round: st.Round, step: uint8(st.Step), storeBase: st.StoreBase, storeHeight: st.StoreHeight}
 	for h := range ps.has {
 		if h < st.Height-1 {
 			delete(ps.has, h)
 		}
+	}
+	if moved && st.Height < t.status.Height {
+		// A peer catching up on a height we decided: send it what we hold
+		// of it now, not at the next gossip round, so that it finishes
+		// the height through gossip faster than the network moves on.
+		t.sendHeightLocked(ps, st.Height, time.Time{})
 	}
 	t.mu.Unlock()
 	if grew {
@@ -367,13 +378,9 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 		return fmt.Errorf("%w: proposal %d/%d with %d parts", errOutOfRange, prop.Height, prop.Round, psh.Total)
 	}
 	t.mu.Lock()
-	if !t.inWindowLocked(prop.Height) {
+	if !t.status.Admits(prop.Height, prop.Round) {
 		t.mu.Unlock()
-		return nil
-	}
-	if prop.Height == t.status.Height && prop.Round > t.status.Round+maxRoundsAhead {
-		t.mu.Unlock()
-		return nil // too far ahead to hold for now; gossip resends later
+		return nil // outside the window: not held, not the engine's concern
 	}
 	hd := t.heightLocked(prop.Height)
 	if len(hd.proposals) >= maxProposalsPerHeight && hd.proposals[prop.Round] == nil {
@@ -426,7 +433,7 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 	if hd != nil {
 		sp = hd.proposals[bp.Round]
 	}
-	if sp == nil || !t.inWindowLocked(bp.Height) {
+	if sp == nil || !t.status.Admits(bp.Height, bp.Round) {
 		t.mu.Unlock()
 		return nil // no proposal yet: a later gossip round resends
 	}
@@ -443,7 +450,9 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 		}
 		return err
 	}
-	ps.hasAt(bp.Height).parts[partKey{bp.Round, bp.Part.Index}] = struct{}{}
+	if has := ps.hasAt(bp.Height); len(has.parts) < maxHasEntries {
+		has.parts[partKey{bp.Round, bp.Part.Index}] = struct{}{}
+	}
 	if !added {
 		t.stats.dupParts.Add(1)
 	} else if sp.partAt != nil {
@@ -518,11 +527,17 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	}
 	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
 	t.mu.Lock()
-	if !t.inWindowLocked(v.Height) {
+	if !t.status.Admits(v.Height, v.Round) {
 		t.mu.Unlock()
-		return nil
+		return nil // outside the window: not held, not the engine's concern
 	}
-	ps.hasAt(v.Height).votes[k] = struct{}{}
+	if size := t.status.SetSize(v.Height); int(v.ValidatorIndex) >= size {
+		t.mu.Unlock()
+		return fmt.Errorf("%w: vote of validator %d in a set of %d", errOutOfRange, v.ValidatorIndex, size)
+	}
+	if has := ps.hasAt(v.Height); len(has.votes) < maxHasEntries {
+		has.votes[k] = struct{}{}
+	}
 	hd := t.heightLocked(v.Height)
 	if sv := hd.votes[k]; sv != nil {
 		same := bytes.Equal(sv.vote.Signature, v.Signature)
@@ -579,20 +594,27 @@ func (t *Transport) gossipOnce() {
 		if !ps.status.known {
 			continue
 		}
-		hd := t.heights[ps.status.height]
-		if hd == nil {
-			continue
-		}
-		rounds := make([]int32, 0, len(hd.proposals))
-		for r := range hd.proposals {
-			rounds = append(rounds, r)
-		}
-		slices.Sort(rounds)
-		for _, r := range rounds {
-			t.sendProposalLocked(ps, hd.proposals[r], cutoff)
-		}
-		for k, sv := range hd.votes {
-			t.sendVoteLocked(ps, k, sv, cutoff)
-		}
+		t.sendHeightLocked(ps, ps.status.height, cutoff)
+	}
+}
+
+// sendHeightLocked queues what ps lacks of height h that arrived no later
+// than cutoff (zero: any): proposals with their parts, round by round,
+// then votes.
+func (t *Transport) sendHeightLocked(ps *peerState, h int64, cutoff time.Time) {
+	hd := t.heights[h]
+	if hd == nil {
+		return
+	}
+	rounds := make([]int32, 0, len(hd.proposals))
+	for r := range hd.proposals {
+		rounds = append(rounds, r)
+	}
+	slices.Sort(rounds)
+	for _, r := range rounds {
+		t.sendProposalLocked(ps, hd.proposals[r], cutoff)
+	}
+	for k, sv := range hd.votes {
+		t.sendVoteLocked(ps, k, sv, cutoff)
 	}
 }

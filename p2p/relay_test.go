@@ -45,6 +45,10 @@ func voteFrame(v *types.Vote) *p2ppb.ConsensusMessage {
 	return &p2ppb.ConsensusMessage{Vote: &p2ppb.VoteMessage{Vote: v.ToProto()}}
 }
 
+func propFrame(p *types.Proposal) *p2ppb.ConsensusMessage {
+	return &p2ppb.ConsensusMessage{Proposal: &p2ppb.ProposalMessage{Proposal: p.ToProto()}}
+}
+
 // heldVote returns the signature of the vote tr holds for k, and whether
 // it is verified (relayable).
 func heldVote(tr *Transport, k voteKey) ([]byte, bool) {
@@ -103,7 +107,7 @@ func TestOnlyVerifiedMessagesAreRelayed(t *testing.T) {
 		bad := vote(tv.keys[2], types.PrevoteType)
 		bad.Signature = bytes.Repeat([]byte{7}, ed25519.SignatureSize)                                            // a bad signature
 		nonVal := &types.Vote{Type: types.PrecommitType, Height: 1, Timestamp: time.Unix(1_767_225_700, 0).UTC(), // by a non-validator
-			ValidatorAddress: types.AddressOf(stranger.Public().(ed25519.PublicKey)), ValidatorIndex: 7}
+			ValidatorAddress: types.AddressOf(stranger.Public().(ed25519.PublicKey)), ValidatorIndex: 3} // an index in the set, not its address
 		nonVal.Signature = ed25519.Sign(stranger, types.VoteSignBytes(testChain, nonVal))
 		raw := rawSend(t, a, voteFrame(bad), voteFrame(nonVal))
 		waitFor(t, "A bans the forger", func() bool { return a.gater.isBanned(raw.ID()) })
@@ -197,9 +201,6 @@ func TestRelayerNotBlamedForForgedProposal(t *testing.T) {
 	}
 	proposal := func(round int32, id types.BlockID, sig string) *types.Proposal {
 		return &types.Proposal{Height: 1, Round: round, POLRound: -1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig(sig)}
-	}
-	propFrame := func(p *types.Proposal) *p2ppb.ConsensusMessage {
-		return &p2ppb.ConsensusMessage{Proposal: &p2ppb.ProposalMessage{Proposal: p.ToProto()}}
 	}
 	expect := func(from peer.ID, sig []byte, header bool) msgs.Inbound {
 		t.Helper()

@@ -37,7 +37,7 @@ type Transport struct {
 	mu      sync.Mutex
 	status  msgs.Status
 	peers   map[peer.ID]*peerState
-	heights map[int64]*heightData // gossip store: current and previous height
+	heights map[int64]*heightData // gossip store: next, current and catchUpHeights previous heights
 
 	syncWake chan struct{}
 	pexWake  chan struct{}

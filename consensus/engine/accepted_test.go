@@ -99,3 +99,46 @@ func TestOnlyVerifiedMessagesAreAccepted(t *testing.T) {
 		t.Fatal("a forged message was accepted")
 	}
 }
+
+// A validator's correctly signed vote for a round far beyond the admission
+// window (msgs.Status.Admits) is dropped before its signature is checked:
+// not relayed, not reported (an honest peer may be ahead), and it does not
+// hold up the messages behind it.
+func TestFarFutureRoundVoteIsNotRelayed(t *testing.T) {
+	c := newCluster(t, 4, 32)
+	c.start(c.nodes[0])
+	c.start(c.nodes[1])
+	nd := c.nodes[0]
+	absent := c.nodes[2].priv
+	idx, val := c.genesis.Validators.ByAddress(types.AddressOf(absent.Public().(ed25519.PublicKey)))
+	if val == nil {
+		t.Fatal("absent validator not in the set")
+	}
+	sign := func(round int32) *types.Vote {
+		v := &types.Vote{Type: types.PrecommitType, Height: 1, Round: round, Timestamp: time.Unix(1_767_225_700, 0).UTC(), ValidatorAddress: val.Address, ValidatorIndex: idx}
+		v.Signature = ed25519.Sign(absent, types.VoteSignBytes(testChain, v))
+		return v
+	}
+	far, near := sign(1<<20), sign(0)
+	spoof := c.net.Join("spoofer", nil)
+	before := len(nd.ep.Reports())
+	spoof.Broadcast(engine.VoteMsg{Vote: far})
+	spoof.Broadcast(engine.VoteMsg{Vote: near})
+	relayed := func(sig []byte) bool {
+		for _, m := range nd.ep.Relayed() {
+			if bytes.Equal(signatureOf(m), sig) {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, 30*time.Second, "the round-0 vote relayed", func() bool { return relayed(near.Signature) })
+	if relayed(far.Signature) {
+		t.Fatalf("a vote for round %d was relayed", far.Round)
+	}
+	for _, r := range nd.ep.Reports()[before:] {
+		if r.Peer == "spoofer" {
+			t.Fatalf("the sender of a far-future vote was reported: %v", r.Reason)
+		}
+	}
+}

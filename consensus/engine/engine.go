@@ -180,7 +180,7 @@ func (e *Engine) after(d time.Duration, t timerEvent) {
 
 // announce advertises the current position when it changed.
 func (e *Engine) announce() {
-	st := Status{Height: e.height()}
+	st := Status{Height: e.height(), Validators: e.state.Validators.Size(), NextValidators: e.state.NextValidators.Size()}
 	if e.started {
 		rs := e.core.RoundState()
 		st.Round, st.Step = rs.Round, uint8(rs.Step)

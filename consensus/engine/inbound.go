@@ -43,6 +43,18 @@ func (e *Engine) onInbound(ctx context.Context, in Inbound) error {
 	return err
 }
 
+// admits applies the one admission window (msgs.Status.Admits) to a
+// peer's message of height h and round r, before its signature is checked
+// or anything is logged: one outside it is dropped unreported, since an
+// honest peer may be rounds ahead of this node.
+func (e *Engine) admits(h int64, r int32) bool {
+	st := Status{Height: e.height()}
+	if e.started {
+		st.Round = e.core.RoundState().Round
+	}
+	return st.Admits(h, r)
+}
+
 // route says whether a message for height h is handled now (true), kept for
 // later (buffered) or dropped.
 func (e *Engine) route(in Inbound, h int64) bool {
@@ -71,7 +83,7 @@ func (e *Engine) onVote(ctx context.Context, in Inbound, m VoteMsg) error {
 	if v == nil {
 		return fmt.Errorf("%w: empty vote message", ErrBadMessage)
 	}
-	if !e.route(in, v.Height) || !e.firstSeen(v.Signature) {
+	if !e.admits(v.Height, v.Round) || !e.route(in, v.Height) || !e.firstSeen(v.Signature) {
 		return nil
 	}
 	if err := types.VerifyVote(e.chain, e.state.Validators, v); err != nil {
@@ -97,7 +109,7 @@ func (e *Engine) onProposal(ctx context.Context, in Inbound, m ProposalMsg) erro
 	if p == nil || b == nil {
 		return fmt.Errorf("%w: proposal message without proposal or block", ErrBadMessage)
 	}
-	if !e.route(in, p.Height) || !e.firstSeen(p.Signature) {
+	if !e.admits(p.Height, p.Round) || !e.route(in, p.Height) || !e.firstSeen(p.Signature) {
 		return nil
 	}
 	if err := e.checkProposal(p, b); err != nil {
@@ -131,7 +143,7 @@ func (e *Engine) onProposalHeader(m ProposalHeaderMsg) error {
 	if p == nil {
 		return fmt.Errorf("%w: empty proposal header message", ErrBadMessage)
 	}
-	if !e.started || p.Height != e.height() {
+	if !e.started || p.Height != e.height() || !e.admits(p.Height, p.Round) {
 		return nil
 	}
 	if err := e.authProposal(p); err != nil {
@@ -141,12 +153,10 @@ func (e *Engine) onProposalHeader(m ProposalHeaderMsg) error {
 	return nil
 }
 
-// authProposal checks that p is signed by the proposer of its round.
+// authProposal checks that p is signed by the proposer of its round. The
+// caller has bounded the round (admits): finding the proposer of round r
+// costs r steps.
 func (e *Engine) authProposal(p *types.Proposal) error {
-	// Bound the round first: finding the proposer of round r costs r steps.
-	if p.Round < 0 || p.Round > e.core.RoundState().Round+consensus.MaxRoundsAhead {
-		return fmt.Errorf("%w: proposal for round %d", ErrBadMessage, p.Round)
-	}
 	proposer := e.state.Validators.ProposerForRound(p.Round)
 	if err := types.VerifyProposal(e.chain, proposer, p); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)

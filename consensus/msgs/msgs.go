@@ -53,4 +53,8 @@ type Status struct {
 	Height int64 // the height being decided (last committed + 1)
 	Round  int32
 	Step   uint8
+	// Validators and NextValidators are the sizes of the validator sets
+	// of Height and Height+1 (0: unknown, then MaxValidators bounds vote
+	// indexes).
+	Validators, NextValidators int
 }

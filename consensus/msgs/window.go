@@ -14,6 +14,9 @@ const (
 	// ahead are caught up with by round timeouts; meanwhile gossip
 	// resends what a peer lacks once this node's round advances.
 	RoundsAhead = 8
+	// MaxValidators bounds a vote's validator index when the set's size
+	// is unknown (CometBFT's MaxVotesCount).
+	MaxValidators = 10000
 )
 
 // Admits reports whether a peer's message of height h and round r is
@@ -31,4 +34,18 @@ func (s Status) Admits(h int64, r int32) bool {
 		return r < RoundsAhead
 	}
 	return false
+}
+
+// SetSize is the size of the validator set of height h, one of s.Height
+// and s.Height+1 (MaxValidators when unknown): a vote whose validator
+// index is not below it is invalid, whoever sends it.
+func (s Status) SetSize(h int64) int {
+	size := s.Validators
+	if h != s.Height {
+		size = s.NextValidators
+	}
+	if size <= 0 {
+		size = MaxValidators
+	}
+	return size
 }

@@ -31,3 +31,23 @@ func TestStatusAdmits(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusSetSize(t *testing.T) {
+	st := Status{Height: 10, Validators: 4, NextValidators: 7}
+	for _, tc := range []struct {
+		name string
+		st   Status
+		h    int64
+		want int
+	}{
+		{"the height's set", st, 10, 4},
+		{"the next height's set", st, 11, 7},
+		{"unknown size", Status{Height: 10}, 10, MaxValidators},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.st.SetSize(tc.h); got != tc.want {
+				t.Errorf("Status%+v.SetSize(%d) = %d, want %d", tc.st, tc.h, got, tc.want)
+			}
+		})
+	}
+}
