@@ -131,6 +131,7 @@ func FuzzConsensusFrame(f *testing.F) {
 			heights: map[int64]*heightData{},
 			inbound: make(chan msgs.Inbound, 16),
 			ctx:     context.Background(),
+			status:  msgs.Status{Height: 1}, // heights 1 and 2 admitted
 		}
 		ps := &peerState{has: map[int64]*peerHas{}}
 		_ = tr.handleConsensusFrame(ps, payload, len(payload)+1)
