@@ -331,7 +331,10 @@ func (t *Transport) runSync() {
 				got := res.from + int64(len(res.msgs))
 				retry = append(retry, [2]int64{got, res.to})
 				pause = time.Now().Add(200 * time.Millisecond)
-				if !errors.Is(res.err, errMissing) && t.ctx.Err() == nil {
+				if errors.Is(res.err, errMissing) {
+					// Asked only for heights its status advertised.
+					t.penalize(res.peer, penaltyInvalid, fmt.Errorf("advertised blocks %d..%d it does not serve: %w", res.from, res.to, res.err))
+				} else if t.ctx.Err() == nil {
 					if errors.Is(res.err, ErrBadFrame) || errors.Is(res.err, ErrFrameTooLarge) || errors.Is(res.err, errOutOfRange) || errors.Is(res.err, errWrongChain) || errors.Is(res.err, types.ErrInvalidBlock) {
 						t.stats.badFrames.Add(1)
 						t.penalize(res.peer, penaltyFor(res.err), res.err)

@@ -1,11 +1,15 @@
 package p2p
 
 import (
+	"bufio"
 	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
+
 	"github.com/bftnode/bftnode/consensus/msgs"
+	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 )
 
 func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
@@ -57,4 +61,31 @@ func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
 	if got := syncer.Stats().SyncedBlocks; got != n {
 		t.Fatalf("SyncedBlocks = %d, want %d", got, n)
 	}
+}
+
+// A peer whose status advertises stored blocks and that answers "missing"
+// for them costs its score each time (finding 5 of issue 16): it used to
+// be retried for free, so it could stall block sync forever.
+func TestBlockSyncPenalisesAdvertisedButMissing(t *testing.T) {
+	a := newTestNode(t, nil)
+	a.SetStatus(msgs.Status{Height: 1})
+	rogue := newRawHost(t)
+	served := make(chan struct{}, 64)
+	rogue.SetStreamHandler(ProtocolBlockSync, func(s network.Stream) {
+		defer s.Close()
+		payload, _, err := readFrame(bufio.NewReader(s), 1<<10)
+		if err != nil {
+			return
+		}
+		var req p2ppb.BlockRequest
+		if decodeFrame(payload, &req) != nil {
+			return
+		}
+		f, _ := encodeFrame(&p2ppb.BlockResponse{Height: req.FromHeight, Missing: true})
+		_, _ = s.Write(f)
+		served <- struct{}{}
+	})
+	sendFrom(t, rogue, a, &p2ppb.ConsensusMessage{Status: &p2ppb.Status{ChainID: testChain, Height: 101, StoreBase: 1, StoreHeight: 100}})
+	recv(t, served, "a block request answered with missing")
+	waitFor(t, "the rogue penalised", func() bool { return scoreOf(a, rogue.ID()) > 0 || a.gater.isBanned(rogue.ID()) })
 }

@@ -19,9 +19,14 @@ import (
 // stream, as a Byzantine peer that is not running our transport would.
 func rawSend(t *testing.T, tr *Transport, msgs ...*p2ppb.ConsensusMessage) host.Host {
 	t.Helper()
+	return sendFrom(t, newRawHost(t), tr, msgs...)
+}
+
+// sendFrom connects h to tr and writes msgs on a consensus stream.
+func sendFrom(t *testing.T, h host.Host, tr *Transport, msgs ...*p2ppb.ConsensusMessage) host.Host {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	h := newRawHost(t)
 	if err := dialRaw(ctx, h, tr); err != nil {
 		t.Fatal(err)
 	}
