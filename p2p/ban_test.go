@@ -140,3 +140,34 @@ func hasPeer(tr *Transport, id peer.ID) bool {
 	_, ok := tr.peers[id]
 	return ok
 }
+
+// The score and ban maps forget a peer once its points are forgiven or
+// its ban has expired (finding 7 of issue 16: they were never swept, so
+// they grew with every peer ID ever seen).
+func TestScoresAndBansAreSwept(t *testing.T) {
+	var s scores
+	t0 := time.Unix(1000, 0)
+	s.add("a", 3, 100, t0)
+	s.add("b", 50, 100, t0)
+	s.sweep(t0.Add(3 * scoreDecay))
+	if _, ok := s.m["a"]; ok {
+		t.Error("a peer whose points were all forgiven is still tracked")
+	}
+	if _, ok := s.m["b"]; !ok {
+		t.Error("a peer with points left was forgotten")
+	}
+
+	now := t0
+	g := newGater()
+	g.now = func() time.Time { return now }
+	g.ban("x", time.Minute)
+	g.ban("y", time.Hour)
+	now = now.Add(2 * time.Minute)
+	g.sweep()
+	if _, ok := g.banned["x"]; ok {
+		t.Error("an expired ban is still held")
+	}
+	if !g.isBanned("y") {
+		t.Error("a ban in force was swept")
+	}
+}

@@ -114,6 +114,7 @@ func (t *Transport) runPex() {
 		case <-t.ctx.Done():
 			return
 		case <-tick.C:
+			t.sweepScores()
 		case <-t.pexWake:
 		}
 		t.pexRound(rnd)

@@ -60,6 +60,18 @@ func (g *gater) isBanned(p peer.ID) bool {
 	return true
 }
 
+// sweep forgets the bans that have expired.
+func (g *gater) sweep() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	for p, until := range g.banned {
+		if now.After(until) {
+			delete(g.banned, p)
+		}
+	}
+}
+
 func (g *gater) allow(p peer.ID) bool {
 	if g.isBanned(p) {
 		g.refused.Add(1)
@@ -119,6 +131,24 @@ func (s *scores) add(p peer.ID, points, threshold int, now time.Time) (int, bool
 	}
 	s.m[p] = sc
 	return sc.points, false
+}
+
+// sweep forgets the peers whose points have all been forgiven by now.
+func (s *scores) sweep(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p, sc := range s.m {
+		if sc.points-int(now.Sub(sc.at)/scoreDecay) <= 0 {
+			delete(s.m, p)
+		}
+	}
+}
+
+// sweepScores runs the sweeps of the score and ban maps, so that neither
+// grows with every peer ever seen.
+func (t *Transport) sweepScores() {
+	t.scores.sweep(t.gater.now())
+	t.gater.sweep()
 }
 
 // penalize lowers p's score for reason and bans it past the threshold:
