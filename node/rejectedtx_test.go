@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
@@ -10,7 +11,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
-	"github.com/multiformats/go-varint"
 
 	"github.com/bftnode/bftnode/p2p"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
@@ -48,7 +48,7 @@ func TestPeerSendingInvalidTxsIsBanned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Write(append(varint.ToUvarint(uint64(len(payload))), payload...)); err != nil {
+	if _, err := s.Write(append(binary.AppendUvarint(nil, uint64(len(payload))), payload...)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the sender of invalid txs banned", 30*time.Second, func() (bool, error) {

@@ -61,8 +61,13 @@
 //	block sync "missing"         -                              -                                          25 points if its status advertised them
 //	block sync served            64 blocks per request          -                                          larger requests: refused, 25 points
 //	pex answer                   64 peers x 8 addresses         -                                          more: refused, 25 points
-//	scores, bans                 one entry per peer ID          swept every PexInterval                    ban at BanThreshold for BanDuration
-//	connections                  -                              MaxPeers via the connection manager        trimmed by libp2p
+//	scores, bans                 one entry per peer ID / IP     swept every PexInterval                    ban (peer ID and its IP) at BanThreshold
+//	                                                                                                       for BanDuration
+//	peer IDs per remote IP       maxIDsPerIP (8) per 10 min     swept every PexInterval                    a further new ID from that IP is refused
+//	connections                  8 per IPv4 address (libp2p's   MaxPeers via the connection manager        refused / trimmed by libp2p
+//	                             resource manager)
+//
+// Loopback addresses are exempt from the per-IP limits and IP bans.
 //
 // Block sync starts only when a peer has had Config.SyncLag (5) or more
 // blocks this node lacks for a second; a node fewer heights behind
