@@ -142,3 +142,34 @@ func TestFarFutureRoundVoteIsNotRelayed(t *testing.T) {
 		}
 	}
 }
+
+// A forged proposal header for the next height is kept until the node
+// reaches that height, then checked and its sender reported (finding 4 of
+// issue 16: such headers were ignored, so an unsigned proposal squatting
+// the transport's slot for that round cost its sender nothing and the
+// genuine one could not replace it).
+func TestForgedNextHeightProposalHeaderIsReported(t *testing.T) {
+	c := newCluster(t, 4, 33)
+	c.startAll()
+	c.waitHeight(2, 30*time.Second)
+	nd := c.nodes[0]
+	h := nd.height() + 2 // the store's height + 1 is the one being decided
+	block := &types.Block{Header: types.Header{ChainID: testChain, Height: h}}
+	id, err := types.MakeBlockID(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := &types.Proposal{Height: h, Round: 0, POLRound: -1, BlockID: id, Timestamp: time.Unix(1_767_225_700, 0).UTC(),
+		Signature: bytes.Repeat([]byte{9}, ed25519.SignatureSize)}
+	spoof := c.net.Join("spoofer", nil)
+	before := len(nd.ep.Reports())
+	spoof.Broadcast(engine.ProposalHeaderMsg{Proposal: forged})
+	waitFor(t, 30*time.Second, "the forged next-height proposal header reported", func() bool {
+		for _, r := range nd.ep.Reports()[before:] {
+			if r.Peer == "spoofer" {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -17,9 +17,9 @@ func (e *Engine) onInbound(ctx context.Context, in Inbound) error {
 	var err error
 	switch m := in.Msg.(type) {
 	case ProposalHeaderMsg:
-		err = e.onProposalHeader(m)
+		err = e.onProposalHeader(in, m)
 	case *ProposalHeaderMsg:
-		err = e.onProposalHeader(*m)
+		err = e.onProposalHeader(in, *m)
 	case ProposalMsg:
 		err = e.onProposal(ctx, in, m)
 	case *ProposalMsg:
@@ -136,14 +136,15 @@ func (e *Engine) onProposal(ctx context.Context, in Inbound, m ProposalMsg) erro
 // onProposalHeader authenticates a proposal of the current height whose
 // block is still arriving and, when it verifies, tells the transport it may
 // relay it and its parts. It does not step the core: the ProposalMsg with
-// the block does. Proposals of other heights are left to that message,
-// which the engine buffers.
-func (e *Engine) onProposalHeader(m ProposalHeaderMsg) error {
+// the block does. One of the next height is buffered and checked when that
+// height starts, so that a forgery holding the transport's slot for it is
+// reported and the genuine proposal replaces it.
+func (e *Engine) onProposalHeader(in Inbound, m ProposalHeaderMsg) error {
 	p := m.Proposal
 	if p == nil {
 		return fmt.Errorf("%w: empty proposal header message", ErrBadMessage)
 	}
-	if !e.started || p.Height != e.height() || !e.admits(p.Height, p.Round) {
+	if !e.admits(p.Height, p.Round) || !e.route(in, p.Height) {
 		return nil
 	}
 	if err := e.authProposal(p); err != nil {
