@@ -48,6 +48,12 @@ func (t *Transport) handleBlockSync(s network.Stream) {
 	}) {
 		return
 	}
+	p := s.Conn().RemotePeer()
+	if !t.startServing(p) {
+		_ = s.Reset() // the peer retries, or asks another
+		return
+	}
+	defer t.doneServing(p)
 	w := bufio.NewWriterSize(s, 256<<10)
 	for h := req.FromHeight; h <= req.ToHeight; h++ {
 		resp := t.loadResponse(h)
@@ -64,6 +70,35 @@ func (t *Transport) handleBlockSync(s network.Stream) {
 	if err := w.Flush(); err != nil {
 		_ = s.Reset()
 	}
+}
+
+// Block sync requests served at once: per peer, and in all. A request past
+// either bound is refused (its stream reset), so no peer can keep this
+// node loading and sending blocks for many streams in parallel.
+const (
+	maxServingPerPeer = 2
+	maxServing        = 16
+)
+
+// startServing reserves a serving slot for p, if one is free.
+func (t *Transport) startServing(p peer.ID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.serving[p] >= maxServingPerPeer || t.servingTotal >= maxServing {
+		return false
+	}
+	t.serving[p]++
+	t.servingTotal++
+	return true
+}
+
+func (t *Transport) doneServing(p peer.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.serving[p]--; t.serving[p] <= 0 {
+		delete(t.serving, p)
+	}
+	t.servingTotal--
 }
 
 func (t *Transport) loadResponse(h int64) *p2ppb.BlockResponse {

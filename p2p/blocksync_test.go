@@ -2,7 +2,10 @@ package p2p
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 
 	"github.com/bftnode/bftnode/consensus/msgs"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
+	"github.com/bftnode/bftnode/types"
 )
 
 func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
@@ -88,4 +92,61 @@ func TestBlockSyncPenalisesAdvertisedButMissing(t *testing.T) {
 	sendFrom(t, rogue, a, &p2ppb.ConsensusMessage{Status: &p2ppb.Status{ChainID: testChain, Height: 101, StoreBase: 1, StoreHeight: 100}})
 	recv(t, served, "a block request answered with missing")
 	waitFor(t, "the rogue penalised", func() bool { return scoreOf(a, rogue.ID()) > 0 || a.gater.isBanned(rogue.ID()) })
+}
+
+// gatedSource is a BlockSource whose LoadBlock waits for open to close,
+// counting the callers waiting.
+type gatedSource struct {
+	*fakeSource
+	open    chan struct{}
+	waiting atomic.Int32
+}
+
+func (g *gatedSource) LoadBlock(h int64) (*types.Block, error) {
+	g.waiting.Add(1)
+	<-g.open
+	return g.fakeSource.LoadBlock(h)
+}
+
+// A peer may have at most maxServingPerPeer block sync requests served at
+// once; a further one is refused at once (finding 5 of issue 16: any
+// number of 64-block requests were served in parallel).
+func TestBlockSyncServesAPeerTwoRequestsAtOnce(t *testing.T) {
+	src := &gatedSource{fakeSource: newFakeSource(t, 4), open: make(chan struct{})}
+	a := newTestNode(t, func(c *Config) { c.Source = src })
+	a.SetStatus(msgs.Status{Height: 5})
+	rogue := newRawHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := dialRaw(ctx, rogue, a); err != nil {
+		t.Fatal(err)
+	}
+	request := func() network.Stream {
+		s, err := rogue.NewStream(ctx, a.ID(), ProtocolBlockSync)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := encodeFrame(&p2ppb.BlockRequest{FromHeight: 1, ToHeight: 4})
+		if _, err := s.Write(f); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.CloseWrite()
+		return s
+	}
+	var held []network.Stream
+	for range maxServingPerPeer {
+		held = append(held, request())
+	}
+	waitFor(t, "both requests loading blocks", func() bool { return src.waiting.Load() == maxServingPerPeer })
+	extra := request()
+	_ = extra.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, _, err := readFrame(bufio.NewReader(extra), 1<<20); !errors.Is(err, network.ErrReset) {
+		t.Fatalf("a request past %d in parallel: read %v, want it refused (stream reset)", maxServingPerPeer, err)
+	}
+	close(src.open)
+	for _, s := range held {
+		if _, _, err := readFrame(bufio.NewReader(s), 1<<20); err != nil {
+			t.Fatalf("a request within the bound was not served: %v", err)
+		}
+	}
 }

@@ -59,7 +59,8 @@
 //	txs failing CheckTx          -                              -                                          2 points each (node.pumpTxs)
 //	block sync pending blocks    SyncBatch (16) per request     SyncBatch x SyncParallel x 2 (128)         no more requests until delivered
 //	block sync "missing"         -                              -                                          25 points if its status advertised them
-//	block sync served            64 blocks per request          -                                          larger requests: refused, 25 points
+//	block sync served            64 blocks per request, 2       16 requests at once                        larger requests: refused, 25 points;
+//	                             requests at once                                                          more at once: stream reset
 //	pex answer                   64 peers x 8 addresses         -                                          more: refused, 25 points
 //	scores, bans                 one entry per peer ID / IP     swept every PexInterval                    ban (peer ID and its IP) at BanThreshold
 //	                                                                                                       for BanDuration
