@@ -24,6 +24,7 @@ type metrics struct {
 	dupParts      prometheus.Gauge
 	bytesSent     prometheus.Gauge
 	bytesReceived prometheus.Gauge
+	syncStarts    prometheus.Gauge
 
 	lastBlock time.Time
 }
@@ -45,8 +46,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		dupParts:      g("p2p_duplicate_block_parts", "Block parts received that this node already had (since start)."),
 		bytesSent:     g("p2p_sent_bytes", "Bytes sent to peers (since start)."),
 		bytesReceived: g("p2p_received_bytes", "Bytes received from peers (since start)."),
+		syncStarts:    g("p2p_block_sync_starts", "Times block sync started because peers were p2p sync lag or more blocks ahead (since start)."),
 	}
-	for _, c := range []prometheus.Collector{m.height, m.round, m.blockInterval, m.txs, m.evidence, m.peers, m.dupVotes, m.dupParts, m.bytesSent, m.bytesReceived} {
+	for _, c := range []prometheus.Collector{m.height, m.round, m.blockInterval, m.txs, m.evidence, m.peers, m.dupVotes, m.dupParts, m.bytesSent, m.bytesReceived, m.syncStarts} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -75,6 +77,7 @@ func (m *metrics) observeP2P(s p2p.Stats) {
 	m.dupParts.Set(float64(s.DuplicateParts))
 	m.bytesSent.Set(float64(s.BytesSent))
 	m.bytesReceived.Set(float64(s.BytesReceived))
+	m.syncStarts.Set(float64(s.SyncStarts))
 }
 
 // sampleMetrics copies the transport's counters into the registry.

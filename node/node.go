@@ -359,9 +359,12 @@ func (n *Node) pumpTxs(ctx context.Context) error {
 			return nil
 		case in := <-n.transport.Txs():
 			for _, tx := range in.Txs {
-				// A refusal (seen, committed, full, invalid) is the
-				// mempool's to count; the peer is not at fault.
-				_, _ = n.mempool.CheckTxFrom(ctx, tx, in.From)
+				// A refusal (seen, committed, full) is the mempool's to
+				// count; a tx the application calls invalid costs the
+				// peer a little.
+				if _, err := n.mempool.CheckTxFrom(ctx, tx, in.From); errors.Is(err, mempool.ErrRejected) {
+					n.transport.RejectedTx(in.From, err)
+				}
 			}
 		}
 	}

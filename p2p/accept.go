@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 	"github.com/bftnode/bftnode/types"
 )
@@ -14,7 +14,7 @@ import (
 //
 // A peer's vote or proposal is stored unverified and delivered to the
 // engine; it is neither relayed nor announced (HasVote, HasPart, HasBlock)
-// until the engine calls Accepted for it. Otherwise a Byzantine peer could
+// until the engine relays it (Transport.Relay). Otherwise a Byzantine peer could
 // send forgeries through an honest node to its peers, whose engines would
 // then report (and ban) the honest relayer, or announce a forged vote so
 // that peers withhold the genuine one. Block parts prove into the signed
@@ -22,32 +22,67 @@ import (
 // itself is accepted (the engine checks a ProposalHeaderMsg before the
 // block is complete).
 
-// Accepted marks a peer's message the engine verified (engine.VoteMsg,
-// engine.ProposalHeaderMsg or engine.ProposalMsg) as relayable, and tells
-// the peers that lack it that we have it.
-func (t *Transport) Accepted(msg any) {
+// relayQueue bounds the engine's relay verdicts waiting for runRelay: one
+// per verified message, so a few heights' worth of votes and proposals.
+const relayQueue = 4096
+
+// Relay queues the engine's verdict that a peer's message (msgs.VoteMsg,
+// msgs.ProposalHeaderMsg or msgs.ProposalMsg) verified. It never blocks
+// and takes no lock: runRelay applies the verdicts in order, marking the
+// message relayable and telling the peers that lack it that we have it.
+// When the queue is full the verdict is dropped (and counted): the
+// message stays unrelayed, as if the engine had not checked it.
+func (t *Transport) Relay(msg msgs.Msg) {
+	select {
+	case t.relays <- msg:
+	default:
+		t.stats.droppedRelays.Add(1)
+	}
+}
+
+// runRelay applies the engine's relay verdicts until the transport closes.
+func (t *Transport) runRelay() {
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case m := <-t.relays:
+			t.applyRelay(m)
+		}
+	}
+}
+
+func (t *Transport) applyRelay(msg msgs.Msg) {
 	switch m := msg.(type) {
-	case engine.VoteMsg:
+	case msgs.VoteMsg:
 		t.acceptVote(m.Vote)
-	case *engine.VoteMsg:
+	case *msgs.VoteMsg:
 		if m != nil {
 			t.acceptVote(m.Vote)
 		}
-	case engine.ProposalHeaderMsg:
+	case msgs.ProposalHeaderMsg:
 		t.acceptProposal(m.Proposal, nil)
-	case *engine.ProposalHeaderMsg:
+	case *msgs.ProposalHeaderMsg:
 		if m != nil {
 			t.acceptProposal(m.Proposal, nil)
 		}
-	case engine.ProposalMsg:
+	case msgs.ProposalMsg:
 		t.acceptProposal(m.Proposal, m.Block)
-	case *engine.ProposalMsg:
+	case *msgs.ProposalMsg:
 		if m != nil {
 			t.acceptProposal(m.Proposal, m.Block)
 		}
 	default:
-		t.log.Error("accepted an unsupported message", "type", fmt.Sprintf("%T", msg))
+		t.log.Error("relay of an unsupported message", "type", fmt.Sprintf("%T", msg))
 	}
+}
+
+// relayableLocked reports whether a message the engine verified, of
+// height h and round r, is still worth relaying: one in the window, or of
+// the height just decided (the engine may have moved on while the verdict
+// was queued, and the precommits that decided it help lagging peers).
+func (t *Transport) relayableLocked(h int64, r int32) bool {
+	return h == t.status.Height-1 || t.status.Admits(h, r)
 }
 
 func (t *Transport) acceptVote(v *types.Vote) {
@@ -57,7 +92,7 @@ func (t *Transport) acceptVote(v *types.Vote) {
 	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.inWindowLocked(v.Height) {
+	if !t.relayableLocked(v.Height, v.Round) {
 		return
 	}
 	hd := t.heightLocked(v.Height)
@@ -100,7 +135,7 @@ func (t *Transport) acceptProposal(p *types.Proposal, block *types.Block) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.inWindowLocked(p.Height) {
+	if !t.relayableLocked(p.Height, p.Round) {
 		return
 	}
 	hd := t.heightLocked(p.Height)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -14,8 +15,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -125,11 +127,11 @@ func TestMisbehavingPeersAreBanned(t *testing.T) {
 	if a.host.Network().Connectedness(b.ID()) != network.Connected {
 		t.Fatal("honest peer b was disconnected")
 	}
-	a.SetStatus(engine.Status{Height: 1})
-	b.SetStatus(engine.Status{Height: 1})
-	b.Broadcast(engine.VoteMsg{Vote: &types.Vote{Type: types.PrevoteType, Height: 1, ValidatorAddress: testAddr(1), ValidatorIndex: 1, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("b")}})
+	a.SetStatus(msgs.Status{Height: 1})
+	b.SetStatus(msgs.Status{Height: 1})
+	b.Broadcast(msgs.VoteMsg{Vote: &types.Vote{Type: types.PrevoteType, Height: 1, ValidatorAddress: testAddr(1), ValidatorIndex: 1, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("b")}})
 	m := receive(t, a)
-	if v, ok := m.Msg.(engine.VoteMsg); !ok || v.Vote.ValidatorIndex != 1 || m.From != b.ID().String() {
+	if v, ok := m.Msg.(msgs.VoteMsg); !ok || v.Vote.ValidatorIndex != 1 || m.From != b.ID().String() {
 		t.Fatalf("a got %+v, want b's vote", m)
 	}
 }
@@ -139,4 +141,90 @@ func hasPeer(tr *Transport, id peer.ID) bool {
 	defer tr.mu.Unlock()
 	_, ok := tr.peers[id]
 	return ok
+}
+
+// The score and ban maps forget a peer once its points are forgiven or
+// its ban has expired (finding 7 of issue 16: they were never swept, so
+// they grew with every peer ID ever seen).
+func TestScoresAndBansAreSwept(t *testing.T) {
+	var s scores
+	t0 := time.Unix(1000, 0)
+	s.add("a", 3, 100, t0)
+	s.add("b", 50, 100, t0)
+	s.sweep(t0.Add(3 * scoreDecay))
+	if _, ok := s.m["a"]; ok {
+		t.Error("a peer whose points were all forgiven is still tracked")
+	}
+	if _, ok := s.m["b"]; !ok {
+		t.Error("a peer with points left was forgotten")
+	}
+
+	now := t0
+	g := newGater()
+	g.now = func() time.Time { return now }
+	g.ban("x", time.Minute)
+	g.ban("y", time.Hour)
+	now = now.Add(2 * time.Minute)
+	g.sweep()
+	if _, ok := g.banned["x"]; ok {
+		t.Error("an expired ban is still held")
+	}
+	if !g.isBanned("y") {
+		t.Error("a ban in force was swept")
+	}
+}
+
+type connAddrs struct{ remote ma.Multiaddr }
+
+func (c connAddrs) LocalMultiaddr() ma.Multiaddr  { return ma.StringCast("/ip4/192.0.2.1/tcp/26656") }
+func (c connAddrs) RemoteMultiaddr() ma.Multiaddr { return c.remote }
+
+// A banned peer's IP is banned with it, so new peer IDs from there are
+// refused, and one IP may bring at most maxIDsPerIP peer IDs per idWindow
+// (finding 7 of issue 16: bans were by peer ID only, and new IDs were
+// free). Loopback is exempt, as in libp2p's own per-IP limits.
+func TestGaterLimitsPeerIDsAndBansPerIP(t *testing.T) {
+	now := time.Unix(1000, 0)
+	g := newGater()
+	g.now = func() time.Time { return now }
+	from := func(ip string) connAddrs { return connAddrs{ma.StringCast("/ip4/" + ip + "/tcp/4001")} }
+	id := func(i int) peer.ID { return peer.ID(fmt.Sprint("peer-", i)) }
+
+	for i := range maxIDsPerIP {
+		if !g.InterceptSecured(network.DirInbound, id(i), from("203.0.113.5")) {
+			t.Fatalf("peer ID %d of an IP refused, want %d allowed", i, maxIDsPerIP)
+		}
+	}
+	if g.InterceptSecured(network.DirInbound, id(maxIDsPerIP), from("203.0.113.5")) {
+		t.Fatalf("peer ID %d from one IP within %v allowed", maxIDsPerIP+1, idWindow)
+	}
+	if !g.InterceptSecured(network.DirInbound, id(0), from("203.0.113.5")) {
+		t.Fatal("a known peer ID reconnecting from its IP refused")
+	}
+	if !g.InterceptSecured(network.DirInbound, id(maxIDsPerIP), from("203.0.113.6")) {
+		t.Fatal("a peer ID from another IP refused")
+	}
+	now = now.Add(idWindow + time.Second)
+	if !g.InterceptSecured(network.DirInbound, id(100), from("203.0.113.5")) {
+		t.Fatalf("a new peer ID refused after %v", idWindow)
+	}
+
+	g.banIP(from("198.51.100.7").remote, time.Minute)
+	if g.InterceptSecured(network.DirInbound, id(200), from("198.51.100.7")) {
+		t.Fatal("a new peer ID from a banned IP allowed")
+	}
+	g.banIP(from("127.0.0.1").remote, time.Minute)
+	for i := range 2 * maxIDsPerIP {
+		if !g.InterceptSecured(network.DirInbound, id(300+i), from("127.0.0.1")) {
+			t.Fatal("loopback refused: it is exempt from per-IP limits")
+		}
+	}
+	now = now.Add(idWindow + time.Minute)
+	g.sweep()
+	if len(g.bannedIPs) != 0 || len(g.idsByIP) != 0 {
+		t.Fatalf("after sweep: %d banned IPs and %d IPs tracked, want none", len(g.bannedIPs), len(g.idsByIP))
+	}
+	if !g.InterceptSecured(network.DirInbound, id(201), from("198.51.100.7")) {
+		t.Fatal("an IP still refused after its ban expired")
+	}
 }

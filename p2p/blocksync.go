@@ -12,12 +12,18 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 	"github.com/bftnode/bftnode/types"
 )
 
 var errMissing = errors.New("p2p: peer lacks the block")
+
+// syncPatience is how long peers must stay Config.SyncLag or more blocks
+// ahead before block sync starts: a node briefly that far behind, as on a
+// loaded machine with no commit delay, still finishes those heights through
+// consensus gossip.
+const syncPatience = time.Second
 
 // syncStall is how long delivered blocks may go unapplied before block
 // sync assumes the engine refused one and fetches again from its height.
@@ -42,6 +48,12 @@ func (t *Transport) handleBlockSync(s network.Stream) {
 	}) {
 		return
 	}
+	p := s.Conn().RemotePeer()
+	if !t.startServing(p) {
+		_ = s.Reset() // the peer retries, or asks another
+		return
+	}
+	defer t.doneServing(p)
 	w := bufio.NewWriterSize(s, 256<<10)
 	for h := req.FromHeight; h <= req.ToHeight; h++ {
 		resp := t.loadResponse(h)
@@ -58,6 +70,35 @@ func (t *Transport) handleBlockSync(s network.Stream) {
 	if err := w.Flush(); err != nil {
 		_ = s.Reset()
 	}
+}
+
+// Block sync requests served at once: per peer, and in all. A request past
+// either bound is refused (its stream reset), so no peer can keep this
+// node loading and sending blocks for many streams in parallel.
+const (
+	maxServingPerPeer = 2
+	maxServing        = 16
+)
+
+// startServing reserves a serving slot for p, if one is free.
+func (t *Transport) startServing(p peer.ID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.serving[p] >= maxServingPerPeer || t.servingTotal >= maxServing {
+		return false
+	}
+	t.serving[p]++
+	t.servingTotal++
+	return true
+}
+
+func (t *Transport) doneServing(p peer.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.serving[p]--; t.serving[p] <= 0 {
+		delete(t.serving, p)
+	}
+	t.servingTotal--
 }
 
 func (t *Transport) loadResponse(h int64) *p2ppb.BlockResponse {
@@ -84,7 +125,7 @@ func (t *Transport) loadResponse(h int64) *p2ppb.BlockResponse {
 
 // fetchBlocks requests from..to from p and returns the verified prefix of
 // the answer, with an error for whatever went wrong after it.
-func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) ([]engine.CommitMsg, error) {
+func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) ([]msgs.CommitMsg, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	s, err := t.host.NewStream(ctx, p, ProtocolBlockSync)
@@ -105,7 +146,7 @@ func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) 
 	t.stats.sent(KindBlockSync, len(f))
 	_ = s.CloseWrite()
 	r := bufio.NewReaderSize(s, 256<<10)
-	var out []engine.CommitMsg
+	var out []msgs.CommitMsg
 	for h := from; h <= to; h++ {
 		payload, n, err := readFrame(r, t.cfg.maxSyncFrame())
 		if err != nil {
@@ -121,35 +162,35 @@ func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) 
 	return out, nil
 }
 
-func (t *Transport) decodeBlockResponse(payload []byte, h int64) (engine.CommitMsg, error) {
+func (t *Transport) decodeBlockResponse(payload []byte, h int64) (msgs.CommitMsg, error) {
 	var resp p2ppb.BlockResponse
 	if err := decodeFrame(payload, &resp); err != nil {
-		return engine.CommitMsg{}, err
+		return msgs.CommitMsg{}, err
 	}
 	if resp.Height != h {
-		return engine.CommitMsg{}, fmt.Errorf("%w: response for height %d, want %d", errOutOfRange, resp.Height, h)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: response for height %d, want %d", errOutOfRange, resp.Height, h)
 	}
 	if resp.Missing {
-		return engine.CommitMsg{}, fmt.Errorf("%w: height %d", errMissing, h)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: height %d", errMissing, h)
 	}
 	if resp.Block == nil || resp.Commit == nil {
-		return engine.CommitMsg{}, fmt.Errorf("%w: height %d without block or commit", ErrBadFrame, h)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: height %d without block or commit", ErrBadFrame, h)
 	}
 	block, err := types.BlockFromProto(resp.Block)
 	if err != nil {
-		return engine.CommitMsg{}, fmt.Errorf("%w: block %d: %w", ErrBadFrame, h, err)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: block %d: %w", ErrBadFrame, h, err)
 	}
 	commit, err := types.CommitFromProto(resp.Commit)
 	if err != nil {
-		return engine.CommitMsg{}, fmt.Errorf("%w: commit %d: %w", ErrBadFrame, h, err)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: commit %d: %w", ErrBadFrame, h, err)
 	}
 	if err := t.checkBlock(block, h); err != nil {
-		return engine.CommitMsg{}, err
+		return msgs.CommitMsg{}, err
 	}
 	if commit.Height != h || commit.BlockID.Hash != block.Hash() {
-		return engine.CommitMsg{}, fmt.Errorf("%w: commit for %d/%X does not match block %d", errOutOfRange, commit.Height, commit.BlockID.Hash[:6], h)
+		return msgs.CommitMsg{}, fmt.Errorf("%w: commit for %d/%X does not match block %d", errOutOfRange, commit.Height, commit.BlockID.Hash[:6], h)
 	}
-	return engine.CommitMsg{Block: block, Commit: commit}, nil
+	return msgs.CommitMsg{Block: block, Commit: commit}, nil
 }
 
 type syncPeer struct {
@@ -175,17 +216,17 @@ func (t *Transport) syncPeers() ([]syncPeer, int64, int64) {
 type batchResult struct {
 	from, to int64
 	peer     peer.ID
-	msgs     []engine.CommitMsg
+	msgs     []msgs.CommitMsg
 	err      error
 }
 
-// runSync fetches blocks when peers are SyncLag or more blocks ahead,
-// from several peers in parallel, and delivers them in height order.
+// runSync fetches blocks when peers have been SyncLag or more blocks ahead
+// for syncPatience, from several peers in parallel, and delivers them in height order.
 func (t *Transport) runSync() {
 	var (
 		next     int64 // next height to deliver
 		reqHigh  int64 // highest height requested
-		pending  = make(map[int64]engine.CommitMsg)
+		pending  = make(map[int64]msgs.CommitMsg)
 		from     = make(map[int64]peer.ID)
 		inflight int
 		retry    [][2]int64
@@ -197,6 +238,9 @@ func (t *Transport) runSync() {
 		logCount uint64
 		pause    time.Time
 		rr       int
+		// behindSince: when peers were last seen SyncLag or more blocks
+		// ahead after not being so (zero: they are not).
+		behindSince time.Time
 	)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -232,8 +276,16 @@ func (t *Transport) runSync() {
 			retry = nil
 			lastMove = time.Now()
 		}
-		if !syncing && top-(our-1) >= t.cfg.SyncLag {
+		behind := top-(our-1) >= t.cfg.SyncLag
+		switch {
+		case !behind:
+			behindSince = time.Time{}
+		case behindSince.IsZero():
+			behindSince = time.Now()
+		}
+		if !syncing && behind && time.Since(behindSince) >= syncPatience {
 			syncing = true
+			t.stats.syncStarts.Add(1)
 			t.log.Info("block sync started", "height", our, "target", top, "peers", len(peers))
 			logAt, logCount = time.Now(), t.stats.synced.Load()
 		}
@@ -248,7 +300,7 @@ func (t *Transport) runSync() {
 				break
 			}
 			delete(pending, next)
-			t.deliver(engine.Inbound{From: from[next].String(), Msg: msg})
+			t.deliver(msgs.Inbound{From: from[next].String(), Msg: msg})
 			delete(from, next)
 			t.stats.synced.Add(1)
 			next++
@@ -314,7 +366,10 @@ func (t *Transport) runSync() {
 				got := res.from + int64(len(res.msgs))
 				retry = append(retry, [2]int64{got, res.to})
 				pause = time.Now().Add(200 * time.Millisecond)
-				if !errors.Is(res.err, errMissing) && t.ctx.Err() == nil {
+				if errors.Is(res.err, errMissing) {
+					// Asked only for heights its status advertised.
+					t.penalize(res.peer, penaltyInvalid, fmt.Errorf("advertised blocks %d..%d it does not serve: %w", res.from, res.to, res.err))
+				} else if t.ctx.Err() == nil {
 					if errors.Is(res.err, ErrBadFrame) || errors.Is(res.err, ErrFrameTooLarge) || errors.Is(res.err, errOutOfRange) || errors.Is(res.err, errWrongChain) || errors.Is(res.err, types.ErrInvalidBlock) {
 						t.stats.badFrames.Add(1)
 						t.penalize(res.peer, penaltyFor(res.err), res.err)

@@ -1,11 +1,19 @@
 package p2p
 
 import (
+	"bufio"
+	"context"
+	"errors"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/bftnode/bftnode/consensus/msgs"
+	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
+	"github.com/bftnode/bftnode/types"
 )
 
 func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
@@ -13,8 +21,8 @@ func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
 	src := newFakeSource(t, n)
 	s1 := newTestNode(t, func(c *Config) { c.Source = src })
 	s2 := newTestNode(t, func(c *Config) { c.Source = src })
-	s1.SetStatus(engine.Status{Height: n + 1})
-	s2.SetStatus(engine.Status{Height: n + 1})
+	s1.SetStatus(msgs.Status{Height: n + 1})
+	s2.SetStatus(msgs.Status{Height: n + 1})
 	empty := &fakeSource{}
 	syncer := newTestNode(t, func(c *Config) {
 		c.Source = empty
@@ -28,10 +36,10 @@ func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
 	})
 	// Sync starts once the engine says where it is.
 	start := time.Now()
-	syncer.SetStatus(engine.Status{Height: 1})
+	syncer.SetStatus(msgs.Status{Height: 1})
 	for h := int64(1); h <= n; h++ {
 		m := receive(t, syncer)
-		cm, ok := m.Msg.(engine.CommitMsg)
+		cm, ok := m.Msg.(msgs.CommitMsg)
 		if !ok {
 			t.Fatalf("height %d: got %T, want CommitMsg", h, m.Msg)
 		}
@@ -45,7 +53,7 @@ func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
 		if m.From != s1.ID().String() && m.From != s2.ID().String() {
 			t.Fatalf("height %d from unknown peer %s", h, m.From)
 		}
-		syncer.SetStatus(engine.Status{Height: h + 1}) // as the engine does after applying
+		syncer.SetStatus(msgs.Status{Height: h + 1}) // as the engine does after applying
 	}
 	elapsed := time.Since(start)
 	served1 := s1.Stats().Sent[KindBlockSync].Frames
@@ -56,5 +64,89 @@ func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
 	t.Logf("synced %d blocks in %v: %.0f heights/s (peer 1 served %d, peer 2 %d)", n, elapsed, float64(n)/elapsed.Seconds(), served1, served2)
 	if got := syncer.Stats().SyncedBlocks; got != n {
 		t.Fatalf("SyncedBlocks = %d, want %d", got, n)
+	}
+}
+
+// A peer whose status advertises stored blocks and that answers "missing"
+// for them costs its score each time (finding 5 of issue 16): it used to
+// be retried for free, so it could stall block sync forever.
+func TestBlockSyncPenalisesAdvertisedButMissing(t *testing.T) {
+	a := newTestNode(t, nil)
+	a.SetStatus(msgs.Status{Height: 1})
+	rogue := newRawHost(t)
+	served := make(chan struct{}, 64)
+	rogue.SetStreamHandler(ProtocolBlockSync, func(s network.Stream) {
+		defer s.Close()
+		payload, _, err := readFrame(bufio.NewReader(s), 1<<10)
+		if err != nil {
+			return
+		}
+		var req p2ppb.BlockRequest
+		if decodeFrame(payload, &req) != nil {
+			return
+		}
+		f, _ := encodeFrame(&p2ppb.BlockResponse{Height: req.FromHeight, Missing: true})
+		_, _ = s.Write(f)
+		served <- struct{}{}
+	})
+	sendFrom(t, rogue, a, &p2ppb.ConsensusMessage{Status: &p2ppb.Status{ChainID: testChain, Height: 101, StoreBase: 1, StoreHeight: 100}})
+	recv(t, served, "a block request answered with missing")
+	waitFor(t, "the rogue penalised", func() bool { return scoreOf(a, rogue.ID()) > 0 || a.gater.isBanned(rogue.ID()) })
+}
+
+// gatedSource is a BlockSource whose LoadBlock waits for open to close,
+// counting the callers waiting.
+type gatedSource struct {
+	*fakeSource
+	open    chan struct{}
+	waiting atomic.Int32
+}
+
+func (g *gatedSource) LoadBlock(h int64) (*types.Block, error) {
+	g.waiting.Add(1)
+	<-g.open
+	return g.fakeSource.LoadBlock(h)
+}
+
+// A peer may have at most maxServingPerPeer block sync requests served at
+// once; a further one is refused at once (finding 5 of issue 16: any
+// number of 64-block requests were served in parallel).
+func TestBlockSyncServesAPeerTwoRequestsAtOnce(t *testing.T) {
+	src := &gatedSource{fakeSource: newFakeSource(t, 4), open: make(chan struct{})}
+	a := newTestNode(t, func(c *Config) { c.Source = src })
+	a.SetStatus(msgs.Status{Height: 5})
+	rogue := newRawHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := dialRaw(ctx, rogue, a); err != nil {
+		t.Fatal(err)
+	}
+	request := func() network.Stream {
+		s, err := rogue.NewStream(ctx, a.ID(), ProtocolBlockSync)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := encodeFrame(&p2ppb.BlockRequest{FromHeight: 1, ToHeight: 4})
+		if _, err := s.Write(f); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.CloseWrite()
+		return s
+	}
+	var held []network.Stream
+	for range maxServingPerPeer {
+		held = append(held, request())
+	}
+	waitFor(t, "both requests loading blocks", func() bool { return src.waiting.Load() == maxServingPerPeer })
+	extra := request()
+	_ = extra.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, _, err := readFrame(bufio.NewReader(extra), 1<<20); !errors.Is(err, network.ErrReset) {
+		t.Fatalf("a request past %d in parallel: read %v, want it refused (stream reset)", maxServingPerPeer, err)
+	}
+	close(src.open)
+	for _, s := range held {
+		if _, _, err := readFrame(bufio.NewReader(s), 1<<20); err != nil {
+			t.Fatalf("a request within the bound was not served: %v", err)
+		}
 	}
 }

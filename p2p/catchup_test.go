@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 	"github.com/bftnode/bftnode/types"
 )
@@ -21,17 +21,17 @@ func TestLatePeerCatchesUp(t *testing.T) {
 	a := newTestNode(t, nil)
 	b := newTestNode(t, nil)
 	connect(t, b, a)
-	a.SetStatus(engine.Status{Height: 1})
-	b.SetStatus(engine.Status{Height: 1})
+	a.SetStatus(msgs.Status{Height: 1})
+	b.SetStatus(msgs.Status{Height: 1})
 	block := makeBlock(1, [][]byte{bytes.Repeat([]byte("x"), 100_000)}, types.BlockID{}, nil)
 	id, err := types.MakeBlockID(block)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proposal := engine.ProposalMsg{Proposal: &types.Proposal{Height: 1, POLRound: -1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("p")}, Block: block}
+	proposal := msgs.ProposalMsg{Proposal: &types.Proposal{Height: 1, POLRound: -1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), Signature: fakeSig("p")}, Block: block}
 	a.Broadcast(proposal)
 	for i := range 2 {
-		a.Broadcast(engine.VoteMsg{Vote: &types.Vote{Type: types.PrevoteType, Height: 1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), ValidatorAddress: testAddr(i), ValidatorIndex: int32(i), Signature: fakeSig(string(rune('a' + i)))}})
+		a.Broadcast(msgs.VoteMsg{Vote: &types.Vote{Type: types.PrevoteType, Height: 1, BlockID: id, Timestamp: time.Unix(1, 0).UTC(), ValidatorAddress: testAddr(i), ValidatorIndex: int32(i), Signature: fakeSig(string(rune('a' + i)))}})
 	}
 	for range 4 { // the proposal's header, the proposal and two votes
 		receive(t, b)
@@ -45,17 +45,17 @@ func TestLatePeerCatchesUp(t *testing.T) {
 	}
 
 	c := newTestNode(t, nil)
-	c.SetStatus(engine.Status{Height: 1})
+	c.SetStatus(msgs.Status{Height: 1})
 	connect(t, c, a)
 	var proposals, votes int
 	for proposals < 1 || votes < 2 {
 		switch m := receive(t, c).Msg.(type) {
-		case engine.ProposalMsg:
+		case msgs.ProposalMsg:
 			proposals++
 			if m.Block.Hash() != block.Hash() {
 				t.Fatal("late peer got an altered block")
 			}
-		case engine.VoteMsg:
+		case msgs.VoteMsg:
 			votes++
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -47,7 +47,7 @@ type Config struct {
 	// MaxPeers bounds the peers pex dials (default 50).
 	MaxPeers int
 	// Source serves block sync and catch-up; may be nil (serves nothing).
-	Source engine.BlockSource
+	Source msgs.BlockSource
 	Logger *slog.Logger
 
 	// GossipInterval is how often each peer is checked for missing
@@ -61,9 +61,12 @@ type Config struct {
 	BanDuration time.Duration
 	// ReportPenalty is the score added by ReportPeer (default 50).
 	ReportPenalty int
-	// SyncLag: block sync starts when a peer has at least this many more
-	// committed blocks than we do (default 2; one height behind is caught
-	// up by consensus gossip).
+	// SyncLag: block sync starts when a peer has had at least this many
+	// more committed blocks than we do for a second (default 5). A node
+	// up to four heights behind finishes them through consensus gossip
+	// instead: peers keep the proposals, parts and votes of their four
+	// previous heights (catchUpHeights) and send a lagging peer what it
+	// lacks as soon as it announces each height.
 	SyncLag int64
 	// SyncBatch is the heights per block sync request (default 16);
 	// SyncParallel the requests in flight across peers (default 4).
@@ -119,7 +122,7 @@ func (c *Config) setDefaults() error {
 	defd(&c.PexInterval, 30*time.Second)
 	defd(&c.BanDuration, 10*time.Minute)
 	if c.SyncLag <= 0 {
-		c.SyncLag = 2
+		c.SyncLag = catchUpHeights + 1
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 )
 
@@ -27,8 +27,8 @@ func (t *Transport) ConsensusPeers() []string {
 	return out
 }
 
-// SendDirect queues msg (an engine.ProposalMsg with all its block parts, or
-// an engine.VoteMsg) for one peer, bypassing the gossip store and what the
+// SendDirect queues msg (an msgs.ProposalMsg with all its block parts, or
+// an msgs.VoteMsg) for one peer, bypassing the gossip store and what the
 // peer is known to have. It reports whether the peer is connected and
 // everything was queued.
 func (t *Transport) SendDirect(peerID string, msg any) bool {
@@ -38,7 +38,7 @@ func (t *Transport) SendDirect(peerID string, msg any) bool {
 	}
 	var frames []outFrame
 	switch m := msg.(type) {
-	case engine.VoteMsg:
+	case msgs.VoteMsg:
 		if m.Vote == nil {
 			return false
 		}
@@ -47,7 +47,7 @@ func (t *Transport) SendDirect(peerID string, msg any) bool {
 			return false
 		}
 		frames = append(frames, outFrame{kind: KindVote, frame: f})
-	case engine.ProposalMsg:
+	case msgs.ProposalMsg:
 		if m.Proposal == nil || m.Block == nil {
 			return false
 		}

@@ -4,21 +4,22 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 	"github.com/bftnode/bftnode/types"
 )
 
 // Bounds on what peers can make this node hold per height.
 const (
-	maxHasEntries         = 1 << 16 // per peer and kind
+	maxHasEntries         = 1 << 16 // per peer, height and kind
 	maxProposalsPerHeight = 64
-	maxRoundsAhead        = 8
+	// catchUpHeights: the decided heights whose proposals, parts and
+	// votes are kept to send peers still deciding them.
+	catchUpHeights = 4
 )
 
 var (
@@ -33,7 +34,7 @@ type storedProposal struct {
 	parts      *partSet
 	partFrames [][]byte // encoded lazily
 	delivered  bool
-	// verified: our own, or the engine accepted it (Transport.Accepted).
+	// verified: our own, or the engine accepted it (Transport.Relay).
 	// Only a verified proposal and its parts are relayed or announced.
 	verified bool
 	from     peer.ID // who sent us the proposal; empty for our own
@@ -67,11 +68,13 @@ func (t *Transport) heightLocked(h int64) *heightData {
 	return hd
 }
 
-// inWindowLocked reports whether height h is one we gossip: the previous,
-// current or next height (any height before the engine's first status).
+// inWindowLocked reports whether a peer's announcement (HasVote, HasPart,
+// HasBlock) of height h is worth recording: the previous, current or next
+// height, once the engine has told its position. A peer's proposals,
+// parts and votes pass the stricter msgs.Status.Admits.
 func (t *Transport) inWindowLocked(h int64) bool {
 	our := t.status.Height
-	return our == 0 || (h >= our-1 && h <= our+1)
+	return our > 0 && h >= our-1 && h <= our+1
 }
 
 // peerNearLocked reports whether ps may want messages of height h.
@@ -97,22 +100,22 @@ func (sp *storedProposal) partFrame(i uint32) []byte {
 
 // Broadcast sends our ProposalMsg (as a proposal and block parts) or
 // VoteMsg to every peer not known to have it.
-func (t *Transport) Broadcast(msg any) {
+func (t *Transport) Broadcast(msg msgs.Msg) {
 	switch m := msg.(type) {
-	case engine.ProposalMsg:
+	case msgs.ProposalMsg:
 		t.broadcastProposal(m)
-	case *engine.ProposalMsg:
+	case *msgs.ProposalMsg:
 		t.broadcastProposal(*m)
-	case engine.VoteMsg:
+	case msgs.VoteMsg:
 		t.broadcastVote(m.Vote)
-	case *engine.VoteMsg:
+	case *msgs.VoteMsg:
 		t.broadcastVote(m.Vote)
 	default:
 		t.log.Error("broadcast of unsupported message", "type", fmt.Sprintf("%T", msg))
 	}
 }
 
-func (t *Transport) broadcastProposal(m engine.ProposalMsg) {
+func (t *Transport) broadcastProposal(m msgs.ProposalMsg) {
 	if m.Proposal == nil || m.Block == nil {
 		t.log.Error("broadcast of incomplete proposal")
 		return
@@ -175,59 +178,13 @@ func (t *Transport) broadcastVote(v *types.Vote) {
 	}
 }
 
-// sendProposalLocked queues the proposal and the parts ps lacks that
-// arrived no later than cutoff (zero: any).
-func (t *Transport) sendProposalLocked(ps *peerState, sp *storedProposal, cutoff time.Time) {
-	h, r := sp.proposal.Height, sp.proposal.Round
-	has := ps.hasAt(h)
-	if !sp.verified || has.blocks[r] {
-		return
-	}
-	if !has.proposals[r] {
-		if !cutoff.IsZero() && sp.at.After(cutoff) {
-			return
-		}
-		if !t.enqueueLocked(ps, KindProposal, sp.frame) {
-			return
-		}
-		has.proposals[r] = true
-	}
-	for i := range uint32(len(sp.parts.parts)) {
-		k := partKey{r, i}
-		if _, ok := has.parts[k]; ok || !sp.parts.has(i) {
-			continue
-		}
-		if !cutoff.IsZero() && sp.partAt != nil && sp.partAt[i].After(cutoff) {
-			continue
-		}
-		f := sp.partFrame(i)
-		if f == nil || !t.enqueueLocked(ps, KindBlockPart, f) {
-			return
-		}
-		has.parts[k] = struct{}{}
-	}
-}
-
-func (t *Transport) sendVoteLocked(ps *peerState, k voteKey, sv *storedVote, cutoff time.Time) {
-	if !sv.verified {
-		return
-	}
-	has := ps.hasAt(k.height)
-	if _, ok := has.votes[k]; ok || (!cutoff.IsZero() && sv.at.After(cutoff)) {
-		return
-	}
-	if t.enqueueLocked(ps, KindVote, sv.frame) {
-		has.votes[k] = struct{}{}
-	}
-}
-
 // SetStatus records our position, prunes what peers can no longer need
 // and tells every peer.
-func (t *Transport) SetStatus(st engine.Status) {
+func (t *Transport) SetStatus(st msgs.Status) {
 	t.mu.Lock()
 	t.status = st
 	for h := range t.heights {
-		if h < st.Height-1 {
+		if h < st.Height-catchUpHeights {
 			delete(t.heights, h)
 		}
 	}
@@ -341,11 +298,18 @@ func (t *Transport) onStatus(ps *peerState, st *p2ppb.Status) error {
 	}
 	t.mu.Lock()
 	grew := st.StoreHeight > ps.status.storeHeight
+	moved := st.Height != ps.status.height
 	ps.status = peerStatus{known: true, height: st.Height, round: st.Round, step: uint8(st.Step), storeBase: st.StoreBase, storeHeight: st.StoreHeight}
 	for h := range ps.has {
 		if h < st.Height-1 {
 			delete(ps.has, h)
 		}
+	}
+	if moved && st.Height < t.status.Height {
+		// A peer catching up on a height we decided: send it what we hold
+		// of it now, not at the next gossip round, so that it finishes
+		// the height through gossip faster than the network moves on.
+		t.sendHeightLocked(ps, st.Height, time.Time{})
 	}
 	t.mu.Unlock()
 	if grew {
@@ -367,13 +331,9 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 		return fmt.Errorf("%w: proposal %d/%d with %d parts", errOutOfRange, prop.Height, prop.Round, psh.Total)
 	}
 	t.mu.Lock()
-	if !t.inWindowLocked(prop.Height) {
+	if !t.status.Admits(prop.Height, prop.Round) {
 		t.mu.Unlock()
-		return nil
-	}
-	if prop.Height == t.status.Height && prop.Round > t.status.Round+maxRoundsAhead {
-		t.mu.Unlock()
-		return nil // too far ahead to hold for now; gossip resends later
+		return nil // outside the window: not held, not the engine's concern
 	}
 	hd := t.heightLocked(prop.Height)
 	if len(hd.proposals) >= maxProposalsPerHeight && hd.proposals[prop.Round] == nil {
@@ -382,7 +342,7 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 	}
 	has := ps.hasAt(prop.Height)
 	has.proposals[prop.Round] = true
-	header := engine.Inbound{From: ps.id.String(), Msg: engine.ProposalHeaderMsg{Proposal: prop}}
+	header := msgs.Inbound{From: ps.id.String(), Msg: msgs.ProposalHeaderMsg{Proposal: prop}}
 	if sp := hd.proposals[prop.Round]; sp != nil {
 		same, verified := sameProposal(sp.proposal, prop), sp.verified
 		if same {
@@ -393,7 +353,7 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 		t.mu.Unlock()
 		if !same && !verified {
 			// The one we hold may be a forgery: the engine checks this
-			// one too, and Accepted replaces ours if it verifies.
+			// one too, and its relay replaces ours if it verifies.
 			t.deliver(header)
 		}
 		return nil // a duplicate, or a conflicting one we do not store
@@ -426,7 +386,7 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 	if hd != nil {
 		sp = hd.proposals[bp.Round]
 	}
-	if sp == nil || !t.inWindowLocked(bp.Height) {
+	if sp == nil || !t.status.Admits(bp.Height, bp.Round) {
 		t.mu.Unlock()
 		return nil // no proposal yet: a later gossip round resends
 	}
@@ -443,7 +403,9 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 		}
 		return err
 	}
-	ps.hasAt(bp.Height).parts[partKey{bp.Round, bp.Part.Index}] = struct{}{}
+	if has := ps.hasAt(bp.Height); len(has.parts) < maxHasEntries {
+		has.parts[partKey{bp.Round, bp.Part.Index}] = struct{}{}
+	}
 	if !added {
 		t.stats.dupParts.Add(1)
 	} else if sp.partAt != nil {
@@ -489,7 +451,7 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 		from = sp.from
 	}
 	t.mu.Unlock()
-	t.deliver(engine.Inbound{From: from.String(), Msg: engine.ProposalMsg{Proposal: prop, Block: block}})
+	t.deliver(msgs.Inbound{From: from.String(), Msg: msgs.ProposalMsg{Proposal: prop, Block: block}})
 	return nil
 }
 
@@ -518,11 +480,17 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	}
 	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
 	t.mu.Lock()
-	if !t.inWindowLocked(v.Height) {
+	if !t.status.Admits(v.Height, v.Round) {
 		t.mu.Unlock()
-		return nil
+		return nil // outside the window: not held, not the engine's concern
 	}
-	ps.hasAt(v.Height).votes[k] = struct{}{}
+	if size := t.status.SetSize(v.Height); int(v.ValidatorIndex) >= size {
+		t.mu.Unlock()
+		return fmt.Errorf("%w: vote of validator %d in a set of %d", errOutOfRange, v.ValidatorIndex, size)
+	}
+	if has := ps.hasAt(v.Height); len(has.votes) < maxHasEntries {
+		has.votes[k] = struct{}{}
+	}
 	hd := t.heightLocked(v.Height)
 	if sv := hd.votes[k]; sv != nil {
 		same := bytes.Equal(sv.vote.Signature, v.Signature)
@@ -532,7 +500,7 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 			return nil
 		}
 		// A conflicting vote: the engine decides (evidence or forgery).
-		t.deliver(engine.Inbound{From: ps.id.String(), Msg: engine.VoteMsg{Vote: v}})
+		t.deliver(msgs.Inbound{From: ps.id.String(), Msg: msgs.VoteMsg{Vote: v}})
 		return nil
 	}
 	frame, err := encodeFrame(&p2ppb.ConsensusMessage{Vote: vm})
@@ -544,55 +512,6 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	// accepts it.
 	hd.votes[k] = &storedVote{vote: v, frame: frame, at: time.Now()}
 	t.mu.Unlock()
-	t.deliver(engine.Inbound{From: ps.id.String(), Msg: engine.VoteMsg{Vote: v}})
+	t.deliver(msgs.Inbound{From: ps.id.String(), Msg: msgs.VoteMsg{Vote: v}})
 	return nil
-}
-
-// runGossip periodically sends each peer what it lacks at its height:
-// this relays messages through the network and catches up a peer that
-// reconnected or fell one height behind.
-func (t *Transport) runGossip() {
-	tick := time.NewTicker(t.cfg.GossipInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-t.ctx.Done():
-			return
-		case <-tick.C:
-		}
-		t.gossipOnce()
-		t.ticks.Add(1)
-	}
-}
-
-func (t *Transport) gossipOnce() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	cutoff := time.Now().Add(-t.cfg.GossipInterval)
-	ids := make([]peer.ID, 0, len(t.peers))
-	for id := range t.peers {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		ps := t.peers[id]
-		if !ps.status.known {
-			continue
-		}
-		hd := t.heights[ps.status.height]
-		if hd == nil {
-			continue
-		}
-		rounds := make([]int32, 0, len(hd.proposals))
-		for r := range hd.proposals {
-			rounds = append(rounds, r)
-		}
-		slices.Sort(rounds)
-		for _, r := range rounds {
-			t.sendProposalLocked(ps, hd.proposals[r], cutoff)
-		}
-		for k, sv := range hd.votes {
-			t.sendVoteLocked(ps, k, sv, cutoff)
-		}
-	}
 }

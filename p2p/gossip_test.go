@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -43,7 +43,7 @@ func startMesh(t *testing.T, n int, mod func(i int, c *Config)) []*Transport {
 func TestFourNodesGossipExactlyOnce(t *testing.T) {
 	nodes := startMesh(t, 4, nil)
 	for _, tr := range nodes {
-		tr.SetStatus(engine.Status{Height: 1})
+		tr.SetStatus(msgs.Status{Height: 1})
 	}
 	// Every node knows every peer's status before anything is broadcast.
 	waitFor(t, "statuses", func() bool {
@@ -76,10 +76,10 @@ func TestFourNodesGossipExactlyOnce(t *testing.T) {
 		t.Fatalf("block has %d parts, want several", id.PartSetHeader.Total)
 	}
 	prop := &types.Proposal{Height: 1, POLRound: -1, BlockID: id, Timestamp: time.Unix(1_700_000_000, 0).UTC(), Signature: fakeSig("proposal")}
-	nodes[0].Broadcast(engine.ProposalMsg{Proposal: prop, Block: block})
+	nodes[0].Broadcast(msgs.ProposalMsg{Proposal: prop, Block: block})
 	for i, tr := range nodes {
 		for _, typ := range []types.SignedMsgType{types.PrevoteType, types.PrecommitType} {
-			tr.Broadcast(engine.VoteMsg{Vote: &types.Vote{
+			tr.Broadcast(msgs.VoteMsg{Vote: &types.Vote{
 				Type: typ, Height: 1, BlockID: id, Timestamp: time.Unix(1_700_000_001, 0).UTC(),
 				ValidatorAddress: testAddr(i), ValidatorIndex: int32(i), Signature: fakeSig(fmt.Sprint(typ, i)),
 			}})
@@ -95,7 +95,7 @@ func TestFourNodesGossipExactlyOnce(t *testing.T) {
 		for proposals < wantProposals || len(votes) < 6 {
 			m := receive(t, tr)
 			switch msg := m.Msg.(type) {
-			case engine.ProposalMsg:
+			case msgs.ProposalMsg:
 				proposals++
 				if msg.Block.Hash() != block.Hash() || len(msg.Block.Data.Txs) != len(txs) || !bytes.Equal(msg.Block.Data.Txs[5], txs[5]) {
 					t.Fatalf("node %d: block arrived altered", i)
@@ -103,12 +103,12 @@ func TestFourNodesGossipExactlyOnce(t *testing.T) {
 				if msg.Proposal.BlockID != id || !bytes.Equal(msg.Proposal.Signature, prop.Signature) {
 					t.Fatalf("node %d: proposal arrived altered", i)
 				}
-			case engine.ProposalHeaderMsg:
+			case msgs.ProposalHeaderMsg:
 				headers++
 				if headers > 1 || msg.Proposal.BlockID != id {
 					t.Fatalf("node %d: proposal header %d: %+v", i, headers, msg.Proposal)
 				}
-			case engine.VoteMsg:
+			case msgs.VoteMsg:
 				k := voteKey{msg.Vote.Height, msg.Vote.Round, msg.Vote.Type, msg.Vote.ValidatorIndex}
 				if int(k.index) == i {
 					t.Fatalf("node %d got its own vote back", i)

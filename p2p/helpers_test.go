@@ -13,7 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -101,7 +101,7 @@ func waitForUpTo(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 // receive waits for the next inbound message of tr.
-func receive(t *testing.T, tr *Transport) engine.Inbound {
+func receive(t *testing.T, tr *Transport) msgs.Inbound {
 	t.Helper()
 	return recv(t, tr.Inbound(), "an inbound message")
 }
@@ -167,7 +167,7 @@ func makeCommit(height int64, id types.BlockID) *types.Commit {
 
 var errNoBlock = errors.New("no block")
 
-// fakeSource is an in-memory engine.BlockSource.
+// fakeSource is an in-memory msgs.BlockSource.
 type fakeSource struct {
 	mu      sync.Mutex
 	blocks  []*types.Block

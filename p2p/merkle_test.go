@@ -11,7 +11,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 	typespb "github.com/bftnode/bftnode/proto/bftnode/types"
 	"github.com/bftnode/bftnode/types"
@@ -129,8 +129,9 @@ func FuzzConsensusFrame(f *testing.F) {
 			log:     slog.New(slog.DiscardHandler),
 			peers:   map[peer.ID]*peerState{},
 			heights: map[int64]*heightData{},
-			inbound: make(chan engine.Inbound, 16),
+			inbound: make(chan msgs.Inbound, 16),
 			ctx:     context.Background(),
+			status:  msgs.Status{Height: 1}, // heights 1 and 2 admitted
 		}
 		ps := &peerState{has: map[int64]*peerHas{}}
 		_ = tr.handleConsensusFrame(ps, payload, len(payload)+1)

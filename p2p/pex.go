@@ -72,6 +72,11 @@ func (t *Transport) requestPex(ctx context.Context, p peer.ID) ([]peer.AddrInfo,
 		return nil, err
 	}
 	t.stats.recv(KindPex, n)
+	return decodePexAddrs(payload)
+}
+
+// decodePexAddrs decodes and checks a peer exchange answer.
+func decodePexAddrs(payload []byte) ([]peer.AddrInfo, error) {
 	var resp p2ppb.PexAddrs
 	if err := decodeFrame(payload, &resp); err != nil {
 		return nil, err
@@ -109,6 +114,7 @@ func (t *Transport) runPex() {
 		case <-t.ctx.Done():
 			return
 		case <-tick.C:
+			t.sweepScores()
 		case <-t.pexWake:
 		}
 		t.pexRound(rnd)

@@ -67,6 +67,12 @@ type Stats struct {
 	Peers int
 	// SyncedBlocks counts blocks delivered by block sync.
 	SyncedBlocks uint64
+	// SyncStarts counts the times block sync started (this node was
+	// Config.SyncLag or more blocks behind a peer).
+	SyncStarts uint64
+	// DroppedRelays are the engine's relay verdicts dropped because the
+	// relay queue was full: those messages stay unrelayed.
+	DroppedRelays uint64
 }
 
 type counters struct {
@@ -77,6 +83,8 @@ type counters struct {
 	dupProposals          atomic.Uint64
 	dropped, badFrames    atomic.Uint64
 	bans, synced          atomic.Uint64
+	droppedRelays         atomic.Uint64
+	syncStarts            atomic.Uint64
 }
 
 func (c *counters) sent(kind, n int) {
@@ -102,6 +110,8 @@ func (c *counters) snapshot() Stats {
 		BadFrames:          c.badFrames.Load(),
 		Bans:               c.bans.Load(),
 		SyncedBlocks:       c.synced.Load(),
+		DroppedRelays:      c.droppedRelays.Load(),
+		SyncStarts:         c.syncStarts.Load(),
 	}
 	for k := range numKinds {
 		s.Sent[k] = MsgStats{Frames: c.sentFrames[k].Load(), Bytes: c.sentBytes[k].Load()}

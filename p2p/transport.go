@@ -14,10 +14,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 )
 
-// Transport is the libp2p implementation of engine.Transport, plus block
+// Transport is the libp2p implementation of msgs.Transport, plus block
 // sync, peer exchange and transaction gossip.
 type Transport struct {
 	cfg    Config
@@ -27,16 +27,19 @@ type Transport struct {
 	scores scores
 	stats  counters
 
-	inbound chan engine.Inbound
+	inbound chan msgs.Inbound
+	relays  chan msgs.Msg // the engine's relay verdicts, for runRelay
 	txs     chan InboundTxs
 
 	persistent []peer.AddrInfo
 	bootstrap  []peer.AddrInfo
 
-	mu      sync.Mutex
-	status  engine.Status
-	peers   map[peer.ID]*peerState
-	heights map[int64]*heightData // gossip store: current and previous height
+	mu           sync.Mutex
+	status       msgs.Status
+	peers        map[peer.ID]*peerState
+	serving      map[peer.ID]int // block sync requests being served, per peer
+	servingTotal int
+	heights      map[int64]*heightData // gossip store: next, current and catchUpHeights previous heights
 
 	syncWake chan struct{}
 	pexWake  chan struct{}
@@ -48,7 +51,7 @@ type Transport struct {
 	started atomic.Bool
 }
 
-var _ engine.Transport = (*Transport)(nil)
+var _ msgs.Transport = (*Transport)(nil)
 
 // New creates the libp2p host, listening on cfg.ListenAddrs, and registers
 // the stream handlers. Call Start to dial peers and run gossip.
@@ -60,9 +63,11 @@ func New(cfg Config) (*Transport, error) {
 		cfg:      cfg,
 		log:      cfg.Logger.With("module", "p2p"),
 		gater:    newGater(),
-		inbound:  make(chan engine.Inbound, cfg.InboundBuffer),
+		inbound:  make(chan msgs.Inbound, cfg.InboundBuffer),
+		relays:   make(chan msgs.Msg, relayQueue),
 		txs:      make(chan InboundTxs, txInboundQueue),
 		peers:    make(map[peer.ID]*peerState),
+		serving:  make(map[peer.ID]int),
 		heights:  make(map[int64]*heightData),
 		syncWake: make(chan struct{}, 1),
 		pexWake:  make(chan struct{}, 1),
@@ -134,6 +139,7 @@ func (t *Transport) Start(ctx context.Context) error {
 		t.goRun(func() { t.keepDialing(ai) })
 	}
 	t.goRun(t.runGossip)
+	t.goRun(t.runRelay)
 	t.goRun(t.runPex)
 	t.goRun(t.runSync)
 	t.log.Info("p2p started", "id", t.host.ID(), "addrs", t.host.Addrs())
@@ -172,7 +178,7 @@ func (t *Transport) Addrs() []string {
 func (t *Transport) Host() host.Host { return t.host }
 
 // Inbound delivers consensus messages and synced blocks from peers.
-func (t *Transport) Inbound() <-chan engine.Inbound { return t.inbound }
+func (t *Transport) Inbound() <-chan msgs.Inbound { return t.inbound }
 
 // Txs delivers transactions gossiped by peers, for the mempool, a frame
 // at a time.
@@ -210,7 +216,7 @@ func (t *Transport) ReportPeer(id string, reason error) {
 }
 
 // deliver hands m to the engine, waiting while its queue is full.
-func (t *Transport) deliver(m engine.Inbound) {
+func (t *Transport) deliver(m msgs.Inbound) {
 	select {
 	case t.inbound <- m:
 	case <-t.ctx.Done():

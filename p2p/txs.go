@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/bftnode/bftnode/mempool"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
@@ -43,6 +44,23 @@ const (
 	// mempool; a reader waits (and so its peer's writer) when it is full.
 	txInboundQueue = 64
 )
+
+// penaltyRejectedTx is what a tx the application refuses in CheckTx costs
+// its sender: small, since an honest peer may relay a tx that a block it
+// has not seen yet made invalid, but enough that a peer sending invalid
+// txs again and again is banned (at one point per scoreDecay forgiven, a
+// steady stream of one invalid tx every ten seconds is tolerated).
+const penaltyRejectedTx = 2
+
+// RejectedTx says that a tx from peer (InboundTxs.From) failed the
+// application's CheckTx: it costs the peer penaltyRejectedTx.
+func (t *Transport) RejectedTx(from string, reason error) {
+	p, err := peer.Decode(from)
+	if err != nil {
+		return
+	}
+	t.penalize(p, penaltyRejectedTx, reason)
+}
 
 // runTxWriter streams the pool to ps, opening our tx stream to it on the
 // first tx to send.

@@ -26,7 +26,9 @@ budget() {
     consensus/engine.FuzzDecodeRecord) echo 130000 ;;
     consensus/wal.FuzzDecoder) echo 300000 ;;
     light.FuzzDecode) echo 60000 ;;
+    p2p.FuzzBlockResponse) echo 90000 ;;
     p2p.FuzzConsensusFrame) echo 30000 ;;
+    p2p.FuzzPexAddrs) echo 55000 ;;
     p2p.FuzzTxsFrame) echo 16000 ;;
     privval.FuzzParseState) echo 2000 ;;
     blockstore/index.FuzzIndexSearch) echo 55000 ;;

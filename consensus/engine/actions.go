@@ -136,7 +136,7 @@ func (e *Engine) signLogged(what string, kind wal.Kind, sign func(alongside func
 
 // release makes a durably signed own message public: seen (so its echo is
 // ignored), kept for rebroadcast, broadcast, and fed back to the core as ev.
-func (e *Engine) release(sig []byte, msg any, ev consensus.Event) {
+func (e *Engine) release(sig []byte, msg Msg, ev consensus.Event) {
 	e.seen[string(sig)] = struct{}{}
 	e.sent = append(e.sent, msg)
 	e.d.Transport.Broadcast(msg)

@@ -3,11 +3,13 @@
 // the mempool's "txs available" signal and ctx.Done(), feeds each event to
 // core.Step and carries out the actions it returns.
 //
-// A peer's vote or proposal is checked (signature, validator membership,
-// the round's proposer) before anything else; one that fails is reported
-// with Transport.ReportPeer, one that passes is handed back with
-// Transport.Accepted, and only then may the transport relay it to other
-// peers. A ProposalHeaderMsg (a proposal whose block parts are still
+// A peer's vote or proposal outside the admission window (msgs.Status.Admits:
+// the current height up to msgs.RoundsAhead rounds ahead, or the next
+// height's first rounds) is dropped first, unchecked and unlogged. One
+// inside is checked (signature, validator membership, the round's
+// proposer); one that fails is reported with Transport.ReportPeer, one
+// that passes is the engine's output Transport.Relay, and only then may
+// the transport relay it to other peers. A ProposalHeaderMsg (a proposal whose block parts are still
 // arriving) is only checked, so that its parts can stream on.
 //
 // # Block time

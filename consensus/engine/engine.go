@@ -47,7 +47,7 @@ type Engine struct {
 
 	started    bool // the core runs the height after state's last block
 	blocks     map[types.BlockID]*types.Block
-	sent       []any               // own messages of this height, for rebroadcast
+	sent       []Msg               // own messages of this height, for rebroadcast
 	seen       map[string]struct{} // signatures of messages already handled this height
 	future     []Inbound
 	feedback   []consensus.Event
@@ -178,7 +178,7 @@ func (e *Engine) after(d time.Duration, t timerEvent) {
 
 // announce advertises the current position when it changed.
 func (e *Engine) announce() {
-	st := Status{Height: e.height()}
+	st := Status{Height: e.height(), Validators: e.state.Validators.Size(), NextValidators: e.state.NextValidators.Size()}
 	if e.started {
 		rs := e.core.RoundState()
 		st.Round, st.Step = rs.Round, uint8(rs.Step)

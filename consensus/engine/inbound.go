@@ -17,9 +17,9 @@ func (e *Engine) onInbound(ctx context.Context, in Inbound) error {
 	var err error
 	switch m := in.Msg.(type) {
 	case ProposalHeaderMsg:
-		err = e.onProposalHeader(m)
+		err = e.onProposalHeader(in, m)
 	case *ProposalHeaderMsg:
-		err = e.onProposalHeader(*m)
+		err = e.onProposalHeader(in, *m)
 	case ProposalMsg:
 		err = e.onProposal(ctx, in, m)
 	case *ProposalMsg:
@@ -41,6 +41,18 @@ func (e *Engine) onInbound(ctx context.Context, in Inbound) error {
 		return nil
 	}
 	return err
+}
+
+// admits applies the one admission window (msgs.Status.Admits) to a
+// peer's message of height h and round r, before its signature is checked
+// or anything is logged: one outside it is dropped unreported, since an
+// honest peer may be rounds ahead of this node.
+func (e *Engine) admits(h int64, r int32) bool {
+	st := Status{Height: e.height()}
+	if e.started {
+		st.Round = e.core.RoundState().Round
+	}
+	return st.Admits(h, r)
 }
 
 // route says whether a message for height h is handled now (true), kept for
@@ -71,14 +83,14 @@ func (e *Engine) onVote(ctx context.Context, in Inbound, m VoteMsg) error {
 	if v == nil {
 		return fmt.Errorf("%w: empty vote message", ErrBadMessage)
 	}
-	if !e.route(in, v.Height) || !e.firstSeen(v.Signature) {
+	if !e.admits(v.Height, v.Round) || !e.route(in, v.Height) || !e.firstSeen(v.Signature) {
 		return nil
 	}
 	if err := types.VerifyVote(e.chain, e.state.Validators, v); err != nil {
 		delete(e.seen, string(v.Signature))
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}
-	e.d.Transport.Accepted(m) // verified: the transport may relay it
+	e.d.Transport.Relay(m) // verified: the transport may relay it
 	e.trace.voteAge += time.Since(v.Timestamp)
 	e.trace.votes++
 	now := e.d.Clock.Now()
@@ -97,14 +109,14 @@ func (e *Engine) onProposal(ctx context.Context, in Inbound, m ProposalMsg) erro
 	if p == nil || b == nil {
 		return fmt.Errorf("%w: proposal message without proposal or block", ErrBadMessage)
 	}
-	if !e.route(in, p.Height) || !e.firstSeen(p.Signature) {
+	if !e.admits(p.Height, p.Round) || !e.route(in, p.Height) || !e.firstSeen(p.Signature) {
 		return nil
 	}
 	if err := e.checkProposal(p, b); err != nil {
 		delete(e.seen, string(p.Signature))
 		return err
 	}
-	e.d.Transport.Accepted(m)
+	e.d.Transport.Relay(m)
 	now := e.d.Clock.Now()
 	rec, err := encodeProposal(p, b, now)
 	if err == nil {
@@ -124,29 +136,28 @@ func (e *Engine) onProposal(ctx context.Context, in Inbound, m ProposalMsg) erro
 // onProposalHeader authenticates a proposal of the current height whose
 // block is still arriving and, when it verifies, tells the transport it may
 // relay it and its parts. It does not step the core: the ProposalMsg with
-// the block does. Proposals of other heights are left to that message,
-// which the engine buffers.
-func (e *Engine) onProposalHeader(m ProposalHeaderMsg) error {
+// the block does. One of the next height is buffered and checked when that
+// height starts, so that a forgery holding the transport's slot for it is
+// reported and the genuine proposal replaces it.
+func (e *Engine) onProposalHeader(in Inbound, m ProposalHeaderMsg) error {
 	p := m.Proposal
 	if p == nil {
 		return fmt.Errorf("%w: empty proposal header message", ErrBadMessage)
 	}
-	if !e.started || p.Height != e.height() {
+	if !e.admits(p.Height, p.Round) || !e.route(in, p.Height) {
 		return nil
 	}
 	if err := e.authProposal(p); err != nil {
 		return err
 	}
-	e.d.Transport.Accepted(m)
+	e.d.Transport.Relay(m)
 	return nil
 }
 
-// authProposal checks that p is signed by the proposer of its round.
+// authProposal checks that p is signed by the proposer of its round. The
+// caller has bounded the round (admits): finding the proposer of round r
+// costs r steps.
 func (e *Engine) authProposal(p *types.Proposal) error {
-	// Bound the round first: finding the proposer of round r costs r steps.
-	if p.Round < 0 || p.Round > e.core.RoundState().Round+consensus.MaxRoundsAhead {
-		return fmt.Errorf("%w: proposal for round %d", ErrBadMessage, p.Round)
-	}
 	proposer := e.state.Validators.ProposerForRound(p.Round)
 	if err := types.VerifyProposal(e.chain, proposer, p); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)

@@ -206,7 +206,7 @@ func TestBadMessagesAreReported(t *testing.T) {
 	spoof := c.net.Join("spoofer", nil)
 	before := len(nd.ep.Reports())
 	spoof.Broadcast(engine.VoteMsg{Vote: &v})
-	spoof.Broadcast("garbage")
+	spoof.Broadcast(nil) // no message at all
 	waitFor(t, 30*time.Second, "reports of the bad messages", func() bool {
 		n := 0
 		for _, r := range nd.ep.Reports()[before:] {

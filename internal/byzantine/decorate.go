@@ -30,7 +30,7 @@ func Decorate(mode Mode, key []byte, chainID string, logger *slog.Logger) func(*
 			}
 			d.Signer = s
 			d.Transport = &byzTransport{Transport: d.Transport, mode: mode, key: s, chain: chainID, log: logger,
-				conflicts: map[string][]any{}}
+				conflicts: map[string][]engine.Msg{}}
 		default:
 			return fmt.Errorf("%w: %q", ErrMode, mode)
 		}

@@ -35,7 +35,7 @@ type byzTransport struct {
 	mu sync.Mutex
 	// conflicts holds, by the original's signature, the messages made to
 	// conflict with it, so a rebroadcast resends the same ones.
-	conflicts map[string][]any
+	conflicts map[string][]engine.Msg
 	// equivocal maps, by (height, round), our proposal's block ID to the
 	// other block's ID, for the votes that match it.
 	equivocal map[hr]blockPair
@@ -49,7 +49,7 @@ type hr struct {
 
 type blockPair struct{ a, b types.BlockID }
 
-func (t *byzTransport) Broadcast(msg any) {
+func (t *byzTransport) Broadcast(msg engine.Msg) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch m := msg.(type) {
@@ -143,7 +143,7 @@ func (t *byzTransport) altProposal(m engine.ProposalMsg, change func(*types.Bloc
 	if alt, err = t.resigned(m, change); err != nil {
 		return engine.ProposalMsg{}, false, err
 	}
-	t.conflicts[string(m.Proposal.Signature)] = []any{alt}
+	t.conflicts[string(m.Proposal.Signature)] = []engine.Msg{alt}
 	return alt, true, nil
 }
 
@@ -205,7 +205,7 @@ func (t *byzTransport) vote(v *types.Vote) {
 // in this mode: in doublevote mode one for nil (v is for a block) or for a
 // made-up block (v is for nil); in equivocate mode one for the other block
 // of the round we equivocated in.
-func (t *byzTransport) conflictingVotes(v *types.Vote) []any {
+func (t *byzTransport) conflictingVotes(v *types.Vote) []engine.Msg {
 	var id types.BlockID
 	switch t.mode {
 	case DoubleVote:
@@ -224,10 +224,10 @@ func (t *byzTransport) conflictingVotes(v *types.Vote) []any {
 	c.BlockID = id
 	c.Signature = t.key.sign(types.VoteSignBytes(t.chain, &c))
 	t.log.Warn("byzantine: double-voting", "height", v.Height, "round", v.Round, "type", v.Type, "a", v.BlockID, "b", id)
-	return []any{engine.VoteMsg{Vote: &c}}
+	return []engine.Msg{engine.VoteMsg{Vote: &c}}
 }
 
-func (t *byzTransport) cached(sig []byte) ([]any, bool) {
+func (t *byzTransport) cached(sig []byte) ([]engine.Msg, bool) {
 	out, ok := t.conflicts[string(sig)]
 	return out, ok
 }

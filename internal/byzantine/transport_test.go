@@ -18,12 +18,12 @@ const testChain = "byz-test"
 // recTransport records what is broadcast and sent directly.
 type recTransport struct {
 	peers     []string
-	broadcast []any
+	broadcast []engine.Msg
 	direct    map[string][]any
 }
 
-func (r *recTransport) Broadcast(msg any)              { r.broadcast = append(r.broadcast, msg) }
-func (r *recTransport) Accepted(any)                   {}
+func (r *recTransport) Broadcast(msg engine.Msg)       { r.broadcast = append(r.broadcast, msg) }
+func (r *recTransport) Relay(engine.Msg)               {}
 func (r *recTransport) Inbound() <-chan engine.Inbound { return nil }
 func (r *recTransport) SetStatus(engine.Status)        {}
 func (r *recTransport) ReportPeer(string, error)       {}

@@ -79,10 +79,10 @@ type Endpoint struct {
 	src   engine.BlockSource
 	inbox chan engine.Inbound
 
-	mu       sync.Mutex
-	status   engine.Status
-	reports  []Report
-	accepted []any
+	mu      sync.Mutex
+	status  engine.Status
+	reports []Report
+	relayed []engine.Msg
 }
 
 var _ engine.Transport = (*Endpoint)(nil)
@@ -96,7 +96,7 @@ func (ep *Endpoint) deliver(in engine.Inbound) {
 }
 
 // Broadcast delivers msg to every other connected endpoint.
-func (ep *Endpoint) Broadcast(msg any) {
+func (ep *Endpoint) Broadcast(msg engine.Msg) {
 	ep.net.mu.Lock()
 	obs := ep.net.observers
 	ep.net.mu.Unlock()
@@ -156,18 +156,18 @@ func (ep *Endpoint) Reports() []Report {
 	return append([]Report(nil), ep.reports...)
 }
 
-// Accepted records a peer's message the engine verified. Every endpoint
+// Relay records a peer's message the engine verified. Every endpoint
 // already hears every broadcast, so nothing is relayed.
-func (ep *Endpoint) Accepted(msg any) {
+func (ep *Endpoint) Relay(msg engine.Msg) {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	ep.accepted = append(ep.accepted, msg)
+	ep.relayed = append(ep.relayed, msg)
 }
 
-// AcceptedMessages returns the peers' messages the engine reported as
+// Relayed returns the peers' messages the engine relayed as
 // verified, in order.
-func (ep *Endpoint) AcceptedMessages() []any {
+func (ep *Endpoint) Relayed() []engine.Msg {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	return append([]any(nil), ep.accepted...)
+	return append([]engine.Msg(nil), ep.relayed...)
 }
