@@ -35,6 +35,7 @@ budget() {
     rpc.FuzzParams) echo 40000 ;;
     rpc.FuzzParseRequestFast) echo 100000 ;;
     types.FuzzBlockFromProto) echo 180000 ;;
+    types.FuzzDecodeEvidence) echo 150000 ;;
     *) return 1 ;;
   esac
 }
