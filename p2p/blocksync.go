@@ -25,6 +25,12 @@ var errMissing = errors.New("p2p: peer lacks the block")
 // consensus gossip.
 const syncPatience = time.Second
 
+// syncStuck is the backstop for the catch-up by gossip: a node that a peer
+// is ahead of by even one block, and whose height has not moved for this
+// long, block-syncs. Gossip of a previous height can stall for good when
+// its proposer equivocated (the node may hold the other block's parts).
+const syncStuck = 3 * time.Second
+
 // syncStall is how long delivered blocks may go unapplied before block
 // sync assumes the engine refused one and fetches again from its height.
 const syncStall = 10 * time.Second
@@ -283,7 +289,8 @@ func (t *Transport) runSync() {
 		case behindSince.IsZero():
 			behindSince = time.Now()
 		}
-		if !syncing && behind && time.Since(behindSince) >= syncPatience {
+		stuck := top >= our && time.Since(lastMove) >= syncStuck
+		if !syncing && (behind && time.Since(behindSince) >= syncPatience || stuck) {
 			syncing = true
 			t.stats.syncStarts.Add(1)
 			t.log.Info("block sync started", "height", our, "target", top, "peers", len(peers))

@@ -72,5 +72,7 @@
 //
 // Block sync starts only when a peer has had Config.SyncLag (5) or more
 // blocks this node lacks for a second; a node fewer heights behind
-// finishes them through gossip (Stats.SyncStarts counts the starts).
+// finishes them through gossip (Stats.SyncStarts counts the starts),
+// unless its height has not moved for 3 s while a peer is ahead: then it
+// block-syncs (gossip of a height whose proposer equivocated can stall).
 package p2p
