@@ -260,6 +260,31 @@ func TestCheckFutureTime(t *testing.T) {
 	}
 }
 
+func TestCheckEvidence(t *testing.T) {
+	n := &network{procs: []*proc{
+		{name: "node0", address: "a0", validator: true},
+		{name: "node1", address: "a1", validator: true, byzantine: "doublevote"},
+	}}
+	against := func(addr string) *blockJSON {
+		b := &blockJSON{}
+		ev := evidenceJSON{Type: "tendermint/DuplicateVoteEvidence"}
+		ev.Value.VoteA.ValidatorAddress = addr
+		b.Block.Evidence.Evidence = []evidenceJSON{ev}
+		return b
+	}
+	o := &outcome{}
+	checkEvidence(n, []*blockJSON{nil, {}, against("A1")}, o)
+	if len(o.violations) != 0 {
+		t.Fatalf("evidence against the double voter: %q", o.violations)
+	}
+	o = &outcome{}
+	checkEvidence(n, []*blockJSON{nil, {}, against("A0")}, o)
+	// The honest validator accused, and the double voter not.
+	if len(o.violations) != 2 {
+		t.Fatalf("violations %q, want 2", o.violations)
+	}
+}
+
 func TestJudgeSigning(t *testing.T) {
 	n := &network{procs: []*proc{
 		{name: "node0", address: "A0", validator: true},

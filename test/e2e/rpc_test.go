@@ -58,7 +58,20 @@ type blockJSON struct {
 		Header     headerJSON             `json:"header"`
 		Data       struct{ Txs [][]byte } `json:"data"`
 		LastCommit commitJSON             `json:"last_commit"`
+		Evidence   struct {
+			Evidence []evidenceJSON `json:"evidence"`
+		} `json:"evidence"`
 	} `json:"block"`
+}
+
+// evidenceJSON is a block's piece of evidence, as much as the checks read.
+type evidenceJSON struct {
+	Type  string `json:"type"`
+	Value struct {
+		VoteA struct {
+			ValidatorAddress string `json:"validator_address"`
+		} `json:"vote_a"`
+	} `json:"value"`
 }
 
 type statusJSON struct {
