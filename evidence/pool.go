@@ -174,6 +174,10 @@ func (p *Pool) sortedPending() []entry {
 func (p *Pool) Pending(maxBytes int64) types.EvidenceList {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.pending) == 0 {
+		// The usual case, on every proposal: no chain state to read.
+		return nil
+	}
 	st := p.chain.State()
 	var out types.EvidenceList
 	var size int64
