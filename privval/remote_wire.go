@@ -3,11 +3,11 @@ package privval
 import (
 	"bufio"
 	"crypto/ed25519"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/bftnode/bftnode/internal/uvarintframe"
 	privvalpb "github.com/bftnode/bftnode/proto/tendermint/privval"
 	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/types"
@@ -21,33 +21,19 @@ const maxRemoteMsgSize = 64 << 10
 // writeMsg writes msg as one frame: its length as a uvarint, then its
 // protobuf encoding.
 func writeMsg(w io.Writer, msg *privvalpb.Message) error {
-	size := msg.Size()
-	buf := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+size), uint64(size))
-	buf = buf[:len(buf)+size]
-	if _, err := msg.MarshalTo(buf[len(buf)-size:]); err != nil {
-		return fmt.Errorf("encoding %T: %w", msg.Sum, err)
-	}
-	_, err := w.Write(buf)
-	return err
+	return uvarintframe.Write(w, msg)
 }
 
 // readMsg reads one frame into msg, refusing a length over
 // maxRemoteMsgSize before reading the body.
 func readMsg(r *bufio.Reader, msg *privvalpb.Message) error {
-	size, err := binary.ReadUvarint(r)
-	switch {
-	case err != nil:
-		return fmt.Errorf("reading a frame's length: %w", err)
-	case size > maxRemoteMsgSize:
-		return fmt.Errorf("%w: a frame of %d bytes, limit %d", errGarbage, size, maxRemoteMsgSize)
-	}
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return fmt.Errorf("reading a frame of %d bytes: %w", size, err)
-	}
 	*msg = privvalpb.Message{}
-	if err := msg.Unmarshal(buf); err != nil {
+	err := uvarintframe.Read(r, msg, maxRemoteMsgSize)
+	switch {
+	case errors.Is(err, uvarintframe.ErrTooLarge), errors.Is(err, uvarintframe.ErrMalformed):
 		return fmt.Errorf("%w: %w", errGarbage, err)
+	case err != nil:
+		return fmt.Errorf("reading a frame: %w", err)
 	}
 	return nil
 }

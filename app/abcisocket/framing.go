@@ -2,10 +2,11 @@ package abcisocket
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/bftnode/bftnode/internal/uvarintframe"
 )
 
 // DefaultMaxMessageSize bounds a decoded message unless configured otherwise.
@@ -21,54 +22,28 @@ var (
 
 // Marshaler is a message that can be framed: the generated abci.Request and
 // abci.Response types implement it.
-type Marshaler interface {
-	Size() int
-	MarshalTo(dst []byte) (int, error)
-}
+type Marshaler = uvarintframe.Marshaler
 
 // Unmarshaler is a message that can be decoded from a frame.
-type Unmarshaler interface {
-	Unmarshal(src []byte) error
-}
+type Unmarshaler = uvarintframe.Unmarshaler
 
 // WriteMessage writes msg to w as one frame: its length as an unsigned
 // varint, then its protobuf encoding. w is usually buffered; the caller
 // flushes it.
 func WriteMessage(w io.Writer, msg Marshaler) error {
-	size := msg.Size()
-	buf := make([]byte, binary.MaxVarintLen64+size)
-	n := binary.PutUvarint(buf, uint64(size))
-	if _, err := msg.MarshalTo(buf[n : n+size]); err != nil {
-		return fmt.Errorf("marshal abci message: %w", err)
-	}
-	_, err := w.Write(buf[:n+size])
-	return err
+	return uvarintframe.Write(w, msg)
 }
 
 // ReadMessage reads one frame from r into msg. A frame whose declared length
 // is above maxSize fails before anything is allocated. The error is io.EOF
 // only when r ends cleanly between frames.
 func ReadMessage(r *bufio.Reader, msg Unmarshaler, maxSize int) error {
-	size, err := binary.ReadUvarint(r)
+	err := uvarintframe.Read(r, msg, maxSize)
 	switch {
-	case errors.Is(err, io.EOF):
-		return io.EOF
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return err
-	case err != nil: // only an overlong varint, the reader having succeeded
-		return fmt.Errorf("%w: length: %w", ErrBadFrame, err)
-	case size > uint64(maxSize):
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, size, maxSize)
+	case errors.Is(err, uvarintframe.ErrTooLarge):
+		return fmt.Errorf("%w: %w", ErrMessageTooLarge, err)
+	case errors.Is(err, uvarintframe.ErrMalformed):
+		return fmt.Errorf("%w: %w", ErrBadFrame, err)
 	}
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return err
-	}
-	if err := msg.Unmarshal(buf); err != nil {
-		return fmt.Errorf("%w: its %d-byte message does not decode: %w", ErrBadFrame, size, err)
-	}
-	return nil
+	return err
 }
