@@ -16,7 +16,7 @@ COMETBFT_VERSION    := v0.40.0
 
 PKGS := ./...
 
-.PHONY: all build install test test-long fmt-check vet staticcheck unit interop tidy-check fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
+.PHONY: all build install test test-long fmt-check vet staticcheck unit interop interop-deps tidy-check fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
 
 all: build
 
@@ -40,6 +40,16 @@ $(BIN)/cometbft:
 	GOBIN=$(BIN) $(GO) install github.com/cometbft/cometbft/cmd/cometbft@$(COMETBFT_VERSION)
 
 tools: $(BIN)/staticcheck $(BIN)/cometbft
+
+# apt-install PACKAGES installs Debian packages, as root or through sudo.
+apt-install = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); fi
+
+## interop-deps: Node.js (Debian's package when missing) and CosmJS, pinned by
+## test/interop/cosmjs/package-lock.json, for TestCosmJSClientReadsBftnode.
+interop-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "installing Node.js (apt-get install nodejs npm)"; $(call apt-install,nodejs npm); }
+	cd test/interop/cosmjs && npm ci --no-audit --no-fund --loglevel=error
 
 ## test: everything CI runs (format, vet, staticcheck, race tests, quick simulator set,
 ## the interop suite against CometBFT v0.40.0, short fuzzing).
@@ -67,9 +77,9 @@ unit:
 	$(GO) test -count=1 -timeout 10m ./sim
 
 ## interop: the separate module test/interop, CometBFT v0.40.0's own code (from the
-## Go module proxy) and its binary (COMETBFT_BIN) against bftnode processes built
-## from this tree.
-interop: $(BIN)/staticcheck $(BIN)/cometbft
+## Go module proxy) and its binary (COMETBFT_BIN), and CosmJS's RPC client (from the
+## npm registry), against bftnode processes built from this tree.
+interop: $(BIN)/staticcheck $(BIN)/cometbft interop-deps
 	cd test/interop && $(GO) vet ./... && $(BIN)/staticcheck ./...
 	cd test/interop && COMETBFT_BIN=$(BIN)/cometbft $(GO) test -count=1 -timeout 30m ./...
 
