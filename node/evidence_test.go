@@ -2,8 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"fmt"
 	"strconv"
 	"strings"
@@ -167,14 +165,7 @@ func TestPendingEvidenceSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vote := func(name string) *types.Vote {
-		v := &types.Vote{Type: types.PrevoteType, Height: 1, Timestamp: b1.Header.Time,
-			BlockID:          types.BlockID{Hash: sha256.Sum256([]byte(name)), PartSetHeader: types.PartSetHeader{Total: 1, Hash: sha256.Sum256([]byte(name + " parts"))}},
-			ValidatorAddress: types.AddressOf(priv.Public().(ed25519.PublicKey))}
-		v.Signature = ed25519.Sign(priv, types.VoteSignBytes(n.genesis.ChainID, v))
-		return v
-	}
-	ev, err := types.NewDuplicateVoteEvidence(vote("a"), vote("b"), b1.Header.Time, vals)
+	ev, err := types.NewDuplicateVoteEvidence(signedPrevote(priv, n.genesis.ChainID, 1, b1.Header.Time, "a"), signedPrevote(priv, n.genesis.ChainID, 1, b1.Header.Time, "b"), b1.Header.Time, vals)
 	if err != nil {
 		t.Fatal(err)
 	}
