@@ -1,11 +1,13 @@
 package node
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/bftnode/bftnode/blockstore"
 	"github.com/bftnode/bftnode/config"
 	"github.com/bftnode/bftnode/evidence"
+	"github.com/bftnode/bftnode/p2p"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -44,4 +46,23 @@ func (c evidenceChain) BlockTimeAt(height int64) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return m.Header.Time, nil
+}
+
+// evidenceGossip is the pool as the source and sink of evidence gossip:
+// evidence a peer sends that the pool finds invalid blames the peer.
+type evidenceGossip struct{ pool *evidence.Pool }
+
+var _ p2p.EvidenceSource = evidenceGossip{}
+
+func (g evidenceGossip) PendingAfter(after uint64, limit int) p2p.EvidenceBatch {
+	b := g.pool.PendingAfter(after, limit)
+	return p2p.EvidenceBatch{Evidence: b.Evidence, Next: b.Next, Wait: b.Wait}
+}
+
+func (g evidenceGossip) AddFromPeer(ev types.Evidence, from string) error {
+	err := g.pool.Add(ev)
+	if evidence.Invalid(err) {
+		return fmt.Errorf("%w from %s: %w", p2p.ErrInvalidEvidence, from, err)
+	}
+	return err
 }

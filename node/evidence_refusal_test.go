@@ -120,12 +120,24 @@ func (net *evidenceNet) blockTime(t *testing.T, h int64) time.Time {
 // that height's block time and validator set.
 func (net *evidenceNet) duplicate(t *testing.T, i int, h int64) *types.DuplicateVoteEvidence {
 	t.Helper()
-	bt := net.blockTime(t, h)
-	vals, err := net.nodes[1].store.LoadValidators(h)
+	return nodeDuplicate(t, net.nodes[1], net.keys[i], h)
+}
+
+// nodeDuplicate is priv's validator's two prevotes at height h, as
+// evidence with the block time and validator set n stores for h.
+func nodeDuplicate(t *testing.T, n *Node, priv ed25519.PrivateKey, h int64) *types.DuplicateVoteEvidence {
+	t.Helper()
+	m, err := n.store.LoadBlockMeta(h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := types.NewDuplicateVoteEvidence(signedPrevote(net.keys[i], net.chainID, h, bt, "a"), signedPrevote(net.keys[i], net.chainID, h, bt, "b"), bt, vals)
+	bt := m.Header.Time
+	vals, err := n.store.LoadValidators(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chainID := n.genesis.ChainID
+	ev, err := types.NewDuplicateVoteEvidence(signedPrevote(priv, chainID, h, bt, "a"), signedPrevote(priv, chainID, h, bt, "b"), bt, vals)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,18 +157,7 @@ func TestPendingEvidenceSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b1, err := n.store.LoadBlock(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals, err := n.store.LoadValidators(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := types.NewDuplicateVoteEvidence(signedPrevote(priv, n.genesis.ChainID, 1, b1.Header.Time, "a"), signedPrevote(priv, n.genesis.ChainID, 1, b1.Header.Time, "b"), b1.Header.Time, vals)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := nodeDuplicate(t, n, priv, 1)
 	if err := n.evidence.Add(ev); err != nil {
 		t.Fatal(err)
 	}
@@ -191,4 +180,34 @@ func TestPendingEvidenceSurvivesRestart(t *testing.T) {
 	if got := evidenceIn(t, n, at+3); len(got) != 1 {
 		t.Fatalf("the evidence is in blocks at %d heights, want one", len(got))
 	}
+}
+
+// TestEvidenceGossipReachesEveryPool: evidence added to node0's pool
+// reaches every other node's pool by evidence gossip alone (here no
+// proposer puts pending evidence in its blocks).
+func TestEvidenceGossipReachesEveryPool(t *testing.T) {
+	cfgs := testnet(t, 4, 0)
+	fast(cfgs)
+	nodes := make([]*Node, len(cfgs))
+	for i, cfg := range cfgs {
+		hide := &badProposer{}
+		hide.bad.Store(&types.EvidenceList{})
+		nodes[i] = startWith(t, cfg, hide.option())
+	}
+	waitHeight(t, client(t, cfgs[0]), 2, time.Minute)
+	priv, err := byzantine.ReadKey(cfgs[3].PrivValidatorKeyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].evidence.Add(nodeDuplicate(t, nodes[0], priv, 1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the evidence in every pool", time.Minute, func() (bool, error) {
+		for i, n := range nodes {
+			if got := n.evidence.Metrics().Pending; got != 1 {
+				return false, fmt.Errorf("node%d has %d pending", i, got)
+			}
+		}
+		return true, nil
+	})
 }

@@ -157,6 +157,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		MaxBlockBytes:   int(genesis.ConsensusParams.MaxBlockBytes),
 		MaxTxBytes:      cfg.Mempool.MaxTxBytes,
 		TxSource:        n.mempool,
+		EvidenceSource:  evidenceGossip{n.evidence},
 	}); err != nil {
 		return nil, err
 	}
