@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/bftnode/bftnode/blockstore"
 	"github.com/bftnode/bftnode/config"
 	"github.com/bftnode/bftnode/evidence"
@@ -65,4 +67,40 @@ func (g evidenceGossip) AddFromPeer(ev types.Evidence, from string) error {
 		return fmt.Errorf("%w from %s: %w", p2p.ErrInvalidEvidence, from, err)
 	}
 	return err
+}
+
+// evidenceCollector exports the pool's counters, read at each scrape.
+type evidenceCollector struct {
+	pool                                       *evidence.Pool
+	pending, pendingBytes, committed, rejected *prometheus.Desc
+}
+
+func newEvidenceCollector(pool *evidence.Pool) *evidenceCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("bftnode_evidence_"+name, help, labels, nil)
+	}
+	return &evidenceCollector{
+		pool:         pool,
+		pending:      d("pending", "Evidence in the pool waiting for a block."),
+		pendingBytes: d("pending_bytes", "Encoded size of the pending evidence."),
+		committed:    d("committed_total", "Evidence marked committed in a block (since start)."),
+		rejected: d("rejected_total", "Evidence refused, from broadcast_evidence, gossip or a proposed block, by reason "+
+			"(bad_signature, unknown_validator, invalid, future_height, no_state, wrong_time, expired, committed, duplicate, too_large, unsupported) (since start).", "reason"),
+	}
+}
+
+func (c *evidenceCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.pending, c.pendingBytes, c.committed, c.rejected} {
+		ch <- d
+	}
+}
+
+func (c *evidenceCollector) Collect(ch chan<- prometheus.Metric) {
+	m := c.pool.Metrics()
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(m.Pending))
+	ch <- prometheus.MustNewConstMetric(c.pendingBytes, prometheus.GaugeValue, float64(m.PendingBytes))
+	ch <- prometheus.MustNewConstMetric(c.committed, prometheus.CounterValue, float64(m.Committed))
+	for reason, n := range m.Rejected {
+		ch <- prometheus.MustNewConstMetric(c.rejected, prometheus.CounterValue, float64(n), reason)
+	}
 }

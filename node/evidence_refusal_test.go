@@ -313,4 +313,47 @@ func TestInvalidEvidenceRefused(t *testing.T) {
 			}
 		})
 	}
+
+	// Node1's metrics: the one committed evidence, none pending, and the
+	// refusals by reason (each case once from broadcast_evidence, at least
+	// once from a proposal; same block ID twice never reaches its pool).
+	got := evidenceSeries(t, net.nodes[1])
+	for series, atLeast := range map[string]float64{
+		"bftnode_evidence_committed_total":                            1,
+		`bftnode_evidence_rejected_total{reason="bad_signature"}`:     2,
+		`bftnode_evidence_rejected_total{reason="unknown_validator"}`: 2,
+		`bftnode_evidence_rejected_total{reason="future_height"}`:     2,
+		`bftnode_evidence_rejected_total{reason="committed"}`:         2,
+		`bftnode_evidence_rejected_total{reason="expired"}`:           4,
+	} {
+		if got[series] < atLeast {
+			t.Errorf("%s = %v, want at least %v", series, got[series], atLeast)
+		}
+	}
+	if got["bftnode_evidence_pending"] != 0 || got["bftnode_evidence_committed_total"] != 1 {
+		t.Errorf("pending %v, committed %v; want 0 and 1", got["bftnode_evidence_pending"], got["bftnode_evidence_committed_total"])
+	}
+}
+
+// evidenceSeries returns n's bftnode_evidence_* series by name and labels.
+func evidenceSeries(t *testing.T, n *Node) map[string]float64 {
+	t.Helper()
+	mfs, err := n.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "bftnode_evidence_") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range m.GetLabel() {
+				name += fmt.Sprintf("{%s=%q}", l.GetName(), l.GetValue())
+			}
+			out[name] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	return out
 }
