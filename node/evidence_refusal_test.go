@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -183,19 +184,17 @@ func (net *evidenceNet) proposerTurn(t *testing.T, from, to int64) int64 {
 	return 0
 }
 
-// evidenceBlocks returns the heights from..to of node1's blocks with evidence.
+// evidenceBlocks returns the heights from..to of node1's blocks with
+// evidence, in order.
 func (net *evidenceNet) evidenceBlocks(t *testing.T, from, to int64) []int64 {
 	t.Helper()
 	var out []int64
-	for h := from; h <= to; h++ {
-		b, err := net.nodes[1].store.LoadBlock(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(b.Evidence) > 0 {
+	for h := range evidenceIn(t, net.nodes[1], to) {
+		if h >= from {
 			out = append(out, h)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 

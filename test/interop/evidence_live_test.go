@@ -70,6 +70,7 @@ func byzantineCmd(t *testing.T, home, mode string, startArgs []string) *exec.Cmd
 // time, and CometBFT's evidence.VerifyDuplicateVote accepts it against the
 // validator set /validators serves for its height.
 func TestEvidenceFromBftnodeVerifiedByCometBFT(t *testing.T) {
+	byzantineBin(t) // built first, so that node3 starts with the others
 	nw := newNetwork(t, 4, netOptions{Byzantine: map[int]string{3: "doublevote"}})
 	c, _ := cometClient(t, nw.nodes[0])
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
