@@ -2,7 +2,8 @@
 // this node has verified and not yet seen committed, kept in Pebble so it
 // survives restarts, for a proposer to put in its blocks (Pending), and the
 // check of the evidence in a proposed block (CheckBlockEvidence), as
-// CometBFT v0.40.0's evidence pool does.
+// CometBFT v0.40.0's evidence pool does. PendingAfter streams the pending
+// evidence in order of arrival, for evidence gossip (p2p/evidence.go).
 //
 // Evidence is verified against the validator set and the block time at its
 // height, read through the Chain interface the pool declares; it expires

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -50,6 +51,7 @@ type entry struct {
 	ev      types.Evidence
 	hash    types.Hash
 	encoded []byte
+	seq     uint64 // order of arrival in this process, for PendingAfter
 }
 
 // Pool holds verified evidence until it is committed. It is safe for
@@ -60,6 +62,8 @@ type Pool struct {
 
 	mu        sync.Mutex
 	pending   map[types.Hash]entry
+	seq       uint64        // the last entry's seq
+	more      chan struct{} // closed (and replaced) when evidence is added
 	committed uint64
 	rejected  map[string]uint64
 }
@@ -75,7 +79,7 @@ func Open(dir string, chain Chain, opts Options) (*Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evidence: open %s: %w", dir, err)
 	}
-	p := &Pool{db: db, chain: chain, pending: map[types.Hash]entry{}, rejected: map[string]uint64{}}
+	p := &Pool{db: db, chain: chain, pending: map[types.Hash]entry{}, more: make(chan struct{}), rejected: map[string]uint64{}}
 	if err := p.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -97,7 +101,7 @@ func (p *Pool) load() error {
 		if err != nil || !bytes.Equal(it.Key(), key(pendingPrefix, h)) {
 			return errors.Join(fmt.Errorf("%w: pending evidence at key %X: %v (move the evidence directory away to start with an empty pool)", ErrCorrupt, it.Key(), err), it.Close())
 		}
-		p.pending[h] = entry{ev, h, b}
+		p.keep(entry{ev: ev, hash: h, encoded: b})
 	}
 	return it.Close()
 }
@@ -134,8 +138,61 @@ func (p *Pool) add(st State, ev types.Evidence) error {
 	if err := p.db.Set(key(pendingPrefix, h), b, pebble.Sync); err != nil {
 		return fmt.Errorf("evidence: store %s: %w", ev, err)
 	}
-	p.pending[h] = entry{ev, h, b}
+	p.keep(entry{ev: ev, hash: h, encoded: b})
 	return nil
+}
+
+// keep puts e among the pending, after every entry already there, and
+// wakes the PendingAfter waiters.
+func (p *Pool) keep(e entry) {
+	p.seq++
+	e.seq = p.seq
+	p.pending[e.hash] = e
+	close(p.more)
+	p.more = make(chan struct{})
+}
+
+// Batch is what PendingAfter returns: pending evidence in order of
+// arrival, the cursor to pass next time, and a channel closed when more
+// evidence arrives.
+type Batch struct {
+	Evidence []types.Evidence
+	Next     uint64
+	Wait     <-chan struct{}
+}
+
+// PendingAfter is the pending evidence that arrived after cursor after
+// (0: all of it), at most limit pieces, oldest first; expired evidence is
+// left out. Evidence gossip streams the pool to each peer with it, so a
+// peer is sent each piece once.
+func (p *Pool) PendingAfter(after uint64, limit int) Batch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := Batch{Next: after, Wait: p.more}
+	if p.seq <= after {
+		return b
+	}
+	st := p.chain.State()
+	var newer []entry
+	for _, e := range p.pending {
+		if e.seq > after {
+			newer = append(newer, e)
+		}
+	}
+	slices.SortFunc(newer, func(x, y entry) int { return cmp.Compare(x.seq, y.seq) })
+	if len(newer) > limit {
+		newer = newer[:limit]
+	}
+	for _, e := range newer {
+		b.Next = e.seq
+		if !Expired(st, e.ev.Height(), e.ev.Time()) {
+			b.Evidence = append(b.Evidence, e.ev)
+		}
+	}
+	if len(newer) < limit {
+		b.Next = p.seq // nothing newer is pending: skip what was committed
+	}
+	return b
 }
 
 func (p *Pool) checkNotCommitted(h types.Hash, ev types.Evidence) error {

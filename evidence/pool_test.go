@@ -327,3 +327,50 @@ func TestOpenRefusesCorruptPending(t *testing.T) {
 		t.Fatalf("got %v, want %v", err, ErrCorrupt)
 	}
 }
+
+func TestPendingAfterStreamsEachOnce(t *testing.T) {
+	p, c := newPool(t)
+	a, b, d := duplicate(t, c, 0, 18, 0), duplicate(t, c, 1, 12, 0), duplicate(t, c, 2, 15, 0)
+	for _, ev := range []types.Evidence{a, b} {
+		if err := p.Add(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := p.PendingAfter(0, 1)
+	if got := hashes(first.Evidence); len(got) != 1 || got[0] != a.Hash() {
+		t.Fatalf("first batch %X, want the first added %X", got, a.Hash())
+	}
+	second := p.PendingAfter(first.Next, 10)
+	if got := hashes(second.Evidence); len(got) != 1 || got[0] != b.Hash() {
+		t.Fatalf("second batch %X, want %X", got, b.Hash())
+	}
+	empty := p.PendingAfter(second.Next, 10)
+	if len(empty.Evidence) != 0 || empty.Next != second.Next {
+		t.Fatalf("nothing new: got %d evidence, cursor %d after %d", len(empty.Evidence), empty.Next, second.Next)
+	}
+	select {
+	case <-empty.Wait:
+		t.Fatal("Wait closed with nothing added")
+	default:
+	}
+	if err := p.Add(a); err != nil { // already pending: nothing new
+		t.Fatal(err)
+	}
+	if err := p.Add(d); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-empty.Wait:
+	default:
+		t.Fatal("Wait not closed after an addition")
+	}
+	if got := hashes(p.PendingAfter(empty.Next, 10).Evidence); len(got) != 1 || got[0] != d.Hash() {
+		t.Fatalf("after the addition: %X, want only %X", got, d.Hash())
+	}
+	if err := p.MarkCommitted(20, types.EvidenceList{a}); err != nil {
+		t.Fatal(err)
+	}
+	if got := hashes(p.PendingAfter(0, 10).Evidence); len(got) != 2 || got[0] != b.Hash() || got[1] != d.Hash() {
+		t.Fatalf("after committing the first: %X, want %X then %X", got, b.Hash(), d.Hash())
+	}
+}

@@ -82,6 +82,22 @@ func Reason(err error) string {
 	return "other"
 }
 
+// Refused reports whether err is the pool refusing evidence (any of the
+// reasons above) rather than failing to read or write its database.
+func Refused(err error) bool { return Reason(err) != "other" }
+
+// Invalid reports whether err says the evidence proves nothing: it does not
+// hold together, is not signed by a validator of its height or gives its
+// block a wrong time. Evidence that is merely stale (expired, committed) or
+// from a height this node lacks is not invalid: an honest peer can send it.
+func Invalid(err error) bool {
+	switch Reason(err) {
+	case "bad_signature", "unknown_validator", "invalid", "wrong_time":
+		return true
+	}
+	return false
+}
+
 // Expired reports whether evidence of height evHeight and time evTime is
 // too old in state st: older than both max_age_num_blocks and
 // max_age_duration, as CometBFT's IsEvidenceExpired.

@@ -19,6 +19,7 @@ import (
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/eventbus"
 	"github.com/bftnode/bftnode/eventbus/query"
+	"github.com/bftnode/bftnode/evidence"
 	"github.com/bftnode/bftnode/mempool"
 	"github.com/bftnode/bftnode/p2p"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
@@ -250,8 +251,15 @@ func (b *backend) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseChe
 	return &abci.ResponseCheckTx{Code: res.Code, Log: res.Log, GasWanted: res.GasWanted}, nil
 }
 
+// BroadcastEvidence adds ev to the pool; the pool's refusal is the
+// caller's bad parameter (an invalid-params error saying why), a failure
+// of its database an internal error.
 func (b *backend) BroadcastEvidence(_ context.Context, ev types.Evidence) error {
-	return b.n.evidence.Add(ev)
+	err := b.n.evidence.Add(ev)
+	if evidence.Refused(err) {
+		return fmt.Errorf("%w: %w", rpc.ErrInvalidParams, err)
+	}
+	return err
 }
 
 func (b *backend) MempoolRoom(size int) error { return b.n.mempool.Room(size) }

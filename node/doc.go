@@ -12,5 +12,7 @@
 // join them live here (app.go: the application connections and the
 // mempool's checker; backend.go: the RPC backend; events.go: committed
 // blocks to the RPC event bus and index; evidence.go: the evidence pool's
-// view of the chain).
+// view of the chain, the pool as the source and sink of evidence gossip,
+// and its Prometheus series bftnode_evidence_pending, _pending_bytes,
+// _committed_total and _rejected_total by reason).
 package node

@@ -2,8 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"fmt"
 	"strconv"
 	"strings"
@@ -159,25 +157,7 @@ func TestPendingEvidenceSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b1, err := n.store.LoadBlock(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals, err := n.store.LoadValidators(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vote := func(name string) *types.Vote {
-		v := &types.Vote{Type: types.PrevoteType, Height: 1, Timestamp: b1.Header.Time,
-			BlockID:          types.BlockID{Hash: sha256.Sum256([]byte(name)), PartSetHeader: types.PartSetHeader{Total: 1, Hash: sha256.Sum256([]byte(name + " parts"))}},
-			ValidatorAddress: types.AddressOf(priv.Public().(ed25519.PublicKey))}
-		v.Signature = ed25519.Sign(priv, types.VoteSignBytes(n.genesis.ChainID, v))
-		return v
-	}
-	ev, err := types.NewDuplicateVoteEvidence(vote("a"), vote("b"), b1.Header.Time, vals)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := nodeDuplicate(t, n, priv, 1)
 	if err := n.evidence.Add(ev); err != nil {
 		t.Fatal(err)
 	}
@@ -200,4 +180,34 @@ func TestPendingEvidenceSurvivesRestart(t *testing.T) {
 	if got := evidenceIn(t, n, at+3); len(got) != 1 {
 		t.Fatalf("the evidence is in blocks at %d heights, want one", len(got))
 	}
+}
+
+// TestEvidenceGossipReachesEveryPool: evidence added to node0's pool
+// reaches every other node's pool by evidence gossip alone (here no
+// proposer puts pending evidence in its blocks).
+func TestEvidenceGossipReachesEveryPool(t *testing.T) {
+	cfgs := testnet(t, 4, 0)
+	fast(cfgs)
+	nodes := make([]*Node, len(cfgs))
+	for i, cfg := range cfgs {
+		hide := &badProposer{}
+		hide.bad.Store(&types.EvidenceList{})
+		nodes[i] = startWith(t, cfg, hide.option())
+	}
+	waitHeight(t, client(t, cfgs[0]), 2, time.Minute)
+	priv, err := byzantine.ReadKey(cfgs[3].PrivValidatorKeyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].evidence.Add(nodeDuplicate(t, nodes[0], priv, 1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the evidence in every pool", time.Minute, func() (bool, error) {
+		for i, n := range nodes {
+			if got := n.evidence.Metrics().Pending; got != 1 {
+				return false, fmt.Errorf("node%d has %d pending", i, got)
+			}
+		}
+		return true, nil
+	})
 }

@@ -136,6 +136,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if n.metrics, err = newMetrics(n.registry); err != nil {
 		return nil, err
 	}
+	if err := n.registry.Register(newEvidenceCollector(n.evidence)); err != nil {
+		return nil, err
+	}
 	mpCfg := mempool.Config{MaxTxs: cfg.Mempool.Size, MaxBytes: cfg.Mempool.MaxTxsBytes, MaxTxBytes: cfg.Mempool.MaxTxBytes, CacheSize: cfg.Mempool.CacheSize}
 	if n.mempool, err = mempool.New(mpCfg, engine.MempoolChecker(n.app.app), n.store, logger.With("module", "mempool"), mpMetrics); err != nil {
 		return nil, err
@@ -157,6 +160,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		MaxBlockBytes:   int(genesis.ConsensusParams.MaxBlockBytes),
 		MaxTxBytes:      cfg.Mempool.MaxTxBytes,
 		TxSource:        n.mempool,
+		EvidenceSource:  evidenceGossip{n.evidence},
 	}); err != nil {
 		return nil, err
 	}

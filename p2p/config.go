@@ -79,6 +79,9 @@ type Config struct {
 	// TxSource is the pool whose txs are gossiped to peers (the mempool);
 	// nil sends none.
 	TxSource TxSource
+	// EvidenceSource is the evidence pool gossiped to peers and given
+	// theirs (see evidence.go); nil gossips none.
+	EvidenceSource EvidenceSource
 	// TxBatchDelay is how long a peer's tx writer lets new txs gather
 	// before it sends them, so that a frame carries many (default 5ms).
 	TxBatchDelay time.Duration

@@ -3,7 +3,7 @@
 //
 // A Transport owns a libp2p host (Ed25519 node key, TCP, Noise, a connection
 // manager, a resource manager and a connection gater for banned peers) and
-// speaks four stream protocols, each carrying uvarint-length-prefixed
+// speaks five stream protocols, each carrying uvarint-length-prefixed
 // protobuf frames defined in proto/bftnode/p2p:
 //
 //   - /bftnode/consensus/1: status, proposals, block parts with Merkle
@@ -27,6 +27,11 @@
 //   - /bftnode/tx/1: transaction gossip. Each peer's writer streams the
 //     mempool (Config.TxSource) in arrival order with a cursor, many txs
 //     per frame, skipping the txs that peer sent us; see txs.go.
+//   - /bftnode/evidence/1: evidence gossip. Each peer's writer streams the
+//     evidence pool's pending evidence (Config.EvidenceSource) with a
+//     cursor, one tendermint.types.Evidence per frame, skipping what that
+//     peer sent us; evidence the pool finds invalid bans its sender; see
+//     evidence.go.
 //
 // Every inbound frame is size-checked, decoded and checked (chain ID, the
 // admission window msgs.Status.Admits, validator index) at this edge; the
@@ -56,6 +61,9 @@
 //	Inbound channel              -                              InboundBuffer (1024)                       the reading stream waits (backpressure)
 //	relay verdicts (Relay)       -                              relayQueue (4096)                          verdict dropped (DroppedRelays), unrelayed
 //	inbound tx frames            -                              64 frames                                  the reading stream waits
+//	inbound evidence             1 piece (1 MiB frame) at a     one per stream                             the reading stream waits; invalid: ban
+//	                             time, verified before the next
+//	evidence known per peer      1024 hashes                    connected peers x that                     oldest forgotten (the peer may get a repeat)
 //	txs failing CheckTx          -                              -                                          2 points each (node.pumpTxs)
 //	block sync pending blocks    SyncBatch (16) per request     SyncBatch x SyncParallel x 2 (128)         no more requests until delivered
 //	block sync "missing"         -                              -                                          25 points if its status advertised them

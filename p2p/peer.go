@@ -97,6 +97,7 @@ func (t *Transport) ensurePeer(p peer.ID) *peerState {
 	t.peers[p] = ps
 	t.goRun(func() { t.runConsensusWriter(ps) })
 	t.goRun(func() { t.runTxWriter(ps) })
+	t.goRun(func() { t.runEvidenceWriter(ps) })
 	return ps
 }
 

@@ -14,6 +14,7 @@ const (
 	KindPex
 	KindTx
 	KindHasPart
+	KindEvidence
 	numKinds
 )
 
@@ -40,6 +41,8 @@ func KindName(kind int) string {
 		return "tx"
 	case KindHasPart:
 		return "has_part"
+	case KindEvidence:
+		return "evidence"
 	}
 	return "unknown"
 }

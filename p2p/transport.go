@@ -27,6 +27,8 @@ type Transport struct {
 	scores scores
 	stats  counters
 
+	evidenceKnown evidenceKnown // per peer, the evidence it sent us
+
 	inbound chan msgs.Inbound
 	relays  chan msgs.Msg // the engine's relay verdicts, for runRelay
 	txs     chan InboundTxs
@@ -114,6 +116,7 @@ func New(cfg Config) (*Transport, error) {
 	h.SetStreamHandler(ProtocolBlockSync, t.handleBlockSync)
 	h.SetStreamHandler(ProtocolPex, t.handlePex)
 	h.SetStreamHandler(ProtocolTx, t.handleTxs)
+	h.SetStreamHandler(ProtocolEvidence, t.handleEvidence)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF:    func(_ network.Network, c network.Conn) { t.onConnected(c.RemotePeer()) },
 		DisconnectedF: func(_ network.Network, c network.Conn) { t.onDisconnected(c.RemotePeer()) },

@@ -74,7 +74,8 @@ type Backend interface {
 	UnconfirmedTxs(ctx context.Context, limit int) (*UnconfirmedTxs, error)
 
 	// BroadcastEvidence verifies evidence of misbehaviour and adds it to
-	// the node's evidence pool; the error says why it was refused.
+	// the node's evidence pool; the error says why it was refused, and
+	// wraps ErrInvalidParams when the evidence is at fault.
 	BroadcastEvidence(ctx context.Context, ev types.Evidence) error
 
 	// Tx returns the committed tx with this hash (SHA-256 of its bytes),

@@ -23,7 +23,8 @@
 //
 // broadcast_evidence takes evidence as CometBFT's client sends it (its
 // JSON) or as its protobuf encoding, and hands it to Backend.BroadcastEvidence
-// (the node's evidence pool); /block shows a block's evidence in CometBFT's
+// (the node's evidence pool, whose refusal is an invalid-params error
+// saying why); /block shows a block's evidence in CometBFT's
 // JSON.
 //
 // Limits (body size, batch size, open connections, subscriptions) are in

@@ -78,8 +78,8 @@
 // the txs' budget); a validator refuses (prevotes nil for) a proposal whose
 // evidence the pool refuses; a committed block's evidence is marked
 // committed; the application is told of it as ABCI Misbehavior in
-// PrepareProposal, ProcessProposal and FinalizeBlock. Evidence is not
-// gossiped.
+// PrepareProposal, ProcessProposal and FinalizeBlock. The engine does not
+// gossip evidence: p2p streams the pool's pending evidence to peers.
 //
 // Deps.WrapCore lets a caller decorate the state machine the engine steps;
 // the node leaves it nil. Fault tests use it, with decorators around the

@@ -28,8 +28,7 @@ type evidenceKey struct {
 // core reported, safe for concurrent readers.
 //
 // Equivocations also wait here until their height is committed, when they
-// become evidence in the pool (see evidenceCommitted). Gossiping evidence to
-// peers is not done.
+// become evidence in the pool (see evidenceCommitted), which p2p gossips.
 type evidenceList struct {
 	mu    sync.Mutex
 	seen  map[evidenceKey]struct{}

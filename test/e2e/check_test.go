@@ -213,7 +213,8 @@ func verify(ctx context.Context, n *network, l *load, book *voteBook, bound time
 	}
 	checkChain(ref, len(n.validators()), o)
 	checkFutureTime(n, ref, o)
-	checkEvidence(n, ref, o)
+	accused := checkEvidence(n, ref, o)
+	checkPunished(ctx, n, ref, accused, o)
 	for tx, hs := range txAt {
 		if len(hs) > 1 {
 			o.violate("tx %q committed %d times, at heights %v", tx, len(hs), hs)
@@ -310,39 +311,6 @@ func medianTime(c commitJSON) time.Time {
 		left -= power
 	}
 	return time.Time{}
-}
-
-// checkEvidence checks accountability: every validator that signed
-// conflicting votes (equivocate, doublevote) has duplicate-vote evidence
-// against it committed in some block, and no evidence accuses any other.
-func checkEvidence(n *network, ref []*blockJSON, o *outcome) {
-	accused := map[string]int{} // address → first height with evidence against it
-	for h := 1; h < len(ref); h++ {
-		for _, ev := range ref[h].Block.Evidence.Evidence {
-			if ev.Type != "tendermint/DuplicateVoteEvidence" {
-				o.violate("evidence: block %d holds %s; only duplicate votes are expected", h, ev.Type)
-				continue
-			}
-			addr := strings.ToUpper(ev.Value.VoteA.ValidatorAddress)
-			if _, ok := accused[addr]; !ok {
-				accused[addr] = h
-			}
-		}
-	}
-	names := map[string]*proc{}
-	for _, p := range n.procs {
-		names[strings.ToUpper(p.address)] = p
-	}
-	for addr, h := range accused {
-		if p := names[addr]; p == nil || (p.byzantine != "equivocate" && p.byzantine != "doublevote") {
-			o.violate("evidence: block %d accuses validator %s, which signed nothing twice", h, addr)
-		}
-	}
-	for _, p := range n.procs {
-		if _, ok := accused[strings.ToUpper(p.address)]; !ok && (p.byzantine == "equivocate" || p.byzantine == "doublevote") {
-			o.violate("evidence: the %s validator %s (%s) double-signed, but no committed block holds evidence against it", p.byzantine, p.name, p.address)
-		}
-	}
 }
 
 // checkFutureTime checks what a futuretime validator (proposals dated an

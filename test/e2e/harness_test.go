@@ -265,20 +265,29 @@ func TestCheckEvidence(t *testing.T) {
 		{name: "node0", address: "a0", validator: true},
 		{name: "node1", address: "a1", validator: true, byzantine: "doublevote"},
 	}}
-	against := func(addr string) *blockJSON {
-		b := &blockJSON{}
+	// chain is blocks 1..top, the last holding evidence of votes at height
+	// votes against addr.
+	chain := func(top int, addr, votes string) []*blockJSON {
+		ref := make([]*blockJSON, top+1)
+		for h := range ref {
+			ref[h] = &blockJSON{}
+		}
 		ev := evidenceJSON{Type: "tendermint/DuplicateVoteEvidence"}
-		ev.Value.VoteA.ValidatorAddress = addr
-		b.Block.Evidence.Evidence = []evidenceJSON{ev}
-		return b
+		ev.Value.VoteA.ValidatorAddress, ev.Value.VoteA.Height = addr, votes
+		ref[top].Block.Evidence.Evidence = []evidenceJSON{ev}
+		return ref
 	}
 	o := &outcome{}
-	checkEvidence(n, []*blockJSON{nil, {}, against("A1")}, o)
-	if len(o.violations) != 0 {
-		t.Fatalf("evidence against the double voter: %q", o.violations)
+	if got := checkEvidence(n, chain(12, "A1", "2"), o); len(o.violations) != 0 || got["A1"] != (accusation{block: 12, votes: 2}) {
+		t.Fatalf("evidence against the double voter 10 heights later: %q, accused %v", o.violations, got)
 	}
 	o = &outcome{}
-	checkEvidence(n, []*blockJSON{nil, {}, against("A0")}, o)
+	checkEvidence(n, chain(13, "A1", "2"), o)
+	if len(o.violations) != 1 || !strings.Contains(o.violations[0], "more than 10 heights after") {
+		t.Fatalf("evidence 11 heights late: violations %q", o.violations)
+	}
+	o = &outcome{}
+	checkEvidence(n, chain(2, "A0", "1"), o)
 	// The honest validator accused, and the double voter not.
 	if len(o.violations) != 2 {
 		t.Fatalf("violations %q, want 2", o.violations)

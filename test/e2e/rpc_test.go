@@ -69,6 +69,7 @@ type evidenceJSON struct {
 	Type  string `json:"type"`
 	Value struct {
 		VoteA struct {
+			Height           string `json:"height"`
 			ValidatorAddress string `json:"validator_address"`
 		} `json:"vote_a"`
 	} `json:"value"`

@@ -42,6 +42,10 @@ type netOptions struct {
 	// Setup, when set, runs after the home directories are written and
 	// before any node starts (to edit a genesis or a config, say).
 	Setup func(nw *network)
+	// Byzantine gives, by node index, a misbehaviour (equivocate,
+	// doublevote...) that node runs with the test-only bftnode-byzantine
+	// binary (see byzantineBin), its flags given as BFTNODE_* variables.
+	Byzantine map[int]string
 }
 
 // bnode is one bftnode process of a test network.
@@ -153,6 +157,9 @@ func (nw *network) start(i int) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bftnodeBin, args...)
+	if mode := nw.opts.Byzantine[i]; mode != "" {
+		cmd = byzantineCmd(t, nd.home, mode, args)
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
