@@ -110,7 +110,6 @@ function apply(S, rec) {
     case "block":
       S.blocks.push({ h: rec.h, time: rec.time, txs: rec.txs });
       if (S.blocks.length > 120) S.blocks.shift();
-      height(S, rec.h);
       break;
     case "evidence":
       S.evidence.push(rec);
@@ -156,7 +155,7 @@ function render(S) {
       `<td class="lock">${l ? `${l.how} ${l.h}/${l.r}` : ""}</td><td>${vb ? `${vb.h}/${vb.r}` : ""}</td></tr>`);
   });
   $("validators").innerHTML = rows.join("");
-  const show = [S.maxH, S.maxH - 1].filter((h) => S.heights.has(h));
+  const show = [S.maxH, S.maxH - 1, S.maxH - 2].filter((h) => S.heights.has(h));
   $("grids").innerHTML = show.map((h) => grid(S, h)).join("");
   renderFork(S);
   if (!S.live) renderDecisions(S);
@@ -317,8 +316,19 @@ function translate(type, v, S, index) {
     case "ValidBlock": return [{ k: "valid", n: self, h, r }];
     case "TimeoutPropose": case "TimeoutWait": return [{ k: "timeout", n: self, h, r, s: step(v.step) }];
     case "NewBlock": {
-      const hd = v.block.header;
-      return [{ k: "block", h: +hd.height, time: Date.parse(hd.time), txs: (v.block.data.txs || []).length }];
+      const hd = v.block.header, lc = v.block.last_commit;
+      const recs = [{ k: "block", h: +hd.height, time: Date.parse(hd.time), txs: (v.block.data.txs || []).length }];
+      // The precommits this node's consensus saw count only until it
+      // decided; the next block's last commit holds the ones that came
+      // later too (block_id_flag 2: for the block, 3: nil).
+      if (lc && lc.signatures) {
+        lc.signatures.forEach((sig, n) => {
+          if (sig.block_id_flag === 2 || sig.block_id_flag === 3) {
+            recs.push({ k: "vote", n, h: +lc.height, r: lc.round, t: "precommit", b: sig.block_id_flag === 2 ? lc.block_id.hash : "" });
+          }
+        });
+      }
+      return recs;
     }
     case "NewEvidence": {
       const e = v.evidence.value, a = e.vote_a || {};
