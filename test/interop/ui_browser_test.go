@@ -60,7 +60,7 @@ func newBrowser(t *testing.T) context.Context {
 func pageEval(ctx context.Context, expr string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string]("JSON.stringify(" + expr + ")"))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string]("JSON.stringify("+expr+")"))
 	if err != nil {
 		return err
 	}
