@@ -32,7 +32,7 @@ function round(S, h, r) {
   const H = height(S, h);
   let R = H.rounds.get(r);
   if (!R) {
-    R = { votes: new Map(), proposer: null, proposal: null, polka: false, timeouts: [] };
+    R = { votes: new Map(), proposer: null, proposals: [], polka: false, timeouts: [] };
     H.rounds.set(r, R);
   }
   return R;
@@ -47,7 +47,7 @@ function logLine(S, text) {
 // round, proposal, polka, lock, valid, timeout, decide, block, evidence,
 // partition, crash, restart.
 function apply(S, rec) {
-  if (rec.t !== undefined) S.now = rec.t;
+  if (rec.at !== undefined) S.now = rec.at;
   const who = rec.n !== undefined && S.vals[rec.n] ? "v" + rec.n : "";
   switch (rec.k) {
     case "step": {
@@ -76,7 +76,7 @@ function apply(S, rec) {
       break;
     case "proposal": {
       const R = round(S, rec.h, rec.r);
-      R.proposal = rec.b;
+      if (!R.proposals.includes(rec.b)) R.proposals.push(rec.b);
       if (rec.n !== undefined) R.proposer = rec.n;
       logLine(S, `${rec.h}/${rec.r} proposal ${short(rec.b)}`);
       break;
@@ -93,16 +93,18 @@ function apply(S, rec) {
       S.valid.set(rec.n, { h: rec.h, r: rec.r });
       logLine(S, `${who} valid block at ${rec.h}/${rec.r}`);
       break;
-    case "timeout":
-      round(S, rec.h, rec.r).timeouts.push(rec.s + (who ? " (" + who + ")" : ""));
+    case "timeout": {
+      const ts = round(S, rec.h, rec.r).timeouts, what = rec.s + (who ? " (" + who + ")" : "");
+      if (!ts.includes(what)) ts.push(what);
       logLine(S, `${who} timeout ${rec.s} ${rec.h}/${rec.r}`);
       break;
+    }
     case "decide": {
       const H = height(S, rec.h);
       H.decisions.set(rec.n, rec.b);
       if (!H.firstDecision) {
-        H.firstDecision = rec.t;
-        if (!S.live) S.blocks.push({ h: rec.h, time: rec.t, txs: rec.txs || 0 });
+        H.firstDecision = rec.at;
+        if (!S.live) S.blocks.push({ h: rec.h, time: rec.at, txs: rec.txs || 1 });
       }
       logLine(S, `${who} decided ${rec.h} in round ${rec.r}: ${short(rec.b)}`);
       break;
@@ -155,9 +157,11 @@ function render(S) {
       `<td class="lock">${l ? `${l.how} ${l.h}/${l.r}` : ""}</td><td>${vb ? `${vb.h}/${vb.r}` : ""}</td></tr>`);
   });
   $("validators").innerHTML = rows.join("");
-  const show = [S.maxH, S.maxH - 1, S.maxH - 2].filter((h) => S.heights.has(h));
-  $("grids").innerHTML = show.map((h) => grid(S, h)).join("");
-  renderFork(S);
+  const f = fork(S);
+  const show = [S.maxH, S.maxH - 1, S.maxH - 2].filter((h) => S.heights.has(h) && !(f && f.h === h));
+  if (f) show.unshift(f.h); // where the fork happened comes first
+  $("grids").innerHTML = show.map((h) => grid(S, h, f && f.h === h)).join("");
+  renderFork(S, f);
   if (!S.live) renderDecisions(S);
   chart($("intervals"), S.blocks.slice(1).map((b, i) => ({ h: b.h, v: Math.max(0, b.time - S.blocks[i].time) })));
   chart($("txs"), S.blocks.map((b) => ({ h: b.h, v: b.txs })));
@@ -173,16 +177,16 @@ function cell(list) {
   return `<span class="${cls}">${list.map(short).join("|")}</span>`;
 }
 
-function grid(S, h) {
+function grid(S, h, forked) {
   const H = S.heights.get(h);
   const rounds = [...H.rounds.keys()].sort((a, b) => a - b);
   if (!rounds.length) rounds.push(0);
-  let out = `<h2>Height ${h}</h2><table class="grid" data-h="${h}"><tr><th>validator</th>`;
+  let out = `<h2>Height ${h}${forked ? ' <span class="conflict">the fork: two blocks decided</span>' : ""}</h2><table class="grid" data-h="${h}"><tr><th>validator</th>`;
   for (const r of rounds) {
     const R = H.rounds.get(r) || {};
     const info = [
       R.proposer !== null && R.proposer !== undefined ? `proposer v${R.proposer}` : "",
-      R.proposal ? `proposal <span class="blk">${short(R.proposal)}</span>` : "",
+      R.proposals && R.proposals.length ? `proposal ${cell(R.proposals)}` : "",
       R.polka ? '<span class="polka">polka</span>' : "",
       ...(R.timeouts || []).map((t) => `<span class="timeout">timeout ${esc(t)}</span>`),
     ].filter(Boolean).join("<br>");
@@ -201,8 +205,7 @@ function grid(S, h) {
   return out + "</table>";
 }
 
-function renderFork(S) {
-  const f = fork(S);
+function renderFork(S, f) {
   const el = $("fork");
   el.hidden = !f;
   if (!f) return;
