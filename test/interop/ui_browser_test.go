@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,15 +35,16 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// newBrowser starts a headless Chromium for the test and returns a tab's
-// context; the browser stops at the end of the test.
-func newBrowser(t *testing.T) context.Context {
+// newBrowser starts a headless Chromium for the test, with extra options,
+// and returns a tab's context; the browser stops at the end of the test.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.NoSandbox, // tests run as root in CI
 		chromedp.WindowSize(1400, 1100),
 	)
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(func() {
@@ -53,6 +55,23 @@ func newBrowser(t *testing.T) context.Context {
 		t.Fatalf("start Chromium (%s): %v", chromiumPath(t), err)
 	}
 	return ctx
+}
+
+// screenshot saves the tab's whole page as PNG under $UI_SCREENSHOT_DIR
+// (`make ui-screenshots` sets it to docs/), and does nothing without it.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("UI_SCREENSHOT_DIR")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // pageEval evaluates a JavaScript expression in the tab and decodes its
@@ -166,6 +185,7 @@ func TestUILiveFollowsNetwork(t *testing.T) {
 	if committed == 0 {
 		t.Fatalf("height %d: no precommit for a block on the page", fullHeight)
 	}
+	screenshot(t, ctx, "ui-localnet.png")
 	t.Logf("page height went from %d to past %d; height %d's grid filled for all 4 validators", first, first+2, fullHeight)
 }
 

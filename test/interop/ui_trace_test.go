@@ -109,6 +109,7 @@ func TestUIPlaysSimulatedFork(t *testing.T) {
 			t.Errorf("the page's fork shows blocks %v; the simulator reported %s decided (%s)", fv.Blocks, w, v.Detail)
 		}
 	}
+	screenshot(t, ctx, "ui-simulated-fork.png")
 	// Back to the start of the run, nothing is decided yet.
 	if err := pageEval(ctx, `(() => { const s = document.getElementById('slider'); s.value = 0; s.dispatchEvent(new Event('input')); return true; })()`, new(bool)); err != nil {
 		t.Fatal(err)

@@ -286,8 +286,8 @@ async function live() {
   };
   poll();
   setInterval(poll, 2000);
-  // Draw at most 5 times a second, and only after something changed.
-  setInterval(() => { if (dirty) { dirty = false; render(S); } }, 200);
+  // Draw at most twice a second, and only after something changed.
+  setInterval(() => { if (dirty) { dirty = false; render(S); } }, 500);
 }
 
 function subscribe(queries, onEvent) {
