@@ -16,7 +16,7 @@ COMETBFT_VERSION    := v0.40.0
 
 PKGS := ./...
 
-.PHONY: all build install test test-long fmt-check vet staticcheck unit interop chromium tidy-check fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
+.PHONY: all build install test test-long fmt-check vet staticcheck unit interop chromium ui-screenshots tidy-check fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
 
 all: build
 
@@ -81,6 +81,11 @@ chromium:
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } || \
 		{ echo "could not install chromium: run 'apt-get install -y chromium' as root, or set CHROMIUM_BIN to a Chromium binary"; exit 1; }; \
 	fi
+
+## ui-screenshots: redo docs/ui-localnet.png and docs/ui-simulated-fork.png with the
+## web view's browser tests.
+ui-screenshots: chromium
+	cd test/interop && UI_SCREENSHOT_DIR=$(CURDIR)/docs $(GO) test -count=1 -run 'TestUILiveFollowsNetwork|TestUIPlaysSimulatedFork' ./...
 
 # Each fuzz target runs over its committed corpus (testdata/fuzz) for an
 # execution count (scripts/fuzz.sh says why counts, not durations);

@@ -24,14 +24,6 @@ const (
 	EventNewEvidence         = "NewEvidence"
 )
 
-// ConsensusEvents lists the consensus event types, for a subscriber (the
-// web view) that follows them all.
-var ConsensusEvents = []string{
-	EventNewRound, EventNewRoundStep, EventCompleteProposal, EventVote, EventPolka,
-	EventLock, EventRelock, EventUnlock, EventTimeoutPropose, EventTimeoutWait,
-	EventValidBlock, EventValidatorSetUpdates, EventNewEvidence,
-}
-
 // CometBFT's names of the steps of a round (its RoundStepType), which
 // RoundState.Step holds.
 const (
@@ -58,8 +50,8 @@ type RoundState struct {
 	BlockID       types.BlockID
 }
 
-// ConsensusEvent builds a consensus event of type typ (one of
-// ConsensusEvents) with its "tm.event" attribute; the caller sets the
+// ConsensusEvent builds a consensus event of type typ (one of the Event*
+// constants above) with its "tm.event" attribute; the caller sets the
 // payload field that goes with the type.
 func ConsensusEvent(typ string) Event {
 	return Event{Type: typ, Attributes: map[string][]string{KeyEvent: {typ}}}

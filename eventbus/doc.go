@@ -3,8 +3,8 @@
 //
 // An [Event] is one published event (NewBlock, NewBlockHeader, Tx, or one
 // of the consensus events of consensus.go: NewRoundStep, Vote, Polka, Lock
-// and the others CometBFT names) with its attributes under CometBFT's composite keys ("tm.event", "tx.hash",
-// "<event type>.<attribute key>"). [BlockEvents] builds the events of a
+// and the others CometBFT names) with its attributes under CometBFT's
+// composite keys ("tm.event", "tx.hash", "<event type>.<attribute key>"). [BlockEvents] builds the events of a
 // committed block; the node publishes them with [Bus.PublishBlock], and a
 // subscriber receives those its [query.Query] matches. Publishing never
 // blocks: a subscriber that falls [DefaultSubscriberBuffer] events behind

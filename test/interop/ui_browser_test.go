@@ -125,6 +125,13 @@ func TestUILiveFollowsNetwork(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
+	// A few txs, for the txs-per-block chart.
+	for i := range 20 {
+		var res struct{ Code uint32 }
+		if err := rawCall(nw.nodes[i%4].RPC(), fmt.Sprintf(`broadcast_tx_sync?tx="ui%d=%d"`, i, i), &res); err != nil || res.Code != 0 {
+			t.Fatalf("broadcast a tx: %v (code %d)", err, res.Code)
+		}
+	}
 	var first int64
 	var full pageGrid
 	var fullHeight int64
