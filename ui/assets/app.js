@@ -210,18 +210,19 @@ function renderFork(S, f) {
   el.hidden = !f;
   if (!f) return;
   el.dataset.height = f.h;
-  el.innerHTML = `FORK at height ${f.h}: two conflicting decisions — ` +
+  const more = [...S.heights.values()].filter((H) => new Set(H.decisions.values()).size > 1).length - 1;
+  el.innerHTML = `FORK at height ${f.h}${more > 0 ? ` (and ${more} later heights)` : ""}: conflicting decisions — ` +
     [...f.byBlock].map(([b, ns]) => `<span class="mono decided" data-block="${esc(b)}">${esc(b.slice(0, 12))}</span> by ${ns.map((n) => "v" + n).join(", ")}`).join(" vs ");
 }
 
 function renderDecisions(S) {
   $("decisions-box").hidden = false;
-  const f = fork(S);
   const hs = [...S.heights.keys()].filter((h) => S.heights.get(h).decisions.size).sort((a, b) => a - b);
   let out = "<tr><th>height</th>" + S.vals.map((v, n) => `<th>v${n}${v.byz ? " (byz)" : ""}</th>`).join("") + "</tr>";
   for (const h of hs.slice(-30)) {
     const D = S.heights.get(h).decisions;
-    out += `<tr${f && f.h === h ? ' class="byz"' : ""}><td>${h}</td>` + S.vals.map((v, n) => `<td class="mono">${D.has(n) ? short(D.get(n)) : ""}</td>`).join("") + "</tr>";
+    const forked = new Set(D.values()).size > 1;
+    out += `<tr${forked ? ' class="byz"' : ""}><td>${h}${forked ? " fork" : ""}</td>` + S.vals.map((v, n) => `<td class="mono">${D.has(n) ? short(D.get(n)) : ""}</td>`).join("") + "</tr>";
   }
   $("decisions").innerHTML = out;
 }
