@@ -38,7 +38,9 @@ func (s loadSample) String() string {
 // node0 (each subscribed to every consensus event over three websockets),
 // and logs node0's CPU, heights per second and CPU per height for each
 // (medians over the windows; alternating cancels the machine's drift). The
-// browser runs on the same machine, niced, standing for viewers elsewhere.
+// browser runs on the same machine, niced, standing for viewers elsewhere;
+// a third window has CometBFT's client hold the five pages' subscriptions
+// instead, which is the node's share of the cost without the browser's.
 //
 // It asserts what holds on any machine: every page stays live through its
 // window (the node never drops a page's subscriptions as too slow, and the
@@ -83,10 +85,11 @@ func TestUIFivePagesCost(t *testing.T) {
 		cpuSec := float64(cpu1-cpu0) / clockTicks
 		return loadSample{cpu: cpuSec / el, hps: float64(h1-h0) / el, cpuPerHeight: cpuSec * 1000 / float64(max(h1-h0, 1))}
 	}
-	var off, on []loadSample
+	var off, on, subs []loadSample
 	for range uiLoadPairs {
 		goTo("about:blank", false)
 		off = append(off, measure())
+		subs = append(subs, measureSubscribers(t, nw, measure))
 		goTo(url, true)
 		on = append(on, measure())
 		for i, tab := range tabs {
@@ -100,12 +103,18 @@ func TestUIFivePagesCost(t *testing.T) {
 			waitLive(t, tab)
 		}
 	}
-	offM, onM := median(off), median(on)
+	offM := median(off)
 	rise := func(a, b float64) float64 { return (b - a) / a * 100 }
 	t.Logf("node0 without pages: %v (windows %v)", offM, off)
-	t.Logf("node0 with 5 pages:  %v (windows %v)", onM, on)
-	t.Logf("with 5 pages: CPU %+.1f%% (%+.1f points of a core), heights/s %+.1f%%, CPU per height %+.1f%%",
-		rise(offM.cpu, onM.cpu), (onM.cpu-offM.cpu)*100, rise(offM.hps, onM.hps), rise(offM.cpuPerHeight, onM.cpuPerHeight))
+	for _, c := range []struct {
+		what string
+		s    []loadSample
+	}{{"5 pages' subscriptions, no browser", subs}, {"5 pages in the browser", on}} {
+		m := median(c.s)
+		t.Logf("node0 with %s: %v (windows %v)", c.what, m, c.s)
+		t.Logf("  CPU %+.1f%% (%+.1f points of a core), heights/s %+.1f%%, CPU per height %+.1f%%",
+			rise(offM.cpu, m.cpu), (m.cpu-offM.cpu)*100, rise(offM.hps, m.hps), rise(offM.cpuPerHeight, m.cpuPerHeight))
+	}
 }
 
 // clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat's times.
@@ -161,6 +170,38 @@ func waitLive(t *testing.T, tab context.Context) {
 		}
 		return false, nil
 	})
+}
+
+// pageQueries are the web view's subscriptions, by websocket (ui/assets/app.js).
+var pageQueries = [][]string{
+	{"Vote", "NewRoundStep", "NewRound", "CompleteProposal", "NewBlock"},
+	{"Polka", "Lock", "Relock", "Unlock", "ValidBlock"},
+	{"TimeoutPropose", "TimeoutWait", "NewEvidence", "ValidatorSetUpdates"},
+}
+
+// measureSubscribers measures a window in which CometBFT's RPC client holds
+// five pages' subscriptions to node0, reading every event.
+func measureSubscribers(t *testing.T, nw *network, measure func() loadSample) loadSample {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 5 {
+		for _, g := range pageQueries {
+			c, _ := cometClient(t, nw.nodes[0])
+			defer func() { _ = c.Stop() }()
+			for _, typ := range g {
+				ch, err := c.Subscribe(ctx, "load", fmt.Sprintf("tm.event = '%s'", typ), 100)
+				if err != nil {
+					t.Fatalf("subscribe to %s: %v", typ, err)
+				}
+				go func() {
+					for range ch {
+					}
+				}()
+			}
+		}
+	}
+	return measure()
 }
 
 // median is the median of each figure of the samples.
