@@ -16,7 +16,7 @@ COMETBFT_VERSION    := v0.40.0
 
 PKGS := ./...
 
-.PHONY: all build install test test-long fmt-check vet staticcheck unit interop interop-deps tidy-check fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
+.PHONY: all build install test test-long fmt-check vet staticcheck unit interop interop-deps chromium ui-screenshots tidy-check fuzz-short proto tools localnet localnet-stop localnet-reset docker clean
 
 all: build
 
@@ -79,9 +79,23 @@ unit:
 ## interop: the separate module test/interop, CometBFT v0.40.0's own code (from the
 ## Go module proxy) and its binary (COMETBFT_BIN), and CosmJS's RPC client (from the
 ## npm registry), against bftnode processes built from this tree.
-interop: $(BIN)/staticcheck $(BIN)/cometbft interop-deps
+interop: $(BIN)/staticcheck $(BIN)/cometbft interop-deps chromium
 	cd test/interop && $(GO) vet ./... && $(BIN)/staticcheck ./...
 	cd test/interop && COMETBFT_BIN=$(BIN)/cometbft $(GO) test -count=1 -timeout 30m ./...
+
+## chromium: the headless browser the web view's tests drive (test/interop/ui_*_test.go),
+## installed from Debian's packages when none is on the PATH and CHROMIUM_BIN is unset.
+chromium:
+	@if [ -z "$$CHROMIUM_BIN" ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && ! command -v google-chrome >/dev/null; then \
+		echo "installing chromium from Debian's packages for the web view's browser tests"; \
+		{ $(call apt-install,chromium); } || \
+		{ echo "could not install chromium: run 'apt-get install -y chromium' as root, or set CHROMIUM_BIN to a Chromium binary"; exit 1; }; \
+	fi
+
+## ui-screenshots: redo docs/ui-localnet.png and docs/ui-simulated-fork.png with the
+## web view's browser tests.
+ui-screenshots: chromium
+	cd test/interop && UI_SCREENSHOT_DIR=$(CURDIR)/docs $(GO) test -count=1 -run 'TestUILiveFollowsNetwork|TestUIPlaysSimulatedFork' ./...
 
 # Each fuzz target runs over its committed corpus (testdata/fuzz) for an
 # execution count (scripts/fuzz.sh says why counts, not durations);

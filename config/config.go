@@ -56,6 +56,9 @@ type RPCConfig struct {
 	// let any client of the RPC cut the node off from its peers. Off by
 	// default; only with a loopback laddr.
 	Unsafe bool `toml:"unsafe"`
+	// UI serves the web view of consensus (package ui) under /ui/ of the
+	// RPC address. Off by default. bftnode's own; CometBFT has none.
+	UI bool `toml:"ui"`
 	// PprofListenAddress serves Go's runtime profiles (/debug/pprof/) on
 	// host:port when set; "" (the default) serves none.
 	PprofListenAddress string `toml:"pprof_laddr"`

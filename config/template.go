@@ -132,6 +132,9 @@ max_subscriptions_per_client = {{.RPC.MaxSubscriptionsPerClient}}
 # from its peers for a while, for fault tests). Anyone who reaches the RPC
 # may call them: allowed only with a loopback laddr. Keep false in production.
 unsafe = {{.RPC.Unsafe}}
+# Serve the web view of consensus at http://<laddr>/ui/: votes, rounds,
+# locks and timeouts as they happen. It reads the public RPC only.
+ui = {{.RPC.UI}}
 # Serve Go's runtime profiles (/debug/pprof/, for ` + "`go tool pprof`" + `) on host:port,
 # e.g. "127.0.0.1:6060"; "" serves none. Anyone who reaches it can read them.
 pprof_laddr = {{q .RPC.PprofListenAddress}}

@@ -47,6 +47,18 @@ type Event struct {
 	Header *types.Header
 	// Tx: the tx with its result.
 	Tx *TxResult
+
+	// Consensus events (consensus.go). NewRoundStep, NewRound,
+	// CompleteProposal, Polka, Lock, Relock, Unlock, TimeoutPropose,
+	// TimeoutWait, ValidBlock: the position.
+	Round *RoundState
+	// Vote: the vote counted.
+	Vote *types.Vote
+	// NewEvidence: the evidence and the height of the block holding it.
+	Evidence       types.Evidence
+	EvidenceHeight int64
+	// ValidatorSetUpdates: the validators whose power changed (0: removed).
+	ValidatorUpdates []*types.Validator
 }
 
 // ErrTooManySubscribers is returned by Subscribe when the bus is full.

@@ -1,6 +1,7 @@
 // Package localnet_test runs the README's first command as a user would:
-// `make localnet` brings up four validators, then `bftnode tx`, `bftnode
-// query` and curl's URI form of broadcast_tx_commit work against node0.
+// `make localnet` brings up four validators, node0 serving the web view,
+// then `bftnode tx`, `bftnode query` and curl's URI form of
+// broadcast_tx_commit work against node0.
 package localnet_test
 
 import (
@@ -53,6 +54,22 @@ func TestReadmeCommands(t *testing.T) {
 	})
 	if !strings.Contains(out, "bftnode tx foo=bar") {
 		t.Errorf("make localnet does not say how to submit a tx:\n%s", out)
+	}
+
+	// node0 serves the web view, and says where; the others do not.
+	if !strings.Contains(out, "http://127.0.0.1:26657/ui/") {
+		t.Errorf("make localnet does not print the web view's URL:\n%s", out)
+	}
+	for url, want := range map[string]int{"http://127.0.0.1:26657/ui/": http.StatusOK, "http://127.0.0.1:26667/ui/": http.StatusNotFound} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || want == http.StatusOK && !strings.Contains(string(page), "app.js") {
+			t.Errorf("GET %s: %s, want %d (the web view on node0 only)", url, resp.Status, want)
+		}
 	}
 
 	bftnode := filepath.Join(root, "build", "bftnode")

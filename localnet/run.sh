@@ -71,7 +71,9 @@ trap stop_nodes INT TERM EXIT
 : >"$PIDS"
 for ((i = 0; i < N; i++)); do
 	home=$DIR/node$i
-	"$BFTNODE" start --home "$home" >>"$home/node.log" 2>&1 &
+	ui=()
+	((i == 0)) && ui=(--rpc.ui=true) # node0 serves the web view of consensus
+	"$BFTNODE" start --home "$home" "${ui[@]}" >>"$home/node.log" 2>&1 &
 	started+=("$!")
 	echo "$!" >>"$PIDS"
 done
@@ -107,6 +109,7 @@ localnet is up: $N validators, node0 at height $height.
                  curl -s $RPC -d '{"jsonrpc":"2.0","id":1,"method":"broadcast_tx_commit","params":{"tx":"'\$(printf foo=bar | base64)'"}}'
   query it:      $BFTNODE query foo
                  curl -s $RPC -d '{"jsonrpc":"2.0","id":1,"method":"abci_query","params":{"data":"'\$(printf foo | od -An -tx1 | tr -d ' \n')'"}}'
+  watch it:      $RPC/ui/   (node0's web view of consensus)
   status:        $BFTNODE status   (node i: --node http://127.0.0.1:PORT, PORT = 26657 + 10*i)
   logs:          $DIR/node0/node.log … $DIR/node$((N - 1))/node.log
   stop:          make localnet-stop$( ((DETACH)) || echo ", or Ctrl-C here")

@@ -11,8 +11,12 @@
 // The packages it wires know nothing of each other; the small adapters that
 // join them live here (app.go: the application connections and the
 // mempool's checker; backend.go: the RPC backend; events.go: committed
-// blocks to the RPC event bus and index; evidence.go: the evidence pool's
-// view of the chain, the pool as the source and sink of evidence gossip,
-// and its Prometheus series bftnode_evidence_pending, _pending_bytes,
-// _committed_total and _rejected_total by reason).
+// blocks to the RPC event bus and index; consensus_events.go: the
+// consensus core's steps, observed through engine.Deps.WrapCore, as
+// CometBFT's consensus events on the bus (NewRoundStep, Vote, Polka, Lock,
+// …); evidence.go: the evidence pool's view of the chain, the pool as the
+// source and sink of evidence gossip, and its Prometheus series
+// bftnode_evidence_pending, _pending_bytes, _committed_total and
+// _rejected_total by reason). With [rpc] ui on, the RPC server also serves
+// the web view of package ui.
 package node

@@ -56,6 +56,7 @@ func (n *Node) publishCommitted() error {
 			return err
 		}
 		n.bus.PublishBlock(block, meta.BlockID, results)
+		n.bus.PublishEvidence(h, block.Evidence)
 		n.metrics.observeBlock(block)
 		n.published = h
 	}

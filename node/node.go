@@ -27,6 +27,7 @@ import (
 	"github.com/bftnode/bftnode/p2p"
 	"github.com/bftnode/bftnode/privval"
 	"github.com/bftnode/bftnode/rpc"
+	"github.com/bftnode/bftnode/ui"
 )
 
 // Version is the software version reported by the RPC and `bftnode version`.
@@ -185,6 +186,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 			return nil, err
 		}
 	}
+	n.bus = eventbus.New(logger.With("module", "events"), 0)
+	deps.WrapCore = observeCore(deps.WrapCore, n.bus)
 	if n.engine, err = engine.New(engine.Config{
 		Genesis: genesis,
 		Timeouts: consensus.Timeouts{
@@ -204,13 +207,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 
-	n.bus = eventbus.New(logger.With("module", "events"), 0)
 	rpcCfg := rpc.DefaultConfig()
 	rpcCfg.ListenAddress = cfg.RPC.ListenAddress
 	rpcCfg.MaxBodyBytes = cfg.RPC.MaxBodyBytes
 	rpcCfg.MaxOpenConnections = cfg.RPC.MaxOpenConnections
 	rpcCfg.MaxSubscriptionsPerClient = cfg.RPC.MaxSubscriptionsPerClient
 	rpcCfg.Unsafe = cfg.RPC.Unsafe
+	if cfg.RPC.UI {
+		rpcCfg.UI = ui.Handler(nil)
+	}
 	if n.rpc, err = rpc.NewServer(rpcCfg, &backend{n: n}, logger.With("module", "rpc")); err != nil {
 		return nil, err
 	}

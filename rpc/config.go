@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -49,6 +50,8 @@ type Config struct {
 	// CORSAllowedOrigins lists the origins browsers may call from ("*" for
 	// any); empty turns CORS off.
 	CORSAllowedOrigins []string
+	// UI, when set, is served under /ui/ (the web view of package ui).
+	UI http.Handler
 	// Unsafe serves the operator-only routes (unsafe_disconnect); the
 	// backend must then implement UnsafeBackend. Off by default.
 	Unsafe bool

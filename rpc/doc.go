@@ -19,7 +19,9 @@
 // eventbus); subscriptions and searches take a query of package
 // eventbus/query ("tm.event='Tx' AND transfer.sender='alice'"); the node's
 // tx and block index (package blockstore/index) backs Backend.Tx,
-// Backend.TxSearch and Backend.BlockSearch.
+// Backend.TxSearch and Backend.BlockSearch. Consensus events (NewRoundStep,
+// Vote, Polka, Lock, …) go out as CometBFT's event data types marshal
+// (events_consensus_view.go). [Config.UI], when set, is served under /ui/.
 //
 // broadcast_evidence takes evidence as CometBFT's client sends it (its
 // JSON) or as its protobuf encoding, and hands it to Backend.BroadcastEvidence

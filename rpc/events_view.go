@@ -61,6 +61,10 @@ func encodeEvent(q *query.Query, ev eventbus.Event) (json.RawMessage, error) {
 			TxResult txEventResultView `json:"TxResult"`
 		}{txEventResultView{Height: int64s(ev.Tx.Height), Index: ev.Tx.Index, Tx: ev.Tx.Tx, Result: viewExecTxResult(ev.Tx.Result)}}}
 	default:
+		if d, ok := consensusEventData(ev); ok {
+			out.Data = d
+			break
+		}
 		out.Data = eventDataView{Type: "tendermint/event/" + ev.Type, Value: struct{}{}}
 	}
 	return json.Marshal(out)

@@ -63,6 +63,9 @@ func NewServer(cfg Config, backend Backend, logger *slog.Logger) (*Server, error
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/websocket", s.serveWebsocket)
+	if cfg.UI != nil {
+		s.mux.Handle("/ui/", cfg.UI)
+	}
 	s.mux.HandleFunc("/", s.serveHTTP)
 	s.handler = s.mux
 	if len(cfg.CORSAllowedOrigins) > 0 {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -91,6 +92,9 @@ type Config struct {
 	CommitDelay time.Duration
 	// Timeouts of the consensus core.
 	Timeouts consensus.Timeouts
+	// Trace, if set, receives the run step by step as JSON lines (trace.go),
+	// for the web view to play back.
+	Trace io.Writer
 	// TerminationBound is how long after GST (or after the start, when there
 	// is no fault) every correct validator has to decide all Heights.
 	TerminationBound time.Duration

@@ -22,5 +22,7 @@
 // timestamps there and after the block before, no correct validator votes
 // for a block dated otherwise, and every correct precommit is dated at
 // least 1 ms after its block. The same Config (with its Seed) always produces the
-// same run, so any violation replays from its seed.
+// same run, so any violation replays from its seed. With Config.Trace set,
+// a run is written step by step as JSON lines (trace.go) for the web view
+// (package ui) to play back.
 package sim

@@ -173,6 +173,9 @@ func fromLastStart(wal []walRecord) []walRecord {
 
 func (n *node) restart() {
 	n.w.stats.Restarts++
+	if t := n.w.trace; t != nil {
+		t.crashed(n.w.sched.now, n.idx, false)
+	}
 	n.boot()
 }
 
@@ -189,6 +192,9 @@ func (n *node) crash() {
 	}
 	n.wal = n.wal[:keep]
 	n.w.stats.Crashes++
+	if t := n.w.trace; t != nil {
+		t.crashed(n.w.sched.now, n.idx, true)
+	}
 }
 
 // ownMessage returns the message of a logged own signature, and removes the
@@ -264,10 +270,14 @@ func (n *node) step(ev consensus.Event) {
 	if n.amnesic {
 		n.core.ForgetLocks()
 	}
+	before := n.core.RoundState()
 	acts, err := n.core.Step(ev)
 	if err != nil {
 		n.w.stats.Refused++
 		return
+	}
+	if t := n.w.trace; t != nil {
+		t.step(n.w.sched.now, n.idx, ev, acts, before, n.core.RoundState())
 	}
 	n.execute(acts)
 }

@@ -52,7 +52,14 @@ func Run(cfg Config) (Result, error) {
 	if err := cfg.validate(); err != nil {
 		return Result{}, err
 	}
-	return newWorld(cfg).run(), nil
+	w := newWorld(cfg)
+	res := w.run()
+	if w.trace != nil {
+		if err := w.trace.flush(); err != nil {
+			return res, fmt.Errorf("write the trace: %w", err)
+		}
+	}
+	return res, nil
 }
 
 // run simulates the world from its start to the end of the run, and checks it.

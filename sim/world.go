@@ -50,6 +50,8 @@ type world struct {
 	// attack is the lock attack's adversary, when a validator follows
 	// LockAttack (nil otherwise).
 	attack *lockAttack
+	// trace writes the run's trace when Config.Trace is set (nil otherwise).
+	trace *tracer
 }
 
 type heightRound struct {
@@ -105,6 +107,10 @@ func newWorld(cfg Config) *world {
 	if cfg.Byzantine > 0 && slices.ContainsFunc(w.nodes, func(n *node) bool { return n.behaviour == LockAttack }) {
 		w.attack = newLockAttack(w)
 	}
+	if cfg.Trace != nil {
+		w.trace = newTracer(cfg.Trace)
+		w.trace.header(w)
+	}
 	w.groupA = make([]bool, cfg.Validators)
 	correct := w.rng.Perm(cfg.Validators - cfg.Byzantine)
 	for _, i := range correct[:len(correct)/2] {
@@ -138,6 +144,9 @@ func (w *world) send(from, to int, m message) {
 	}
 	w.stats.Sent++
 	m.from = from
+	if w.trace != nil {
+		w.trace.sent(w, m)
+	}
 	if w.attack != nil && w.attack.hold(to, m) {
 		return
 	}
@@ -192,6 +201,9 @@ func (w *world) schedulePartitions(until time.Duration) {
 			w.stats.Partitions++
 		} else {
 			w.partition = nil
+		}
+		if w.trace != nil {
+			w.trace.partition(w.sched.now, w.partition)
 		}
 		w.sched.after(w.randDur(200*time.Millisecond, 2*time.Second), next)
 	}

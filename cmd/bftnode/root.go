@@ -52,7 +52,7 @@ Its files live in a home directory (--home, default ~/.bftnode):
 	root.AddCommand(
 		c.initCmd(), c.testnetCmd(),
 		c.showNodeIDCmd(), c.showValidatorCmd(), c.genValidatorCmd(), c.genNodeKeyCmd(),
-		c.configCmd(), c.simCmd(), c.walDumpCmd(),
+		c.configCmd(), c.simCmd(), c.uiCmd(), c.walDumpCmd(),
 		c.resetStateCmd(), c.unsafeResetAllCmd(), c.rollbackCmd(),
 		c.txCmd(), c.queryCmd(), c.statusCmd(),
 		c.appCmd(), c.versionCmd(), c.benchCmd(), c.lightCmd(),

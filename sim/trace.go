@@ -1,0 +1,188 @@
+package sim
+
+import (
+	"bufio"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/types"
+)
+
+// A trace is one run written step by step as JSON lines, for the web view
+// (package ui, `bftnode ui FILE`) to play back. The first line is the
+// header: {"k":"header", "replay": the command that reruns the run,
+// "validators": [{"address", "power", "behaviour"}]}. Every other line is a
+// record {"k": kind, "at": virtual time in ms, ...}:
+//
+//	step      n h r s      validator n entered step s (propose, prevote, precommit) of h/r
+//	vote      n h r t b    validator n signed a t (prevote, precommit) for block b ("" nil):
+//	                       each validly signed vote once, a Byzantine one's second vote too
+//	proposal  n h r b      validator n proposed block b
+//	timeout   n h r s      validator n's timeout of step s fired
+//	lock      n h r b how  validator n locked (how: lock, relock) on b
+//	valid     n h r        validator n's valid block changed
+//	decide    n h r b      validator n decided block b at h
+//	partition sides        the network split (sides[i]: validator i's side) or healed (null)
+//	crash, restart  n      validator n crashed, came back
+//
+// Block hashes are upper-case hex, as CometBFT's JSON writes them.
+
+// traceRecord is one line of a trace; which fields are set depends on K.
+type traceRecord struct {
+	K     string  `json:"k"`
+	At    float64 `json:"at"`
+	N     int     `json:"n"`
+	H     int64   `json:"h,omitempty"`
+	R     int32   `json:"r"`
+	S     string  `json:"s,omitempty"`
+	T     string  `json:"t,omitempty"`
+	B     *string `json:"b,omitempty"`
+	How   string  `json:"how,omitempty"`
+	Sides []int   `json:"sides,omitempty"`
+}
+
+type traceValidator struct {
+	Address   string    `json:"address"`
+	Power     int64     `json:"power"`
+	Behaviour Behaviour `json:"behaviour,omitempty"`
+}
+
+type traceHeader struct {
+	K          string           `json:"k"`
+	Replay     string           `json:"replay"`
+	Validators []traceValidator `json:"validators"`
+}
+
+// tracer writes a run's trace; the world calls it at each step, send,
+// partition, crash and restart. Its first write error is kept and reported
+// when the run ends.
+type tracer struct {
+	w    *bufio.Writer
+	enc  *json.Encoder
+	err  error
+	seen map[string]bool // signatures of the votes and proposals written
+	// index gives each validator's place in the header, by address.
+	index map[types.Address]int
+}
+
+func newTracer(w io.Writer) *tracer {
+	bw := bufio.NewWriter(w)
+	return &tracer{w: bw, enc: json.NewEncoder(bw), seen: map[string]bool{}, index: map[types.Address]int{}}
+}
+
+func (t *tracer) write(v any) {
+	if t.err == nil {
+		t.err = t.enc.Encode(v)
+	}
+}
+
+// flush writes out what is buffered and returns the first error.
+func (t *tracer) flush() error {
+	if t.err == nil {
+		t.err = t.w.Flush()
+	}
+	return t.err
+}
+
+func (t *tracer) header(w *world) {
+	h := traceHeader{K: "header", Replay: w.cfg.ReplayCommand()}
+	vals := w.valsAt(1)
+	for i, n := range w.nodes {
+		t.index[n.addr] = i
+		_, v := vals.ByAddress(n.addr)
+		h.Validators = append(h.Validators, traceValidator{Address: strings.ToUpper(hex.EncodeToString(n.addr[:])), Power: v.VotingPower, Behaviour: n.behaviour})
+	}
+	t.write(h)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func hashOf(id types.BlockID) *string {
+	s := ""
+	if !id.IsNil() {
+		s = strings.ToUpper(hex.EncodeToString(id.Hash[:]))
+	}
+	return &s
+}
+
+var stepNames = map[consensus.Step]string{consensus.StepPropose: "propose", consensus.StepPrevote: "prevote", consensus.StepPrecommit: "precommit"}
+
+// step records what validator n's core did with one event: it moved from
+// before to after and asked for acts.
+func (t *tracer) step(at time.Duration, n int, ev consensus.Event, acts []consensus.Action, before, after consensus.RoundState) {
+	rec := func(k string, rs consensus.RoundState) traceRecord {
+		return traceRecord{K: k, At: ms(at), N: n, H: rs.Height, R: rs.Round}
+	}
+	if tf, ok := ev.(consensus.TimeoutFired); ok && before != after { // a stale timeout does nothing
+		r := rec("timeout", before)
+		r.S = stepNames[tf.Step]
+		t.write(r)
+	}
+	if before.Height != after.Height || before.Round != after.Round || before.Step != after.Step {
+		r := rec("step", after)
+		r.S = stepNames[after.Step]
+		t.write(r)
+	}
+	if before.Height == after.Height && after.LockedRound != before.LockedRound && after.LockedRound >= 0 {
+		r := rec("lock", after)
+		r.B, r.How = hashOf(after.LockedValue), "lock"
+		if before.LockedRound >= 0 && before.LockedValue == after.LockedValue {
+			r.How = "relock"
+		}
+		t.write(r)
+	}
+	if before.Height == after.Height && after.ValidRound != before.ValidRound && after.ValidRound >= 0 {
+		t.write(rec("valid", after))
+	}
+	for _, a := range acts {
+		if d, ok := a.(consensus.Decide); ok {
+			r := traceRecord{K: "decide", At: ms(at), N: n, H: d.Height, R: d.Round, B: hashOf(d.BlockID)}
+			t.write(r)
+		}
+	}
+}
+
+// sent records a validly signed vote or proposal the first time it is
+// sent (or relayed), under the index of the validator that signed it.
+func (t *tracer) sent(w *world, m message) {
+	at := w.sched.now
+	switch {
+	case m.kind == msgVote && m.vote != nil && !t.seen[string(m.vote.Signature)]:
+		v := m.vote
+		t.seen[string(v.Signature)] = true
+		if w.verifyVote(w.valsAt(v.Height), v) != nil {
+			return // garbage
+		}
+		typ := "prevote"
+		if v.Type == types.PrecommitType {
+			typ = "precommit"
+		}
+		t.write(traceRecord{K: "vote", At: ms(at), N: t.index[v.ValidatorAddress], H: v.Height, R: v.Round, T: typ, B: hashOf(v.BlockID)})
+	case m.kind == msgProposal && m.proposal != nil && !t.seen[string(m.proposal.Signature)]:
+		p := m.proposal
+		t.seen[string(p.Signature)] = true
+		vals := w.valsAt(p.Height)
+		if w.verifyProposal(vals, p) != nil {
+			return
+		}
+		t.write(traceRecord{K: "proposal", At: ms(at), N: t.index[vals.ProposerForRound(p.Round).Address], H: p.Height, R: p.Round, B: hashOf(p.BlockID)})
+	}
+}
+
+// partition records the network splitting (sides) or healing (nil).
+func (t *tracer) partition(at time.Duration, sides []int) {
+	t.write(traceRecord{K: "partition", At: ms(at), N: -1, Sides: sides})
+}
+
+// crashed records validator n crashing (true) or restarting (false).
+func (t *tracer) crashed(at time.Duration, n int, down bool) {
+	k := "restart"
+	if down {
+		k = "crash"
+	}
+	t.write(traceRecord{K: k, At: ms(at), N: n})
+}

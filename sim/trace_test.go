@@ -1,0 +1,119 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestTraceRecordsTheRunUnchanged traces a run beyond f (two of four
+// validators equivocate) and checks that the trace holds what the checker
+// saw, and that tracing changes nothing in the run.
+func TestTraceRecordsTheRunUnchanged(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Byzantine, cfg.Behaviour, cfg.Heights, cfg.Seed = 2, Equivocate, 8, 1
+	cfg.Crashes = 1
+	plain, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	cfg.Trace = &buf
+	traced, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.Config, traced.Config = Config{}, Config{}
+	if !reflect.DeepEqual(plain, traced) {
+		t.Fatalf("tracing changed the run:\nwithout %+v\nwith    %+v", plain, traced)
+	}
+
+	kinds := map[string]int{}
+	decided := map[int64]map[string]bool{} // height → decided block hashes
+	votes := map[string]map[string]bool{}  // validator/height/round/type → blocks
+	var header traceHeader
+	sc := bufio.NewScanner(&buf)
+	sc.Buffer(nil, 1<<20)
+	for i := 0; sc.Scan(); i++ {
+		if i == 0 {
+			if err := json.Unmarshal(sc.Bytes(), &header); err != nil || header.K != "header" {
+				t.Fatalf("first line %q is not the header (%v)", sc.Text(), err)
+			}
+			continue
+		}
+		var r traceRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		kinds[r.K]++
+		switch r.K {
+		case "decide":
+			if decided[r.H] == nil {
+				decided[r.H] = map[string]bool{}
+			}
+			decided[r.H][*r.B] = true
+		case "vote":
+			k := fmt.Sprintf("%d/%d/%d/%s", r.N, r.H, r.R, r.T)
+			if votes[k] == nil {
+				votes[k] = map[string]bool{}
+			}
+			votes[k][*r.B] = true
+		}
+	}
+	if len(header.Validators) != 4 || header.Validators[2].Behaviour != Equivocate || header.Validators[0].Behaviour != Correct {
+		t.Fatalf("header validators %+v", header.Validators)
+	}
+	for _, k := range []string{"step", "vote", "proposal", "lock", "decide", "partition", "crash", "restart"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s record in the trace (%v)", k, kinds)
+		}
+	}
+	forks := 0
+	for _, v := range traced.Violations {
+		if v.Kind != ViolationAgreement {
+			continue
+		}
+		forks++
+		if len(decided[v.Height]) != 2 {
+			t.Errorf("%v: the trace has %d blocks decided at height %d, want 2", v, len(decided[v.Height]), v.Height)
+		}
+		for b := range decided[v.Height] {
+			if !strings.Contains(v.Detail, b[:12]) {
+				t.Errorf("%v: the trace's decision %s is not one the checker reported", v, b)
+			}
+		}
+	}
+	if forks == 0 {
+		t.Fatalf("seed %d made no agreement violation to trace: %v", cfg.Seed, traced.Violations)
+	}
+	double := 0
+	for k, blocks := range votes {
+		if len(blocks) > 1 {
+			if n := k[:1]; n != "2" && n != "3" {
+				t.Errorf("correct validator %s signed conflicting votes %s: %v", n, k, blocks)
+			}
+			double++
+		}
+	}
+	if double == 0 {
+		t.Error("the trace shows no conflicting votes of the equivocating validators")
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestTraceWriteError reports a trace that cannot be written.
+func TestTraceWriteError(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Heights, cfg.Trace = 2, failWriter{}
+	if _, err := Run(cfg); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("Run with a failing trace writer: %v", err)
+	}
+}
