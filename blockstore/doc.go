@@ -2,7 +2,10 @@
 // by height and by hash, canonical and seen commits, the transaction index,
 // the application's FinalizeBlock response of each block (which holds the
 // tx results; they are not stored a second time), and the node's State with the
-// validator set of every height.
+// validator set and the consensus parameters of every height
+// ([Store.LoadValidators], [Store.LoadConsensusParams]). [ConsensusParams]
+// holds CometBFT's parameter rules: [ConsensusParams.Update] applies an
+// application's ConsensusParamUpdates and refuses one that breaks them.
 //
 // Everything a commit must write goes in one synced Pebble batch: a
 // [Batch] gathers any mix of blocks, results and state and writes them

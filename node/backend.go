@@ -22,7 +22,6 @@ import (
 	"github.com/bftnode/bftnode/mempool"
 	"github.com/bftnode/bftnode/p2p"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
-	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/rpc"
 	"github.com/bftnode/bftnode/types"
 )
@@ -183,20 +182,6 @@ func (b *backend) Commit(_ context.Context, h int64) (*types.Commit, bool, error
 func (b *backend) Validators(_ context.Context, h int64) (*types.ValidatorSet, error) {
 	vs, err := b.n.store.LoadValidators(h)
 	return vs, notFound(err)
-}
-
-func (b *backend) ConsensusParams(context.Context, int64) (*tmtypes.ConsensusParams, error) {
-	// Consensus parameters do not change in bftnode yet (the application
-	// cannot update them), so every height has the genesis ones.
-	p := b.n.genesis.ConsensusParams
-	return &tmtypes.ConsensusParams{
-		Block: &tmtypes.BlockParams{MaxBytes: p.Block.MaxBytes, MaxGas: p.Block.MaxGas},
-		Evidence: &tmtypes.EvidenceParams{MaxAgeNumBlocks: p.Evidence.MaxAgeNumBlocks,
-			MaxAgeDuration: p.Evidence.MaxAgeDuration, MaxBytes: p.Evidence.MaxBytes},
-		Validator: &tmtypes.ValidatorParams{PubKeyTypes: p.Validator.PubKeyTypes},
-		Version:   &tmtypes.VersionParams{App: p.Version.App},
-		Abci:      &tmtypes.ABCIParams{VoteExtensionsEnableHeight: p.ABCI.VoteExtensionsEnableHeight},
-	}, nil
 }
 
 func (b *backend) ConsensusState(context.Context) (*rpc.ConsensusState, error) {

@@ -117,7 +117,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	// A WAL record holds a whole proposed block: its limit follows the
 	// largest block consensus allows, with room for the proposal around it.
-	walOpts := wal.Options{InitialHeight: n.genesis.InitialHeight, MaxRecordSize: int(genesis.ConsensusParams.MaxBlockBytes) + 1<<20,
+	maxBlock, err := maxBlockBound(n.store, genesis.ConsensusParams)
+	if err != nil {
+		return nil, err
+	}
+	walOpts := wal.Options{InitialHeight: n.genesis.InitialHeight, MaxRecordSize: int(maxBlock) + 1<<20,
 		MaxFileSize: cfg.Consensus.WALMaxFileSize}
 	if n.wal, err = wal.Open(cfg.WALDir(), walOpts, logger.With("module", "wal")); err != nil {
 		return nil, err
@@ -154,7 +158,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		MaxPeers:        cfg.P2P.MaxNumPeers,
 		Source:          n.store,
 		Logger:          logger,
-		MaxBlockBytes:   int(genesis.ConsensusParams.MaxBlockBytes),
+		MaxBlockBytes:   int(maxBlock),
 		MaxTxBytes:      cfg.Mempool.MaxTxBytes,
 		TxSource:        n.mempool,
 	}); err != nil {
@@ -195,7 +199,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Logger:                    logger.With("module", "consensus"),
 		OnEvent:                   n.onRound,
 		OnEvidence:                n.metrics.observeEvidence,
-		MaxEvidenceBytes:          genesisParams(n.genesis).Evidence.MaxBytes,
+		MaxEvidenceBytes:          genesis.ConsensusParams.EvidenceMaxBytes,
 	}, deps); err != nil {
 		return nil, err
 	}

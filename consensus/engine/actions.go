@@ -192,7 +192,7 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 	if e.d.Evidence != nil {
 		evs = e.d.Evidence.Pending(e.cfg.MaxEvidenceBytes)
 	}
-	txBytes := e.cfg.MaxBlockBytes - evidenceBytes(evs)
+	txBytes := e.maxTxBytes(evs)
 	txs := e.d.Mempool.ReapMaxBytesMaxGas(txBytes, -1)
 	resp, err := e.d.App.PrepareProposal(ctx, &abci.RequestPrepareProposal{
 		MaxTxBytes:         txBytes,

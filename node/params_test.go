@@ -1,0 +1,147 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bftnode/bftnode/app/kvstore"
+	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
+	"github.com/bftnode/bftnode/rpc"
+)
+
+// paramsApp is the kvstore that, in FinalizeBlock of height at, returns
+// update as its ConsensusParamUpdates.
+type paramsApp struct {
+	*kvstore.App
+	at     int64
+	update *tmtypes.ConsensusParams
+}
+
+func (a paramsApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	resp, err := a.App.FinalizeBlock(ctx, req)
+	if err == nil && req.Height == a.at {
+		resp.ConsensusParamUpdates = a.update
+	}
+	return resp, err
+}
+
+type paramsResult struct {
+	BlockHeight     string `json:"block_height"`
+	ConsensusParams struct {
+		Block struct {
+			MaxBytes string `json:"max_bytes"`
+		} `json:"block"`
+		Evidence struct {
+			MaxBytes string `json:"max_bytes"`
+		} `json:"evidence"`
+		ABCI struct {
+			VoteExtensionsEnableHeight string `json:"vote_extensions_enable_height"`
+		} `json:"abci"`
+	} `json:"consensus_params"`
+}
+
+func paramsAt(ctx context.Context, c *rpc.Client, h int64) (paramsResult, error) {
+	var p paramsResult
+	err := c.Call(ctx, "consensus_params", map[string]any{"height": strconv.FormatInt(h, 10)}, &p)
+	return p, err
+}
+
+// TestConsensusParamUpdates: an application returns, in FinalizeBlock of
+// height 3, a block.max_bytes of 4000 (with evidence.max_bytes 1000, which
+// may not exceed it) and a vote extension height of 1000. On every node the
+// parameters in force change at height 4, not 3, and consensus_params
+// shows them at the height asked; a tx too large for the new blocks is
+// not proposed while heights pass. A node
+// restarted afterwards resumes with the new parameters (its headers'
+// consensus hash agrees with the others', or it could not follow them).
+func TestConsensusParamUpdates(t *testing.T) {
+	const at = 3
+	update := &tmtypes.ConsensusParams{
+		Block:    &tmtypes.BlockParams{MaxBytes: 4000, MaxGas: -1},
+		Evidence: &tmtypes.EvidenceParams{MaxAgeNumBlocks: 100000, MaxAgeDuration: 48 * time.Hour, MaxBytes: 1000},
+		Abci:     &tmtypes.ABCIParams{VoteExtensionsEnableHeight: 1000},
+	}
+	cfgs := testnet(t, 4, 0)
+	stops := make([]func(), len(cfgs))
+	for i := range cfgs {
+		cfgs[i].ProxyApp = serveApp(t, paramsApp{App: openKVStore(t), at: at, update: update})
+		stops[i] = start(t, cfgs[i])
+	}
+	ctx := context.Background()
+	cs := clients(t, cfgs)
+	waitFor(t, "every node at height 5", 90*time.Second, func() (bool, error) {
+		for _, c := range cs {
+			if h, err := height(ctx, c); err != nil || h < at+2 {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	for i, c := range cs {
+		for h, want := range map[int64][3]string{
+			at:     {"4194304", "1048576", "0"},
+			at + 1: {"4000", "1000", "1000"},
+			at + 2: {"4000", "1000", "1000"},
+		} {
+			p, err := paramsAt(ctx, c, h)
+			if err != nil {
+				t.Fatalf("node%d consensus_params at %d: %v", i, h, err)
+			}
+			got := [3]string{p.ConsensusParams.Block.MaxBytes, p.ConsensusParams.Evidence.MaxBytes, p.ConsensusParams.ABCI.VoteExtensionsEnableHeight}
+			if got != want || p.BlockHeight != strconv.FormatInt(h, 10) {
+				t.Fatalf("node%d consensus_params at %d: height %s, block.max_bytes, evidence.max_bytes, vote extension height %q; want %q",
+					i, h, p.BlockHeight, got, want)
+			}
+		}
+	}
+
+	// 4000 - 626 - 11 - 94 - 4*113 leaves 2817 bytes of txs: a 3000-byte
+	// tx waits in the mempool while heights pass.
+	big := []byte("big=" + strings.Repeat("x", 2996))
+	if err := cs[0].Call(ctx, "broadcast_tx_sync", map[string]any{"tx": big}, nil); err != nil {
+		t.Fatal(err)
+	}
+	from, err := height(ctx, cs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "three more heights", 60*time.Second, func() (bool, error) {
+		h, err := height(ctx, cs[0])
+		return h >= from+3, err
+	})
+	bigHash := sha256.Sum256(big)
+	for i, c := range cs {
+		err := c.Call(ctx, "tx", map[string]any{"hash": fmt.Sprintf("%X", bigHash[:])}, nil)
+		if err == nil || !strings.Contains(err.Error(), "not found") {
+			t.Fatalf("node%d: the tx larger than the block's room: %v, want not found", i, err)
+		}
+	}
+	var unconfirmed struct {
+		Total string `json:"total"`
+	}
+	if err := cs[0].Call(ctx, "num_unconfirmed_txs", nil, &unconfirmed); err != nil || unconfirmed.Total != "1" {
+		t.Fatalf("num_unconfirmed_txs: %+v, %v; want the large tx still waiting", unconfirmed, err)
+	}
+
+	// Node 3 restarts with the parameters it stored and follows the chain.
+	stops[3]()
+	start(t, cfgs[3])
+	h0, err := height(ctx, cs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "node3 back and past node0's height", 60*time.Second, func() (bool, error) {
+		h, err := height(ctx, cs[3])
+		return h > h0+1, err
+	})
+	p, err := paramsAt(ctx, cs[3], h0+1)
+	if err != nil || p.ConsensusParams.Block.MaxBytes != "4000" {
+		t.Fatalf("node3 after its restart: consensus_params at %d: %+v, %v", h0+1, p, err)
+	}
+}
