@@ -34,11 +34,12 @@
 // # Pruning
 //
 // [Store.PruneBlocks] deletes blocks, metas, canonical and seen commits,
-// hash index entries and legacy tx results (written by earlier versions)
-// below the retain height. It keeps the
-// tx index, so that the mempool never re-admits a transaction committed
-// long ago ([Store.HasTx]), and it keeps state records (validator sets,
-// FinalizeBlock responses).
+// hash index entries, legacy tx results (written by earlier versions),
+// FinalizeBlock responses and consensus parameters below the retain height,
+// and validator sets below the height before it. It keeps the tx
+// locations, so that the mempool never re-admits a transaction committed
+// long ago ([Store.HasTx]). The node decides the retain height (see
+// package node).
 //
 // # Rollback
 //

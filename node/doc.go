@@ -12,5 +12,8 @@
 // join them live here (app.go: the application connections and the
 // mempool's checker; backend.go: the RPC backend; events.go: committed
 // blocks to the RPC event bus and index; evidence.go: the evidence pool's
-// view of the chain).
+// view of the chain; params.go: consensus parameters by height for the RPC;
+// prune.go: the background pruner, which deletes old blocks, results and
+// index entries below the retain height the application and
+// [storage] retain_blocks allow).
 package node

@@ -55,6 +55,7 @@ type Node struct {
 
 	round     atomic.Pointer[consensus.RoundState]
 	committed chan struct{} // a block was committed (buffered, 1)
+	appRetain atomic.Int64  // the highest retain_height the application returned from Commit
 	published int64         // highest height given to the event bus and index
 
 	closeOnce sync.Once
@@ -294,6 +295,7 @@ func (n *Node) Run(ctx context.Context) error {
 	run("tx gossip", n.pumpTxs)
 	run("events", n.pumpEvents)
 	run("metrics sampler", n.sampleMetrics)
+	run("pruner", n.runPruner)
 	n.log.Info("node started", "chain", n.genesis.ChainID, "moniker", n.cfg.Moniker,
 		"validator", fmt.Sprintf("%X", n.signer.Address()), "p2p_id", n.transport.ID(), "p2p_addrs", n.transport.Addrs(), "rpc", n.cfg.RPC.ListenAddress)
 	<-ctx.Done()
@@ -344,14 +346,6 @@ func (n *Node) Close() error {
 func (n *Node) onRound(rs consensus.RoundState) {
 	n.round.Store(&rs)
 	n.metrics.observeRound(rs)
-}
-
-// onCommitted is called by the consensus connection after each block.
-func (n *Node) onCommitted() {
-	select {
-	case n.committed <- struct{}{}:
-	default:
-	}
 }
 
 // pumpTxs feeds txs from peers to the mempool. The transport gossips the
