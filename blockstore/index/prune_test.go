@@ -2,7 +2,6 @@ package index
 
 import (
 	"context"
-	"slices"
 	"testing"
 
 	"github.com/bftnode/bftnode/eventbus"
@@ -35,25 +34,7 @@ func TestPrune(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantTxs, wantHeights := kept.want(q)
-		got, err := ix.TxSearch(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var gotTxs []string
-		for _, r := range got {
-			gotTxs = append(gotTxs, string(r.Tx))
-		}
-		if !slices.Equal(gotTxs, wantTxs) {
-			t.Errorf("%s: tx_search after pruning:\n got %q\nwant %q", tc.q, gotTxs, wantTxs)
-		}
-		heights, err := ix.BlockSearch(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(heights, wantHeights) {
-			t.Errorf("%s: block_search after pruning: got %v, want %v", tc.q, heights, wantHeights)
-		}
+		checkSearch(t, ix, kept, q, tc.q+" after pruning")
 	}
 	if _, err := ix.Tx(ctx, (&eventbus.TxResult{Tx: c.blocks[5].Data.Txs[0]}).Hash()); err == nil {
 		t.Error("a tx of a pruned height is still found by hash")
