@@ -200,7 +200,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Logger:                    logger.With("module", "consensus"),
 		OnEvent:                   n.onRound,
 		OnEvidence:                n.metrics.observeEvidence,
-		MaxEvidenceBytes:          genesis.ConsensusParams.EvidenceMaxBytes,
 	}, deps); err != nil {
 		return nil, err
 	}

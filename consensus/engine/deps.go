@@ -113,10 +113,6 @@ type Config struct {
 	// new equivocation the engine records (see Engine.Evidence). It must
 	// not block.
 	OnEvidence func(types.DuplicateVoteEvidence)
-	// MaxEvidenceBytes bounds the evidence of a proposal (the evidence
-	// consensus parameter max_bytes); it is taken from block.max_bytes' budget
-	// for txs. Zero proposes none.
-	MaxEvidenceBytes int64
 }
 
 // EvidencePool is the part of *evidence.Pool the engine uses: it proposes
