@@ -72,7 +72,7 @@ func (a engineApp) InitChain(ctx context.Context, req *abci.RequestInitChain) (*
 func (a engineApp) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	resp, err := a.Application.Commit(ctx, req)
 	if err == nil {
-		a.committed(resp.RetainHeight)
+		a.committed(resp.GetRetainHeight())
 	}
 	return resp, err
 }
