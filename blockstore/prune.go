@@ -13,9 +13,12 @@ import (
 // last commit of the lowest block kept, which checking or replaying that
 // block needs). retainHeight may not exceed the store's height. It returns
 // how many blocks it deleted. The tx locations ([Store.HasTx]) are kept.
+//
+// The deletions are gathered without holding up the blocks being saved
+// meanwhile (nothing writes below the store's height but pruning and
+// rollback, which never reaches that low); only their commit is
+// serialized with them. Two concurrent calls: the second fails.
 func (s *Store) PruneBlocks(retainHeight int64) (uint64, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
 	base, height := s.base.Load(), s.height.Load()
 	if retainHeight <= 0 || retainHeight > height {
 		return 0, fmt.Errorf("%w: retain height %d outside 1..%d", ErrInvalidArgument, retainHeight, height)
@@ -45,7 +48,12 @@ func (s *Store) PruneBlocks(retainHeight int64) (uint64, error) {
 	if err := deleteBelow(prefixValidators, retainHeight-1); err != nil {
 		return 0, err
 	}
-	if err := b.commitLocked(retainHeight, height); err != nil {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.base.Load() != base {
+		return 0, fmt.Errorf("%w: the store was pruned meanwhile (base %d, was %d)", ErrInvalidArgument, s.base.Load(), base)
+	}
+	if err := b.commitLocked(retainHeight, s.height.Load()); err != nil {
 		return 0, err
 	}
 	return uint64(retainHeight - base), nil
