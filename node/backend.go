@@ -61,7 +61,7 @@ func (b *backend) Status(context.Context) (*rpc.Status, error) {
 		if err != nil {
 			return nil, err
 		}
-		bottom, err := n.store.LoadBlockMeta(n.store.Base())
+		bottom, err := b.earliest()
 		if err != nil {
 			return nil, err
 		}
@@ -78,6 +78,19 @@ func (b *backend) Status(context.Context) (*rpc.Status, error) {
 	}
 	st.Validator.Address, st.Validator.PubKey = n.signer.Address(), n.signer.PubKey()
 	return st, nil
+}
+
+// earliest is the meta of the lowest stored block. The pruner may move the
+// base between reading it and loading its meta: then the new base's is
+// read.
+func (b *backend) earliest() (*blockstore.BlockMeta, error) {
+	for {
+		base := b.n.store.Base()
+		m, err := b.n.store.LoadBlockMeta(base)
+		if err == nil || !errors.Is(err, blockstore.ErrNotFound) || b.n.store.Base() == base {
+			return m, err
+		}
+	}
 }
 
 func (b *backend) NetInfo(context.Context) (*rpc.NetInfo, error) {

@@ -145,3 +145,41 @@ func TestConsensusParamUpdates(t *testing.T) {
 		t.Fatalf("node3 after its restart: consensus_params at %d: %+v, %v", h0+1, p, err)
 	}
 }
+
+// initParamsApp is the kvstore whose InitChain returns params.
+type initParamsApp struct {
+	*kvstore.App
+	params *tmtypes.ConsensusParams
+}
+
+func (a initParamsApp) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	resp, err := a.App.InitChain(ctx, req)
+	if err == nil {
+		resp.ConsensusParams = a.params
+	}
+	return resp, err
+}
+
+// TestInitChainParams: consensus parameters the application returns from
+// InitChain replace the genesis ones from the first height, as in
+// CometBFT.
+func TestInitChainParams(t *testing.T) {
+	cfg := testnet(t, 1, 0)[0]
+	cfg.ProxyApp = serveApp(t, initParamsApp{App: openKVStore(t), params: &tmtypes.ConsensusParams{
+		Block:    &tmtypes.BlockParams{MaxBytes: 123456, MaxGas: 1000},
+		Evidence: &tmtypes.EvidenceParams{MaxAgeNumBlocks: 10, MaxAgeDuration: time.Hour, MaxBytes: 1000},
+	}})
+	start(t, cfg)
+	ctx := context.Background()
+	c := client(t, cfg)
+	waitFor(t, "height 2", 30*time.Second, func() (bool, error) {
+		h, err := height(ctx, c)
+		return h >= 2, err
+	})
+	for h := int64(1); h <= 2; h++ {
+		p, err := paramsAt(ctx, c, h)
+		if err != nil || p.ConsensusParams.Block.MaxBytes != "123456" || p.ConsensusParams.Evidence.MaxBytes != "1000" {
+			t.Fatalf("consensus_params at %d: %+v, %v; want block.max_bytes 123456 and evidence.max_bytes 1000 from InitChain", h, p, err)
+		}
+	}
+}

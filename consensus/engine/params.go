@@ -4,25 +4,26 @@ import (
 	"fmt"
 
 	"github.com/bftnode/bftnode/blockstore"
-	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
+	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/types"
 )
 
 // defaultMaxBlockBytes is block.max_bytes for a genesis that sets none.
 const defaultMaxBlockBytes = 4 << 20
 
-// applyParamUpdates applies to next, the state after the block at height
-// h, the ConsensusParamUpdates of that block's FinalizeBlock response: they
-// take effect at the next height, as in CometBFT, and an update of
-// version.app becomes the version headers carry. An update that breaks the
-// protocol's rules stops the node (an ErrApp error naming the rule): the
-// application is at fault, and every honest node refuses it alike.
-func applyParamUpdates(next *blockstore.State, h int64, resp *abci.ResponseFinalizeBlock) error {
-	u := resp.ConsensusParamUpdates
+// applyParamUpdates applies to next, the state after height h, the
+// consensus parameter updates u the application returned from call
+// (FinalizeBlock of h, or InitChain before the first height): they take
+// effect at the next height, as in CometBFT, and an update of version.app
+// becomes the version headers carry. An update that breaks the protocol's
+// rules stops the node (an ErrApp error naming the rule) before the state
+// is saved: the application is at fault, and every honest node refuses it
+// alike.
+func applyParamUpdates(next *blockstore.State, h int64, u *tmtypes.ConsensusParams, call string) error {
 	p, err := next.ConsensusParams.Update(u, h)
 	if err != nil {
-		return fmt.Errorf("%w: FinalizeBlock at height %d returned consensus parameter updates that cannot apply: %w; "+
-			"the node stops before saving the block: fix the application so that it returns a valid update, then restart the node", ErrApp, h, err)
+		return fmt.Errorf("%w: %s returned consensus parameter updates that cannot apply after height %d: %w; "+
+			"the node stops before saving them: fix the application so that it returns a valid update, then restart the node", ErrApp, call, h, err)
 	}
 	next.ConsensusParams = p
 	if u != nil && u.Version != nil {
