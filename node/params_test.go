@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bftnode/bftnode/app/kvstore"
+	"github.com/bftnode/bftnode/blockstore"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/rpc"
@@ -181,5 +182,38 @@ func TestInitChainParams(t *testing.T) {
 		if err != nil || p.ConsensusParams.Block.MaxBytes != "123456" || p.ConsensusParams.Evidence.MaxBytes != "1000" {
 			t.Fatalf("consensus_params at %d: %+v, %v; want block.max_bytes 123456 and evidence.max_bytes 1000 from InitChain", h, p, err)
 		}
+	}
+}
+
+// TestInvalidParamUpdateStopsTheNode: an update that breaks the rules
+// (block.max_bytes 0, at height 3) stops the node with an error naming the
+// rule and what to do, before block 3 is saved; the node keeps height 2.
+func TestInvalidParamUpdateStopsTheNode(t *testing.T) {
+	cfg := testnet(t, 1, 0)[0]
+	cfg.ProxyApp = serveApp(t, paramsApp{App: openKVStore(t), at: 3,
+		update: &tmtypes.ConsensusParams{Block: &tmtypes.BlockParams{MaxBytes: 0, MaxGas: -1}}})
+	n, err := New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(context.Background()) }()
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the node did not stop on the invalid update")
+	}
+	for _, want := range []string{"FinalizeBlock returned consensus parameter updates that cannot apply after height 3", "block.max_bytes is 0", "fix the application"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("the node stopped with %v; want it to say %q", err, want)
+		}
+	}
+	store, err := blockstore.Open(cfg.BlockstoreDir(), blockstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if h := store.Height(); h != 2 {
+		t.Fatalf("the store holds blocks up to %d, want 2 (block 3 not saved)", h)
 	}
 }
