@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/bftnode/bftnode/internal/pebbleopts"
 	storepb "github.com/bftnode/bftnode/proto/bftnode/store"
 	"github.com/bftnode/bftnode/types"
@@ -173,63 +171,4 @@ func (s *Store) TxByHash(hash [32]byte) (loc TxLocation, ok bool, err error) {
 func (s *Store) HasTx(hash [32]byte) bool {
 	found, err := pebbleopts.Has(s.db, hashKey(prefixTx, hash))
 	return found || err != nil
-}
-
-// PruneBlocks deletes everything stored per block (blocks, metas, canonical
-// and seen commits, hash index entries, legacy tx results) below retainHeight,
-// which may not exceed the store's height, and returns how many blocks it
-// deleted. The tx index and the state records are kept (see the package
-// documentation).
-func (s *Store) PruneBlocks(retainHeight int64) (uint64, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	base, height := s.base.Load(), s.height.Load()
-	if retainHeight <= 0 || retainHeight > height {
-		return 0, fmt.Errorf("%w: retain height %d outside 1..%d", ErrInvalidArgument, retainHeight, height)
-	}
-	if retainHeight <= base {
-		return 0, nil
-	}
-
-	b := s.NewBatch()
-	defer b.Close()
-	if err := b.deleteHashIndex(base, retainHeight); err != nil {
-		return 0, err
-	}
-	for _, prefix := range []byte{prefixBlock, prefixBlockMeta, prefixCommit, prefixSeenCommit, prefixTxResults} {
-		// From 0: commits start at base-1 (block base's LastCommit).
-		if err := b.b.DeleteRange(heightKey(prefix, 0), heightKey(prefix, retainHeight), nil); err != nil {
-			return 0, fmt.Errorf("blockstore: prune: %w", err)
-		}
-	}
-	if err := b.commitLocked(retainHeight, height); err != nil {
-		return 0, err
-	}
-	return uint64(retainHeight - base), nil
-}
-
-// deleteHashIndex adds to the batch the deletion of the hash index entries
-// of the blocks in [from, to), whose hashes it reads from their metas.
-func (b *Batch) deleteHashIndex(from, to int64) error {
-	iter, err := b.s.db.NewIter(&pebble.IterOptions{
-		LowerBound: heightKey(prefixBlockMeta, from),
-		UpperBound: heightKey(prefixBlockMeta, to),
-	})
-	if err != nil {
-		return fmt.Errorf("blockstore: prune: %w", err)
-	}
-	defer iter.Close()
-	for iter.First(); iter.Valid(); iter.Next() {
-		meta, err := decode(iter.Value(), blockMetaFromProto)
-		if err != nil {
-			return corrupt("block meta", iter.Key(), err)
-		}
-		if err := b.b.Delete(hashKey(prefixBlockHash, meta.BlockID.Hash), nil); err != nil {
-			return fmt.Errorf("blockstore: prune: %w", err)
-		}
-	}
-	if err := iter.Error(); err != nil {
-		return fmt.Errorf("blockstore: prune: read block metas: %w", err)
-	}
-	return nil
 }

@@ -2,7 +2,10 @@
 // by height and by hash, canonical and seen commits, the transaction index,
 // the application's FinalizeBlock response of each block (which holds the
 // tx results; they are not stored a second time), and the node's State with the
-// validator set of every height.
+// validator set and the consensus parameters of every height
+// ([Store.LoadValidators], [Store.LoadConsensusParams]). [ConsensusParams]
+// holds CometBFT's parameter rules: [ConsensusParams.Update] applies an
+// application's ConsensusParamUpdates and refuses one that breaks them.
 //
 // Everything a commit must write goes in one synced Pebble batch: a
 // [Batch] gathers any mix of blocks, results and state and writes them
@@ -31,11 +34,12 @@
 // # Pruning
 //
 // [Store.PruneBlocks] deletes blocks, metas, canonical and seen commits,
-// hash index entries and legacy tx results (written by earlier versions)
-// below the retain height. It keeps the
-// tx index, so that the mempool never re-admits a transaction committed
-// long ago ([Store.HasTx]), and it keeps state records (validator sets,
-// FinalizeBlock responses).
+// hash index entries, legacy tx results (written by earlier versions),
+// FinalizeBlock responses and consensus parameters below the retain height,
+// and validator sets below the height before it. It keeps the tx
+// locations, so that the mempool never re-admits a transaction committed
+// long ago ([Store.HasTx]). The node decides the retain height (see
+// package node).
 //
 // # Rollback
 //

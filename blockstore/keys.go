@@ -19,6 +19,7 @@ const (
 	prefixState            byte = 0x10 // singleton → bftnode.store.State
 	prefixValidators       byte = 0x11 // height → bftnode.types.ValidatorSet
 	prefixFinalizeResponse byte = 0x12 // height → opaque FinalizeBlock response
+	prefixConsensusParams  byte = 0x13 // height → bftnode.store.ConsensusParams in force at it
 )
 
 func heightKey(prefix byte, height int64) []byte {

@@ -9,14 +9,6 @@ import (
 	"github.com/bftnode/bftnode/types"
 )
 
-// ConsensusParams are the consensus parameters in force.
-type ConsensusParams struct {
-	MaxBlockBytes           int64         // maximum size of a block's encoding
-	MaxGas                  int64         // maximum gas per block; -1 for no limit
-	EvidenceMaxAgeNumBlocks int64         // evidence older than this many blocks…
-	EvidenceMaxAgeDuration  time.Duration // …and older than this is rejected
-}
-
 // State is the node's state after its last committed block: what the next
 // height is validated and executed against.
 type State struct {
@@ -41,12 +33,6 @@ type State struct {
 	// AppVersion is the application's protocol version (from Info at
 	// genesis), which headers carry.
 	AppVersion uint64
-}
-
-// Hash is the headers' consensus hash of the parameters (block size and
-// gas limits only, as in CometBFT).
-func (p ConsensusParams) Hash() types.Hash {
-	return types.ConsensusParamsHash(p.MaxBlockBytes, p.MaxGas)
 }
 
 // HeaderVersion is the version a header made in this state carries.
@@ -85,15 +71,10 @@ func (st *State) toProto() *storepb.State {
 		NextValidators:              valSetToProto(st.NextValidators),
 		LastValidators:              valSetToProto(st.LastValidators),
 		LastHeightValidatorsChanged: st.LastHeightValidatorsChanged,
-		ConsensusParams: storepb.ConsensusParams{
-			MaxBlockBytes:           st.ConsensusParams.MaxBlockBytes,
-			MaxGas:                  st.ConsensusParams.MaxGas,
-			EvidenceMaxAgeNumBlocks: st.ConsensusParams.EvidenceMaxAgeNumBlocks,
-			EvidenceMaxAgeDuration:  st.ConsensusParams.EvidenceMaxAgeDuration,
-		},
-		LastResultsHash: st.LastResultsHash[:],
-		AppHash:         st.AppHash,
-		AppVersion:      st.AppVersion,
+		ConsensusParams:             st.ConsensusParams.toStore(),
+		LastResultsHash:             st.LastResultsHash[:],
+		AppHash:                     st.AppHash,
+		AppVersion:                  st.AppVersion,
 	}
 }
 
@@ -104,14 +85,9 @@ func stateFromProto(pb *storepb.State) (*State, error) {
 		LastBlockHeight:             pb.LastBlockHeight,
 		LastBlockTime:               pb.LastBlockTime,
 		LastHeightValidatorsChanged: pb.LastHeightValidatorsChanged,
-		ConsensusParams: ConsensusParams{
-			MaxBlockBytes:           pb.ConsensusParams.MaxBlockBytes,
-			MaxGas:                  pb.ConsensusParams.MaxGas,
-			EvidenceMaxAgeNumBlocks: pb.ConsensusParams.EvidenceMaxAgeNumBlocks,
-			EvidenceMaxAgeDuration:  pb.ConsensusParams.EvidenceMaxAgeDuration,
-		},
-		AppHash:    pb.AppHash,
-		AppVersion: pb.AppVersion,
+		ConsensusParams:             paramsFromStore(&pb.ConsensusParams),
+		AppHash:                     pb.AppHash,
+		AppVersion:                  pb.AppVersion,
 	}
 	var err error
 	if st.LastBlockID, err = types.BlockIDFromProto(&pb.LastBlockID); err != nil {
@@ -133,11 +109,16 @@ func stateFromProto(pb *storepb.State) (*State, error) {
 	return st, nil
 }
 
-// SaveState adds st to the batch, and the validator sets it holds under the
-// heights they validate, so LoadValidators answers for every height the
-// node has passed through.
+// SaveState adds st to the batch, the validator sets it holds under the
+// heights they validate and its consensus parameters under the height they
+// are in force at (the next), so LoadValidators and LoadConsensusParams
+// answer for every height the node has passed through.
 func (b *Batch) SaveState(st *State) error {
-	if err := b.set(stateKey(), st.toProto(), "state"); err != nil {
+	pb := st.toProto()
+	if err := b.set(stateKey(), pb, "state"); err != nil {
+		return err
+	}
+	if err := b.set(heightKey(prefixConsensusParams, st.LastBlockHeight+1), &pb.ConsensusParams, "consensus params"); err != nil {
 		return err
 	}
 	for _, hv := range []struct {

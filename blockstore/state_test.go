@@ -27,6 +27,7 @@ func testState(t testing.TB, vals *types.ValidatorSet) *State {
 		ConsensusParams: ConsensusParams{
 			MaxBlockBytes: 4 << 20, MaxGas: -1,
 			EvidenceMaxAgeNumBlocks: 100_000, EvidenceMaxAgeDuration: 48 * time.Hour,
+			EvidenceMaxBytes: 1 << 20, PubKeyTypes: []string{"ed25519"}, VoteExtensionsEnableHeight: 9,
 		},
 	}
 }

@@ -43,6 +43,7 @@ type Config struct {
 	P2P             P2PConfig             `toml:"p2p"`
 	Mempool         MempoolConfig         `toml:"mempool"`
 	Consensus       ConsensusConfig       `toml:"consensus"`
+	Storage         StorageConfig         `toml:"storage"`
 	Instrumentation InstrumentationConfig `toml:"instrumentation"`
 }
 
@@ -106,6 +107,29 @@ type ConsensusConfig struct {
 	BlockTimeTolerance time.Duration `toml:"block_time_tolerance"`
 }
 
+// StorageConfig is the [storage] section: how much history the node keeps.
+type StorageConfig struct {
+	// RetainBlocks, when positive, keeps only the last RetainBlocks blocks
+	// (with their commits, results and index entries); 0 keeps every block
+	// the application does not release with Commit's retain_height. The
+	// name is CometBFT's e2e manifest's; CometBFT v0.40.0's node has no
+	// such setting (only the application's retain_height).
+	RetainBlocks int64 `toml:"retain_blocks"`
+	// DiscardABCIResponses is CometBFT's discard_abci_responses, accepted
+	// so that its config files load; bftnode needs the responses (events,
+	// /block_results, recovery), so only false is valid.
+	DiscardABCIResponses bool `toml:"discard_abci_responses"`
+	// Pruning is [storage.pruning], named as in CometBFT v1.
+	Pruning PruningConfig `toml:"pruning"`
+}
+
+// PruningConfig is the [storage.pruning] section.
+type PruningConfig struct {
+	// Interval is how often the background pruner deletes what the retain
+	// height releases.
+	Interval time.Duration `toml:"interval"`
+}
+
 // InstrumentationConfig is the [instrumentation] section.
 type InstrumentationConfig struct {
 	Prometheus           bool   `toml:"prometheus"`
@@ -154,6 +178,9 @@ func Default(home string) Config {
 			WALMaxFileSize:            1 << 20,
 			BlockTimeTolerance:        60 * time.Second,
 			CreateEmptyBlocksInterval: 0,
+		},
+		Storage: StorageConfig{
+			Pruning: PruningConfig{Interval: 10 * time.Second},
 		},
 		Instrumentation: InstrumentationConfig{
 			PrometheusListenAddr: ":26660",

@@ -156,6 +156,9 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{"timeout", func(c *Config) { c.Consensus.TimeoutPropose = 0 }, "consensus.timeout_propose"},
 		{"negative delta", func(c *Config) { c.Consensus.TimeoutPrevoteDelta = -1 }, "timeout_prevote_delta"},
 		{"block time tolerance", func(c *Config) { c.Consensus.BlockTimeTolerance = 0 }, "consensus.block_time_tolerance"},
+		{"negative retain_blocks", func(c *Config) { c.Storage.RetainBlocks = -1 }, "storage.retain_blocks"},
+		{"discard_abci_responses", func(c *Config) { c.Storage.DiscardABCIResponses = true }, "storage.discard_abci_responses"},
+		{"pruning interval", func(c *Config) { c.Storage.Pruning.Interval = 0 }, "storage.pruning.interval"},
 		{"prometheus addr", func(c *Config) { c.Instrumentation.Prometheus, c.Instrumentation.PrometheusListenAddr = true, "26660" }, "prometheus_listen_addr"},
 	}
 	for _, c := range cases {

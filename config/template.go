@@ -191,6 +191,21 @@ wal_max_file_size = {{.Consensus.WALMaxFileSize}}
 # clock synchronised (NTP).
 block_time_tolerance = {{dur .Consensus.BlockTimeTolerance}}
 
+[storage]
+# Keep only the last retain_blocks blocks, with their commits, results and
+# tx index entries; 0 keeps every block the application does not release
+# (the retain_height it returns from Commit). Whichever of the two keeps
+# more wins; blocks whose evidence could still be submitted (consensus
+# params evidence.max_age_*) and the last two are always kept.
+retain_blocks = {{.Storage.RetainBlocks}}
+# CometBFT's setting; bftnode keeps the responses (events, /block_results,
+# crash recovery read them), so it must stay false.
+discard_abci_responses = {{.Storage.DiscardABCIResponses}}
+
+[storage.pruning]
+# How often the background pruner deletes what the retain height releases.
+interval = {{dur .Storage.Pruning.Interval}}
+
 [instrumentation]
 # Serve Prometheus metrics at prometheus_listen_addr (host:port).
 prometheus = {{.Instrumentation.Prometheus}}

@@ -108,6 +108,14 @@ func (c *Config) Validate() error {
 	}
 	positive("consensus.wal_max_file_size", cs.WALMaxFileSize, bad)
 
+	nonNegative("storage.retain_blocks", c.Storage.RetainBlocks, bad)
+	if c.Storage.Pruning.Interval <= 0 {
+		bad("storage.pruning.interval", c.Storage.Pruning.Interval, "must be positive, e.g. \"10s\"")
+	}
+	if c.Storage.DiscardABCIResponses {
+		bad("storage.discard_abci_responses", true, "is not supported: bftnode reads the stored responses for events, /block_results and crash recovery; set it to false (to save disk, set storage.retain_blocks)")
+	}
+
 	if c.Instrumentation.Prometheus {
 		if _, _, err := net.SplitHostPort(c.Instrumentation.PrometheusListenAddr); err != nil {
 			bad("instrumentation.prometheus_listen_addr", c.Instrumentation.PrometheusListenAddr, "want host:port such as \":26660\": %v", err)

@@ -54,12 +54,13 @@ func withAppAdvice(err error) error {
 // engineApp is the application as the node hands it to the engine: InitChain
 // carries the genesis consensus parameters in full (the engine knows only
 // those consensus uses), and the node hears of each block the engine
-// commits: the engine calls Commit on the application right after the
-// block, its results and the new state are durable in the block store.
+// commits, with the retain height the application returned: the engine
+// calls Commit on the application right after the block, its results and
+// the new state are durable in the block store.
 type engineApp struct {
 	app.Application
 	params    *tmtypes.ConsensusParams
-	committed func()
+	committed func(retainHeight int64)
 }
 
 func (a engineApp) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
@@ -71,7 +72,7 @@ func (a engineApp) InitChain(ctx context.Context, req *abci.RequestInitChain) (*
 func (a engineApp) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	resp, err := a.Application.Commit(ctx, req)
 	if err == nil {
-		a.committed()
+		a.committed(resp.GetRetainHeight())
 	}
 	return resp, err
 }

@@ -56,7 +56,7 @@ func TestInitChainCarriesGenesisParams(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &initChainRecorder{}
-			a := engineApp{Application: rec, params: initChainParams(&config.GenesisDoc{ConsensusParams: tt.params}), committed: func() {}}
+			a := engineApp{Application: rec, params: initChainParams(&config.GenesisDoc{ConsensusParams: tt.params}), committed: func(int64) {}}
 			if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: "c", InitialHeight: 7}); err != nil {
 				t.Fatal(err)
 			}

@@ -9,15 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bftnode/bftnode/app"
 	"github.com/bftnode/bftnode/app/abcisocket"
 	"github.com/bftnode/bftnode/app/kvstore"
 	"github.com/bftnode/bftnode/privval"
 	"github.com/bftnode/bftnode/rpc"
 )
 
-// serveKVStore serves kv over an ABCI socket until the test ends and
-// returns its address.
-func serveKVStore(tb testing.TB, kv *kvstore.App) string {
+// serveApp serves a over an ABCI socket until the test ends and returns
+// its address.
+func serveApp(tb testing.TB, a app.Application) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -25,7 +26,7 @@ func serveKVStore(tb testing.TB, kv *kvstore.App) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- (&abcisocket.Server{App: kv}).Serve(ctx, ln) }()
+	go func() { done <- (&abcisocket.Server{App: a}).Serve(ctx, ln) }()
 	tb.Cleanup(func() {
 		cancel()
 		<-done
@@ -59,7 +60,7 @@ func TestSocketAppMatchesInProcess(t *testing.T) {
 	cfgs := testnet(t, 4, 0)
 	for i := range cfgs {
 		if i >= 2 {
-			cfgs[i].ProxyApp = serveKVStore(t, openKVStore(t))
+			cfgs[i].ProxyApp = serveApp(t, openKVStore(t))
 		}
 		start(t, cfgs[i])
 	}

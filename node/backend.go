@@ -23,7 +23,6 @@ import (
 	"github.com/bftnode/bftnode/mempool"
 	"github.com/bftnode/bftnode/p2p"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
-	tmtypes "github.com/bftnode/bftnode/proto/tendermint/types"
 	"github.com/bftnode/bftnode/rpc"
 	"github.com/bftnode/bftnode/types"
 )
@@ -63,7 +62,7 @@ func (b *backend) Status(context.Context) (*rpc.Status, error) {
 		if err != nil {
 			return nil, err
 		}
-		bottom, err := n.store.LoadBlockMeta(n.store.Base())
+		bottom, err := b.earliest()
 		if err != nil {
 			return nil, err
 		}
@@ -80,6 +79,19 @@ func (b *backend) Status(context.Context) (*rpc.Status, error) {
 	}
 	st.Validator.Address, st.Validator.PubKey = n.signer.Address(), n.signer.PubKey()
 	return st, nil
+}
+
+// earliest is the meta of the lowest stored block. The pruner may move the
+// base between reading it and loading its meta: then the new base's is
+// read.
+func (b *backend) earliest() (*blockstore.BlockMeta, error) {
+	for {
+		base := b.n.store.Base()
+		m, err := b.n.store.LoadBlockMeta(base)
+		if err == nil || !errors.Is(err, blockstore.ErrNotFound) || b.n.store.Base() == base {
+			return m, err
+		}
+	}
 }
 
 func (b *backend) NetInfo(context.Context) (*rpc.NetInfo, error) {
@@ -184,20 +196,6 @@ func (b *backend) Commit(_ context.Context, h int64) (*types.Commit, bool, error
 func (b *backend) Validators(_ context.Context, h int64) (*types.ValidatorSet, error) {
 	vs, err := b.n.store.LoadValidators(h)
 	return vs, notFound(err)
-}
-
-func (b *backend) ConsensusParams(context.Context, int64) (*tmtypes.ConsensusParams, error) {
-	// Consensus parameters do not change in bftnode yet (the application
-	// cannot update them), so every height has the genesis ones.
-	p := b.n.genesis.ConsensusParams
-	return &tmtypes.ConsensusParams{
-		Block: &tmtypes.BlockParams{MaxBytes: p.Block.MaxBytes, MaxGas: p.Block.MaxGas},
-		Evidence: &tmtypes.EvidenceParams{MaxAgeNumBlocks: p.Evidence.MaxAgeNumBlocks,
-			MaxAgeDuration: p.Evidence.MaxAgeDuration, MaxBytes: p.Evidence.MaxBytes},
-		Validator: &tmtypes.ValidatorParams{PubKeyTypes: p.Validator.PubKeyTypes},
-		Version:   &tmtypes.VersionParams{App: p.Version.App},
-		Abci:      &tmtypes.ABCIParams{VoteExtensionsEnableHeight: p.ABCI.VoteExtensionsEnableHeight},
-	}, nil
 }
 
 func (b *backend) ConsensusState(context.Context) (*rpc.ConsensusState, error) {

@@ -20,7 +20,7 @@ func BenchmarkMempoolCheckTx(b *testing.B) {
 			kv := openKVStore(b)
 			var a app.Application = kv
 			if mode == "socket" {
-				url := serveKVStore(b, kv)
+				url := serveApp(b, kv)
 				c, err := abcisocket.Dial(context.Background(), url, abcisocket.Options{})
 				if err != nil {
 					b.Fatal(err)

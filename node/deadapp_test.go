@@ -39,7 +39,7 @@ func holdOpen(nc net.Conn) { _, _ = io.Copy(io.Discard, nc) }
 // of passing it on.
 func serveFaultyApp(t *testing.T, kv *kvstore.App, trigger []byte, onCommit bool, f fault) string {
 	t.Helper()
-	upstream := strings.TrimPrefix(serveKVStore(t, kv), "tcp://")
+	upstream := strings.TrimPrefix(serveApp(t, kv), "tcp://")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestFaultyAppStopsNode(t *testing.T) {
 
 			// A good application with the same state: the node reopens its
 			// stores and resumes.
-			cfg.ProxyApp = serveKVStore(t, kv)
+			cfg.ProxyApp = serveApp(t, kv)
 			start(t, cfg)
 			waitFor(t, "the interrupted block to be committed after the restart", time.Minute, func() (bool, error) {
 				return queryKey(ctx, c, "boom") == "1", nil

@@ -17,6 +17,9 @@
 // …); evidence.go: the evidence pool's view of the chain, the pool as the
 // source and sink of evidence gossip, and its Prometheus series
 // bftnode_evidence_pending, _pending_bytes, _committed_total and
-// _rejected_total by reason). With [rpc] ui on, the RPC server also serves
-// the web view of package ui.
+// _rejected_total by reason; params.go: consensus parameters by height for
+// the RPC; prune.go: the background pruner, which deletes old blocks,
+// results and index entries below the retain height the application and
+// [storage] retain_blocks allow). With [rpc] ui on, the RPC server also
+// serves the web view of package ui.
 package node

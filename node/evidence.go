@@ -22,19 +22,20 @@ type evidenceChain struct {
 
 var _ evidence.Chain = evidenceChain{}
 
-// State is the state after the last stored block; before the first one,
-// the genesis height and time.
+// State is the state after the last stored block, with the evidence
+// parameters in force for the next; before the first one, the genesis
+// height, time and parameters.
 func (c evidenceChain) State() evidence.State {
-	p := genesisParams(c.genesis).Evidence
+	p := genesisParams(c.genesis)
 	st := evidence.State{
 		ChainID: c.genesis.ChainID,
 		Height:  c.genesis.InitialHeight - 1,
 		Time:    c.genesis.GenesisTime,
-		Params:  evidence.Params{MaxAgeNumBlocks: p.MaxAgeNumBlocks, MaxAgeDuration: p.MaxAgeDuration, MaxBytes: p.MaxBytes},
 	}
 	if s, err := c.store.LoadState(); err == nil {
-		st.Height, st.Time = s.LastBlockHeight, s.LastBlockTime
+		st.Height, st.Time, p = s.LastBlockHeight, s.LastBlockTime, s.ConsensusParams
 	}
+	st.Params = evidence.Params{MaxAgeNumBlocks: p.EvidenceMaxAgeNumBlocks, MaxAgeDuration: p.EvidenceMaxAgeDuration, MaxBytes: p.EvidenceMaxBytes}
 	return st
 }
 

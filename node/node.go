@@ -56,6 +56,7 @@ type Node struct {
 
 	round     atomic.Pointer[consensus.RoundState]
 	committed chan struct{} // a block was committed (buffered, 1)
+	appRetain atomic.Int64  // the highest retain_height the application returned from Commit
 	published int64         // highest height given to the event bus and index
 
 	closeOnce sync.Once
@@ -118,7 +119,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	// A WAL record holds a whole proposed block: its limit follows the
 	// largest block consensus allows, with room for the proposal around it.
-	walOpts := wal.Options{InitialHeight: n.genesis.InitialHeight, MaxRecordSize: int(genesis.ConsensusParams.MaxBlockBytes) + 1<<20,
+	maxBlock, err := maxBlockBound(n.store, genesis.ConsensusParams)
+	if err != nil {
+		return nil, err
+	}
+	walOpts := wal.Options{InitialHeight: n.genesis.InitialHeight, MaxRecordSize: int(maxBlock) + 1<<20,
 		MaxFileSize: cfg.Consensus.WALMaxFileSize}
 	if n.wal, err = wal.Open(cfg.WALDir(), walOpts, logger.With("module", "wal")); err != nil {
 		return nil, err
@@ -158,7 +163,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		MaxPeers:        cfg.P2P.MaxNumPeers,
 		Source:          n.store,
 		Logger:          logger,
-		MaxBlockBytes:   int(genesis.ConsensusParams.MaxBlockBytes),
+		MaxBlockBytes:   int(maxBlock),
 		MaxTxBytes:      cfg.Mempool.MaxTxBytes,
 		TxSource:        n.mempool,
 		EvidenceSource:  evidenceGossip{n.evidence},
@@ -202,7 +207,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Logger:                    logger.With("module", "consensus"),
 		OnEvent:                   n.onRound,
 		OnEvidence:                n.metrics.observeEvidence,
-		MaxEvidenceBytes:          genesisParams(n.genesis).Evidence.MaxBytes,
 	}, deps); err != nil {
 		return nil, err
 	}
@@ -299,6 +303,7 @@ func (n *Node) Run(ctx context.Context) error {
 	run("tx gossip", n.pumpTxs)
 	run("events", n.pumpEvents)
 	run("metrics sampler", n.sampleMetrics)
+	run("pruner", n.runPruner)
 	n.log.Info("node started", "chain", n.genesis.ChainID, "moniker", n.cfg.Moniker,
 		"validator", fmt.Sprintf("%X", n.signer.Address()), "p2p_id", n.transport.ID(), "p2p_addrs", n.transport.Addrs(), "rpc", n.cfg.RPC.ListenAddress)
 	<-ctx.Done()
@@ -349,14 +354,6 @@ func (n *Node) Close() error {
 func (n *Node) onRound(rs consensus.RoundState) {
 	n.round.Store(&rs)
 	n.metrics.observeRound(rs)
-}
-
-// onCommitted is called by the consensus connection after each block.
-func (n *Node) onCommitted() {
-	select {
-	case n.committed <- struct{}{}:
-	default:
-	}
 }
 
 // pumpTxs feeds txs from peers to the mempool. The transport gossips the

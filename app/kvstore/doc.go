@@ -20,6 +20,10 @@
 // A Query reads the committed value of a key, given in Data or else as the
 // path ("/name" reads key "name").
 //
+// [Retaining] wraps the app to return a retain height from Commit, as
+// CometBFT's kvstore does with RetainBlocks (`bftnode app kvstore
+// --retain-blocks N`).
+//
 // The app hash chains the blocks' writes: h(n) = SHA-256(h(n-1) ‖ n ‖ the
 // writes of block n, in order), so it commits to the whole state, costs time
 // in proportion to the block only, and is the same on every node and after a

@@ -12,6 +12,9 @@
 // [github.com/bftnode/bftnode/eventbus/query] and plan a range scan from
 // its most selective condition (keys.go describes the key layout).
 //
+// [Index.Prune] deletes what the index holds below a height, before the
+// block store prunes the same heights.
+//
 // Everything in the index can be rebuilt from the block store, so it
 // writes without fsync: after a crash it may be behind, and
 // [Index.LastIndexed] says from where to catch up.

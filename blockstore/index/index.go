@@ -220,19 +220,25 @@ func (ix *Index) indexTx(b *pebble.Batch, height int64, i uint32, tx []byte, res
 
 // setPostings adds the string and numeric postings of attrs at pos to b.
 func setPostings(b *pebble.Batch, strPrefix, numPrefix byte, attrs []attr, pos []byte) error {
-	for _, a := range attrs {
-		key := appendValue(attrPrefix(strPrefix, a.key), a.value)
-		if err := b.Set(append(key, pos...), nil, nil); err != nil {
+	for _, key := range postingKeys(strPrefix, numPrefix, attrs, pos) {
+		if err := b.Set(key, nil, nil); err != nil {
 			return fmt.Errorf("%w: %w", ErrIndex, err)
-		}
-		if f, ok := parseNumber(a.value); ok {
-			key := appendNumber(attrPrefix(numPrefix, a.key), f)
-			if err := b.Set(append(key, pos...), nil, nil); err != nil {
-				return fmt.Errorf("%w: %w", ErrIndex, err)
-			}
 		}
 	}
 	return nil
+}
+
+// postingKeys are the keys of the string and numeric postings of attrs at
+// pos.
+func postingKeys(strPrefix, numPrefix byte, attrs []attr, pos []byte) [][]byte {
+	var keys [][]byte
+	for _, a := range attrs {
+		keys = append(keys, append(appendValue(attrPrefix(strPrefix, a.key), a.value), pos...))
+		if f, ok := parseNumber(a.value); ok {
+			keys = append(keys, append(appendNumber(attrPrefix(numPrefix, a.key), f), pos...))
+		}
+	}
+	return keys
 }
 
 // indexedAttributes appends to out the attributes of evs marked index=true

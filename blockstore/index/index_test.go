@@ -271,26 +271,33 @@ func FuzzIndexSearch(f *testing.F) {
 		if err != nil {
 			return
 		}
-		wantTxs, wantHeights := c.want(q)
-		got, err := ix.TxSearch(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var gotTxs []string
-		for _, r := range got {
-			gotTxs = append(gotTxs, string(r.Tx))
-		}
-		if !slices.Equal(gotTxs, wantTxs) {
-			t.Errorf("tx_search %q:\n got %q\nwant %q", s, gotTxs, wantTxs)
-		}
-		heights, err := ix.BlockSearch(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(heights, wantHeights) {
-			t.Errorf("block_search %q: got %v, want %v", s, heights, wantHeights)
-		}
+		checkSearch(t, ix, c, q, s)
 	})
+}
+
+// checkSearch checks that tx_search and block_search of q (written s) on
+// ix find what the corpus c says they must.
+func checkSearch(t *testing.T, ix *Index, c *corpus, q *query.Query, s string) {
+	t.Helper()
+	wantTxs, wantHeights := c.want(q)
+	got, err := ix.TxSearch(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotTxs []string
+	for _, r := range got {
+		gotTxs = append(gotTxs, string(r.Tx))
+	}
+	if !slices.Equal(gotTxs, wantTxs) {
+		t.Errorf("tx_search %q:\n got %q\nwant %q", s, gotTxs, wantTxs)
+	}
+	heights, err := ix.BlockSearch(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(heights, wantHeights) {
+		t.Errorf("block_search %q: got %v, want %v", s, heights, wantHeights)
+	}
 }
 
 func TestIndexTxByHash(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bftnode/bftnode/app"
 	"github.com/bftnode/bftnode/app/abcisocket"
 	"github.com/bftnode/bftnode/app/kvstore"
 )
@@ -19,6 +20,7 @@ func (c *cli) appCmd() *cobra.Command {
 		Short: "Run a built-in application as an ABCI socket server",
 	}
 	var listen, db string
+	var retainBlocks int64
 	kv := &cobra.Command{
 		Use:   "kvstore",
 		Short: "Serve the example key/value app over an ABCI socket",
@@ -46,16 +48,21 @@ in --db (default <home>/data/app.db). It runs until interrupted.`,
 				return fmt.Errorf("app kvstore: %w", err)
 			}
 			defer a.Close() //nolint:errcheck // closed on the way out; Serve returned already
+			var served app.Application = a
+			if retainBlocks > 0 {
+				served = &kvstore.Retaining{App: a, Blocks: retainBlocks}
+			}
 			ln, err := abcisocket.Listen(listen)
 			if err != nil {
 				return fmt.Errorf("app kvstore: --listen %q: %w", listen, err)
 			}
 			logger.Info("serving the kvstore app over ABCI", "addr", abcisocket.URL(ln), "db", db)
-			return (&abcisocket.Server{App: a, Logger: logger}).Serve(cmd.Context(), ln)
+			return (&abcisocket.Server{App: served, Logger: logger}).Serve(cmd.Context(), ln)
 		},
 	}
 	kv.Flags().StringVar(&listen, "listen", "tcp://127.0.0.1:26658", "address to serve on: tcp://host:port or unix:///path")
 	kv.Flags().StringVar(&db, "db", "", "directory of the app's database (default <home>/data/app.db)")
+	kv.Flags().Int64Var(&retainBlocks, "retain-blocks", 0, "return from Commit a retain height that lets the node prune all but the last N blocks (0: keep all)")
 	cmd.AddCommand(kv)
 	return cmd
 }

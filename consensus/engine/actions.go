@@ -190,9 +190,9 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 	}
 	var evs types.EvidenceList
 	if e.d.Evidence != nil {
-		evs = e.d.Evidence.Pending(e.cfg.MaxEvidenceBytes)
+		evs = e.d.Evidence.Pending(e.state.ConsensusParams.EvidenceMaxBytes)
 	}
-	txBytes := e.cfg.MaxBlockBytes - evidenceBytes(evs)
+	txBytes := e.maxTxBytes(evs)
 	txs := e.d.Mempool.ReapMaxBytesMaxGas(txBytes, -1)
 	resp, err := e.d.App.PrepareProposal(ctx, &abci.RequestPrepareProposal{
 		MaxTxBytes:         txBytes,

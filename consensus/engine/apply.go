@@ -119,6 +119,9 @@ func nextState(st *blockstore.State, b *types.Block, id types.BlockID, resp *abc
 	next.LastValidators = st.Validators.Copy()
 	next.Validators = st.NextValidators.Copy()
 	next.NextValidators = nvals
+	if err := applyParamUpdates(&next, h, resp.ConsensusParamUpdates, "FinalizeBlock"); err != nil {
+		return nil, err
+	}
 	next.AppHash = append([]byte(nil), resp.AppHash...)
 	next.LastResultsHash = resultsHash(resp.TxResults)
 	return &next, nil

@@ -71,7 +71,9 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) (stop func() bool)
 }
 
-// Genesis is what the chain starts from.
+// Genesis is what the chain starts from. Its ConsensusParams are those of
+// the first height (a zero block.max_bytes means 4 MiB); the application's
+// updates replace them from the height after the block that returns them.
 type Genesis struct {
 	ChainID         string
 	InitialHeight   int64 // default 1
@@ -103,10 +105,7 @@ type Config struct {
 	// more ahead of the Clock invalid (block_time_tolerance), besides BFT
 	// time's checks. Zero turns the check off.
 	BlockTimeTolerance time.Duration
-	// MaxBlockBytes bounds the txs of a proposal. Default: the genesis
-	// consensus parameter, else 4 MiB.
-	MaxBlockBytes int64
-	Logger        *slog.Logger // nil discards
+	Logger             *slog.Logger // nil discards
 	// OnEvent, if set, is called on the engine goroutine after each event
 	// the core has stepped (metrics, tests). It must not block.
 	OnEvent func(consensus.RoundState)
@@ -114,10 +113,6 @@ type Config struct {
 	// new equivocation the engine records (see Engine.Evidence). It must
 	// not block.
 	OnEvidence func(types.DuplicateVoteEvidence)
-	// MaxEvidenceBytes bounds the evidence of a proposal (the evidence
-	// consensus parameter max_bytes); it is taken from MaxBlockBytes' budget
-	// for txs. Zero proposes none.
-	MaxEvidenceBytes int64
 }
 
 // EvidencePool is the part of *evidence.Pool the engine uses: it proposes

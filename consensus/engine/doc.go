@@ -45,7 +45,11 @@
 // On Decide the engine executes the block on the application
 // (FinalizeBlock), saves block, seen commit, tx results, the FinalizeBlock
 // response and the next state (validator sets with their proposer
-// priorities, app hash, results hash) in ONE synced block-store batch,
+// priorities, app hash, results hash, and the consensus parameters with
+// the application's ConsensusParamUpdates applied, which rule from the next
+// height: a proposal's txs fit block.max_bytes, a larger block is invalid,
+// and an update that breaks the parameter rules stops the engine before
+// anything is saved) in ONE synced block-store batch,
 // writes the WAL's end-of-height marker, calls Commit on the application,
 // updates the mempool and, after the commit delay, starts the next height.
 // A CommitMsg for the current height (block sync, catch-up) is verified
@@ -74,8 +78,8 @@
 // Config.OnEvidence. Once the block of its height is committed it becomes
 // DuplicateVoteEvidence (that block's time, that height's validator set)
 // in the evidence pool (Deps.Evidence). The proposer puts the pool's
-// pending evidence in its block (within Config.MaxEvidenceBytes, taken from
-// the txs' budget); a validator refuses (prevotes nil for) a proposal whose
+// pending evidence in its block (within the consensus parameter
+// evidence.max_bytes, taken from the txs' budget); a validator refuses (prevotes nil for) a proposal whose
 // evidence the pool refuses; a committed block's evidence is marked
 // committed; the application is told of it as ABCI Misbehavior in
 // PrepareProposal, ProcessProposal and FinalizeBlock. The engine does not

@@ -85,11 +85,8 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	if cfg.RebroadcastInterval <= 0 {
 		cfg.RebroadcastInterval = cfg.Timeouts.Propose
 	}
-	if cfg.MaxBlockBytes <= 0 {
-		cfg.MaxBlockBytes = g.ConsensusParams.MaxBlockBytes
-		if cfg.MaxBlockBytes <= 0 {
-			cfg.MaxBlockBytes = 4 << 20
-		}
+	if g.ConsensusParams.MaxBlockBytes == 0 {
+		cfg.Genesis.ConsensusParams.MaxBlockBytes = defaultMaxBlockBytes
 	}
 	if deps.Clock == nil {
 		deps.Clock = RealClock{}

@@ -126,7 +126,9 @@ func (e *Engine) replayBlock(ctx context.Context, h int64, st *blockstore.State)
 }
 
 // initChain calls InitChain with the genesis and, on a new store, saves
-// the genesis state, with the application's version as Info reported it.
+// the genesis state, with the application's version as Info reported it and
+// the consensus parameters InitChain returned, which replace the genesis
+// ones as in CometBFT.
 func (e *Engine) initChain(ctx context.Context, st *blockstore.State, appVersion uint64) (*blockstore.State, error) {
 	g := e.cfg.Genesis
 	req := &abci.RequestInitChain{
@@ -176,6 +178,9 @@ func (e *Engine) initChain(ctx context.Context, st *blockstore.State, appVersion
 		ConsensusParams: g.ConsensusParams,
 		AppHash:         append([]byte(nil), resp.AppHash...),
 		AppVersion:      appVersion,
+	}
+	if err := applyParamUpdates(st, g.InitialHeight-1, resp.ConsensusParams, "InitChain"); err != nil {
+		return nil, err
 	}
 	if err := e.d.Store.SaveState(st); err != nil {
 		return nil, fmt.Errorf("%w: save genesis state: %w", ErrStore, err)

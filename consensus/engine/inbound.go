@@ -245,6 +245,9 @@ func (e *Engine) checkHeader(b *types.Block) error {
 	case h > st.InitialHeight && !hd.Time.After(st.LastBlockTime):
 		return fmt.Errorf("%w: time %v is not after the last block's %v", types.ErrInvalidBlock, hd.Time, st.LastBlockTime)
 	}
+	if err := e.checkBlockSize(b); err != nil {
+		return err
+	}
 	if _, v := st.Validators.ByAddress(hd.ProposerAddress); v == nil {
 		return fmt.Errorf("%w: proposer %X is not a validator", types.ErrInvalidBlock, hd.ProposerAddress[:6])
 	}

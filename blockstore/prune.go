@@ -1,0 +1,86 @@
+package blockstore
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// PruneBlocks deletes everything stored per height below retainHeight:
+// blocks, metas, canonical and seen commits, hash index entries, legacy tx
+// results, FinalizeBlock responses and consensus parameters, and the
+// validator sets below retainHeight-1 (the set of retainHeight-1 signed the
+// last commit of the lowest block kept, which checking or replaying that
+// block needs). retainHeight may not exceed the store's height. It returns
+// how many blocks it deleted. The tx locations ([Store.HasTx]) are kept.
+//
+// The deletions are gathered without holding up the blocks being saved
+// meanwhile (nothing writes below the store's height but pruning and
+// rollback, which never reaches that low); only their commit is
+// serialized with them. Two concurrent calls: the second fails.
+func (s *Store) PruneBlocks(retainHeight int64) (uint64, error) {
+	base, height := s.base.Load(), s.height.Load()
+	if retainHeight <= 0 || retainHeight > height {
+		return 0, fmt.Errorf("%w: retain height %d outside 1..%d", ErrInvalidArgument, retainHeight, height)
+	}
+	if retainHeight <= base {
+		return 0, nil
+	}
+
+	b := s.NewBatch()
+	defer b.Close()
+	if err := b.deleteHashIndex(base, retainHeight); err != nil {
+		return 0, err
+	}
+	deleteBelow := func(prefix byte, h int64) error {
+		// From 0: commits start at base-1 (block base's LastCommit), state
+		// records at the initial height.
+		if err := b.b.DeleteRange(heightKey(prefix, 0), heightKey(prefix, h), nil); err != nil {
+			return fmt.Errorf("blockstore: prune: %w", err)
+		}
+		return nil
+	}
+	for _, prefix := range []byte{prefixBlock, prefixBlockMeta, prefixCommit, prefixSeenCommit, prefixTxResults, prefixFinalizeResponse, prefixConsensusParams} {
+		if err := deleteBelow(prefix, retainHeight); err != nil {
+			return 0, err
+		}
+	}
+	if err := deleteBelow(prefixValidators, retainHeight-1); err != nil {
+		return 0, err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.base.Load() != base {
+		return 0, fmt.Errorf("%w: the store was pruned meanwhile (base %d, was %d)", ErrInvalidArgument, s.base.Load(), base)
+	}
+	if err := b.commitLocked(retainHeight, s.height.Load()); err != nil {
+		return 0, err
+	}
+	return uint64(retainHeight - base), nil
+}
+
+// deleteHashIndex adds to the batch the deletion of the hash index entries
+// of the blocks in [from, to), whose hashes it reads from their metas.
+func (b *Batch) deleteHashIndex(from, to int64) error {
+	iter, err := b.s.db.NewIter(&pebble.IterOptions{
+		LowerBound: heightKey(prefixBlockMeta, from),
+		UpperBound: heightKey(prefixBlockMeta, to),
+	})
+	if err != nil {
+		return fmt.Errorf("blockstore: prune: %w", err)
+	}
+	defer iter.Close()
+	for iter.First(); iter.Valid(); iter.Next() {
+		meta, err := decode(iter.Value(), blockMetaFromProto)
+		if err != nil {
+			return corrupt("block meta", iter.Key(), err)
+		}
+		if err := b.b.Delete(hashKey(prefixBlockHash, meta.BlockID.Hash), nil); err != nil {
+			return fmt.Errorf("blockstore: prune: %w", err)
+		}
+	}
+	if err := iter.Error(); err != nil {
+		return fmt.Errorf("blockstore: prune: read block metas: %w", err)
+	}
+	return nil
+}
