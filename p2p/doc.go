@@ -46,9 +46,13 @@
 //	frame being read             1 frame: 1 KiB small, a part   one per stream                             oversized: stream reset, 100 points
 //	                             + 16 KiB, MaxTxBytes*2 tx
 //	heights (gossip store)       -                              window heights (2) + catchUpHeights (4)    older heights pruned on SetStatus
-//	  proposals (unverified)     -                              64 per height, rounds in the window        ignored; outside the window: dropped, free
-//	  block parts                -                              the proposal's Total (<= max parts)        parts that do not prove: dropped (blamed
-//	                                                                                                       only against a verified proposal)
+//	  proposals                  -                              one per round in the window, signed by     bad signature: refused, 25 points; outside
+//	                                                            its proposer (Config.Validators); set      the window: dropped, free; set unknown:
+//	                                                            unknown: 64 per height, unverified         held for the engine to check
+//	  block parts                -                              the proposal's Total (<= max parts)        parts that do not prove: dropped, 25
+//	                                                                                                       points against a proposal whose signature
+//	                                                                                                       was checked and that the peer did not
+//	                                                                                                       contradict
 //	  votes (unverified)         -                              window rounds x 2 types x set size         outside window: dropped, free; index past
 //	                                                                                                       the set: 25 points
 //	peerState.has (announced)    65536 per height and kind      peers x that                               not recorded (the peer may get a repeat)
@@ -56,7 +60,9 @@
 //	Inbound channel              -                              InboundBuffer (1024)                       the reading stream waits (backpressure)
 //	relay verdicts (Relay)       -                              relayQueue (4096)                          verdict dropped (DroppedRelays), unrelayed
 //	inbound tx frames            -                              64 frames                                  the reading stream waits
-//	txs failing CheckTx          -                              -                                          2 points each (node.pumpTxs)
+//	txs failing CheckTx          -                              -                                          2 points each (node.pumpTxs); the mempool
+//	                                                                                                       refuses one again until the next block
+//	                                                                                                       without asking the app
 //	block sync pending blocks    SyncBatch (16) per request     SyncBatch x SyncParallel x 2 (128)         no more requests until delivered
 //	block sync "missing"         -                              -                                          25 points if its status advertised them
 //	block sync served            64 blocks per request, 2       16 requests at once                        larger requests: refused, 25 points;

@@ -40,6 +40,7 @@ type Transport struct {
 	serving      map[peer.ID]int // block sync requests being served, per peer
 	servingTotal int
 	heights      map[int64]*heightData // gossip store: next, current and catchUpHeights previous heights
+	sets         validatorSets         // of the current and next heights (Config.Validators)
 
 	syncWake chan struct{}
 	pexWake  chan struct{}
