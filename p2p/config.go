@@ -27,6 +27,7 @@ var (
 	ErrBadFrame      = errors.New("p2p: bad frame")
 	ErrBadPart       = errors.New("p2p: bad block part")
 	ErrBadProposal   = errors.New("p2p: proposal not signed by its round's proposer")
+	ErrBadVote       = errors.New("p2p: vote not signed by the validator it names")
 	ErrClosed        = errors.New("p2p: transport closed")
 )
 

@@ -12,9 +12,9 @@
 //     known to have, and sends only what is missing. Blocks travel as parts,
 //     each verified against the proposal's part set header as it arrives,
 //     and reach the engine as one ProposalMsg (after a ProposalHeaderMsg
-//     for the proposal alone). A peer's proposal, parts and votes are held
-//     unverified and relayed or announced to other peers only once the
-//     engine has checked their signatures and relays them (Transport.Relay), so
+//     for the proposal alone). A peer's proposal, parts and votes are
+//     relayed or announced to other peers only once the engine has
+//     checked them and relays them (Transport.Relay), so
 //     a forgery is never forwarded and an honest relayer is never blamed
 //     for one. Own messages (Broadcast) are relayable at once.
 //   - /bftnode/blocksync/1: a node far behind its peers fetches committed
@@ -30,7 +30,10 @@
 //
 // Every inbound frame is size-checked, decoded and checked (chain ID, the
 // admission window msgs.Status.Admits, validator index) at this edge; the
-// engine only sees domain types. Bad frames and ReportPeer calls lower a
+// engine only sees domain types. With Config.Validators (the node passes
+// its block store) the signatures of proposals and votes of the current
+// and next heights are checked here too, so a forgery costs its sender
+// before anything is held or queued for the engine. Bad frames and ReportPeer calls lower a
 // peer's score, and past a threshold the peer is disconnected and refused
 // for a while. Before the engine's first status (app handshake and WAL
 // replay) no consensus message is admitted.
@@ -53,8 +56,8 @@
 //	                                                                                                       points against a proposal whose signature
 //	                                                                                                       was checked and that the peer did not
 //	                                                                                                       contradict
-//	  votes (unverified)         -                              window rounds x 2 types x set size         outside window: dropped, free; index past
-//	                                                                                                       the set: 25 points
+//	  votes                      -                              window rounds x 2 types x set size,        outside window: dropped, free; index past
+//	                                                            signature checked when the set is known    the set or bad signature: 25 points
 //	peerState.has (announced)    65536 per height and kind      peers x that                               not recorded (the peer may get a repeat)
 //	peer outbound queue          SendQueue frames (4096)        peers x that                               frame dropped (DroppedSends)
 //	Inbound channel              -                              InboundBuffer (1024)                       the reading stream waits (backpressure)

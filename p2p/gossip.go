@@ -63,6 +63,14 @@ type heightData struct {
 	votes     map[voteKey]*storedVote
 }
 
+// voteAt is the vote held for k, if any; hd may be nil.
+func (hd *heightData) voteAt(k voteKey) *storedVote {
+	if hd == nil {
+		return nil
+	}
+	return hd.votes[k]
+}
+
 // proposalAt is the proposal held for round r, if any; hd may be nil.
 func (hd *heightData) proposalAt(r int32) *storedProposal {
 	if hd == nil {
@@ -528,6 +536,25 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	if size := t.status.SetSize(v.Height); int(v.ValidatorIndex) >= size {
 		t.mu.Unlock()
 		return fmt.Errorf("%w: vote of validator %d in a set of %d", errOutOfRange, v.ValidatorIndex, size)
+	}
+	if sv := t.heights[v.Height].voteAt(k); sv != nil && bytes.Equal(sv.vote.Signature, v.Signature) {
+		t.mu.Unlock()
+		t.stats.dupVotes.Add(1)
+		return nil
+	}
+	vals := t.sets.at(v.Height)
+	t.mu.Unlock()
+	if vals != nil {
+		// Checked outside the lock, before the engine's queue: a flood of
+		// forgeries costs its sender here, one by one.
+		if err := types.VerifyVote(t.cfg.ChainID, vals, v); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadVote, err)
+		}
+	}
+	t.mu.Lock()
+	if !t.status.Admits(v.Height, v.Round) {
+		t.mu.Unlock()
+		return nil // the node moved on meanwhile
 	}
 	if has := ps.hasAt(v.Height); len(has.votes) < maxHasEntries {
 		has.votes[k] = struct{}{}

@@ -212,3 +212,41 @@ func TestUnknownSetHoldsProposalForEngine(t *testing.T) {
 		t.Errorf("sender scored %d, want 0", s)
 	}
 }
+
+// A transport that knows the validator set checks a vote's signature
+// before holding it or handing it to the engine: a flood of votes with
+// bad signatures costs its sender 25 points each, at the edge, so it is
+// banned after four, not after the thousands that queue up for the engine
+// (the real-process TestRoguePeer halved the network's rate that way).
+func TestBadSignatureVotesRefusedAtTheEdge(t *testing.T) {
+	fv := newFakeValidators(t, 4)
+	a := newTestNode(t, func(c *Config) { c.Validators = fv })
+	a.SetStatus(msgs.Status{Height: 1, Round: 0, Validators: 4, NextValidators: 4})
+	val := fv.set.ByIndex(2)
+	var flood []*p2ppb.ConsensusMessage
+	for i := range 50 {
+		v := &types.Vote{Type: types.PrevoteType, Height: 1, Round: int32(i % 2), Timestamp: time.Unix(1_767_225_700, 0).UTC(),
+			ValidatorAddress: val.Address, ValidatorIndex: 2, Signature: fakeSig(fmt.Sprint("bad", i))}
+		flood = append(flood, voteFrame(v))
+	}
+	raw := floodSend(t, a, flood)
+	waitFor(t, "the sender of bad votes banned", func() bool { return a.gater.isBanned(raw.ID()) })
+	if _, v := heldAt(a, 1); v != 0 {
+		t.Errorf("%d votes with bad signatures held, want none", v)
+	}
+	select {
+	case m := <-a.Inbound():
+		t.Errorf("delivered %T with a bad signature", m.Msg)
+	default:
+	}
+
+	good := &types.Vote{Type: types.PrevoteType, Height: 1, Timestamp: time.Unix(1_767_225_700, 0).UTC(), ValidatorAddress: val.Address, ValidatorIndex: 2}
+	good.Signature = ed25519.Sign(fv.keys[val.Address], types.VoteSignBytes(testChain, good))
+	honest := rawSend(t, a, voteFrame(good))
+	if m := receive(t, a); m.From != honest.ID().String() {
+		t.Fatalf("got %T from %s, want the valid vote", m.Msg, m.From)
+	}
+	if s := scoreOf(a, honest.ID()); s != 0 {
+		t.Errorf("sender of a valid vote scored %d", s)
+	}
+}
