@@ -38,6 +38,15 @@
 // for a while. Before the engine's first status (app handshake and WAL
 // replay) no consensus message is admitted.
 //
+// # Locks
+//
+// The transport's one mutex guards consensus gossip only: our status, each
+// peer's state and the gossip store. Transaction gossip runs in per-peer
+// goroutines over the mempool's own locks, peer exchange holds no state,
+// block sync counts the requests it serves under its own lock
+// (servingSlots), and scores and bans have theirs (scores, gater).
+// Signatures are checked outside any lock.
+//
 // # What peers can make this node hold
 //
 // Every structure filled from peer input, with its bounds ("window": the
