@@ -83,6 +83,8 @@
 //	scores, bans                 one entry per peer ID / IP     swept every PexInterval                    ban (peer ID and its IP) at BanThreshold
 //	                                                                                                       for BanDuration
 //	peer IDs per remote IP       maxIDsPerIP (8) per 10 min     swept every PexInterval                    a further new ID from that IP is refused
+//	libp2p peerstore             key, protocols, metadata       connected peers; addresses until their     removed when the peer disconnects
+//	                                                            TTL
 //	connections                  8 per IPv4 address (libp2p's   MaxPeers via the connection manager        refused / trimmed by libp2p
 //	                             resource manager)
 //

@@ -81,6 +81,10 @@ func TestRoguePeer(t *testing.T) {
 
 	base := rate(t, observer, d)
 	t.Logf("unattacked: %.2f heights/s", base)
+	first, err := vmRSS(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var rows []string
 	for _, b := range rogue.All {
 		rss0, err := vmRSS(victim)
@@ -127,6 +131,11 @@ func TestRoguePeer(t *testing.T) {
 			t.Fatalf("%s: the victim exited", b)
 		}
 	}
+	last, err := vmRSS(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the victim's RSS: %.1f MiB before the attacks, %.1f MiB after", float64(first)/(1<<20), float64(last)/(1<<20))
 	t.Logf("attack of %v per behaviour against node0 of 4 validators\n| behaviour | RSS growth | messages until ban | bans | messages | heights/s |\n|---|---|---|---|---|---|\n%s", d, strings.Join(rows, "\n"))
 }
 
