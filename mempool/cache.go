@@ -54,6 +54,15 @@ func (c *lruCache) push(hash [32]byte) bool {
 	return true
 }
 
+// contains reports whether hash is remembered, without making it the most
+// recent.
+func (c *lruCache) contains(hash [32]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.nodes[hash]
+	return ok
+}
+
 // remove forgets hash.
 func (c *lruCache) remove(hash [32]byte) {
 	c.mu.Lock()

@@ -29,6 +29,12 @@ func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (Chec
 		return CheckResult{}, fmt.Errorf("%w: %d bytes, max %d", ErrTxTooLarge, len(tx), m.cfg.MaxTxBytes)
 	}
 	hash := TxHash(tx)
+	// A peer's tx the application refused since the last block is refused
+	// again without asking it (the peer pays for each, see doc.go).
+	if peer != "" && m.rejected.contains(hash) {
+		m.metrics.Rejected.WithLabelValues(reasonApp).Inc()
+		return CheckResult{}, fmt.Errorf("%w: %X refused by the application since the last block", ErrRejected, hash)
+	}
 
 	// A tx heard again (from a second peer, or resubmitted) costs a hash
 	// and a cache lookup: no update lock, so it does not wait for a block
@@ -67,6 +73,9 @@ func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (Chec
 	}
 	if !res.IsOK() {
 		m.metrics.Rejected.WithLabelValues(reasonApp).Inc()
+		if peer != "" {
+			m.rejected.push(hash)
+		}
 		return res, m.forget(hash, fmt.Errorf("%w: code %d: %s", ErrRejected, res.Code, res.Log))
 	}
 

@@ -278,3 +278,43 @@ func TestCheckTxSeenDoesNotWaitForLock(t *testing.T) {
 		t.Fatalf("p1 sent the tx, yet gossip would send it back: %q", txs[0].Tx)
 	}
 }
+
+// A tx the application refused, sent again by a peer before the next
+// block, is refused again without asking the application, and still
+// counts as rejected (the transport charges the peer for it). A block
+// may change what the application accepts: after Update it is asked
+// again. A local submission always gets the application's own answer.
+// Finding 6 of issue 16: the refused tx was forgotten, so a peer could
+// make the application check the same bad tx again and again.
+func TestRejectedTxFromPeerRemembered(t *testing.T) {
+	env := newTestEnv(t, DefaultConfig())
+	env.app.setInvalid("bad", "bad nonce")
+	ctx := context.Background()
+	for range 5 {
+		_, err := env.mp.CheckTxFrom(ctx, []byte("bad"), "peer1")
+		wantErr(t, err, ErrRejected)
+	}
+	_, err := env.mp.CheckTxFrom(ctx, []byte("bad"), "peer2")
+	wantErr(t, err, ErrRejected)
+	if got := env.app.checkCount("bad"); got != 1 {
+		t.Fatalf("the application checked the refused tx %d times, want once", got)
+	}
+	if got := metricValue(t, env.metrics.Rejected.WithLabelValues(reasonApp)); got != 6 {
+		t.Fatalf("rejected{app} = %v, want 6", got)
+	}
+	_, err = env.mp.CheckTx(ctx, []byte("bad"))
+	wantErr(t, err, ErrRejected)
+	if got := env.app.checkCount("bad"); got != 2 {
+		t.Fatalf("a local submission was not checked by the application (%d checks)", got)
+	}
+
+	env.app.setValid("bad")
+	env.mp.Lock()
+	if err := env.mp.Update(ctx, 1, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	env.mp.Unlock()
+	if _, err := env.mp.CheckTxFrom(ctx, []byte("bad"), "peer1"); err != nil {
+		t.Fatalf("after a block, the now valid tx: %v", err)
+	}
+}

@@ -14,6 +14,11 @@
 //  4. the count and byte limits of the pool ([ErrMempoolFull]);
 //  5. the application's CheckTx ([Checker]); a non-zero code rejects the tx
 //     ([ErrRejected]) and forgets its hash so that it may be resubmitted.
+//     A peer's tx refused this way is remembered until the next
+//     [Mempool.Update] (at most CacheSize hashes): sent again by any peer,
+//     it is refused with ErrRejected before step 2, without asking the
+//     application. A local submission always gets the application's
+//     answer.
 //
 // The proposer takes transactions with [Mempool.ReapMaxBytesMaxGas]: by the
 // priority the application gave in CheckTx, highest first, and in arrival

@@ -108,6 +108,9 @@ type Mempool struct {
 	logger    *slog.Logger
 	metrics   *Metrics
 	cache     *lruCache
+	// rejected: hashes of peers' txs the application refused since the
+	// last Update (at most CacheSize), refused again without asking it.
+	rejected *lruCache
 
 	// updateMtx is read-held by every CheckTx and write-held by the node
 	// around a block commit and Update (Lock/Unlock).
@@ -152,6 +155,7 @@ func New(cfg Config, checker Checker, committed Committed, logger *slog.Logger, 
 		logger:       logger.With("module", "mempool"),
 		metrics:      metrics,
 		cache:        newLRUCache(cfg.CacheSize),
+		rejected:     newLRUCache(cfg.CacheSize),
 		byHash:       make(map[[32]byte]*entry),
 		closed:       closed,
 		txsAvailable: make(chan struct{}, 1),

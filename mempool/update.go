@@ -27,6 +27,8 @@ import (
 // are removed in any case.
 func (m *Mempool) Update(ctx context.Context, height int64, committedTxs [][]byte, recheck bool) error {
 	m.mustBeLocked()
+	// The block may change what the application accepts.
+	m.rejected.reset()
 
 	hashes := make([][32]byte, len(committedTxs))
 	for i, tx := range committedTxs {

@@ -162,6 +162,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		BootstrapPeers:  config.SplitList(cfg.P2P.BootstrapPeers),
 		MaxPeers:        cfg.P2P.MaxNumPeers,
 		Source:          n.store,
+		Validators:      n.store,
 		Logger:          logger,
 		MaxBlockBytes:   int(maxBlock),
 		MaxTxBytes:      cfg.Mempool.MaxTxBytes,

@@ -228,3 +228,25 @@ func TestGaterLimitsPeerIDsAndBansPerIP(t *testing.T) {
 		t.Fatal("an IP still refused after its ban expired")
 	}
 }
+
+// A peer that comes and goes leaves nothing in the libp2p peerstore but
+// its addresses (which expire): a stream of fresh peer IDs cannot grow the
+// node's memory without bound. libp2p itself keeps each peer's key,
+// protocols and identify metadata forever.
+func TestDisconnectedPeersLeaveThePeerstore(t *testing.T) {
+	a := newTestNode(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const churn = 20
+	for range churn {
+		h := newRawHost(t)
+		if err := dialRaw(ctx, h, a); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the peer known", func() bool { return hasPeer(a, h.ID()) })
+		_ = h.Close()
+	}
+	waitFor(t, "every churned peer forgotten by the peerstore", func() bool {
+		return len(a.host.Peerstore().PeersWithKeys()) <= 1 // a's own key
+	})
+}

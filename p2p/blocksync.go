@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -55,11 +56,11 @@ func (t *Transport) handleBlockSync(s network.Stream) {
 		return
 	}
 	p := s.Conn().RemotePeer()
-	if !t.startServing(p) {
+	if !t.serving.start(p) {
 		_ = s.Reset() // the peer retries, or asks another
 		return
 	}
-	defer t.doneServing(p)
+	defer t.serving.done(p)
 	w := bufio.NewWriterSize(s, 256<<10)
 	for h := req.FromHeight; h <= req.ToHeight; h++ {
 		resp := t.loadResponse(h)
@@ -86,25 +87,36 @@ const (
 	maxServing        = 16
 )
 
-// startServing reserves a serving slot for p, if one is free.
-func (t *Transport) startServing(p peer.ID) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.serving[p] >= maxServingPerPeer || t.servingTotal >= maxServing {
+// servingSlots counts the block sync requests being served, per peer and
+// in all, under its own lock (not the transport's).
+type servingSlots struct {
+	mu    sync.Mutex
+	peers map[peer.ID]int
+	total int
+}
+
+// start reserves a serving slot for p, if one is free.
+func (sl *servingSlots) start(p peer.ID) bool {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.peers[p] >= maxServingPerPeer || sl.total >= maxServing {
 		return false
 	}
-	t.serving[p]++
-	t.servingTotal++
+	if sl.peers == nil {
+		sl.peers = make(map[peer.ID]int)
+	}
+	sl.peers[p]++
+	sl.total++
 	return true
 }
 
-func (t *Transport) doneServing(p peer.ID) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.serving[p]--; t.serving[p] <= 0 {
-		delete(t.serving, p)
+func (sl *servingSlots) done(p peer.ID) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.peers[p]--; sl.peers[p] <= 0 {
+		delete(sl.peers, p)
 	}
-	t.servingTotal--
+	sl.total--
 }
 
 func (t *Transport) loadResponse(h int64) *p2ppb.BlockResponse {

@@ -26,8 +26,16 @@ var (
 	ErrFrameTooLarge = errors.New("p2p: frame too large")
 	ErrBadFrame      = errors.New("p2p: bad frame")
 	ErrBadPart       = errors.New("p2p: bad block part")
+	ErrBadProposal   = errors.New("p2p: proposal not signed by its round's proposer")
+	ErrBadVote       = errors.New("p2p: vote not signed by the validator it names")
 	ErrClosed        = errors.New("p2p: transport closed")
 )
+
+// ValidatorSource gives the validator set of a height with the proposer
+// priorities it has at that height (blockstore.Store.LoadValidators).
+type ValidatorSource interface {
+	LoadValidators(height int64) (*types.ValidatorSet, error)
+}
 
 // Config configures a Transport. Zero values take the defaults below.
 type Config struct {
@@ -48,7 +56,13 @@ type Config struct {
 	MaxPeers int
 	// Source serves block sync and catch-up; may be nil (serves nothing).
 	Source msgs.BlockSource
-	Logger *slog.Logger
+	// Validators gives the validator set of the current and next heights,
+	// loaded once per height: a peer's proposal is held only if its
+	// round's proposer signed it. Nil, or a height whose set cannot be
+	// loaded, holds proposals unverified for the engine to check (at most
+	// maxProposalsPerHeight). blockstore.Store satisfies it.
+	Validators ValidatorSource
+	Logger     *slog.Logger
 
 	// GossipInterval is how often each peer is checked for missing
 	// votes and parts (default 100ms).

@@ -12,9 +12,9 @@
 //     known to have, and sends only what is missing. Blocks travel as parts,
 //     each verified against the proposal's part set header as it arrives,
 //     and reach the engine as one ProposalMsg (after a ProposalHeaderMsg
-//     for the proposal alone). A peer's proposal, parts and votes are held
-//     unverified and relayed or announced to other peers only once the
-//     engine has checked their signatures and relays them (Transport.Relay), so
+//     for the proposal alone). A peer's proposal, parts and votes are
+//     relayed or announced to other peers only once the engine has
+//     checked them and relays them (Transport.Relay), so
 //     a forgery is never forwarded and an honest relayer is never blamed
 //     for one. Own messages (Broadcast) are relayable at once.
 //   - /bftnode/blocksync/1: a node far behind its peers fetches committed
@@ -35,10 +35,22 @@
 //
 // Every inbound frame is size-checked, decoded and checked (chain ID, the
 // admission window msgs.Status.Admits, validator index) at this edge; the
-// engine only sees domain types. Bad frames and ReportPeer calls lower a
+// engine only sees domain types. With Config.Validators (the node passes
+// its block store) the signatures of proposals and votes of the current
+// and next heights are checked here too, so a forgery costs its sender
+// before anything is held or queued for the engine. Bad frames and ReportPeer calls lower a
 // peer's score, and past a threshold the peer is disconnected and refused
 // for a while. Before the engine's first status (app handshake and WAL
 // replay) no consensus message is admitted.
+//
+// # Locks
+//
+// The transport's one mutex guards consensus gossip only: our status, each
+// peer's state and the gossip store. Transaction gossip runs in per-peer
+// goroutines over the mempool's own locks, peer exchange holds no state,
+// block sync counts the requests it serves under its own lock
+// (servingSlots), and scores and bans have theirs (scores, gater).
+// Signatures are checked outside any lock.
 //
 // # What peers can make this node hold
 //
@@ -51,11 +63,15 @@
 //	frame being read             1 frame: 1 KiB small, a part   one per stream                             oversized: stream reset, 100 points
 //	                             + 16 KiB, MaxTxBytes*2 tx
 //	heights (gossip store)       -                              window heights (2) + catchUpHeights (4)    older heights pruned on SetStatus
-//	  proposals (unverified)     -                              64 per height, rounds in the window        ignored; outside the window: dropped, free
-//	  block parts                -                              the proposal's Total (<= max parts)        parts that do not prove: dropped (blamed
-//	                                                                                                       only against a verified proposal)
-//	  votes (unverified)         -                              window rounds x 2 types x set size         outside window: dropped, free; index past
-//	                                                                                                       the set: 25 points
+//	  proposals                  -                              one per round in the window, signed by     bad signature: refused, 25 points; outside
+//	                                                            its proposer (Config.Validators); set      the window: dropped, free; set unknown:
+//	                                                            unknown: 64 per height, unverified         held for the engine to check
+//	  block parts                -                              the proposal's Total (<= max parts)        parts that do not prove: dropped, 25
+//	                                                                                                       points against a proposal whose signature
+//	                                                                                                       was checked and that the peer did not
+//	                                                                                                       contradict
+//	  votes                      -                              window rounds x 2 types x set size,        outside window: dropped, free; index past
+//	                                                            signature checked when the set is known    the set or bad signature: 25 points
 //	peerState.has (announced)    65536 per height and kind      peers x that                               not recorded (the peer may get a repeat)
 //	peer outbound queue          SendQueue frames (4096)        peers x that                               frame dropped (DroppedSends)
 //	Inbound channel              -                              InboundBuffer (1024)                       the reading stream waits (backpressure)
@@ -64,7 +80,9 @@
 //	inbound evidence             1 piece (1 MiB frame) at a     one per stream                             the reading stream waits; invalid: ban
 //	                             time, verified before the next
 //	evidence known per peer      1024 hashes                    connected peers x that                     oldest forgotten (the peer may get a repeat)
-//	txs failing CheckTx          -                              -                                          2 points each (node.pumpTxs)
+//	txs failing CheckTx          -                              -                                          2 points each (node.pumpTxs); the mempool
+//	                                                                                                       refuses one again until the next block
+//	                                                                                                       without asking the app
 //	block sync pending blocks    SyncBatch (16) per request     SyncBatch x SyncParallel x 2 (128)         no more requests until delivered
 //	block sync "missing"         -                              -                                          25 points if its status advertised them
 //	block sync served            64 blocks per request, 2       16 requests at once                        larger requests: refused, 25 points;
@@ -73,6 +91,8 @@
 //	scores, bans                 one entry per peer ID / IP     swept every PexInterval                    ban (peer ID and its IP) at BanThreshold
 //	                                                                                                       for BanDuration
 //	peer IDs per remote IP       maxIDsPerIP (8) per 10 min     swept every PexInterval                    a further new ID from that IP is refused
+//	libp2p peerstore             key, protocols, metadata       connected peers; addresses until their     removed when the peer disconnects
+//	                                                            TTL
 //	connections                  8 per IPv4 address (libp2p's   MaxPeers via the connection manager        refused / trimmed by libp2p
 //	                             resource manager)
 //

@@ -37,7 +37,11 @@ type storedProposal struct {
 	// verified: our own, or the engine accepted it (Transport.Relay).
 	// Only a verified proposal and its parts are relayed or announced.
 	verified bool
-	from     peer.ID // who sent us the proposal; empty for our own
+	// signed: the transport checked the proposer's signature itself
+	// (Config.Validators), so parts that do not prove are the sender's
+	// fault; relaying still waits for the engine.
+	signed bool
+	from   peer.ID // who sent us the proposal; empty for our own
 	// When the proposal and each part arrived (zero for our own): gossip
 	// relays them only after a gossip interval, giving the direct path
 	// from their origin a head start, which avoids most duplicates.
@@ -57,6 +61,22 @@ type storedVote struct {
 type heightData struct {
 	proposals map[int32]*storedProposal
 	votes     map[voteKey]*storedVote
+}
+
+// voteAt is the vote held for k, if any; hd may be nil.
+func (hd *heightData) voteAt(k voteKey) *storedVote {
+	if hd == nil {
+		return nil
+	}
+	return hd.votes[k]
+}
+
+// proposalAt is the proposal held for round r, if any; hd may be nil.
+func (hd *heightData) proposalAt(r int32) *storedProposal {
+	if hd == nil {
+		return nil
+	}
+	return hd.proposals[r]
 }
 
 func (t *Transport) heightLocked(h int64) *heightData {
@@ -182,6 +202,16 @@ func (t *Transport) broadcastVote(v *types.Vote) {
 // and tells every peer.
 func (t *Transport) SetStatus(st msgs.Status) {
 	t.mu.Lock()
+	load := t.cfg.Validators != nil && t.sets.height != st.Height
+	t.mu.Unlock()
+	var sets validatorSets
+	if load {
+		sets = t.loadSets(st.Height)
+	}
+	t.mu.Lock()
+	if load {
+		t.sets = sets
+	}
 	t.status = st
 	for h := range t.heights {
 		if h < st.Height-catchUpHeights {
@@ -335,6 +365,25 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 		t.mu.Unlock()
 		return nil // outside the window: not held, not the engine's concern
 	}
+	if sp := t.heights[prop.Height].proposalAt(prop.Round); sp != nil && sameProposal(sp.proposal, prop) {
+		t.mu.Unlock()
+		t.stats.dupProposals.Add(1)
+		return nil
+	}
+	vals := t.sets.at(prop.Height)
+	t.mu.Unlock()
+	if vals != nil {
+		// Checked outside the lock; the window bounds the round, and with
+		// it the cost of finding its proposer.
+		if err := types.VerifyProposal(t.cfg.ChainID, vals.ProposerForRound(prop.Round), prop); err != nil {
+			return fmt.Errorf("%w: proposal %d/%d: %w", ErrBadProposal, prop.Height, prop.Round, err)
+		}
+	}
+	t.mu.Lock()
+	if !t.status.Admits(prop.Height, prop.Round) {
+		t.mu.Unlock()
+		return nil // the node moved on meanwhile
+	}
 	hd := t.heightLocked(prop.Height)
 	if len(hd.proposals) >= maxProposalsPerHeight && hd.proposals[prop.Round] == nil {
 		t.mu.Unlock()
@@ -344,7 +393,7 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 	has.proposals[prop.Round] = true
 	header := msgs.Inbound{From: ps.id.String(), Msg: msgs.ProposalHeaderMsg{Proposal: prop}}
 	if sp := hd.proposals[prop.Round]; sp != nil {
-		same, verified := sameProposal(sp.proposal, prop), sp.verified
+		same, verified := sameProposal(sp.proposal, prop), sp.verified || sp.signed
 		if same {
 			t.stats.dupProposals.Add(1)
 		} else {
@@ -363,7 +412,7 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 		t.mu.Unlock()
 		return nil
 	}
-	hd.proposals[prop.Round] = &storedProposal{proposal: prop, frame: frame, parts: newPartSet(psh), at: time.Now(), partAt: make([]time.Time, psh.Total), from: ps.id}
+	hd.proposals[prop.Round] = &storedProposal{proposal: prop, frame: frame, parts: newPartSet(psh), at: time.Now(), partAt: make([]time.Time, psh.Total), from: ps.id, signed: vals != nil}
 	t.mu.Unlock()
 	// Unverified until the engine accepts it: only then are it and its
 	// parts relayed, while its parts keep arriving.
@@ -395,7 +444,7 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 		// Only a part that fails against a proposal the engine verified,
 		// and that the peer did not contradict, is the peer's fault:
 		// ours may be a forgery the peer never saw.
-		blame := sp.verified && !ps.hasAt(bp.Height).conflicts[bp.Round]
+		blame := (sp.verified || sp.signed) && !ps.hasAt(bp.Height).conflicts[bp.Round]
 		t.mu.Unlock()
 		if !blame {
 			t.log.Debug("block part does not fit the proposal held", "peer", ps.id, "height", bp.Height, "round", bp.Round, "err", err)
@@ -487,6 +536,25 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	if size := t.status.SetSize(v.Height); int(v.ValidatorIndex) >= size {
 		t.mu.Unlock()
 		return fmt.Errorf("%w: vote of validator %d in a set of %d", errOutOfRange, v.ValidatorIndex, size)
+	}
+	if sv := t.heights[v.Height].voteAt(k); sv != nil && bytes.Equal(sv.vote.Signature, v.Signature) {
+		t.mu.Unlock()
+		t.stats.dupVotes.Add(1)
+		return nil
+	}
+	vals := t.sets.at(v.Height)
+	t.mu.Unlock()
+	if vals != nil {
+		// Checked outside the lock, before the engine's queue: a flood of
+		// forgeries costs its sender here, one by one.
+		if err := types.VerifyVote(t.cfg.ChainID, vals, v); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadVote, err)
+		}
+	}
+	t.mu.Lock()
+	if !t.status.Admits(v.Height, v.Round) {
+		t.mu.Unlock()
+		return nil // the node moved on meanwhile
 	}
 	if has := ps.hasAt(v.Height); len(has.votes) < maxHasEntries {
 		has.votes[k] = struct{}{}

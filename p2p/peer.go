@@ -118,6 +118,10 @@ func (t *Transport) onDisconnected(p peer.ID) {
 		return
 	}
 	t.dropPeer(p)
+	// libp2p keeps a peer's key, protocols and identify metadata forever:
+	// forget them, so that a stream of fresh peer IDs does not grow the
+	// node. Its addresses stay until their TTL, for redials and pex.
+	t.host.Peerstore().RemovePeer(p)
 }
 
 // dropPeer forgets p's state and stops its writers.

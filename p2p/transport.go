@@ -36,12 +36,13 @@ type Transport struct {
 	persistent []peer.AddrInfo
 	bootstrap  []peer.AddrInfo
 
-	mu           sync.Mutex
-	status       msgs.Status
-	peers        map[peer.ID]*peerState
-	serving      map[peer.ID]int // block sync requests being served, per peer
-	servingTotal int
-	heights      map[int64]*heightData // gossip store: next, current and catchUpHeights previous heights
+	serving servingSlots // block sync requests being served (own lock)
+
+	mu      sync.Mutex
+	status  msgs.Status
+	peers   map[peer.ID]*peerState
+	heights map[int64]*heightData // gossip store: next, current and catchUpHeights previous heights
+	sets    validatorSets         // of the current and next heights (Config.Validators)
 
 	syncWake chan struct{}
 	pexWake  chan struct{}
@@ -69,7 +70,6 @@ func New(cfg Config) (*Transport, error) {
 		relays:   make(chan msgs.Msg, relayQueue),
 		txs:      make(chan InboundTxs, txInboundQueue),
 		peers:    make(map[peer.ID]*peerState),
-		serving:  make(map[peer.ID]int),
 		heights:  make(map[int64]*heightData),
 		syncWake: make(chan struct{}, 1),
 		pexWake:  make(chan struct{}, 1),

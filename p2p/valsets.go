@@ -1,0 +1,42 @@
+package p2p
+
+import "github.com/bftnode/bftnode/types"
+
+// validatorSets are the validator sets of the height being decided and of
+// the next one, loaded from Config.Validators when the height changes; a
+// nil set is unknown.
+type validatorSets struct {
+	height  int64
+	current *types.ValidatorSet
+	next    *types.ValidatorSet
+}
+
+// at returns the set of height h, nil if it is not known.
+func (vs validatorSets) at(h int64) *types.ValidatorSet {
+	switch h {
+	case vs.height:
+		return vs.current
+	case vs.height + 1:
+		return vs.next
+	}
+	return nil
+}
+
+// loadSets loads the sets of heights h and h+1. A set that cannot be
+// loaded stays unknown: proposals of its height are then held unverified
+// for the engine to check.
+func (t *Transport) loadSets(h int64) validatorSets {
+	vs := validatorSets{height: h}
+	for _, s := range []struct {
+		h   int64
+		set **types.ValidatorSet
+	}{{h, &vs.current}, {h + 1, &vs.next}} {
+		set, err := t.cfg.Validators.LoadValidators(s.h)
+		if err != nil {
+			t.log.Warn("validator set unknown: proposals of this height are held unchecked until the engine checks them", "height", s.h, "err", err)
+			continue
+		}
+		*s.set = set
+	}
+	return vs
+}
