@@ -7,7 +7,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/bftnode/bftnode/internal/pebbleopts"
 	storepb "github.com/bftnode/bftnode/proto/bftnode/store"
 	"github.com/bftnode/bftnode/types"
 )
@@ -171,7 +170,7 @@ func (s *Store) TxByHash(hash [32]byte) (loc TxLocation, ok bool, err error) {
 // cannot be read cannot show that a tx is new, and the mempool must never
 // admit a committed tx again.
 func (s *Store) HasTx(hash [32]byte) bool {
-	found, err := pebbleopts.Has(s.db, hashKey(prefixTx, hash))
+	found, err := s.txs.has(s.db, hashKey(prefixTx, hash))
 	return found || err != nil
 }
 

@@ -13,7 +13,11 @@ import (
 
 // runResult is what one run of one figure measured on one system.
 type runResult struct {
-	TxPerS     float64 // committed tx/s, median of the 1-second windows
+	// TxPerS is committed tx/s over the run (committed / time from the
+	// load's start to the last commit): the median of the 1-second windows
+	// is 0 when blocks come less than once a second, as CometBFT's do on a
+	// loaded machine.
+	TxPerS     float64
 	BlocksPerS float64
 	P50Ms      float64
 	P99Ms      float64
