@@ -40,7 +40,7 @@ func parseBenchJSON(b []byte) (runResult, error) {
 		Errors     int64   `json:"errors"`
 		Lost       int64   `json:"lost"`
 		Duplicates int64   `json:"duplicates"`
-		TxPerS     float64 `json:"committed_tx_per_s_window_median"`
+		TxPerS     float64 `json:"committed_tx_per_s"`
 		BlocksPerS float64 `json:"blocks_per_s"`
 		P50Ms      float64 `json:"p50_ms"`
 		P99Ms      float64 `json:"p99_ms"`
