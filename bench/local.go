@@ -77,7 +77,7 @@ func StartLocal(ctx context.Context, o LocalOptions) (*LocalNet, error) {
 	port := o.StartingPort
 	if port == 0 {
 		var err error
-		if port, err = freePortBlock(o.Nodes * portsPerNode); err != nil {
+		if port, err = FreePortBlock(o.Nodes * portsPerNode); err != nil {
 			return nil, err
 		}
 	}
@@ -187,9 +187,9 @@ func (nd *localNode) start(dir string, p NodeProc) error {
 	return nil
 }
 
-// freePortBlock finds a base port such that the n ports from it can be
+// FreePortBlock finds a base port such that the n ports from it can be
 // listened on now (a later start may still race with other programs).
-func freePortBlock(n int) (int, error) {
+func FreePortBlock(n int) (int, error) {
 	for try := 0; try < 20; try++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -200,14 +200,15 @@ func freePortBlock(n int) (int, error) {
 		if base+n > 65535 {
 			base = 20000 + base%20000
 		}
-		if portsFree(base, n) {
+		if PortsFree(base, n) {
 			return base, nil
 		}
 	}
 	return 0, fmt.Errorf("%w: no block of %d free ports found", ErrLocalNet, n)
 }
 
-func portsFree(base, n int) bool {
+// PortsFree reports whether the n ports from base can be listened on now.
+func PortsFree(base, n int) bool {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {

@@ -61,7 +61,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	fs.IntVar(&o.runs, "runs", 3, "runs per figure and system (env BENCH_RUNS)")
 	fs.BoolVar(&o.quick, "quick", false, "one run each, short loads: a rough pass in minutes (env BENCH_QUICK=1)")
 	figs := fs.String("figures", "", "comma-separated figures to measure: tx250,tx1k,tx250v7,idle,lat1000 (default all; env BENCH_FIGURES)")
-	fs.IntVar(&o.port, "port", 36656, "p2p port of node0; node i uses port+10i (p2p) and port+10i+1 (RPC)")
+	fs.IntVar(&o.port, "port", 0, "p2p port of node0; node i uses port+10i (p2p) and port+10i+1 (RPC); 0 finds a free block, used by every network")
 	fs.StringVar(&o.dir, "dir", "", "where to create the networks' temporary directories (default the system's)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON report to this file (env BENCH_JSON)")
 	if err := fs.Parse(args); err != nil {
@@ -118,6 +118,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, bin := range []string{o.cometbft, o.bftnode} {
 		if _, err := os.Stat(bin); err != nil {
 			return fmt.Errorf("%w (run `make tools build`, or pass -cometbft and -bftnode)", err)
+		}
+	}
+	if o.port == 0 {
+		if o.port, err = bench.FreePortBlock(maxValidators * portsPerNode); err != nil {
+			return err
 		}
 	}
 	c := &comparer{o: o, progress: stderr, systems: []*system{cometSystem(o.cometbft), bftnodeSystem(o.bftnode)}}
@@ -225,6 +230,9 @@ func (c *comparer) run(ctx context.Context, fig figure, sys *system, maxPending 
 		return res, err
 	}
 	defer os.RemoveAll(dir)
+	if err := c.waitPorts(ctx, fig.validators*portsPerNode); err != nil {
+		return res, err
+	}
 	procs, err := sys.nodes(ctx, sys.bin, dir, fig.validators, c.o.port)
 	if err != nil {
 		return res, err
@@ -256,7 +264,7 @@ func (c *comparer) run(ctx context.Context, fig figure, sys *system, maxPending 
 	}
 	after, err := net.Sample()
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("%s: %w (a node exited?)\nnode0 log tail:\n%s", tag, err, net.LogTail(0, 2000))
 	}
 	if res, err = parseBenchJSON(out); err != nil {
 		return res, err
@@ -265,6 +273,24 @@ func (c *comparer) run(ctx context.Context, fig figure, sys *system, maxPending 
 	c.logf("%s: %.0f tx/s, %.1f heights/s, p50 %.1f ms, p99 %.1f ms, peak RSS %.0f MiB, %.0f B disk and %.0f µs CPU per tx per node; %d errors, %d lost",
 		tag, res.TxPerS, res.BlocksPerS, res.P50Ms, res.P99Ms, float64(res.PeakRSSBytes)/mib, res.DiskBytesPerTx, res.CPUSecPerTx*1e6, res.Errors, res.Lost)
 	return res, nil
+}
+
+// waitPorts waits up to 10 s for the n ports of a network to be free: the
+// previous network's may take a moment, and another program holding them
+// would answer the load in place of the nodes.
+func (c *comparer) waitPorts(ctx context.Context, n int) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for !bench.PortsFree(c.o.port, n) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ports %d-%d are in use by another program: pass -port with a free block of %d", c.o.port, c.o.port+n-1, n)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // benchCmd runs `bftnode bench`, passing its progress lines on, and
