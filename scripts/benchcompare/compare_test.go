@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -133,5 +135,56 @@ func TestParseOptions(t *testing.T) {
 	}
 	if _, err := parseOptions(nil, func(k string) string { return map[string]string{"BENCH_RUNS": "three"}[k] }); err == nil || !strings.Contains(err.Error(), "BENCH_RUNS") {
 		t.Errorf("BENCH_RUNS=three: error %v, want one naming BENCH_RUNS", err)
+	}
+}
+
+func TestEditCometConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	// As `cometbft testnet` writes it: duplicate IPs allowed already.
+	in := "[p2p]\naddr_book_strict = false\nallow_duplicate_ip = true\n[consensus]\ntimeout_commit = \"1s\"\nskip_timeout_commit = false\n"
+	if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := editCometConfig(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(in, `timeout_commit = "1s"`, `timeout_commit = "0s"`, 1)
+	if string(got) != want {
+		t.Fatalf("edited config:\n%s\nwant:\n%s", got, want)
+	}
+	// A config without the setting (another version) is refused.
+	if err := os.WriteFile(path, []byte("[consensus]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := editCometConfig(path); err == nil || !strings.Contains(err.Error(), "timeout_commit") {
+		t.Fatalf("config without timeout_commit: error %v, want one naming it", err)
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	met := true
+	r := &report{
+		Machine: "cpu", CPUs: 2, LoadStart: "1.00 1.00 1.00", LoadEnd: "2.00 2.00 2.00", Command: "make bench-compare", Runs: 3, CometBFT: "v0.40.0",
+		MaxPending: map[string]map[string]int64{"tx250": {cometName: 4500, bftName: 1000}},
+		Faults:     map[string]faults{bftName: {Lost: 2}},
+		Rows:       []row{{Name: "committed tx/s, 250 B, flat out", Unit: "tx/s", CometBFT: 2000, Bftnode: 10000, Ratio: 5, Target: "≥ 5×", Met: &met}},
+	}
+	var b strings.Builder
+	if err := r.writeTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"load average 1.00 1.00 1.00 at the start",
+		"| committed tx/s, 250 B, flat out (tx/s) | 2000 | 10000 | 5.00× | ≥ 5× met |",
+		"bftnode: 0 errors, 2 lost, 0 duplicate txs over all runs; --max-pending tx250 1000",
+		"cometbft: 0 errors, 0 lost, 0 duplicate txs over all runs; --max-pending tx250 4500",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
 	}
 }
