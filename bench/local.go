@@ -77,7 +77,7 @@ func StartLocal(ctx context.Context, o LocalOptions) (*LocalNet, error) {
 	port := o.StartingPort
 	if port == 0 {
 		var err error
-		if port, err = FreePortBlock(o.Nodes * portsPerNode); err != nil {
+		if port, err = freePortBlock(o.Nodes * portsPerNode); err != nil {
 			return nil, err
 		}
 	}
@@ -187,9 +187,9 @@ func (nd *localNode) start(dir string, p NodeProc) error {
 	return nil
 }
 
-// FreePortBlock finds a base port such that the n ports from it can be
+// freePortBlock finds a base port such that the n ports from it can be
 // listened on now (a later start may still race with other programs).
-func FreePortBlock(n int) (int, error) {
+func freePortBlock(n int) (int, error) {
 	for try := 0; try < 20; try++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if o.port == 0 {
-		if o.port, err = bench.FreePortBlock(maxValidators * portsPerNode); err != nil {
+		if o.port, err = freeFixedBlock(maxValidators * portsPerNode); err != nil {
 			return err
 		}
 	}
@@ -275,11 +275,23 @@ func (c *comparer) run(ctx context.Context, fig figure, sys *system, maxPending 
 	return res, nil
 }
 
-// waitPorts waits up to 10 s for the n ports of a network to be free: the
+// freeFixedBlock finds n free ports below the kernel's ephemeral range
+// (from 32768), where outgoing connections, ours and other programs', do
+// not take them between runs.
+func freeFixedBlock(n int) (int, error) {
+	for base := 21000; base+n < 32768; base += 500 {
+		if bench.PortsFree(base, n) {
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("no %d free ports from 21000 to 32767: pass -port", n)
+}
+
+// waitPorts waits up to 30 s for the n ports of a network to be free: the
 // previous network's may take a moment, and another program holding them
 // would answer the load in place of the nodes.
 func (c *comparer) waitPorts(ctx context.Context, n int) error {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !bench.PortsFree(c.o.port, n) {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("ports %d-%d are in use by another program: pass -port with a free block of %d", c.o.port, c.o.port+n-1, n)
