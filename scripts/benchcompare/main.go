@@ -305,10 +305,11 @@ func (c *comparer) waitPorts(ctx context.Context, n int) error {
 	return nil
 }
 
-// benchCmd runs `bftnode bench`, passing its progress lines on, and
+// benchCmd runs `bftnode bench`, passing its progress lines and warnings
+// (such as why a connection failed) on, and
 // returns its output (the JSON summary).
 func (c *comparer) benchCmd(ctx context.Context, tag string, args []string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, c.o.bftnode, append(args, "--log-level", "error")...)
+	cmd := exec.CommandContext(ctx, c.o.bftnode, append(args, "--log-level", "warn")...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	stderr, err := cmd.StderrPipe()
