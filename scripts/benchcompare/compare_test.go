@@ -98,19 +98,25 @@ func TestBestCap(t *testing.T) {
 	// A noisy dip at 2000 does not end the search; 8000 falls back.
 	rates := map[int64]float64{1000: 1000, 2000: 900, 4000: 1850, 8000: 1700}
 	var tried []int64
-	best, rate, err := bestCap([]int64{1000, 2000, 4000, 8000}, func(c int64) (float64, error) {
+	best, rate, err := bestCap([]int64{1000, 2000, 4000, 8000}, func(c int64) (float64, bool, error) {
 		tried = append(tried, c)
-		return rates[c], nil
+		return rates[c], true, nil
 	})
 	if err != nil || best != 4000 || rate != 1850 || !slices.Equal(tried, []int64{1000, 2000, 4000, 8000}) {
 		t.Fatalf("bestCap = %d, %v, %v after trying %v; want 4000 at 1850 after trying all", best, rate, err, tried)
 	}
-	best, _, _ = bestCap([]int64{1000, 2000}, func(int64) (float64, error) { return 0, nil })
-	if best != 1000 {
-		t.Fatalf("with nothing committed bestCap = %d, want the first cap", best)
+	// A faster run with failed or lost txs loses to a clean one.
+	best, _, _ = bestCap([]int64{1000, 2000, 4000}, func(c int64) (float64, bool, error) { return float64(c), c != 4000, nil })
+	if best != 2000 {
+		t.Fatalf("with the fastest run unclean bestCap = %d, want 2000", best)
+	}
+	// With no clean run the fastest wins.
+	best, _, _ = bestCap([]int64{1000, 2000}, func(c int64) (float64, bool, error) { return float64(c), false, nil })
+	if best != 2000 {
+		t.Fatalf("with no clean run bestCap = %d, want 2000", best)
 	}
 	boom := errors.New("boom")
-	if _, _, err := bestCap([]int64{1000}, func(int64) (float64, error) { return 0, boom }); !errors.Is(err, boom) {
+	if _, _, err := bestCap([]int64{1000}, func(int64) (float64, bool, error) { return 0, false, boom }); !errors.Is(err, boom) {
 		t.Fatalf("bestCap error = %v, want the measurement's", err)
 	}
 }

@@ -54,18 +54,19 @@ func pendingCaps(mempoolSize int64) []int64 {
 }
 
 // bestCap measures every cap and returns the one with the highest
-// committed rate: the rate rises with the cap until the load no longer
-// limits the system, then stays or falls, and a loaded machine's noise can
-// make it dip on the way, so no early stop.
-func bestCap(caps []int64, measure func(int64) (float64, error)) (int64, float64, error) {
-	best, bestRate := int64(0), -1.0
+// committed rate among the clean runs (no failed submissions, no lost
+// txs), or among all when none was clean: the rate rises with the cap
+// until the load no longer limits the system, then stays or falls, and a
+// loaded machine's noise can make it dip on the way, so no early stop.
+func bestCap(caps []int64, measure func(int64) (rate float64, clean bool, err error)) (int64, float64, error) {
+	best, bestRate, bestClean := int64(0), -1.0, false
 	for _, c := range caps {
-		rate, err := measure(c)
+		rate, clean, err := measure(c)
 		if err != nil {
 			return 0, 0, err
 		}
-		if rate > bestRate {
-			best, bestRate = c, rate
+		if (clean && !bestClean) || (clean == bestClean && rate > bestRate) {
+			best, bestRate, bestClean = c, rate, clean
 		}
 	}
 	return best, bestRate, nil

@@ -190,9 +190,9 @@ func (c *comparer) figure(ctx context.Context, fig figure) (map[string][]runResu
 		if !fig.flatOut {
 			continue
 		}
-		best, rate, err := bestCap(pendingCaps(sys.mempoolSize), func(cap int64) (float64, error) {
-			r, err := c.run(ctx, fig, sys, cap, c.o.sweep, "sweep")
-			return r.TxPerS, err
+		best, rate, err := bestCap(pendingCaps(sys.mempoolSize), func(cap int64) (float64, bool, error) {
+			r, err := c.run(ctx, fig, sys, cap, c.o.sweep, fmt.Sprintf("sweep --max-pending %d", cap))
+			return r.TxPerS, r.Errors == 0 && r.Lost == 0, err
 		})
 		if err != nil {
 			return nil, nil, err
