@@ -113,6 +113,13 @@ test-long:
 proto: $(BIN)/buf $(BIN)/protoc-gen-gocosmos
 	scripts/protogen.sh
 
+## bench-compare: CometBFT v0.40.0 and bftnode side by side on this machine, each
+## figure on fresh 4-validator networks of both (7 for one), the same `bftnode bench`
+## against each, alternating, medians of 3; prints a table and JSON (30-40 min).
+## BENCH_QUICK=1 is a rough pass in minutes; BENCH_RUNS, BENCH_FIGURES, BENCH_JSON adjust it.
+bench-compare: build $(BIN)/cometbft
+	$(GO) run ./scripts/benchcompare $(BENCH_COMPARE_FLAGS)
+
 ## localnet: build and start a 4-validator network on loopback with the kvstore app
 ## (under ./localnet/build, reused when present; LOCALNET_FLAGS=--detach returns once it is up).
 localnet: build

@@ -9,8 +9,10 @@
 // block, rejections, blocks and mean block size.
 //
 // It can also start a throwaway local testnet of child `bftnode start`
-// processes (StartLocal) and report their CPU time, peak RSS and disk use
-// per committed transaction, read from /proc and the data directories.
+// processes (StartLocal; StartNodes starts the processes of any node
+// software that serves the same RPC, as `make bench-compare` does with
+// CometBFT's) and report their CPU time, peak RSS and disk use per
+// committed transaction, read from /proc and the data directories.
 //
 // `bftnode bench` is the command-line front end.
 package bench

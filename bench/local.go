@@ -74,9 +74,6 @@ func StartLocal(ctx context.Context, o LocalOptions) (*LocalNet, error) {
 	if o.Nodes < 1 {
 		return nil, fmt.Errorf("%w: %d nodes; want at least 1", ErrBadOptions, o.Nodes)
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
 	port := o.StartingPort
 	if port == 0 {
 		var err error
@@ -97,20 +94,53 @@ func StartLocal(ctx context.Context, o LocalOptions) (*LocalNet, error) {
 			}
 		}
 	}
-	n := &LocalNet{dir: o.Dir, log: o.Logger, client: &http.Client{Timeout: 5 * time.Second}}
-	for i := range o.Nodes {
-		nd := &localNode{
-			name:     fmt.Sprintf("node%d", i),
-			home:     filepath.Join(netDir, fmt.Sprintf("node%d", i)),
-			endpoint: fmt.Sprintf("http://127.0.0.1:%d", port+portsPerNode*i+rpcPortOffset),
-			done:     make(chan struct{}),
+	procs := make([]NodeProc, o.Nodes)
+	for i := range procs {
+		home := filepath.Join(netDir, fmt.Sprintf("node%d", i))
+		procs[i] = NodeProc{
+			Name: fmt.Sprintf("node%d", i), Home: home,
+			Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port+portsPerNode*i+rpcPortOffset),
+			Args:     []string{o.Exe, "start", "--home", home}, Env: o.Env,
 		}
-		if err := nd.start(o); err != nil {
+	}
+	return StartNodes(o.Dir, procs, o.Logger)
+}
+
+// NodeProc is how to start one node of a local network of child processes:
+// of bftnode, or of another node software that serves the same RPC.
+type NodeProc struct {
+	Name string
+	// Home is the node's home directory; its disk use is read from
+	// Home/data.
+	Home string
+	// Endpoint is the node's RPC address (http://host:port).
+	Endpoint string
+	// Args is the command line, the program first.
+	Args []string
+	// Env is added to the process's environment.
+	Env []string
+}
+
+// StartNodes starts each node as a child process in its own process group,
+// logging to dir/NAME.log. Call Stop to end them, also on error paths
+// after it returned successfully.
+func StartNodes(dir string, procs []NodeProc, logger *slog.Logger) (*LocalNet, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	n := &LocalNet{dir: dir, log: logger, client: &http.Client{Timeout: 5 * time.Second}}
+	for _, p := range procs {
+		if len(p.Args) == 0 {
+			_ = n.Stop()
+			return nil, fmt.Errorf("%w: %s has no command line", ErrBadOptions, p.Name)
+		}
+		nd := &localNode{name: p.Name, home: p.Home, endpoint: p.Endpoint, done: make(chan struct{})}
+		if err := nd.start(dir, p); err != nil {
 			_ = n.Stop()
 			return nil, err
 		}
 		n.nodes = append(n.nodes, nd)
-		o.Logger.Info("started node", "node", nd.name, "pid", nd.cmd.Process.Pid, "rpc", nd.endpoint)
+		logger.Info("started node", "node", nd.name, "pid", nd.cmd.Process.Pid, "rpc", nd.endpoint)
 	}
 	return n, nil
 }
@@ -133,14 +163,14 @@ func setMaxBlockBytes(home string, maxBytes int64) error {
 	return nil
 }
 
-func (nd *localNode) start(o LocalOptions) error {
-	f, err := os.Create(filepath.Join(o.Dir, nd.name+".log"))
+func (nd *localNode) start(dir string, p NodeProc) error {
+	f, err := os.Create(filepath.Join(dir, nd.name+".log"))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrLocalNet, err)
 	}
 	nd.logFile = f
-	nd.cmd = exec.Command(o.Exe, "start", "--home", nd.home)
-	nd.cmd.Env = append(os.Environ(), o.Env...)
+	nd.cmd = exec.Command(p.Args[0], p.Args[1:]...)
+	nd.cmd.Env = append(os.Environ(), p.Env...)
 	nd.cmd.Stdout, nd.cmd.Stderr = f, f
 	// Own process group: a Ctrl-C at the terminal reaches only the bench,
 	// which then stops the nodes itself; Pdeathsig ends them if it dies.
@@ -170,14 +200,15 @@ func freePortBlock(n int) (int, error) {
 		if base+n > 65535 {
 			base = 20000 + base%20000
 		}
-		if portsFree(base, n) {
+		if PortsFree(base, n) {
 			return base, nil
 		}
 	}
 	return 0, fmt.Errorf("%w: no block of %d free ports found", ErrLocalNet, n)
 }
 
-func portsFree(base, n int) bool {
+// PortsFree reports whether the n ports from base can be listened on now.
+func PortsFree(base, n int) bool {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {

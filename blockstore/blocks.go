@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/bftnode/bftnode/internal/pebbleopts"
 	storepb "github.com/bftnode/bftnode/proto/bftnode/store"
 	"github.com/bftnode/bftnode/types"
 )
@@ -169,6 +168,6 @@ func (s *Store) TxByHash(hash [32]byte) (loc TxLocation, ok bool, err error) {
 // cannot be read cannot show that a tx is new, and the mempool must never
 // admit a committed tx again.
 func (s *Store) HasTx(hash [32]byte) bool {
-	found, err := pebbleopts.Has(s.db, hashKey(prefixTx, hash))
+	found, err := s.txs.has(s.db, hashKey(prefixTx, hash))
 	return found || err != nil
 }

@@ -351,3 +351,21 @@ func TestOpenWithCorruptStoreState(t *testing.T) {
 		t.Fatalf("got %v, want ErrCorrupt", err)
 	}
 }
+
+// TestHasTxSeesEachCommit: HasTx keeps its iterator between lookups, and a
+// lookup made before a block is saved must not hide the block's txs after.
+func TestHasTxSeesEachCommit(t *testing.T) {
+	s := backends(t)[0].open(t)
+	c := newChain(t, 3, 40)
+	for h := int64(1); h <= 3; h++ {
+		hash := sha256.Sum256(c.tx(h, 0))
+		if s.HasTx(hash) {
+			t.Fatalf("HasTx of a tx of block %d before it was saved", h)
+		}
+		saveBlocks(t, s, c, 1)
+		if !s.HasTx(hash) {
+			t.Fatalf("HasTx of a tx of block %d after it was saved is false", h)
+		}
+	}
+	// The cleanup closes the store with the last lookup's iterator open.
+}

@@ -43,6 +43,7 @@ type Store struct {
 	db *pebble.DB
 
 	writeMu sync.Mutex   // serializes Batch.Commit and PruneBlocks
+	txs     txLookup     // HasTx's iterator, dropped by every commit
 	base    atomic.Int64 // lowest stored block height, 0 when empty
 	height  atomic.Int64 // highest stored block height, 0 when empty
 }
@@ -114,6 +115,7 @@ func (s *Store) isEmpty() (bool, error) {
 
 // Close closes the database. The Store must not be used afterwards.
 func (s *Store) Close() error {
+	s.txs.reset()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("blockstore: close: %w", err)
 	}
@@ -240,7 +242,9 @@ func (b *Batch) commitLocked(base, height int64) error {
 			return err
 		}
 	}
-	if err := b.b.Commit(pebble.Sync); err != nil {
+	err := b.b.Commit(pebble.Sync)
+	s.txs.reset() // either way: a failed sync may still have applied it
+	if err != nil {
 		return fmt.Errorf("blockstore: commit batch: %w", err)
 	}
 	s.base.Store(base)

@@ -28,4 +28,10 @@
 // writes of block n, in order), so it commits to the whole state, costs time
 // in proportion to the block only, and is the same on every node and after a
 // restart.
+//
+// Commit writes without fsync: a killed process loses nothing (the writes
+// are in the operating system's cache), and after a machine crash the app
+// may be some blocks behind the node's block store, which the node's
+// handshake replays to it, as CometBFT's does. Syncing would only cost
+// every node a disk flush per height.
 package kvstore

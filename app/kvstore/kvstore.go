@@ -303,7 +303,8 @@ func (a *App) execValidatorTx(w *writes, v *abci.ValidatorUpdate, updated map[st
 }
 
 // Commit persists the writes of InitChain and FinalizeBlock, with the new
-// height and app hash, in one synced batch.
+// height and app hash, in one batch, not synced (see the package
+// documentation).
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -315,7 +316,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.work.Set(stateKey, state, nil); err != nil {
 		return nil, err
 	}
-	if err := a.work.Commit(pebble.Sync); err != nil {
+	if err := a.work.Commit(pebble.NoSync); err != nil {
 		return nil, fmt.Errorf("kvstore: commit: %w", err)
 	}
 	a.work.Close()

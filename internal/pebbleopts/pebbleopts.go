@@ -101,18 +101,17 @@ func Options(c Config) *pebble.Options {
 	return o
 }
 
-// Has reports whether key is in r, a lookup meant for keys that are mostly
-// absent. Unlike Get it also consults the filters of the lowest level's
-// tables, which Pebble skips by default; in a small database that level
-// holds nearly everything, so a Get of an absent key reads a data block.
-func Has(r pebble.Reader, key []byte) (bool, error) {
-	it, err := r.NewIter(&pebble.IterOptions{UseL6Filters: true})
-	if err != nil {
-		return false, err
-	}
+// NewHasIter returns an iterator for SeekHas. Unlike Get it also consults
+// the filters of the lowest level's tables, which Pebble skips by default;
+// in a small database that level holds nearly everything, so a Get of an
+// absent key reads a data block. An iterator sees r as it was when made.
+func NewHasIter(r pebble.Reader) (*pebble.Iterator, error) {
+	return r.NewIter(&pebble.IterOptions{UseL6Filters: true})
+}
+
+// SeekHas reports whether key is in the view of it, an iterator from
+// NewHasIter, which may serve any number of lookups.
+func SeekHas(it *pebble.Iterator, key []byte) (bool, error) {
 	found := it.SeekPrefixGE(key) && bytes.Equal(it.Key(), key)
-	if err := it.Close(); err != nil {
-		return false, err
-	}
-	return found, nil
+	return found, it.Error()
 }
