@@ -147,7 +147,6 @@ func (p *Proxy) ConsensusState(context.Context) (*rpc.ConsensusState, error) {
 	return nil, ErrNotServed
 }
 func (p *Proxy) ABCIInfo(context.Context) (*abci.ResponseInfo, error)    { return nil, ErrNotServed }
-func (p *Proxy) MempoolRoom(int) error                                   { return ErrNotServed }
 func (p *Proxy) BroadcastEvidence(context.Context, types.Evidence) error { return ErrNotServed }
 func (p *Proxy) BlockByHash(context.Context, types.Hash) (*types.Block, types.BlockID, error) {
 	return nil, types.BlockID{}, ErrNotServed
@@ -164,6 +163,7 @@ func (p *Proxy) CheckTx(context.Context, []byte) (*abci.ResponseCheckTx, error) 
 func (p *Proxy) BroadcastTx(context.Context, []byte) (*abci.ResponseCheckTx, error) {
 	return nil, ErrNotServed
 }
+func (p *Proxy) ReserveMempool(int) (rpc.MempoolReservation, error) { return nil, ErrNotServed }
 func (p *Proxy) UnconfirmedTxs(context.Context, int) (*rpc.UnconfirmedTxs, error) {
 	return nil, ErrNotServed
 }

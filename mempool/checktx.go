@@ -24,6 +24,12 @@ func (m *Mempool) CheckTx(ctx context.Context, tx []byte) (CheckResult, error) {
 // tx new to the cache waits while the node holds Lock; one the cache
 // remembers is refused at once.
 func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (CheckResult, error) {
+	return m.checkTx(ctx, tx, peer, nil)
+}
+
+// checkTx is CheckTxFrom; a tx submitted with a reservation rsv (not nil)
+// takes the room rsv holds instead of looking for free room.
+func (m *Mempool) checkTx(ctx context.Context, tx []byte, peer string, rsv *Reservation) (CheckResult, error) {
 	if len(tx) > m.cfg.MaxTxBytes {
 		m.metrics.Rejected.WithLabelValues(reasonTooLarge).Inc()
 		return CheckResult{}, fmt.Errorf("%w: %d bytes, max %d", ErrTxTooLarge, len(tx), m.cfg.MaxTxBytes)
@@ -58,7 +64,7 @@ func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (Chec
 	}
 	// Refuse a full pool early, before the committed index and the
 	// application do any work: under a flood most txs end here.
-	if err := m.admit(nil, hash, len(tx), peer); err != nil {
+	if err := m.admit(nil, hash, len(tx), peer, rsv); err != nil {
 		return CheckResult{}, m.forget(hash, err)
 	}
 	// The hash stays cached if the tx is committed: it will never be valid.
@@ -82,7 +88,7 @@ func (m *Mempool) CheckTxFrom(ctx context.Context, tx []byte, peer string) (Chec
 	e := &entry{hash: hash, tx: tx, priority: res.Priority, gasWanted: res.GasWanted}
 	e.addSender(peer)
 	// The pool may have filled up while the application was checking.
-	if err := m.admit(e, hash, len(tx), peer); err != nil {
+	if err := m.admit(e, hash, len(tx), peer, rsv); err != nil {
 		return res, m.forget(hash, err)
 	}
 	return res, nil
@@ -110,9 +116,10 @@ func (m *Mempool) forget(hash [32]byte, err error) error {
 }
 
 // admit checks that the tx is not in the pool and that size more bytes fit
-// in it, and if so and e is not nil, appends e to the pool. A tx already in
-// the pool is recorded as sent by peer.
-func (m *Mempool) admit(e *entry, hash [32]byte, size int, peer string) error {
+// in it (or that rsv, if not nil, holds the room), and if so and e is not
+// nil, appends e to the pool, in the room rsv held. A tx already in the pool
+// is recorded as sent by peer.
+func (m *Mempool) admit(e *entry, hash [32]byte, size int, peer string, rsv *Reservation) error {
 	m.txsMtx.Lock()
 	defer m.txsMtx.Unlock()
 
@@ -121,11 +128,16 @@ func (m *Mempool) admit(e *entry, hash [32]byte, size int, peer string) error {
 		dup.addSender(peer)
 		return fmt.Errorf("%w: %X is in the mempool", ErrTxInCache, hash)
 	}
-	if err := m.roomLocked(size); err != nil {
-		return err
+	if rsv == nil {
+		if err := m.roomLocked(size); err != nil {
+			return err
+		}
 	}
 	if e == nil {
 		return nil
+	}
+	if rsv != nil {
+		rsv.releaseLocked() // the entry takes over the room
 	}
 
 	m.lastSeq++
@@ -142,22 +154,15 @@ func (m *Mempool) admit(e *entry, hash [32]byte, size int, peer string) error {
 	return nil
 }
 
-// Room reports whether a tx of size bytes would fit in the pool now: nil,
-// or an error wrapping ErrMempoolFull. The RPC asks it before answering an
-// async broadcast, so that a client flooding a full pool gets an error and
-// backs off instead of losing its txs silently.
-func (m *Mempool) Room(size int) error {
-	m.txsMtx.Lock()
-	defer m.txsMtx.Unlock()
-	return m.roomLocked(size)
-}
-
-// roomLocked is Room with txsMtx held.
+// roomLocked returns nil if a tx of size bytes fits in the pool beside the
+// txs in it and the room reserved, else an error wrapping ErrMempoolFull.
+// txsMtx must be held.
 func (m *Mempool) roomLocked(size int) error {
-	if len(m.txs) >= m.cfg.MaxTxs || m.bytes+int64(size) > m.cfg.MaxBytes {
+	n, b := len(m.txs)+m.reservedTxs, m.bytes+m.reservedBytes
+	if n >= m.cfg.MaxTxs || b+int64(size) > m.cfg.MaxBytes {
 		m.metrics.Rejected.WithLabelValues(reasonFull).Inc()
-		return fmt.Errorf("%w: %d txs (max %d), %d bytes (max %d), tx of %d bytes",
-			ErrMempoolFull, len(m.txs), m.cfg.MaxTxs, m.bytes, m.cfg.MaxBytes, size)
+		return fmt.Errorf("%w: %d txs (max %d), %d bytes (max %d) pooled or reserved, tx of %d bytes; retry once blocks have emptied it",
+			ErrMempoolFull, n, m.cfg.MaxTxs, b, m.cfg.MaxBytes, size)
 	}
 	return nil
 }

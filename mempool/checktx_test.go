@@ -104,14 +104,17 @@ func TestCheckTxMempoolFull(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.MaxTxs, cfg.MaxBytes, cfg.MaxTxBytes = tt.maxTxs, tt.maxBytes, 2
 			env := newTestEnv(t, cfg)
-			if err := env.mp.Room(2); err != nil {
-				t.Fatalf("Room on an empty pool: %v", err)
+			r, err := env.mp.Reserve(2)
+			if err != nil {
+				t.Fatalf("Reserve on an empty pool: %v", err)
 			}
+			r.Release()
 			env.checkTx(t, "aa", "bb")
-			wantErr(t, env.mp.Room(2), ErrMempoolFull)
+			_, err = env.mp.Reserve(2)
+			wantErr(t, err, ErrMempoolFull)
 
 			lookups := env.store.lookupCount()
-			_, err := env.mp.CheckTx(context.Background(), []byte("cc"))
+			_, err = env.mp.CheckTx(context.Background(), []byte("cc"))
 			wantErr(t, err, ErrMempoolFull)
 			if n := env.store.lookupCount() - lookups; n != 0 {
 				t.Errorf("a full pool still asked the committed index %d times", n)
@@ -125,7 +128,7 @@ func TestCheckTxMempoolFull(t *testing.T) {
 				t.Errorf("the app checked a tx that cannot fit")
 			}
 			if got := metricValue(t, env.metrics.Rejected.WithLabelValues(reasonFull)); got != 2 {
-				t.Errorf("rejected{full} = %v, want 2 (Room, then CheckTx)", got)
+				t.Errorf("rejected{full} = %v, want 2 (Reserve, then CheckTx)", got)
 			}
 
 			// The refused tx was not cached: it gets in once there is room.

@@ -121,6 +121,10 @@ type Mempool struct {
 	byHash  map[[32]byte]*entry
 	bytes   int64  // total size of txs
 	lastSeq uint64 // seq of the most recently admitted tx
+	// reservedTxs and reservedBytes count the room held by outstanding
+	// Reservations; other txs may not take it.
+	reservedTxs   int
+	reservedBytes int64
 	// newTx, when not nil, is closed and cleared when a tx is admitted; it
 	// wakes gossip routines waiting in TxsAfter.
 	newTx    chan struct{}

@@ -242,7 +242,12 @@ func (b *backend) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx
 // mempool's own refusals (full, too large, already seen or committed) are
 // errors that say which.
 func (b *backend) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
-	res, err := b.n.mempool.CheckTx(ctx, tx)
+	return checkTxResponse(b.n.mempool.CheckTx(ctx, tx))
+}
+
+// checkTxResponse is the answer to a broadcast of a tx the mempool checked
+// with this result and error.
+func checkTxResponse(res mempool.CheckResult, err error) (*abci.ResponseCheckTx, error) {
 	if err != nil && !errors.Is(err, mempool.ErrRejected) {
 		return nil, err
 	}
@@ -260,7 +265,22 @@ func (b *backend) BroadcastEvidence(_ context.Context, ev types.Evidence) error 
 	return err
 }
 
-func (b *backend) MempoolRoom(size int) error { return b.n.mempool.Room(size) }
+func (b *backend) ReserveMempool(size int) (rpc.MempoolReservation, error) {
+	r, err := b.n.mempool.Reserve(size)
+	if err != nil {
+		return nil, err
+	}
+	return reservation{r}, nil
+}
+
+// reservation is room held in the mempool for one RPC broadcast.
+type reservation struct{ r *mempool.Reservation }
+
+func (r reservation) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+	return checkTxResponse(r.r.CheckTx(ctx, tx))
+}
+
+func (r reservation) Release() { r.r.Release() }
 
 func (b *backend) UnconfirmedTxs(_ context.Context, limit int) (*rpc.UnconfirmedTxs, error) {
 	mp := b.n.mempool

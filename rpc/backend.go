@@ -65,10 +65,11 @@ type Backend interface {
 	// BroadcastTx submits tx to the mempool (and so to peers) and returns
 	// its CheckTx result; a non-zero code means the tx was refused.
 	BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error)
-	// MempoolRoom returns an error (the mempool is full) when a tx of size
-	// bytes would be refused now for lack of room, else nil.
-	// broadcast_tx_async asks it before answering.
-	MempoolRoom(size int) error
+	// ReserveMempool holds room in the mempool for one tx of size bytes,
+	// or returns an error saying why there is none (the mempool is full,
+	// the tx too large). broadcast_tx_async reserves before it answers, so
+	// that a tx it answered OK for is never dropped for lack of room.
+	ReserveMempool(size int) (MempoolReservation, error)
 	// UnconfirmedTxs returns up to limit mempool txs (all when limit <= 0)
 	// and the mempool's totals.
 	UnconfirmedTxs(ctx context.Context, limit int) (*UnconfirmedTxs, error)
@@ -92,6 +93,16 @@ type Backend interface {
 	// channel; it also closes it when the subscriber falls too far behind.
 	// EventBus implements it.
 	Subscribe(ctx context.Context, q *query.Query) (<-chan eventbus.Event, error)
+}
+
+// MempoolReservation is room held in the mempool for one tx.
+type MempoolReservation interface {
+	// BroadcastTx is Backend.BroadcastTx into the reserved room, for a tx
+	// of the reserved size: it is never refused for lack of room. The room
+	// is freed if the tx is refused for another reason.
+	BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error)
+	// Release frees the room if no tx has taken it.
+	Release()
 }
 
 // ErrNotFound is wrapped by Backend errors for a missing block, result or

@@ -44,7 +44,7 @@ type fakeBackend struct {
 	checkCode uint32 // CheckTx code for every tx
 	autoBlock bool   // BroadcastTx commits the tx in a new block at once
 	panicIn   string // method name whose handler panics
-	roomErr   error  // MempoolRoom's answer (a full mempool)
+	roomErr   error  // ReserveMempool's answer (a full mempool)
 	evidence  []types.Evidence
 	evErr     error // BroadcastEvidence's answer
 }
@@ -313,11 +313,23 @@ func (f *fakeBackend) BroadcastTx(_ context.Context, tx []byte) (*abci.ResponseC
 	return r, nil
 }
 
-func (f *fakeBackend) MempoolRoom(int) error {
+func (f *fakeBackend) ReserveMempool(int) (MempoolReservation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.roomErr
+	if f.roomErr != nil {
+		return nil, f.roomErr
+	}
+	return fakeReservation{f}, nil
 }
+
+// fakeReservation is room in a fakeBackend's mempool, which has no limit.
+type fakeReservation struct{ f *fakeBackend }
+
+func (r fakeReservation) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+	return r.f.BroadcastTx(ctx, tx)
+}
+
+func (fakeReservation) Release() {}
 
 func (f *fakeBackend) UnconfirmedTxs(_ context.Context, limit int) (*UnconfirmedTxs, error) {
 	f.mu.Lock()

@@ -42,8 +42,12 @@ func (s *Server) broadcastTxAsync(ctx context.Context, a *args) (any, error) {
 		return nil, err
 	}
 	// A full mempool refuses at once, as CometBFT's does, so that a client
-	// sees errors and backs off instead of losing txs silently.
-	if err := s.backend.MempoolRoom(len(tx)); err != nil {
+	// sees errors and backs off. The room is reserved for this tx, so that
+	// a tx answered OK is never dropped for lack of room by the background
+	// CheckTx; it may still be refused by the application (or be a
+	// duplicate), which the client sees in its absence from blocks.
+	rsv, err := s.backend.ReserveMempool(len(tx))
+	if err != nil {
 		return nil, err
 	}
 	// Take a slot before answering, so that a flood of async txs is slowed
@@ -51,6 +55,7 @@ func (s *Server) broadcastTxAsync(ctx context.Context, a *args) (any, error) {
 	select {
 	case s.asyncSlots <- struct{}{}:
 	case <-ctx.Done():
+		rsv.Release()
 		return nil, ctx.Err()
 	}
 	s.async.Add(1)
@@ -58,7 +63,7 @@ func (s *Server) broadcastTxAsync(ctx context.Context, a *args) (any, error) {
 		defer func() { <-s.asyncSlots; s.async.Done() }()
 		ctx, cancel := context.WithTimeout(s.bgCtx, s.cfg.TimeoutBroadcastTxCommit)
 		defer cancel()
-		if _, err := s.backend.BroadcastTx(ctx, tx); err != nil {
+		if _, err := rsv.BroadcastTx(ctx, tx); err != nil {
 			s.logger.Debug("async broadcast failed", "err", err)
 		}
 	}()
