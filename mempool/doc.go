@@ -11,7 +11,8 @@
 //  3. the committed-tx index ([Committed]), consulted for every tx that is
 //     in neither, so a tx that is already in a block is never admitted
 //     again, however long ago it left the cache ([ErrTxCommitted]);
-//  4. the count and byte limits of the pool ([ErrMempoolFull]);
+//  4. the count and byte limits of the pool ([ErrMempoolFull]), which count
+//     the room held by [Reservation]s as taken;
 //  5. the application's CheckTx ([Checker]); a non-zero code rejects the tx
 //     ([ErrRejected]) and forgets its hash so that it may be resubmitted.
 //     A peer's tx refused this way is remembered until the next
@@ -19,6 +20,11 @@
 //     it is refused with ErrRejected before step 2, without asking the
 //     application. A local submission always gets the application's
 //     answer.
+//
+// [Mempool.Reserve] holds room for one tx before it is checked, so that the
+// RPC's broadcast_tx_async can answer OK and check in the background without
+// the tx ever being refused for lack of room: [Reservation.CheckTx] admits
+// into that room, and frees it if the tx is refused for another reason.
 //
 // The proposer takes transactions with [Mempool.ReapMaxBytesMaxGas]: by the
 // priority the application gave in CheckTx, highest first, and in arrival
