@@ -45,7 +45,7 @@ func (e *Engine) do(ctx context.Context, a consensus.Action) error {
 	case consensus.SignVote:
 		return e.signVote(a)
 	case consensus.ScheduleTimeout:
-		e.after(a.Duration, timerEvent{kind: timerTimeout, height: a.Height, round: a.Round, step: a.Step})
+		e.after(a.Duration, Timer{kind: timerTimeout, height: a.Height, round: a.Round, step: a.Step})
 	case consensus.Decide:
 		return e.decide(ctx, a)
 	case consensus.ReportEvidence:
@@ -150,7 +150,7 @@ func (e *Engine) requestValue(ctx context.Context, a consensus.RequestValue) err
 	if !e.cfg.CreateEmptyBlocks && len(e.d.Mempool.ReapMaxBytesMaxGas(1<<20, -1)) == 0 {
 		e.waitValue = &a
 		if e.cfg.CreateEmptyBlocksInterval > 0 {
-			e.after(e.cfg.CreateEmptyBlocksInterval, timerEvent{kind: timerEmptyBlock, height: a.Height, round: a.Round})
+			e.after(e.cfg.CreateEmptyBlocksInterval, Timer{kind: timerEmptyBlock, height: a.Height, round: a.Round})
 		}
 		return nil
 	}
@@ -298,7 +298,7 @@ func (e *Engine) decide(ctx context.Context, a consensus.Decide) error {
 		return err
 	}
 	e.logTrace(b.Header.Height)
-	e.after(e.cfg.CommitDelay, timerEvent{kind: timerStartHeight, height: e.height()})
+	e.after(e.cfg.CommitDelay, Timer{kind: timerStartHeight, height: e.height()})
 	return nil
 }
 
