@@ -71,6 +71,20 @@ func openState(fsys diskfs.FS, path string) (*stateFile, lastSignState, error) {
 	return f, s, nil
 }
 
+// ParseLastSigned is the height, round and step of the last-sign state
+// file whose content is data (in either format); empty data is the fresh
+// state. The simulator reads it off a disk's durable content.
+func ParseLastSigned(data []byte) (HRS, error) {
+	if len(data) == 0 {
+		return HRS{}, nil
+	}
+	s, _, _, err := parseState(data)
+	if err != nil {
+		return HRS{}, err
+	}
+	return s.hrs(), nil
+}
+
 // parseState decodes a state file in either format and says which, with
 // the newest slot's sequence number for the slot format.
 func parseState(data []byte) (s lastSignState, seq uint64, slotted bool, err error) {

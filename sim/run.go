@@ -20,12 +20,11 @@ type Stats struct {
 	Partitions  uint64 `json:"partitions"`
 	Crashes     uint64 `json:"crashes"`
 	Restarts    uint64 `json:"restarts"`
-	// FreshLockTests and StaleLockTests count the proposals that put a
-	// correct validator's lock on an already decided value to the test
-	// (checker.testsLock): of a fresh value (L22), or with a POL older than
-	// the lock (L28).
-	FreshLockTests uint64 `json:"fresh_lock_tests"`
-	StaleLockTests uint64 `json:"stale_lock_tests"`
+	// PowerCuts counts the crashes that came halfway through an event (a
+	// disk failing at a WAL write or sync, or at the signer's state sync),
+	// LostWrites the crashes that lost unsynced data.
+	PowerCuts  uint64 `json:"power_cuts"`
+	LostWrites uint64 `json:"lost_writes"`
 	// MisdatedProposals counts the signed proposals of blocks not dated by
 	// BFT time (a FutureTime proposer's); RaisedVoteTimes the correct
 	// validators' votes dated after their clock, 1 ms after the block they
@@ -63,7 +62,7 @@ func (w *world) run() Result {
 	if cfg.GST == NoGST {
 		stormUntil, horizon = asyncHorizon, asyncHorizon
 	}
-	if cfg.Partitions && w.attack == nil { // the lock attack has the network to itself
+	if cfg.Partitions {
 		w.schedulePartitions(stormUntil)
 	}
 	w.scheduleCrashes(stormUntil)
@@ -77,7 +76,7 @@ func (w *world) run() Result {
 	}
 	res := Result{
 		Config: cfg, Seed: cfg.Seed,
-		HeightsDecided: w.minDecided(),
+		HeightsDecided: min(w.minDecided(), cfg.Heights),
 		DecisionRounds: map[int64]int32{},
 		VirtualTime:    w.sched.now,
 		Stats:          w.stats,
@@ -146,8 +145,8 @@ func (s *Summary) Add(r Result) {
 	st.Partitions += r.Stats.Partitions
 	st.Crashes += r.Stats.Crashes
 	st.Restarts += r.Stats.Restarts
-	st.FreshLockTests += r.Stats.FreshLockTests
-	st.StaleLockTests += r.Stats.StaleLockTests
+	st.PowerCuts += r.Stats.PowerCuts
+	st.LostWrites += r.Stats.LostWrites
 	st.MisdatedProposals += r.Stats.MisdatedProposals
 	st.RaisedVoteTimes += r.Stats.RaisedVoteTimes
 	if s.HeightsDecided > 0 {

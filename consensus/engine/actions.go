@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/bftnode/bftnode/consensus"
@@ -66,15 +68,56 @@ func (e *Engine) signVote(a consensus.SignVote) error {
 		after = b.Header.Time
 	}
 	v.Timestamp = types.VoteTime(v.Timestamp, after)
-	ok, err := e.signLogged("vote", kindVote, func(alongside func() error) error {
-		return e.d.Signer.SignVoteAlongside(e.chain, &v, alongside)
-	}, func() ([]byte, error) { return encodeVote(&v, v.Timestamp) })
+	ok, err := e.signLoggedVote(&v)
+	if err == nil && !ok && v.Type == types.PrevoteType {
+		ok, err = e.signedBefore(&v)
+	}
 	if !ok {
 		return err
 	}
 	e.release(v.Signature, VoteMsg{Vote: &v}, consensus.VoteReceived{Vote: &v, Now: v.Timestamp})
 	e.trace.markVote(v.Type)
 	return nil
+}
+
+// signLoggedVote signs and logs an own vote (see signLogged).
+func (e *Engine) signLoggedVote(v *types.Vote) (bool, error) {
+	return e.signLogged("vote", kindVote, func(alongside func() error) error {
+		return e.d.Signer.SignVoteAlongside(e.chain, v, alongside)
+	}, func() ([]byte, error) { return encodeVote(v, v.Timestamp) })
+}
+
+// signedBefore handles a prevote the signer refused: after a crash that
+// lost its WAL record, the signer may hold a prevote of this round it
+// signed for another value (nil, or a block of this height), which was
+// never sent, since a vote leaves only once its WAL record is durable.
+// That prevote is looked for among those values (the signer gives back
+// its saved signature for the one it signed, and refuses the others), then
+// logged and, when found, replaces v, so the round still gets this
+// validator's prevote and can reach its quorum. No second signature is
+// ever made.
+func (e *Engine) signedBefore(v *types.Vote) (bool, error) {
+	ids := []types.BlockID{{}}
+	for id := range e.blocks {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i].Hash[:], ids[j].Hash[:]) < 0 })
+	for _, id := range ids {
+		if id == v.BlockID {
+			continue
+		}
+		c := *v
+		c.BlockID, c.Signature = id, nil
+		ok, err := e.signLoggedVote(&c)
+		if ok || err != nil {
+			if ok {
+				e.log.Warn("sending the prevote the signer signed before a crash lost its WAL record", append(e.pos(), "block", id)...)
+				*v = c
+			}
+			return ok, err
+		}
+	}
+	return false, nil
 }
 
 // signProposal signs an own proposal and logs it (see signLogged), then

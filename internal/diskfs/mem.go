@@ -45,8 +45,9 @@ func NewMem() *Mem {
 // how much: of a file that grew past its synced content, a random prefix
 // of the unsynced tail survives (so the last record may be torn); of a
 // region overwritten in place, each sector keeps its old or its new
-// content. Open files must not be used afterwards.
-func (m *Mem) Crash(rng *rand.Rand) {
+// content. Open files must not be used afterwards. It reports how many
+// files lost data.
+func (m *Mem) Crash(rng *rand.Rand) (lost int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	names := make([]string, 0, len(m.files))
@@ -56,10 +57,13 @@ func (m *Mem) Crash(rng *rand.Rand) {
 	sort.Strings(names)
 	for _, name := range names {
 		n := m.files[name]
-		n.data = crashed(n.synced, n.data, rng)
-		n.synced = slices.Clone(n.data)
-		n.dirty = len(n.data)
+		after := crashed(n.synced, n.data, rng)
+		if !slices.Equal(after, n.data) {
+			lost++
+		}
+		n.data, n.synced, n.dirty = after, slices.Clone(after), len(after)
 	}
+	return lost
 }
 
 // crashed is what a disk may hold of a file whose synced content is old and
@@ -116,6 +120,17 @@ func (m *Mem) ReadFile(name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	return slices.Clone(n.data), nil
+}
+
+// Synced is the content of the file name that its last sync made durable:
+// what a crash now would leave at least (nil for a missing file).
+func (m *Mem) Synced(name string) []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n, ok := m.files[clean(name)]; ok {
+		return slices.Clone(n.synced)
+	}
+	return nil
 }
 
 func (m *Mem) ReadDir(name string) ([]fs.DirEntry, error) {
