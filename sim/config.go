@@ -7,6 +7,7 @@ import (
 
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 )
 
 // Behaviour names how a Byzantine validator misbehaves: one that
@@ -68,6 +69,10 @@ type Config struct {
 	CommitDelay time.Duration
 	// Timeouts of the consensus core.
 	Timeouts consensus.Timeouts
+	// Observe, if set, is called after each input a validator's engine
+	// handled and each crash, in the run's order (a trace writer, a UI).
+	// It must not change the run.
+	Observe func(Step)
 	// TerminationBound is how long after GST (or after the start, when there
 	// is no fault) every correct validator has to decide all Heights.
 	TerminationBound time.Duration
@@ -146,4 +151,29 @@ func (c Config) ReplayCommand() string {
 	}
 	return fmt.Sprintf("bftnode-sim --validators %d --byzantine %d --behaviour %s --heights %d --gst %s --crashes %d --clock-skew %s --seed %d",
 		c.Validators, c.Byzantine, b, c.Heights, gst, c.Crashes, c.ClockSkew, c.Seed)
+}
+
+// StepKind names what a validator's engine was handed.
+type StepKind string
+
+// The inputs of a step.
+const (
+	StepStart   StepKind = "start"   // the engine (re)started: handshake and WAL recovery
+	StepDeliver StepKind = "deliver" // a message from a peer (Step.From)
+	StepTimer   StepKind = "timer"   // a timer it set came due
+	StepCrash   StepKind = "crash"   // the validator crashed
+)
+
+// Step is what Config.Observe is told: at virtual time At, validator Node
+// handled an input of Kind (from peer From, or -1), after which its engine
+// was at Status and had stored blocks up to Height; Err is the engine's
+// failure, if it stopped.
+type Step struct {
+	At     time.Duration
+	Node   int
+	Kind   StepKind
+	From   int
+	Status msgs.Status
+	Height int64
+	Err    error
 }

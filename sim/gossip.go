@@ -50,7 +50,7 @@ func (n *node) receive(m message) {
 		}
 		return
 	}
-	n.step(func(ctx context.Context) error {
+	n.step(StepDeliver, m.from, func(ctx context.Context) error {
 		return n.eng.Deliver(ctx, msgs.Inbound{From: peerID(m.from), Msg: m.msg})
 	})
 }

@@ -98,7 +98,7 @@ func (n *node) later(d time.Duration, fn func()) {
 type timers struct{ n *node }
 
 func (t timers) Schedule(d time.Duration, tm engine.Timer) {
-	t.n.later(d, func() { t.n.step(func(ctx context.Context) error { return t.n.eng.Fire(ctx, tm) }) })
+	t.n.later(d, func() { t.n.step(StepTimer, -1, func(ctx context.Context) error { return t.n.eng.Fire(ctx, tm) }) })
 }
 
 // boot starts the node from its disks, as a real restart does: the block
@@ -114,7 +114,7 @@ func (n *node) boot() {
 		n.up = false
 		return
 	}
-	n.step(n.eng.Start)
+	n.step(StepStart, -1, n.eng.Start)
 	n.startTicker()
 }
 
@@ -164,12 +164,15 @@ func (n *node) open() error {
 // step hands the engine one input (f) and then looks at what it stored. A
 // failure of the engine is a crash: expected when the disk was made to fail
 // (a crash halfway through an event), a violation otherwise.
-func (n *node) step(f func(context.Context) error) {
+func (n *node) step(kind StepKind, from int, f func(context.Context) error) {
 	if !n.up {
 		return
 	}
 	err := f(context.Background())
 	n.observe()
+	if o := n.w.cfg.Observe; o != nil {
+		o(Step{At: n.w.sched.now, Node: n.idx, Kind: kind, From: from, Status: n.gossip.status, Height: n.last, Err: err})
+	}
 	if err == nil {
 		return
 	}
@@ -219,6 +222,9 @@ func (n *node) crash() {
 	_ = n.store.Close() // what it still writes goes to the lost disk
 	n.db, n.store = clone, nil
 	n.w.stats.Crashes++
+	if o := n.w.cfg.Observe; o != nil {
+		o(Step{At: n.w.sched.now, Node: n.idx, Kind: StepCrash, From: -1, Status: n.gossip.status, Height: n.last})
+	}
 }
 
 func (n *node) restart() {

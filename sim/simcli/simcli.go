@@ -78,8 +78,10 @@ use seeds --seed … --seed+--seeds-1; a run is fully determined by its flags
 and seed, so every violation is printed with the command that replays it.
 
 The exit status is 0 when no violation was found, 2 when one was, 1 on error.`,
-		Example: c.examples(),
-		Args:    cobra.NoArgs,
+		Example:       c.examples(),
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.run(cmd, o)
 		},

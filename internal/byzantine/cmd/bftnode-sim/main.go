@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,6 +33,7 @@ func main() {
 	case errors.Is(err, simcli.ErrViolations):
 		os.Exit(2)
 	default:
+		fmt.Fprintln(os.Stderr, "bftnode-sim:", err)
 		os.Exit(1)
 	}
 }
