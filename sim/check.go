@@ -17,6 +17,9 @@ const (
 	// ViolationDurability: a correct validator sent an own message before
 	// the WAL record and the signer's state covering it were durable.
 	ViolationDurability = "durability"
+	// ViolationAccountability: a block a correct validator committed holds
+	// evidence against a correct validator.
+	ViolationAccountability = "accountability"
 	// ViolationEngine: an engine stopped on a failure the simulator did
 	// not inject, or could not start.
 	ViolationEngine = "engine"
@@ -57,6 +60,11 @@ type checker struct {
 	// world's check); misdated holds the proposed blocks that are not;
 	// times the decided blocks' times; correct the validators whose clocks
 	// are honest, by address (true for the correct ones).
+	// committed holds the evidence in the correct validators' decided
+	// blocks, by hash, and accused the validators it accuses.
+	committed map[types.Hash]bool
+	accused   map[types.Address]bool
+
 	timeErr  func(*types.Block) error
 	misdated map[types.BlockID]bool
 	times    map[int64]time.Time
@@ -71,6 +79,8 @@ func newChecker(Config) *checker {
 		misdated:  map[types.BlockID]bool{},
 		times:     map[int64]time.Time{},
 		correct:   map[types.Address]bool{},
+		committed: map[types.Hash]bool{},
+		accused:   map[types.Address]bool{},
 	}
 }
 
@@ -167,5 +177,23 @@ func (c *checker) decidedTime(h int64, b *types.Block) {
 	}
 	if !lo.IsZero() && (t.Before(lo) || t.After(hi)) {
 		c.fail(ViolationBFTTime, h, "block dated %v, outside the correct validators' precommit times %v … %v", t, lo, hi)
+	}
+}
+
+// committedEvidence checks the evidence in block b, which correct validator
+// validator decided: duplicate-vote evidence may accuse only a Byzantine
+// validator.
+func (c *checker) committedEvidence(validator int, b *types.Block) {
+	for _, ev := range b.Evidence {
+		c.committed[ev.Hash()] = true
+		dv, ok := ev.(*types.DuplicateVoteEvidence)
+		if !ok || dv.VoteA == nil {
+			continue
+		}
+		addr := dv.VoteA.ValidatorAddress
+		c.accused[addr] = true
+		if c.correct[addr] {
+			c.fail(ViolationAccountability, b.Header.Height, "correct validator %d committed evidence against correct validator %X", validator, addr[:6])
+		}
 	}
 }

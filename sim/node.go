@@ -14,6 +14,7 @@ import (
 	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/consensus/msgs"
 	"github.com/bftnode/bftnode/consensus/wal"
+	"github.com/bftnode/bftnode/evidence"
 	"github.com/bftnode/bftnode/privval"
 	"github.com/bftnode/bftnode/types"
 )
@@ -23,6 +24,7 @@ const (
 	walDir    = "data/cs.wal"
 	statePath = "data/priv_validator_state.json"
 	storeDir  = "data/blockstore"
+	evDir     = "data/evidence"
 )
 
 // node is one simulated validator: the real engine (package
@@ -54,6 +56,7 @@ type node struct {
 	incarnation int
 	eng         *engine.Engine
 	store       *blockstore.Store
+	pool        *evidence.Pool
 	wal         *wal.WAL
 	gossip      gossip
 }
@@ -124,6 +127,9 @@ func (n *node) open() error {
 		return err
 	}
 	n.store = store
+	if n.pool, err = evidence.Open(evDir, simChain{store}, evidence.Options{FS: n.db}); err != nil {
+		return err
+	}
 	if n.wal, err = wal.Open(walDir, wal.Options{FS: n.disk}, nil); err != nil {
 		return err
 	}
@@ -144,6 +150,7 @@ func (n *node) open() error {
 		WAL:       n.wal,
 		Clock:     n,
 		Timers:    timers{n},
+		Evidence:  n.pool,
 	}
 	if !n.isCorrect() {
 		if err := n.w.misbehave(string(n.behaviour), n.priv, &deps); err != nil {
@@ -157,6 +164,12 @@ func (n *node) open() error {
 		CommitDelay:         c.CommitDelay,
 		CreateEmptyBlocks:   true,
 		RebroadcastInterval: gossipInterval,
+		MaxEvidenceBytes:    maxEvidenceBytes,
+		OnEvidence: func(ev types.DuplicateVoteEvidence) {
+			if n.isCorrect() {
+				n.w.stats.Evidence++
+			}
+		},
 	}, deps)
 	return err
 }
@@ -198,6 +211,7 @@ func (n *node) observe() {
 		n.last = h
 		if n.isCorrect() {
 			n.w.check.decided(n.idx, h, c.Round, c.BlockID, b)
+			n.w.check.committedEvidence(n.idx, b)
 		}
 	}
 }
@@ -219,8 +233,9 @@ func (n *node) crash() {
 		n.w.stats.LostWrites++
 	}
 	clone := n.db.CrashClone(vfs.CrashCloneCfg{})
-	_ = n.store.Close() // what it still writes goes to the lost disk
-	n.db, n.store = clone, nil
+	_ = n.pool.Close() // what they still write goes to the lost disk
+	_ = n.store.Close()
+	n.db, n.store, n.pool = clone, nil, nil
 	n.w.stats.Crashes++
 	if o := n.w.cfg.Observe; o != nil {
 		o(Step{At: n.w.sched.now, Node: n.idx, Kind: StepCrash, From: -1, Status: n.gossip.status, Height: n.last})
@@ -230,6 +245,34 @@ func (n *node) crash() {
 func (n *node) restart() {
 	n.w.stats.Restarts++
 	n.boot()
+}
+
+// maxEvidenceBytes bounds the evidence of a block (the evidence consensus
+// parameter max_bytes).
+const maxEvidenceBytes = 1 << 20
+
+// simChain is the evidence pool's view of a node's chain.
+type simChain struct{ store *blockstore.Store }
+
+func (c simChain) State() evidence.State {
+	st := evidence.State{ChainID: ChainID, Time: epoch,
+		Params: evidence.Params{MaxAgeNumBlocks: 100_000, MaxAgeDuration: 48 * time.Hour, MaxBytes: maxEvidenceBytes}}
+	if s, err := c.store.LoadState(); err == nil {
+		st.Height, st.Time = s.LastBlockHeight, s.LastBlockTime
+	}
+	return st
+}
+
+func (c simChain) ValidatorsAt(h int64) (*types.ValidatorSet, error) {
+	return c.store.LoadValidators(h)
+}
+
+func (c simChain) BlockTimeAt(h int64) (time.Time, error) {
+	b, err := c.store.LoadBlock(h)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return b.Header.Time, nil
 }
 
 // observedSigner is the node's signer, watched by the checker: every vote

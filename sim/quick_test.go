@@ -217,6 +217,27 @@ func TestCrashesNeverDoubleSign(t *testing.T) {
 	}
 }
 
+// TestEquivocatorsAreConvicted (accountability): in every run the one
+// Byzantine validator, equivocating or double-voting, ends with
+// duplicate-vote evidence against it in a block the correct validators
+// committed, and no correct validator is ever accused (a violation).
+func TestEquivocatorsAreConvicted(t *testing.T) {
+	for _, b := range []Behaviour{"equivocate", "doublevote"} {
+		t.Run(string(b), func(t *testing.T) {
+			cfg := byzantineConfig(DefaultConfig())
+			cfg.Byzantine, cfg.Behaviour, cfg.Crashes = 1, b, 2
+			s := runSeeds(t, cfg, seeds(6))
+			for _, v := range s.Violations {
+				t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
+			}
+			if s.Stats.Accused != uint64(s.Runs) {
+				t.Errorf("over %d runs, %d validators were convicted (%d pieces of evidence committed); want the Byzantine one of each run",
+					s.Runs, s.Stats.Accused, s.Stats.CommittedEvidence)
+			}
+		})
+	}
+}
+
 // TestRegressionSeeds replays seeds that once failed. 329, 3864, 6568,
 // 7528, 7797 and 8996 (n=4, 1 mix, 2 crashes) stalled a validator forever:
 // a crash between a decision and the next StartHeight left only late inputs

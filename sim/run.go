@@ -10,16 +10,21 @@ import (
 
 // Stats counts what happened in a run.
 type Stats struct {
-	Sent        uint64 `json:"sent"`
-	Delivered   uint64 `json:"delivered"`
-	Dropped     uint64 `json:"dropped"`
-	Rejected    uint64 `json:"rejected"` // refused at the edge: bad signature, unknown validator, mismatched block
-	Refused     uint64 `json:"refused"`  // refused by the core
-	Evidence    uint64 `json:"evidence"`
-	Retransmits uint64 `json:"retransmits"`
-	Partitions  uint64 `json:"partitions"`
-	Crashes     uint64 `json:"crashes"`
-	Restarts    uint64 `json:"restarts"`
+	Sent      uint64 `json:"sent"`
+	Delivered uint64 `json:"delivered"`
+	Dropped   uint64 `json:"dropped"`
+	Rejected  uint64 `json:"rejected"` // refused at the edge: bad signature, unknown validator, mismatched block
+	Refused   uint64 `json:"refused"`  // refused by the core
+	// Evidence counts the equivocations correct validators detected,
+	// CommittedEvidence the distinct evidence in their decided blocks,
+	// Accused the validators it accuses.
+	Evidence          uint64 `json:"evidence"`
+	CommittedEvidence uint64 `json:"committed_evidence"`
+	Accused           uint64 `json:"accused"`
+	Retransmits       uint64 `json:"retransmits"`
+	Partitions        uint64 `json:"partitions"`
+	Crashes           uint64 `json:"crashes"`
+	Restarts          uint64 `json:"restarts"`
 	// PowerCuts counts the crashes that came halfway through an event (a
 	// disk failing at a WAL write or sync, or at the signer's state sync),
 	// LostWrites the crashes that lost unsynced data.
@@ -74,6 +79,7 @@ func (w *world) run() Result {
 			break
 		}
 	}
+	w.stats.CommittedEvidence, w.stats.Accused = uint64(len(w.check.committed)), uint64(len(w.check.accused))
 	res := Result{
 		Config: cfg, Seed: cfg.Seed,
 		HeightsDecided: min(w.minDecided(), cfg.Heights),
@@ -141,6 +147,8 @@ func (s *Summary) Add(r Result) {
 	st.Rejected += r.Stats.Rejected
 	st.Refused += r.Stats.Refused
 	st.Evidence += r.Stats.Evidence
+	st.CommittedEvidence += r.Stats.CommittedEvidence
+	st.Accused += r.Stats.Accused
 	st.Retransmits += r.Stats.Retransmits
 	st.Partitions += r.Stats.Partitions
 	st.Crashes += r.Stats.Crashes

@@ -111,8 +111,23 @@ func (w *world) fail(kind string, h int64, format string, args ...any) {
 // now is the current virtual time as wall time, for events.
 func (w *world) now() time.Time { return epoch.Add(w.sched.now) }
 
-// valsAt returns the validator set of height h: the set never changes in the
-// simulator, but the proposer rotates once per height.
+// chainVals is the validator set of height h as the chain has it (the
+// application may change it: the kvstore app removes a validator evidence
+// convicts), read from the first node that stored h; before any did, the
+// genesis set with its proposer rotated (valsAt).
+func (w *world) chainVals(h int64) *types.ValidatorSet {
+	for _, n := range w.nodes {
+		if n.store != nil && n.store.Height() >= h {
+			if vs, err := n.store.LoadValidators(h); err == nil {
+				return vs
+			}
+		}
+	}
+	return w.valsAt(h)
+}
+
+// valsAt returns the genesis validator set at height h, its proposer
+// rotated once per height.
 func (w *world) valsAt(h int64) *types.ValidatorSet {
 	for int64(len(w.vals)) <= h {
 		next := w.vals[len(w.vals)-1].Copy()
@@ -224,7 +239,7 @@ func (w *world) timeErr(b *types.Block) error {
 	if err, ok := w.timeErrs[b]; ok {
 		return err
 	}
-	err := bftTimeErr(b, w.valsAt(b.Header.Height-1))
+	err := bftTimeErr(b, w.chainVals(b.Header.Height-1))
 	w.timeErrs[b] = err
 	return err
 }

@@ -226,7 +226,10 @@ func printSummary(w io.Writer, cfg sim.Config, o simOpts, s *sim.Summary) error 
 	st := s.Stats
 	p.printf("messages:            sent %d, delivered %d, dropped %d, rejected %d, refused %d, evidence %d\n",
 		st.Sent, st.Delivered, st.Dropped, st.Rejected, st.Refused, st.Evidence)
-	p.printf("faults:              partitions %d, crashes %d, restarts %d\n", st.Partitions, st.Crashes, st.Restarts)
+	p.printf("faults:              partitions %d, crashes %d (%d halfway through an event, %d losing unsynced writes), restarts %d\n",
+		st.Partitions, st.Crashes, st.PowerCuts, st.LostWrites, st.Restarts)
+	p.printf("accountability:      %d equivocations detected, %d pieces of evidence committed, %d validators convicted\n",
+		st.Evidence, st.CommittedEvidence, st.Accused)
 	p.printf("BFT time:            %d misdated proposals, %d vote times raised past a late clock\n", st.MisdatedProposals, st.RaisedVoteTimes)
 	p.printf("wall time:           %s\n", s.Wall.Round(time.Millisecond))
 	if len(s.Violations) == 0 {
