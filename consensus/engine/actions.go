@@ -69,7 +69,7 @@ func (e *Engine) signVote(a consensus.SignVote) error {
 	}
 	v.Timestamp = types.VoteTime(v.Timestamp, after)
 	ok, err := e.signLoggedVote(&v)
-	if err == nil && !ok && v.Type == types.PrevoteType {
+	if err == nil && !ok {
 		ok, err = e.signedBefore(&v)
 	}
 	if !ok {
@@ -87,19 +87,23 @@ func (e *Engine) signLoggedVote(v *types.Vote) (bool, error) {
 	}, func() ([]byte, error) { return encodeVote(v, v.Timestamp) })
 }
 
-// signedBefore handles a prevote the signer refused: after a crash that
-// lost its WAL record, the signer may hold a prevote of this round it
-// signed for another value (nil, or a block of this height), which was
-// never sent, since a vote leaves only once its WAL record is durable.
-// That prevote is looked for among those values (the signer gives back
-// its saved signature for the one it signed, and refuses the others), then
-// logged and, when found, replaces v, so the round still gets this
-// validator's prevote and can reach its quorum. No second signature is
-// ever made.
+// signedBefore handles a vote the signer refused: after a crash that lost
+// its WAL record, the signer may hold a vote of this round and type it
+// signed for another value, which was never sent, since a vote leaves only
+// once its WAL record is durable. For a prevote (nil, or a block of this
+// height) and for a nil precommit, that vote is looked for (the signer
+// gives back its saved signature for the one it signed, and refuses the
+// others), then logged and, when found, replaces v, so the round still
+// gets this validator's vote and can reach its quorum. No second signature
+// is ever made. A precommit for a block is not looked for: the lock that
+// came with it was lost with the WAL, and sending it without the lock
+// could help another block be decided in a later round.
 func (e *Engine) signedBefore(v *types.Vote) (bool, error) {
 	ids := []types.BlockID{{}}
-	for id := range e.blocks {
-		ids = append(ids, id)
+	if v.Type == types.PrevoteType {
+		for id := range e.blocks {
+			ids = append(ids, id)
+		}
 	}
 	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i].Hash[:], ids[j].Hash[:]) < 0 })
 	for _, id := range ids {
@@ -111,7 +115,7 @@ func (e *Engine) signedBefore(v *types.Vote) (bool, error) {
 		ok, err := e.signLoggedVote(&c)
 		if ok || err != nil {
 			if ok {
-				e.log.Warn("sending the prevote the signer signed before a crash lost its WAL record", append(e.pos(), "block", id)...)
+				e.log.Warn("sending the vote the signer signed before a crash lost its WAL record", append(e.pos(), "type", v.Type, "block", id)...)
 				*v = c
 			}
 			return ok, err

@@ -76,12 +76,14 @@
 // the signer's save can leave it logged but not saved, and it is then
 // re-signed (the same signature), and so saved, first. The other way
 // round, a crash can leave the signer's state saved and the WAL record
-// lost: the signer then refuses the prevote the core asks for anew if it
-// is for another value. That prevote was never sent, so the engine looks
-// for the one the signer did sign (nil, or a block of the height: the
-// signer gives back its saved signature for it) and sends that instead;
-// otherwise the round could lack this validator's prevote for good and,
-// with f faulty, never reach a quorum.
+// lost: the signer then refuses the vote the core asks for anew if it is
+// for another value. That vote was never sent, so for a prevote, or a nil
+// precommit, the engine looks for the one the signer did sign (the signer
+// gives back its saved signature for it) and sends that instead: without
+// it the round could lack this validator's vote for good and, with the
+// others' votes split or missing, never reach a quorum. A precommit for a
+// block is not sent that way: the lock that came with it was lost with the
+// WAL (see signedBefore).
 //
 // # Evidence
 //
