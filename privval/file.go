@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bftnode/bftnode/crypto/keyfile"
+	"github.com/bftnode/bftnode/internal/diskfs"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -37,10 +38,16 @@ var _ Signer = (*FilePV)(nil)
 // statePath (missing means fresh). Tests use it; so can a node whose key does
 // not come from a key file.
 func NewFilePV(priv ed25519.PrivateKey, statePath string) (*FilePV, error) {
+	return NewFilePVOn(diskfs.OS, priv, statePath)
+}
+
+// NewFilePVOn is NewFilePV with the state file on fsys: the simulator keeps
+// it on an in-memory file system that it crashes (diskfs.Mem).
+func NewFilePVOn(fsys diskfs.FS, priv ed25519.PrivateKey, statePath string) (*FilePV, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: private key of %d bytes", ErrInvalidKey, len(priv))
 	}
-	g, err := openGuard(statePath)
+	g, err := openGuard(fsys, statePath)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bftnode/bftnode/internal/diskfs"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -20,8 +21,8 @@ type guard struct {
 	state lastSignState
 }
 
-func openGuard(statePath string) (*guard, error) {
-	file, state, err := openState(statePath)
+func openGuard(fsys diskfs.FS, statePath string) (*guard, error) {
+	file, state, err := openState(fsys, statePath)
 	if err != nil {
 		return nil, err
 	}

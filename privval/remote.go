@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bftnode/bftnode/internal/diskfs"
 	privvalpb "github.com/bftnode/bftnode/proto/tendermint/privval"
 	"github.com/bftnode/bftnode/types"
 )
@@ -59,7 +60,7 @@ func ListenRemote(ctx context.Context, laddr, chainID, statePath string, opts Re
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	g, err := openGuard(statePath)
+	g, err := openGuard(diskfs.OS, statePath)
 	if err != nil {
 		return nil, err
 	}

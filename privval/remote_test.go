@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bftnode/bftnode/internal/diskfs"
 	privvalpb "github.com/bftnode/bftnode/proto/tendermint/privval"
 	"github.com/bftnode/bftnode/types"
 )
@@ -74,7 +75,7 @@ func TestRemoteSignsVotesAndProposalsBehindTheGuard(t *testing.T) {
 	if got := f.signs.Load(); got != asked {
 		t.Fatalf("the signer got %d sign requests, want %d: the node's guard must answer repeats and refusals itself", got, asked)
 	}
-	_, saved, err := openState(p.state)
+	_, saved, err := openState(diskfs.OS, p.state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestRemoteRefusalSignsNothing(t *testing.T) {
 	if v.Signature != nil {
 		t.Fatal("a refused vote has a signature")
 	}
-	if _, saved, _ := openState(p.state); saved.Height != 0 {
+	if _, saved, _ := openState(diskfs.OS, p.state); saved.Height != 0 {
 		t.Fatalf("the node saved %s for a refused vote", saved.hrs())
 	}
 	// The connection stays: a refusal is an answer.

@@ -9,7 +9,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/bftnode/bftnode/crypto/keyfile"
+	"github.com/bftnode/bftnode/internal/diskfs"
 )
 
 // The state file has two formats.
@@ -17,7 +17,7 @@ import (
 // The legacy format is CometBFT's: one JSON object. GenFilePV and
 // ResetState write it (the fresh state), and a state file from CometBFT or
 // an older bftnode is in it. It can only be replaced whole, atomically (see
-// keyfile.WriteAtomic), which costs a new file, two fsyncs and a rename.
+// diskfs.WriteAtomic), which costs a new file, two fsyncs and a rename.
 //
 // The slot format is what the first signature turns the file into, once,
 // atomically; every later signature then updates it in place with one
@@ -43,6 +43,7 @@ var crc32c = crc32.MakeTable(crc32.Castagnoli)
 // stateFile is the last-sign state file at path: its format and the
 // sequence number of its newest slot.
 type stateFile struct {
+	fs      diskfs.FS
 	path    string
 	slotted bool   // in the slot format (else legacy or missing)
 	seq     uint64 // the newest slot's sequence number, when slotted
@@ -51,9 +52,9 @@ type stateFile struct {
 // openState loads the state file at path. A missing file is the fresh
 // state; any other failure is ErrCorruptState with what the operator
 // should do.
-func openState(path string) (*stateFile, lastSignState, error) {
-	f := &stateFile{path: path}
-	data, err := os.ReadFile(path)
+func openState(fsys diskfs.FS, path string) (*stateFile, lastSignState, error) {
+	f := &stateFile{fs: fsys, path: path}
+	data, err := fsys.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return f, lastSignState{}, nil
 	}
@@ -68,6 +69,20 @@ func openState(path string) (*stateFile, lastSignState, error) {
 			"and reset it with `bftnode reset-state --unsafe`", ErrCorruptState, path, err)
 	}
 	return f, s, nil
+}
+
+// ParseLastSigned is the height, round and step of the last-sign state
+// file whose content is data (in either format); empty data is the fresh
+// state. The simulator reads it off a disk's durable content.
+func ParseLastSigned(data []byte) (HRS, error) {
+	if len(data) == 0 {
+		return HRS{}, nil
+	}
+	s, _, _, err := parseState(data)
+	if err != nil {
+		return HRS{}, err
+	}
+	return s.hrs(), nil
 }
 
 // parseState decodes a state file in either format and says which, with
@@ -172,11 +187,11 @@ func (f *stateFile) save(s lastSignState) error {
 	if !f.slotted {
 		whole := make([]byte, 2*slotSize)
 		copy(whole[off:], slot)
-		if err := keyfile.WriteAtomic(f.path, whole); err != nil {
-			return err
+		if err := diskfs.WriteAtomic(f.fs, f.path, whole); err != nil {
+			return fmt.Errorf("privval: %w", err)
 		}
 		f.slotted = true
-	} else if err := writeInPlace(f.path, off, slot); err != nil {
+	} else if err := writeInPlace(f.fs, f.path, off, slot); err != nil {
 		return fmt.Errorf("privval: writing %s: %w", f.path, err)
 	}
 	f.seq = next
@@ -186,14 +201,14 @@ func (f *stateFile) save(s lastSignState) error {
 // writeInPlace writes data at off in the existing file at path and
 // fdatasyncs it. The file's size does not change, so its data is all that
 // must reach the disk.
-func writeInPlace(path string, off int64, data []byte) error {
-	fh, err := os.OpenFile(path, os.O_WRONLY, 0)
+func writeInPlace(fsys diskfs.FS, path string, off int64, data []byte) error {
+	fh, err := fsys.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
 	_, err = fh.WriteAt(data, off)
 	if err == nil {
-		err = fdatasync(fh)
+		err = fh.SyncData()
 	}
 	if cerr := fh.Close(); err == nil {
 		err = cerr

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -15,6 +14,15 @@ const (
 	ViolationTermination = "termination"
 	ViolationDoubleSign  = "double-sign"
 	ViolationBFTTime     = "bft-time"
+	// ViolationDurability: a correct validator sent an own message before
+	// the WAL record and the signer's state covering it were durable.
+	ViolationDurability = "durability"
+	// ViolationAccountability: a block a correct validator committed holds
+	// evidence against a correct validator.
+	ViolationAccountability = "accountability"
+	// ViolationEngine: an engine stopped on a failure the simulator did
+	// not inject, or could not start.
+	ViolationEngine = "engine"
 )
 
 // Violation is a broken guarantee found in a run.
@@ -52,6 +60,11 @@ type checker struct {
 	// world's check); misdated holds the proposed blocks that are not;
 	// times the decided blocks' times; correct the validators whose clocks
 	// are honest, by address (true for the correct ones).
+	// committed holds the evidence in the correct validators' decided
+	// blocks, by hash, and accused the validators it accuses.
+	committed map[types.Hash]bool
+	accused   map[types.Address]bool
+
 	timeErr  func(*types.Block) error
 	misdated map[types.BlockID]bool
 	times    map[int64]time.Time
@@ -66,6 +79,8 @@ func newChecker(Config) *checker {
 		misdated:  map[types.BlockID]bool{},
 		times:     map[int64]time.Time{},
 		correct:   map[types.Address]bool{},
+		committed: map[types.Hash]bool{},
+		accused:   map[types.Address]bool{},
 	}
 }
 
@@ -106,24 +121,25 @@ func (c *checker) signedVote(validator int, v *types.Vote, b *types.Block) {
 	c.signed[k] = v.BlockID
 }
 
-// decided checks Agreement and Validity for a correct validator's decision.
-func (c *checker) decided(validator int, d consensus.Decide, b *types.Block) {
-	if prev, ok := c.decisions[d.Height]; ok {
-		if prev.id != d.BlockID {
-			c.fail(ViolationAgreement, d.Height, "validator %d decided %s in round %d, validator %d decided %s in round %d",
-				prev.node, prev.id, prev.round, validator, d.BlockID, d.Round)
+// decided checks Agreement and Validity for a correct validator's
+// decision of block b (ID id) at height h, in round r.
+func (c *checker) decided(validator int, h int64, r int32, id types.BlockID, b *types.Block) {
+	if prev, ok := c.decisions[h]; ok {
+		if prev.id != id {
+			c.fail(ViolationAgreement, h, "validator %d decided %s in round %d, validator %d decided %s in round %d",
+				prev.node, prev.id, prev.round, validator, id, r)
 		}
 	} else {
-		c.decisions[d.Height] = decision{id: d.BlockID, node: validator, round: d.Round}
+		c.decisions[h] = decision{id: id, node: validator, round: r}
 	}
-	if !c.offered[d.BlockID] {
-		c.fail(ViolationValidity, d.Height, "validator %d decided %s, which nobody proposed", validator, d.BlockID)
+	if !c.offered[id] {
+		c.fail(ViolationValidity, h, "validator %d decided %s, which nobody proposed", validator, id)
 	}
-	if b == nil || !appValid(b, d.Height) {
-		c.fail(ViolationValidity, d.Height, "validator %d decided %s, which the application refuses", validator, d.BlockID)
+	if err := b.ValidateBasic(); err != nil || b.Header.ChainID != ChainID || b.Header.Height != h {
+		c.fail(ViolationValidity, h, "validator %d decided %s, which is not a valid block of this chain and height: %v", validator, id, err)
 		return
 	}
-	c.decidedTime(d.Height, b)
+	c.decidedTime(h, b)
 }
 
 // decidedTime checks BFT time on a height's first decided block: dated by
@@ -164,14 +180,20 @@ func (c *checker) decidedTime(h int64, b *types.Block) {
 	}
 }
 
-// testsLock reports whether proposal p puts a correct validator's lock to
-// the test: the validator (at rs) is locked on the value another correct
-// validator already decided at this height, and p, from a later round,
-// offers another value with no POL that could release the lock (none, or
-// one older than the lock). Only the locking rules (L22, L28) keep the
-// validator from prevoting it, and so the decision safe.
-func (c *checker) testsLock(rs consensus.RoundState, p *types.Proposal) bool {
-	d, ok := c.decisions[p.Height]
-	return ok && rs.Height == p.Height && rs.LockedRound >= 0 && rs.LockedValue == d.id &&
-		p.BlockID != d.id && p.Round > rs.LockedRound && p.POLRound < rs.LockedRound
+// committedEvidence checks the evidence in block b, which correct validator
+// validator decided: duplicate-vote evidence may accuse only a Byzantine
+// validator.
+func (c *checker) committedEvidence(validator int, b *types.Block) {
+	for _, ev := range b.Evidence {
+		c.committed[ev.Hash()] = true
+		dv, ok := ev.(*types.DuplicateVoteEvidence)
+		if !ok || dv.VoteA == nil {
+			continue
+		}
+		addr := dv.VoteA.ValidatorAddress
+		c.accused[addr] = true
+		if c.correct[addr] {
+			c.fail(ViolationAccountability, b.Header.Height, "correct validator %d committed evidence against correct validator %X", validator, addr[:6])
+		}
+	}
 }

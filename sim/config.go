@@ -1,61 +1,35 @@
 package sim
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 )
 
-// Behaviour names a Byzantine strategy.
+// Behaviour names how a Byzantine validator misbehaves: one that
+// Config.Misbehave knows, or Mix.
 type Behaviour string
 
-// The Byzantine behaviours. Byzantine validators collude: equivocating
-// proposers show one block to one half of the correct validators and
-// another block to the other half, and double-voters vote accordingly.
 const (
-	Correct    Behaviour = ""
-	Equivocate Behaviour = "equivocate" // equivocating proposer, and double votes to match
-	DoubleVote Behaviour = "doublevote" // two different prevotes and precommits per round
-	Silent     Behaviour = "silent"     // sends nothing
-	Amnesia    Behaviour = "amnesia"    // ignores its lock and valid value
-	Garbage    Behaviour = "garbage"    // votes correctly, and also sends malformed and forged messages
-	LockAttack Behaviour = "lockattack" // with the network before GST, attacks the locking rules (lockattack.go)
-	FutureTime Behaviour = "futuretime" // its clock runs an hour ahead, and it dates its proposals an hour after BFT time
-	Mix        Behaviour = "mix"        // each Byzantine validator picks one of equivocate … garbage by seed
+	// Correct is a validator that follows the protocol.
+	Correct Behaviour = ""
+	// Mix makes each Byzantine validator pick one of Config.MixOf by seed.
+	Mix Behaviour = "mix"
 )
 
-// Behaviours lists the selectable Byzantine behaviours.
-var Behaviours = []Behaviour{Equivocate, DoubleVote, Silent, Amnesia, Garbage, LockAttack, FutureTime, Mix}
-
-// mixed lists the behaviours Mix picks from: the lock attack commands the
-// whole network before GST, so it is not one validator's random pick.
-// FutureTime came later: left out, so that a seed picks what it always
-// picked and the regression seeds replay their runs.
-var mixed = []Behaviour{Equivocate, DoubleVote, Silent, Amnesia, Garbage}
-
-// FutureSkew is how far ahead a FutureTime validator's clock and proposed
-// block times are.
-const FutureSkew = time.Hour
-
-// ParseBehaviour checks a behaviour name.
-func ParseBehaviour(s string) (Behaviour, error) {
-	if s == "" || s == "none" {
-		return Correct, nil
-	}
-	b := Behaviour(s)
-	if !slices.Contains(Behaviours, b) {
-		names := make([]string, len(Behaviours))
-		for i, x := range Behaviours {
-			names[i] = string(x)
-		}
-		return "", fmt.Errorf("unknown behaviour %q (want none, %s)", s, strings.Join(names, ", "))
-	}
-	return b, nil
-}
+// Misbehave makes the misbehaviour of one run (the Byzantine validators
+// of a run may collude), which makes a validator misbehave as b: it
+// decorates the engine's dependencies (transport, signer, core) of the
+// validator whose key is key. The simulator has no misbehaviour of its own: the decorators are
+// test code (package internal/byzantine), which the tests and the
+// bftnode-sim development binary pass in, so that none is linked into the
+// bftnode binary.
+type Misbehave func() func(b string, key ed25519.PrivateKey, d *engine.Deps) error
 
 // NoGST disables GST: the network stays asynchronous for the whole run, and
 // only safety is checked.
@@ -67,8 +41,12 @@ type Config struct {
 	Validators int
 	Byzantine  int
 	Behaviour  Behaviour
-	Heights    int64
-	Seed       uint64
+	// Misbehave decorates the Byzantine validators' engines; MixOf lists
+	// the behaviours Mix picks from.
+	Misbehave Misbehave
+	MixOf     []Behaviour
+	Heights   int64
+	Seed      uint64
 
 	// GST is the virtual time after which the network is synchronous, or NoGST.
 	GST time.Duration
@@ -92,6 +70,10 @@ type Config struct {
 	CommitDelay time.Duration
 	// Timeouts of the consensus core.
 	Timeouts consensus.Timeouts
+	// Observe, if set, is called after each input a validator's engine
+	// handled and each crash, in the run's order (a trace writer, a UI).
+	// It must not change the run.
+	Observe func(Step)
 	// Trace, if set, receives the run step by step as JSON lines (trace.go),
 	// for the web view to play back.
 	Trace io.Writer
@@ -130,6 +112,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("byzantine count %d out of range [0, %d]", c.Byzantine, c.Validators)
 	case c.Byzantine > 0 && c.Behaviour == Correct:
 		return fmt.Errorf("%d byzantine validators need a --behaviour", c.Byzantine)
+	case c.Byzantine > 0 && c.Misbehave == nil:
+		return fmt.Errorf("%d byzantine validators need Config.Misbehave: the bftnode-sim development binary has the behaviours, bftnode does not", c.Byzantine)
+	case c.Byzantine > 0 && c.Behaviour == Mix && len(c.MixOf) == 0:
+		return fmt.Errorf("behaviour %q needs Config.MixOf", Mix)
 	case c.Heights < 1:
 		return fmt.Errorf("need at least one height, got %d", c.Heights)
 	case c.Delta <= 0:
@@ -163,6 +149,35 @@ func (c Config) ReplayCommand() string {
 	if c.GST != NoGST {
 		gst = c.GST.String()
 	}
-	return fmt.Sprintf("bftnode sim --validators %d --byzantine %d --behaviour %s --heights %d --gst %s --crashes %d --clock-skew %s --seed %d",
+	if c.Byzantine == 0 {
+		return fmt.Sprintf("bftnode sim --validators %d --heights %d --gst %s --crashes %d --clock-skew %s --seed %d",
+			c.Validators, c.Heights, gst, c.Crashes, c.ClockSkew, c.Seed)
+	}
+	return fmt.Sprintf("bftnode-sim --validators %d --byzantine %d --behaviour %s --heights %d --gst %s --crashes %d --clock-skew %s --seed %d",
 		c.Validators, c.Byzantine, b, c.Heights, gst, c.Crashes, c.ClockSkew, c.Seed)
+}
+
+// StepKind names what a validator's engine was handed.
+type StepKind string
+
+// The inputs of a step.
+const (
+	StepStart   StepKind = "start"   // the engine (re)started: handshake and WAL recovery
+	StepDeliver StepKind = "deliver" // a message from a peer (Step.From)
+	StepTimer   StepKind = "timer"   // a timer it set came due
+	StepCrash   StepKind = "crash"   // the validator crashed
+)
+
+// Step is what Config.Observe is told: at virtual time At, validator Node
+// handled an input of Kind (from peer From, or -1), after which its engine
+// was at Status and had stored blocks up to Height; Err is the engine's
+// failure, if it stopped.
+type Step struct {
+	At     time.Duration
+	Node   int
+	Kind   StepKind
+	From   int
+	Status msgs.Status
+	Height int64
+	Err    error
 }

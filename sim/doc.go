@@ -1,28 +1,42 @@
 // Package sim is a deterministic simulator of a bftnode validator network.
 //
-// N validators run the real consensus core (package consensus) over an
-// in-memory network driven by a seeded scheduler and a virtual clock. Before
-// GST (global stabilisation time) messages are delayed arbitrarily, reordered
-// and dropped, the network partitions, and validators crash and restart with
-// only what they persisted (their WAL, decided blocks and last-sign state).
-// After GST delays are bounded. Every validator's clock is off virtual time
-// by a fixed offset drawn from the seed; votes carry these clocks' readings
-// and blocks are dated by BFT time (the genesis time, then the weighted
-// median of the last commit's timestamps). Byzantine validators equivocate,
-// double-vote, stay silent, forget their locks, send garbage, or run their
-// clock an hour ahead and date their proposals so (FutureTime). Or they attack the
-// locking rules together with the network before GST (LockAttack): one
-// correct validator decides and is cut off while the others, locked on its
-// value, are offered other values, so a broken lock breaks Agreement.
+// N validators run the real engine (package consensus/engine), the code
+// every validator runs, stepped one input at a time on a virtual clock over
+// a simulated network driven by a seeded scheduler. Each has the real WAL
+// (consensus/wal) and the real signer with its last-sign state
+// (privval.FilePV) on an in-memory disk (internal/diskfs.Mem), the real
+// block store on an in-memory Pebble file system, and the kvstore
+// application in memory. Before GST (global stabilisation time) messages
+// are delayed arbitrarily, reordered and dropped, the network partitions,
+// and validators crash: at once, or halfway through handling a message
+// (their disk failing at a WAL write or sync, or after the signer's state
+// was written but not synced). A crash loses the engine's memory and
+// whatever the disks had not synced (a random prefix of an unsynced WAL
+// tail survives, so the last record may be torn); the validator restarts
+// through the engine's own recovery (handshake with a fresh application,
+// WAL replay). After GST delays are bounded. Every validator's clock is off
+// virtual time by a fixed offset drawn from the seed; votes carry these
+// clocks' readings and blocks are dated by BFT time.
+//
+// Byzantine validators misbehave through decorators of the engine's
+// transport, signer and core that the caller passes in (Config.Misbehave):
+// the simulator has none of its own, so the bftnode binary, which runs it
+// as `bftnode sim`, links none. The tests and the bftnode-sim development
+// binary pass in package internal/byzantine's (equivocate, doublevote,
+// silent, amnesia, futuretime); its equivocating validators collude.
 //
 // After each run the simulator checks Agreement, Validity, Termination after
 // GST, that no correct validator signed two different votes for one
-// height, round and type, and BFT time: every decided block is dated by
-// the weighted median of its last commit, within the correct validators'
-// timestamps there and after the block before, no correct validator votes
-// for a block dated otherwise, and every correct precommit is dated at
-// least 1 ms after its block. The same Config (with its Seed) always produces the
-// same run, so any violation replays from its seed. With Config.Trace set,
-// a run is written step by step as JSON lines (trace.go) for the web view
-// (package ui) to play back.
+// height, round and type, durability (a correct validator's own proposal
+// or vote leaves it only once its WAL record and the signer's state that
+// cover it are on disk, as a crash at that moment would find them), and
+// BFT time: every decided block is dated by the weighted median of its
+// last commit, within the correct validators' timestamps there and after
+// the block before, no correct validator votes for a block dated
+// otherwise, and every correct precommit is dated at least 1 ms after its
+// block. The same Config (with its Seed) always produces the same run, so
+// any violation replays from its seed. With Config.Trace set, a run is
+// written step by step as JSON lines (trace.go: each core's steps, the
+// votes and proposals sent, partitions, crashes) for the web view (package
+// ui) to play back.
 package sim

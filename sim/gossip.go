@@ -1,12 +1,42 @@
 package sim
 
 import (
-	"github.com/bftnode/bftnode/consensus"
-	"github.com/bftnode/bftnode/types"
+	"context"
+
+	"time"
+
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 )
 
 // catchupBatch is how many decided heights a node sends a peer that is behind.
 const catchupBatch = 8
+
+// message is what travels on a simulated link: a consensus message, or
+// (msg nil) a node's announcement of the height it is at.
+type message struct {
+	from   int
+	msg    msgs.Msg
+	status int64
+}
+
+// gossip is a node's volatile network state: where its engine is, the
+// peers' verified messages it heard at this height (relayed when it
+// stalls), when it last helped each peer, and which own messages the
+// checker has seen leave.
+type gossip struct {
+	status, lastTick msgs.Status
+	heard            []message
+	helped           map[int]time.Duration
+	checked          map[string]bool
+}
+
+func newGossip() gossip {
+	return gossip{helped: map[int]time.Duration{}, checked: map[string]bool{}}
+}
+
+// hear keeps a peer's verified message of this height for relaying.
+func (g *gossip) hear(m msgs.Msg) { g.heard = append(g.heard, message{msg: m}) }
 
 // receive is a message arriving from the network.
 func (n *node) receive(m message) {
@@ -14,120 +44,67 @@ func (n *node) receive(m message) {
 		return
 	}
 	n.w.stats.Delivered++
-	n.handle(m)
+	if m.msg == nil {
+		if m.status < n.gossip.status.Height {
+			n.help(m.from, m.status)
+		}
+		return
+	}
+	n.step(StepDeliver, m.from, func(ctx context.Context) error {
+		return n.eng.Deliver(ctx, msgs.Inbound{From: peerID(m.from), Msg: m.msg})
+	})
 }
 
-// handle checks a message at the edge, as the p2p layer does, and turns it
-// into core events. Messages for a later height wait; a message from a peer
-// at an earlier height gets that peer the blocks it lacks.
-func (n *node) handle(m message) {
-	h := n.core.RoundState().Height
-	switch mh := m.height(); {
-	case mh < h:
-		n.help(m.from, mh)
-		return
-	case mh > h:
-		if mh <= h+catchupBatch && len(n.future) < maxFuture && m.kind != msgStatus {
-			n.future = append(n.future, m)
-		}
-		return
+// announce tells every peer the height this node is at, so that peers
+// ahead of it send it the blocks it lacks.
+func (n *node) announce() {
+	for to := range n.w.nodes {
+		n.w.send(n.idx, to, message{status: n.gossip.status.Height})
 	}
-	vals := n.w.valsAt(h)
-	now := n.now()
-	switch m.kind {
-	case msgVote:
-		if n.w.verifyVote(vals, m.vote) != nil {
-			n.w.stats.Rejected++
-			return
-		}
-		n.hear(m)
-		v := m.vote
-		if n.behaviour == LockAttack {
-			v = n.w.attack.blind(v)
-		}
-		n.input(consensus.VoteReceived{Vote: v, Now: now}, nil, false)
-	case msgProposal:
-		if n.w.verifyProposal(vals, m.proposal) != nil || m.block == nil || blockID(m.block) != m.proposal.BlockID {
-			n.w.stats.Rejected++
-			return
-		}
-		if n.isCorrect() && !n.heardSet[m.proposal] && n.w.check.testsLock(n.core.RoundState(), m.proposal) {
-			if m.proposal.POLRound < 0 {
-				n.w.stats.FreshLockTests++
-			} else {
-				n.w.stats.StaleLockTests++
+}
+
+// startTicker makes the node, whenever its position has not moved for a
+// gossip interval, relay what it heard at this height and announce its
+// height again: gossip's promise, after GST, that a message one correct
+// node received reaches every correct node (the locking rules rely on it).
+// The engine itself re-sends its own messages (Config.RebroadcastInterval).
+func (n *node) startTicker() {
+	var tick func()
+	tick = func() {
+		g := &n.gossip
+		if g.status == g.lastTick {
+			n.w.stats.Retransmits++
+			for _, m := range g.heard {
+				for to := range n.w.nodes {
+					n.w.send(n.idx, to, m)
+				}
 			}
+			n.announce()
 		}
-		n.hear(m)
-		n.input(consensus.ProposalReceived{Proposal: m.proposal, Now: now}, m.block, false)
-		n.input(consensus.ValueReceived{Height: h, BlockID: m.proposal.BlockID, Now: now}, nil, false)
-	case msgCatchup:
-		if m.block == nil || blockID(m.block) != m.commit.BlockID || vals.VerifyCommit(chainID, m.commit.BlockID, h, m.commit) != nil {
-			n.w.stats.Rejected++
-			return
-		}
-		n.input(consensus.ValueReceived{Height: h, BlockID: m.commit.BlockID, Now: now}, m.block, false)
-		n.input(consensus.CommitReceived{Commit: m.commit, Now: now}, nil, false)
+		g.lastTick = g.status
+		n.later(gossipInterval, tick)
 	}
+	n.later(n.w.randDur(gossipInterval/2, gossipInterval), tick)
 }
 
 // help sends a peer at height h the decided blocks and commits from h on,
 // at most once per gossip interval.
 func (n *node) help(peer int, h int64) {
-	if n.behaviour == Silent || peer < 0 {
+	if at, ok := n.gossip.helped[peer]; ok && n.w.sched.now-at < gossipInterval {
 		return
 	}
-	if at, ok := n.helped[peer]; ok && n.w.sched.now-at < gossipInterval {
-		return
-	}
-	n.helped[peer] = n.w.sched.now
-	for hh := h; hh < h+catchupBatch; hh++ {
-		st, ok := n.store[hh]
-		if !ok {
+	n.gossip.helped[peer] = n.w.sched.now
+	for hh := h; hh < h+catchupBatch && hh <= n.store.Height(); hh++ {
+		b, err := n.store.LoadBlock(hh)
+		if err != nil {
 			return
 		}
-		n.w.send(n.idx, peer, message{kind: msgCatchup, block: st.block, commit: st.commit})
+		c, err := n.store.LoadBlockCommit(hh)
+		if err != nil {
+			if c, err = n.store.LoadSeenCommit(hh); err != nil {
+				return
+			}
+		}
+		n.w.send(n.idx, peer, message{msg: engine.CommitMsg{Block: b, Commit: c}})
 	}
-}
-
-// hear keeps a verified message of the current height for relaying. Silent,
-// garbage-sending and lock-attacking nodes relay nothing (a lock attacker
-// would leak what the attack hides); the others relay what they hear, once
-// per distinct message.
-func (n *node) hear(m message) {
-	if n.behaviour == Silent || n.behaviour == Garbage || n.behaviour == LockAttack {
-		return
-	}
-	key := any(m.vote)
-	if m.kind == msgProposal {
-		key = m.proposal
-	}
-	if n.heardSet[key] {
-		return
-	}
-	n.heardSet[key] = true
-	n.heard = append(n.heard, m)
-}
-
-// verifyVote checks a vote's signature once per message: every node is
-// delivered the same *types.Vote (again when it is retransmitted or
-// relayed), and the result cannot differ between them, so the simulator
-// need not pay for many verifications of one vote.
-func (w *world) verifyVote(vals *types.ValidatorSet, v *types.Vote) error {
-	return w.verifyOnce(v, func() error { return types.VerifyVote(chainID, vals, v) })
-}
-
-// verifyProposal checks a proposal's signature by the proposer of its round
-// once per message, as verifyVote does for votes.
-func (w *world) verifyProposal(vals *types.ValidatorSet, p *types.Proposal) error {
-	return w.verifyOnce(p, func() error { return types.VerifyProposal(chainID, vals.ProposerForRound(p.Round), p) })
-}
-
-func (w *world) verifyOnce(msg any, verify func() error) error {
-	if err, ok := w.verified[msg]; ok {
-		return err
-	}
-	err := verify()
-	w.verified[msg] = err
-	return err
 }

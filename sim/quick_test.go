@@ -6,17 +6,32 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bftnode/bftnode/internal/byzantine"
 )
 
 // seeds is how many seeds each configuration of the quick set runs; the
-// long form (BFTNODE_LONG=1, `make test-long`) runs many more.
+// long form (BFTNODE_LONG=1, `make test-long`) runs 50 times more.
 func seeds(quick uint64) uint64 {
 	if os.Getenv("BFTNODE_LONG") != "" {
-		return quick * 20
+		return quick * 50
 	}
 	return quick
+}
+
+// behaviours are the Byzantine behaviours the quick set runs: package
+// internal/byzantine's modes, and a mix of them.
+var behaviours = []Behaviour{"equivocate", "doublevote", "silent", "amnesia", "futuretime", Mix}
+
+// byzantineConfig is cfg with the Byzantine validators' decorators.
+func byzantineConfig(cfg Config) Config {
+	cfg.Misbehave = byzantine.Misbehaviour(ChainID)
+	cfg.MixOf = []Behaviour{"equivocate", "doublevote", "silent", "amnesia"}
+	return cfg
 }
 
 // name is a behaviour's name in test names.
@@ -27,17 +42,13 @@ func name(b Behaviour) string {
 	return string(b)
 }
 
-// runSeeds runs cfg for seeds 1..count and returns the summary.
+// runSeeds runs cfg for seeds 1..count, on every CPU, and returns the
+// summary (in seed order: it does not depend on the CPUs).
 func runSeeds(t *testing.T, cfg Config, count uint64) Summary {
 	t.Helper()
 	var s Summary
-	for seed := uint64(1); seed <= count; seed++ {
-		cfg.Seed = seed
-		r, err := Run(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Add(r)
+	if err := RunSeeds(context.Background(), cfg, 1, count, runtime.GOMAXPROCS(0), func(r Result, _ uint64) { s.Add(r) }); err != nil {
+		t.Fatal(err)
 	}
 	return s
 }
@@ -50,14 +61,14 @@ func TestSafeAndLiveWithinF(t *testing.T) {
 	for _, tc := range []struct {
 		n     int
 		seeds uint64
-	}{{4, 40}, {7, 10}} {
-		for _, b := range append([]Behaviour{Correct}, Behaviours...) {
+	}{{4, 12}, {7, 4}} {
+		for _, b := range append([]Behaviour{Correct}, behaviours...) {
 			f := (tc.n - 1) / 3
 			if b == Correct {
 				f = 0
 			}
 			t.Run(fmt.Sprintf("n=%d/%s", tc.n, name(b)), func(t *testing.T) {
-				cfg := DefaultConfig()
+				cfg := byzantineConfig(DefaultConfig())
 				cfg.Validators, cfg.Byzantine, cfg.Behaviour, cfg.Crashes = tc.n, f, b, 2
 				s := runSeeds(t, cfg, seeds(tc.seeds))
 				for _, v := range s.Violations {
@@ -75,14 +86,14 @@ func TestSafeAndLiveWithinF(t *testing.T) {
 // unbounded reordering) for the whole run: liveness is not promised, but
 // safety must hold.
 func TestSafeWithoutGST(t *testing.T) {
-	for _, b := range append([]Behaviour{Correct}, Behaviours...) {
+	for _, b := range append([]Behaviour{Correct}, behaviours...) {
 		t.Run(name(b), func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := byzantineConfig(DefaultConfig())
 			cfg.Byzantine, cfg.Behaviour, cfg.GST, cfg.Crashes, cfg.Heights = 1, b, NoGST, 3, 10
 			if b == Correct {
 				cfg.Byzantine = 0
 			}
-			s := runSeeds(t, cfg, seeds(6))
+			s := runSeeds(t, cfg, seeds(3))
 			for _, v := range s.Violations {
 				t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
 			}
@@ -94,8 +105,8 @@ func TestSafeWithoutGST(t *testing.T) {
 // equivocating), the simulator finds two correct validators deciding
 // different blocks, as the theory says it must be able to.
 func TestBoundIsTight(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Byzantine, cfg.Behaviour = 2, Equivocate
+	cfg := byzantineConfig(DefaultConfig())
+	cfg.Byzantine, cfg.Behaviour = 2, "equivocate"
 	s := runSeeds(t, cfg, 10)
 	for _, v := range s.Violations {
 		if v.Kind == ViolationAgreement {
@@ -109,7 +120,7 @@ func TestBoundIsTight(t *testing.T) {
 // TestReplayIsDeterministic: a seed reproduces its run exactly, so a
 // violation's replay command shows the same failure.
 func TestReplayIsDeterministic(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := byzantineConfig(DefaultConfig())
 	cfg.Byzantine, cfg.Behaviour, cfg.Seed = 1, Mix, 7
 	a, err := Run(cfg)
 	if err != nil {
@@ -119,6 +130,7 @@ func TestReplayIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.Config.Misbehave, b.Config.Misbehave = nil, nil // funcs are never DeepEqual
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("same seed, different runs:\n%+v\n%+v", a, b)
 	}
@@ -135,9 +147,17 @@ func TestReplayIsDeterministic(t *testing.T) {
 // TestRunSeedsMatchesSequentialRuns: the parallel runner folds results in
 // seed order, so its summary equals the one built run by run.
 func TestRunSeedsMatchesSequentialRuns(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := byzantineConfig(DefaultConfig())
 	cfg.Byzantine, cfg.Behaviour, cfg.Heights = 1, Mix, 5
-	want := runSeeds(t, cfg, 6)
+	var want Summary
+	for seed := uint64(1); seed <= 6; seed++ {
+		cfg.Seed = seed
+		r, err := Run(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Add(r)
+	}
 	var got Summary
 	var calls uint64
 	err := RunSeeds(context.Background(), cfg, 1, 6, 3, func(r Result, done uint64) {
@@ -172,12 +192,59 @@ func TestRunSeedsStopsWhenCancelled(t *testing.T) {
 	}
 }
 
+// TestCrashesNeverDoubleSign: correct validators crash often, at any
+// moment: between events, halfway through one (at a WAL write or sync, or
+// between the signer's write of its state and its sync), and lose what
+// their disks had not synced (torn WAL tails, unsynced state writes). Each
+// restarts through the engine's real recovery. None ever signs two
+// different votes for one height, round and type or sends an own message
+// before it is durable, and all decide every height after GST.
+func TestCrashesNeverDoubleSign(t *testing.T) {
+	for _, n := range []int{4, 7} {
+		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Validators, cfg.Crashes = n, 8
+			s := runSeeds(t, cfg, seeds(8))
+			for _, v := range s.Violations {
+				t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
+			}
+			if want := int64(s.Runs) * cfg.Heights; s.HeightsDecided != want {
+				t.Errorf("decided %d heights over %d runs, want %d", s.HeightsDecided, s.Runs, want)
+			}
+			if s.Stats.PowerCuts == 0 || s.Stats.LostWrites == 0 {
+				t.Errorf("over %d runs %d crashes came halfway through an event and %d lost unsynced writes; want both", s.Runs, s.Stats.PowerCuts, s.Stats.LostWrites)
+			}
+		})
+	}
+}
+
+// TestEquivocatorsAreConvicted (accountability): in every run the one
+// Byzantine validator, equivocating or double-voting, ends with
+// duplicate-vote evidence against it in a block the correct validators
+// committed, and no correct validator is ever accused (a violation).
+func TestEquivocatorsAreConvicted(t *testing.T) {
+	for _, b := range []Behaviour{"equivocate", "doublevote"} {
+		t.Run(string(b), func(t *testing.T) {
+			cfg := byzantineConfig(DefaultConfig())
+			cfg.Byzantine, cfg.Behaviour, cfg.Crashes = 1, b, 2
+			s := runSeeds(t, cfg, seeds(6))
+			for _, v := range s.Violations {
+				t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
+			}
+			if s.Stats.Accused != uint64(s.Runs) {
+				t.Errorf("over %d runs, %d validators were convicted (%d pieces of evidence committed); want the Byzantine one of each run",
+					s.Runs, s.Stats.Accused, s.Stats.CommittedEvidence)
+			}
+		})
+	}
+}
+
 // TestRegressionSeeds replays seeds that once failed. 329, 3864, 6568,
 // 7528, 7797 and 8996 (n=4, 1 mix, 2 crashes) stalled a validator forever:
 // a crash between a decision and the next StartHeight left only late inputs
 // of the decided height in its log, whose replay never started a height.
 func TestRegressionSeeds(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := byzantineConfig(DefaultConfig())
 	cfg.Byzantine, cfg.Behaviour, cfg.Crashes = 1, Mix, 2
 	for _, seed := range []uint64{329, 3864, 6568, 7528, 7797, 8996} {
 		cfg.Seed = seed
@@ -188,5 +255,21 @@ func TestRegressionSeeds(t *testing.T) {
 		for _, v := range r.Violations {
 			t.Errorf("seed %d: %v\n  replay: %s", seed, v, cfg.ReplayCommand())
 		}
+	}
+	// Seed 657 (4 crashes, 3 heights, GST 2s) stalled height 1 for good:
+	// two validators' nil precommits were signed, their WAL records lost
+	// in power cuts, and the signers refused the precommits asked anew
+	// (the engine now sends the nil precommit the signer holds).
+	cfg = DefaultConfig()
+	cfg.Crashes, cfg.Heights, cfg.GST, cfg.Seed = 4, 3, 2*time.Second, 657
+	r, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range r.Violations {
+		t.Errorf("%v\n  replay: %s", v, cfg.ReplayCommand())
+	}
+	if r.Stats.PowerCuts == 0 {
+		t.Errorf("seed 657 no longer cuts the power halfway through an event: it no longer tests what it was kept for")
 	}
 }

@@ -10,22 +10,26 @@ import (
 
 // Stats counts what happened in a run.
 type Stats struct {
-	Sent        uint64 `json:"sent"`
-	Delivered   uint64 `json:"delivered"`
-	Dropped     uint64 `json:"dropped"`
-	Rejected    uint64 `json:"rejected"` // refused at the edge: bad signature, unknown validator, mismatched block
-	Refused     uint64 `json:"refused"`  // refused by the core
-	Evidence    uint64 `json:"evidence"`
-	Retransmits uint64 `json:"retransmits"`
-	Partitions  uint64 `json:"partitions"`
-	Crashes     uint64 `json:"crashes"`
-	Restarts    uint64 `json:"restarts"`
-	// FreshLockTests and StaleLockTests count the proposals that put a
-	// correct validator's lock on an already decided value to the test
-	// (checker.testsLock): of a fresh value (L22), or with a POL older than
-	// the lock (L28).
-	FreshLockTests uint64 `json:"fresh_lock_tests"`
-	StaleLockTests uint64 `json:"stale_lock_tests"`
+	Sent      uint64 `json:"sent"`
+	Delivered uint64 `json:"delivered"`
+	Dropped   uint64 `json:"dropped"`
+	Rejected  uint64 `json:"rejected"` // refused at the edge: bad signature, unknown validator, mismatched block
+	Refused   uint64 `json:"refused"`  // refused by the core
+	// Evidence counts the equivocations correct validators detected,
+	// CommittedEvidence the distinct evidence in their decided blocks,
+	// Accused the validators it accuses.
+	Evidence          uint64 `json:"evidence"`
+	CommittedEvidence uint64 `json:"committed_evidence"`
+	Accused           uint64 `json:"accused"`
+	Retransmits       uint64 `json:"retransmits"`
+	Partitions        uint64 `json:"partitions"`
+	Crashes           uint64 `json:"crashes"`
+	Restarts          uint64 `json:"restarts"`
+	// PowerCuts counts the crashes that came halfway through an event (a
+	// disk failing at a WAL write or sync, or at the signer's state sync),
+	// LostWrites the crashes that lost unsynced data.
+	PowerCuts  uint64 `json:"power_cuts"`
+	LostWrites uint64 `json:"lost_writes"`
 	// MisdatedProposals counts the signed proposals of blocks not dated by
 	// BFT time (a FutureTime proposer's); RaisedVoteTimes the correct
 	// validators' votes dated after their clock, 1 ms after the block they
@@ -70,7 +74,7 @@ func (w *world) run() Result {
 	if cfg.GST == NoGST {
 		stormUntil, horizon = asyncHorizon, asyncHorizon
 	}
-	if cfg.Partitions && w.attack == nil { // the lock attack has the network to itself
+	if cfg.Partitions {
 		w.schedulePartitions(stormUntil)
 	}
 	w.scheduleCrashes(stormUntil)
@@ -82,9 +86,10 @@ func (w *world) run() Result {
 			break
 		}
 	}
+	w.stats.CommittedEvidence, w.stats.Accused = uint64(len(w.check.committed)), uint64(len(w.check.accused))
 	res := Result{
 		Config: cfg, Seed: cfg.Seed,
-		HeightsDecided: w.minDecided(),
+		HeightsDecided: min(w.minDecided(), cfg.Heights),
 		DecisionRounds: map[int64]int32{},
 		VirtualTime:    w.sched.now,
 		Stats:          w.stats,
@@ -149,12 +154,14 @@ func (s *Summary) Add(r Result) {
 	st.Rejected += r.Stats.Rejected
 	st.Refused += r.Stats.Refused
 	st.Evidence += r.Stats.Evidence
+	st.CommittedEvidence += r.Stats.CommittedEvidence
+	st.Accused += r.Stats.Accused
 	st.Retransmits += r.Stats.Retransmits
 	st.Partitions += r.Stats.Partitions
 	st.Crashes += r.Stats.Crashes
 	st.Restarts += r.Stats.Restarts
-	st.FreshLockTests += r.Stats.FreshLockTests
-	st.StaleLockTests += r.Stats.StaleLockTests
+	st.PowerCuts += r.Stats.PowerCuts
+	st.LostWrites += r.Stats.LostWrites
 	st.MisdatedProposals += r.Stats.MisdatedProposals
 	st.RaisedVoteTimes += r.Stats.RaisedVoteTimes
 	if s.HeightsDecided > 0 {

@@ -2,13 +2,17 @@ package sim
 
 import (
 	"bufio"
+	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/bftnode/bftnode/consensus"
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/consensus/msgs"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -57,8 +61,9 @@ type traceHeader struct {
 	Validators []traceValidator `json:"validators"`
 }
 
-// tracer writes a run's trace; the world calls it at each step, send,
-// partition, crash and restart. Its first write error is kept and reported
+// tracer writes a run's trace: each validator's core is wrapped to report
+// its steps (traceCore), and the world calls it at each send, partition,
+// crash and restart. Its first write error is kept and reported
 // when the run ends.
 type tracer struct {
 	w    *bufio.Writer
@@ -146,30 +151,72 @@ func (t *tracer) step(at time.Duration, n int, ev consensus.Event, acts []consen
 	}
 }
 
+// tracedCore is a validator's consensus core with every step it accepts
+// written to the trace.
+type tracedCore struct {
+	engine.Core
+	n *node
+}
+
+func (c tracedCore) Step(ev consensus.Event) ([]consensus.Action, error) {
+	before := c.Core.RoundState()
+	acts, err := c.Core.Step(ev)
+	if err == nil {
+		c.n.w.trace.step(c.n.w.sched.now, c.n.idx, ev, acts, before, c.Core.RoundState())
+	}
+	return acts, err
+}
+
+// traceCore returns a WrapCore that puts tracedCore around what wrap (nil
+// for none: the core itself) makes of node n's core.
+func traceCore(wrap func(*consensus.State) engine.Core, n *node) func(*consensus.State) engine.Core {
+	return func(s *consensus.State) engine.Core {
+		var c engine.Core = s
+		if wrap != nil {
+			c = wrap(s)
+		}
+		return tracedCore{Core: c, n: n}
+	}
+}
+
 // sent records a validly signed vote or proposal the first time it is
 // sent (or relayed), under the index of the validator that signed it.
 func (t *tracer) sent(w *world, m message) {
 	at := w.sched.now
-	switch {
-	case m.kind == msgVote && m.vote != nil && !t.seen[string(m.vote.Signature)]:
-		v := m.vote
+	switch msg := m.msg.(type) {
+	case msgs.VoteMsg:
+		v := msg.Vote
+		if v == nil || t.seen[string(v.Signature)] {
+			return
+		}
 		t.seen[string(v.Signature)] = true
-		if w.verifyVote(w.valsAt(v.Height), v) != nil {
+		n, ok := t.index[v.ValidatorAddress]
+		if !ok || v.ValidateBasic() != nil || !ed25519.Verify(w.nodes[n].pub(), types.VoteSignBytes(ChainID, v), v.Signature) {
 			return // garbage
 		}
 		typ := "prevote"
 		if v.Type == types.PrecommitType {
 			typ = "precommit"
 		}
-		t.write(traceRecord{K: "vote", At: ms(at), N: t.index[v.ValidatorAddress], H: v.Height, R: v.Round, T: typ, B: hashOf(v.BlockID)})
-	case m.kind == msgProposal && m.proposal != nil && !t.seen[string(m.proposal.Signature)]:
-		p := m.proposal
-		t.seen[string(p.Signature)] = true
-		vals := w.valsAt(p.Height)
-		if w.verifyProposal(vals, p) != nil {
+		t.write(traceRecord{K: "vote", At: ms(at), N: n, H: v.Height, R: v.Round, T: typ, B: hashOf(v.BlockID)})
+	case msgs.ProposalMsg:
+		p := msg.Proposal
+		if p == nil || t.seen[string(p.Signature)] {
 			return
 		}
-		t.write(traceRecord{K: "proposal", At: ms(at), N: t.index[vals.ProposerForRound(p.Round).Address], H: p.Height, R: p.Round, B: hashOf(p.BlockID)})
+		t.seen[string(p.Signature)] = true
+		// The signer is the sender when it first leaves, else (a relay) the
+		// validator whose key it verifies with.
+		signedBy := func(n *node) bool {
+			return types.VerifyProposal(ChainID, &types.Validator{PubKey: n.pub()}, p) == nil
+		}
+		signer := m.from
+		if !signedBy(w.nodes[signer]) {
+			if signer = slices.IndexFunc(w.nodes, signedBy); signer < 0 {
+				return // garbage
+			}
+		}
+		t.write(traceRecord{K: "proposal", At: ms(at), N: signer, H: p.Height, R: p.Round, B: hashOf(p.BlockID)})
 	}
 }
 

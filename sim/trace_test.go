@@ -15,8 +15,8 @@ import (
 // validators equivocate) and checks that the trace holds what the checker
 // saw, and that tracing changes nothing in the run.
 func TestTraceRecordsTheRunUnchanged(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Byzantine, cfg.Behaviour, cfg.Heights, cfg.Seed = 2, Equivocate, 8, 1
+	cfg := byzantineConfig(DefaultConfig())
+	cfg.Byzantine, cfg.Behaviour, cfg.Heights, cfg.Seed = 2, "equivocate", 8, 1
 	cfg.Crashes = 1
 	plain, err := Run(cfg)
 	if err != nil {
@@ -65,7 +65,7 @@ func TestTraceRecordsTheRunUnchanged(t *testing.T) {
 			votes[k][*r.B] = true
 		}
 	}
-	if len(header.Validators) != 4 || header.Validators[2].Behaviour != Equivocate || header.Validators[0].Behaviour != Correct {
+	if len(header.Validators) != 4 || header.Validators[2].Behaviour != "equivocate" || header.Validators[0].Behaviour != Correct {
 		t.Fatalf("header validators %+v", header.Validators)
 	}
 	for _, k := range []string{"step", "vote", "proposal", "lock", "decide", "partition", "crash", "restart"} {

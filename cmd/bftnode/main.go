@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/bftnode/bftnode/sim/simcli"
 )
 
 // Exit codes.
@@ -18,7 +20,7 @@ const (
 )
 
 // errViolations makes `bftnode sim` exit with exitViolations.
-var errViolations = errors.New("the simulator found violations")
+var errViolations = simcli.ErrViolations
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -39,7 +39,7 @@ Its files live in a home directory (--home, default ~/.bftnode):
   data/                            block store, consensus WAL, app database`,
 		Example: `  bftnode init --chain-id my-chain --moniker alice
   bftnode testnet --v 4 --o ./localnet/build
-  bftnode sim --validators 4 --byzantine 1 --behaviour equivocate --seeds 100
+  bftnode sim --validators 4 --crashes 2 --seeds 100
   bftnode tx foo=bar && bftnode query foo`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

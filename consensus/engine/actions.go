@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/bftnode/bftnode/consensus"
@@ -45,7 +47,7 @@ func (e *Engine) do(ctx context.Context, a consensus.Action) error {
 	case consensus.SignVote:
 		return e.signVote(a)
 	case consensus.ScheduleTimeout:
-		e.after(a.Duration, timerEvent{kind: timerTimeout, height: a.Height, round: a.Round, step: a.Step})
+		e.after(a.Duration, Timer{kind: timerTimeout, height: a.Height, round: a.Round, step: a.Step})
 	case consensus.Decide:
 		return e.decide(ctx, a)
 	case consensus.ReportEvidence:
@@ -66,15 +68,60 @@ func (e *Engine) signVote(a consensus.SignVote) error {
 		after = b.Header.Time
 	}
 	v.Timestamp = types.VoteTime(v.Timestamp, after)
-	ok, err := e.signLogged("vote", kindVote, func(alongside func() error) error {
-		return e.d.Signer.SignVoteAlongside(e.chain, &v, alongside)
-	}, func() ([]byte, error) { return encodeVote(&v, v.Timestamp) })
+	ok, err := e.signLoggedVote(&v)
+	if err == nil && !ok {
+		ok, err = e.signedBefore(&v)
+	}
 	if !ok {
 		return err
 	}
 	e.release(v.Signature, VoteMsg{Vote: &v}, consensus.VoteReceived{Vote: &v, Now: v.Timestamp})
 	e.trace.markVote(v.Type)
 	return nil
+}
+
+// signLoggedVote signs and logs an own vote (see signLogged).
+func (e *Engine) signLoggedVote(v *types.Vote) (bool, error) {
+	return e.signLogged("vote", kindVote, func(alongside func() error) error {
+		return e.d.Signer.SignVoteAlongside(e.chain, v, alongside)
+	}, func() ([]byte, error) { return encodeVote(v, v.Timestamp) })
+}
+
+// signedBefore handles a vote the signer refused: after a crash that lost
+// its WAL record, the signer may hold a vote of this round and type it
+// signed for another value, which was never sent, since a vote leaves only
+// once its WAL record is durable. For a prevote (nil, or a block of this
+// height) and for a nil precommit, that vote is looked for (the signer
+// gives back its saved signature for the one it signed, and refuses the
+// others), then logged and, when found, replaces v, so the round still
+// gets this validator's vote and can reach its quorum. No second signature
+// is ever made. A precommit for a block is not looked for: the lock that
+// came with it was lost with the WAL, and sending it without the lock
+// could help another block be decided in a later round.
+func (e *Engine) signedBefore(v *types.Vote) (bool, error) {
+	ids := []types.BlockID{{}}
+	if v.Type == types.PrevoteType {
+		for id := range e.blocks {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i].Hash[:], ids[j].Hash[:]) < 0 })
+	for _, id := range ids {
+		if id == v.BlockID {
+			continue
+		}
+		c := *v
+		c.BlockID, c.Signature = id, nil
+		ok, err := e.signLoggedVote(&c)
+		if ok || err != nil {
+			if ok {
+				e.log.Warn("sending the vote the signer signed before a crash lost its WAL record", append(e.pos(), "type", v.Type, "block", id)...)
+				*v = c
+			}
+			return ok, err
+		}
+	}
+	return false, nil
 }
 
 // signProposal signs an own proposal and logs it (see signLogged), then
@@ -150,7 +197,7 @@ func (e *Engine) requestValue(ctx context.Context, a consensus.RequestValue) err
 	if !e.cfg.CreateEmptyBlocks && len(e.d.Mempool.ReapMaxBytesMaxGas(1<<20, -1)) == 0 {
 		e.waitValue = &a
 		if e.cfg.CreateEmptyBlocksInterval > 0 {
-			e.after(e.cfg.CreateEmptyBlocksInterval, timerEvent{kind: timerEmptyBlock, height: a.Height, round: a.Round})
+			e.after(e.cfg.CreateEmptyBlocksInterval, Timer{kind: timerEmptyBlock, height: a.Height, round: a.Round})
 		}
 		return nil
 	}
@@ -298,7 +345,7 @@ func (e *Engine) decide(ctx context.Context, a consensus.Decide) error {
 		return err
 	}
 	e.logTrace(b.Header.Height)
-	e.after(e.cfg.CommitDelay, timerEvent{kind: timerStartHeight, height: e.height()})
+	e.after(e.cfg.CommitDelay, Timer{kind: timerStartHeight, height: e.height()})
 	return nil
 }
 

@@ -6,6 +6,31 @@ import (
 	"time"
 )
 
+// Timers runs the engine's timers: after d, whoever runs the engine hands
+// t back to it with Engine.Fire. A caller stepping the engine itself (the
+// simulator) implements it on its own clock; Run implements it on
+// Deps.Clock.
+type Timers interface {
+	Schedule(d time.Duration, t Timer)
+}
+
+// clockTimers is Run's Timers: a timer fires on the clock's goroutine and
+// is passed to Run's loop on fired, unless Run has returned (done closed).
+type clockTimers struct {
+	clock Clock
+	fired chan<- Timer
+	done  <-chan struct{}
+}
+
+func (c clockTimers) Schedule(d time.Duration, t Timer) {
+	c.clock.AfterFunc(d, func() {
+		select {
+		case c.fired <- t:
+		case <-c.done:
+		}
+	})
+}
+
 // RealClock is the system clock.
 type RealClock struct{}
 

@@ -127,7 +127,8 @@ type EvidencePool interface {
 }
 
 // Deps are the engine's collaborators. All are required except Clock
-// (default RealClock), Evidence and WrapCore.
+// (default RealClock), Timers (needed only to step the engine without
+// Run), Evidence and WrapCore.
 type Deps struct {
 	Transport Transport
 	Store     BlockStore
@@ -136,6 +137,9 @@ type Deps struct {
 	Signer    privval.Signer
 	WAL       *wal.WAL
 	Clock     Clock
+	// Timers runs the engine's timers when the caller steps the engine
+	// itself (Start, Deliver, Fire); Run ignores it and runs them on Clock.
+	Timers Timers
 	// Evidence, if set, puts evidence in blocks; nil proposes none and
 	// refuses a proposal that carries some.
 	Evidence EvidencePool

@@ -1,7 +1,17 @@
 // Package engine runs the pure consensus core (package consensus) for real:
-// one goroutine, [Engine.Run], selects over inbound peer messages, timers,
-// the mempool's "txs available" signal and ctx.Done(), feeds each event to
-// core.Step and carries out the actions it returns.
+// it feeds each event to core.Step and carries out the actions it returns.
+//
+// # One engine, stepped or run
+//
+// The engine is a steppable driver: [Engine.Start], then one input at a
+// time, [Engine.Deliver] (a peer's message), [Engine.Fire] (a timer it set,
+// now due) and [Engine.TxsAvailable]. It starts no goroutine and reads
+// time only through Deps.Clock; its timers go through Deps.Timers, which
+// hands them back with Fire. [Engine.Run] is the node's wrapper: one
+// goroutine selecting over the transport's inbound messages, the timers
+// (run on Deps.Clock), the mempool's signal and ctx.Done(). The simulator
+// (package sim) steps N engines itself on a virtual clock, so the code
+// that guards a validator in production is the code it tortures.
 //
 // A peer's vote or proposal outside the admission window (msgs.Status.Admits:
 // the current height up to msgs.RoundsAhead rounds ahead, or the next
@@ -68,7 +78,16 @@
 // WAL record was lost. An own message the log holds is sent again only once
 // the signer's saved state covers it: a crash between the WAL's sync and
 // the signer's save can leave it logged but not saved, and it is then
-// re-signed (the same signature), and so saved, first.
+// re-signed (the same signature), and so saved, first. The other way
+// round, a crash can leave the signer's state saved and the WAL record
+// lost: the signer then refuses the vote the core asks for anew if it is
+// for another value. That vote was never sent, so for a prevote, or a nil
+// precommit, the engine looks for the one the signer did sign (the signer
+// gives back its saved signature for it) and sends that instead: without
+// it the round could lack this validator's vote for good and, with the
+// others' votes split or missing, never reach a quorum. A precommit for a
+// block is not sent that way: the lock that came with it was lost with the
+// WAL (see signedBefore).
 //
 // # Evidence
 //
@@ -91,7 +110,9 @@
 // internal/byzantine, linked only into tests and their own node binary).
 //
 // The dependencies are small interfaces declared here (BlockStore, Mempool,
-// Clock) or in their own packages (app.Application, privval.Signer). The
-// in-memory network in package memnet implements Transport, so a whole
-// network of engines runs in one test process.
+// Clock, Timers) or in their own packages (app.Application,
+// privval.Signer). In-memory fakes stand beside them: MemMempool,
+// FakeClock, the in-memory network of package memnet (a Transport, so a
+// whole network of engines runs in one test process), the WAL and the
+// signer's state on internal/diskfs.Mem.
 package engine

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"os"
 	"path/filepath"
@@ -43,27 +44,42 @@ func TestLostWALCannotCauseDoubleSign(t *testing.T) {
 	if p == nil {
 		t.Fatal("no proposer among the nodes")
 	}
-	prevoted := func() bool {
-		s := p.ep.Status()
-		return s.Height == 1 && s.Round == 0 && s.Step == uint8(consensus.StepPrevote)
+	// The proposer is stepped on its timers: no goroutine, no wait.
+	clock := engine.NewFakeClock(c.genesis.Time)
+	prevoted := func(eng *engine.Engine) {
+		t.Helper()
+		if s := eng.Position(); s.Height != 1 || s.Round != 0 || s.Step != uint8(consensus.StepPrevote) {
+			t.Fatalf("proposer at %+v, want height 1, round 0, prevote step", s)
+		}
 	}
-	c.start(p)
-	waitFor(t, 10*time.Second, "the proposer to prevote its block", prevoted)
+	timers := &stepTimers{clock: clock}
+	p.clock, p.timers = clock, timers
+	eng := c.stepped(p)
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	prevoted(eng) // it proposed and prevoted its block at once
 	c.stop(p)
 	if err := os.RemoveAll(filepath.Join(p.dir, "wal")); err != nil {
 		t.Fatal(err)
 	}
-	c.start(p)
-	waitFor(t, 10*time.Second, "the propose timeout after the restart", prevoted)
+	timers = &stepTimers{clock: clock}
+	p.timers = timers
+	eng = c.stepped(p)
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	timers.fireDue(t, eng, fastTimeouts().Propose)
+	prevoted(eng)
+	c.stop(p)
+	p.clock, p.timers = nil, nil
 	mu.Lock()
 	if n := len(proposals[0]); n != 1 {
 		t.Fatalf("%d different blocks proposed for height 1 round 0", n)
 	}
 	mu.Unlock()
 	for _, nd := range c.nodes {
-		if nd != p {
-			c.start(nd)
-		}
+		c.start(nd)
 	}
 	c.waitHeight(2, 30*time.Second)
 	votes.mu.Lock()

@@ -26,15 +26,20 @@ const (
 	timerEmptyBlock                       // stop waiting for txs and propose
 )
 
-type timerEvent struct {
+// Timer is a timer the engine set. Whoever runs the engine hands it back
+// with Fire once it is due (see Timers); the engine drops a timer that has
+// gone stale meanwhile.
+type Timer struct {
 	kind   timerKind
 	height int64
 	round  int32
 	step   consensus.Step
 }
 
-// Engine runs consensus for one node. Create it with New and run it with
-// Run; it is not safe for concurrent use otherwise.
+// Engine runs consensus for one node. Create it with New, then either run
+// it with Run, which owns one goroutine, or step it yourself: Start, then
+// Deliver, Fire and TxsAvailable, one call at a time (the simulator does,
+// on its virtual clock). It is not safe for concurrent use otherwise.
 type Engine struct {
 	cfg   Config
 	d     Deps
@@ -57,8 +62,7 @@ type Engine struct {
 	waitValue  *consensus.RequestValue
 	lastStatus Status
 
-	timers chan timerEvent
-	done   chan struct{}
+	timers Timers
 	ran    atomic.Bool
 	// position is the last announced status, for Position.
 	position atomic.Pointer[Status]
@@ -103,29 +107,24 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	return &Engine{
 		cfg: cfg, d: deps, log: logger, self: self, chain: g.ChainID,
 		core:   core,
-		timers: make(chan timerEvent, 64),
-		done:   make(chan struct{}),
+		timers: deps.Timers,
 	}, nil
 }
 
 // Run shakes hands with the application, recovers from the WAL and runs
 // consensus until ctx ends (then it returns nil) or a storage or
-// application failure stops it (then it returns the error). Run may be
-// called once.
+// application failure stops it (then it returns the error). It is Start,
+// then a loop over the transport's inbound messages, the timers (run on
+// Deps.Clock) and the mempool's "txs available" signal, each handed to the
+// engine in turn. Run may be called once, and not after Start.
 func (e *Engine) Run(ctx context.Context) error {
-	if e.ran.Swap(true) {
-		return fmt.Errorf("%w: Run called twice", ErrConfig)
-	}
-	defer close(e.done)
-	if err := e.handshake(ctx); err != nil {
+	fired := make(chan Timer, 64)
+	done := make(chan struct{})
+	defer close(done)
+	e.timers = clockTimers{clock: e.d.Clock, fired: fired, done: done}
+	if err := e.Start(ctx); err != nil {
 		return err
 	}
-	if err := e.recover(ctx); err != nil {
-		return err
-	}
-	e.rebroadcast()
-	e.announce()
-	e.after(e.cfg.RebroadcastInterval, timerEvent{kind: timerRebroadcast})
 	txsAvailable := e.d.Mempool.TxsAvailable()
 	inbound := e.d.Transport.Inbound()
 	for {
@@ -137,18 +136,15 @@ func (e *Engine) Run(ctx context.Context) error {
 			if !ok {
 				return ErrTransportClosed
 			}
-			err = e.onInbound(ctx, in)
-		case t := <-e.timers:
-			err = e.onTimer(ctx, t)
+			err = e.Deliver(ctx, in)
+		case t := <-fired:
+			err = e.Fire(ctx, t)
 		case _, ok := <-txsAvailable:
 			if !ok {
 				txsAvailable = nil // a closed channel would spin the loop
 				continue
 			}
-			err = e.proposeWaiting(ctx)
-		}
-		if err == nil {
-			err = e.drain(ctx)
+			err = e.TxsAvailable(ctx)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -156,22 +152,67 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		e.announce()
 	}
+}
+
+// Start shakes hands with the application, recovers from the WAL and
+// starts (or resumes) the height being decided. A caller stepping the
+// engine itself calls it once, first, with Deps.Timers set; Run calls it.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.ran.Swap(true) {
+		return fmt.Errorf("%w: the engine was started twice", ErrConfig)
+	}
+	if e.timers == nil {
+		return fmt.Errorf("%w: stepping the engine needs Deps.Timers", ErrConfig)
+	}
+	if err := e.handshake(ctx); err != nil {
+		return err
+	}
+	if err := e.recover(ctx); err != nil {
+		return err
+	}
+	e.rebroadcast()
+	e.announce()
+	e.after(e.cfg.RebroadcastInterval, Timer{kind: timerRebroadcast})
+	return nil
+}
+
+// Deliver hands the engine a peer's message. A message that fails
+// validation is reported to the transport; only storage and application
+// failures are returned, and the engine must not be stepped after one.
+func (e *Engine) Deliver(ctx context.Context, in Inbound) error {
+	return e.settle(ctx, e.onInbound(ctx, in))
+}
+
+// Fire hands the engine a timer it set, now due.
+func (e *Engine) Fire(ctx context.Context, t Timer) error {
+	return e.settle(ctx, e.onTimer(ctx, t))
+}
+
+// TxsAvailable tells the engine that the mempool has txs: a proposer
+// waiting for some builds its block.
+func (e *Engine) TxsAvailable(ctx context.Context) error {
+	return e.settle(ctx, e.proposeWaiting(ctx))
+}
+
+// settle finishes handling one input whose handling returned err: the
+// engine's own queued events are stepped and the position announced.
+func (e *Engine) settle(ctx context.Context, err error) error {
+	if err == nil {
+		err = e.drain(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	e.announce()
+	return nil
 }
 
 // Height is the height being decided: the last committed one plus one.
 func (e *Engine) height() int64 { return e.state.LastBlockHeight + 1 }
 
-// after delivers t on the timer channel after d, unless Run has returned.
-func (e *Engine) after(d time.Duration, t timerEvent) {
-	e.d.Clock.AfterFunc(d, func() {
-		select {
-		case e.timers <- t:
-		case <-e.done:
-		}
-	})
-}
+// after asks for t to be handed back (Fire) after d.
+func (e *Engine) after(d time.Duration, t Timer) { e.timers.Schedule(d, t) }
 
 // announce advertises the current position when it changed.
 func (e *Engine) announce() {
@@ -204,7 +245,7 @@ func (e *Engine) rebroadcast() {
 	}
 }
 
-func (e *Engine) onTimer(ctx context.Context, t timerEvent) error {
+func (e *Engine) onTimer(ctx context.Context, t Timer) error {
 	switch t.kind {
 	case timerTimeout:
 		rs := e.core.RoundState()
@@ -223,7 +264,7 @@ func (e *Engine) onTimer(ctx context.Context, t timerEvent) error {
 	case timerRebroadcast:
 		e.rebroadcast()
 		e.lastStatus = Status{} // re-announce, for peers that came back
-		e.after(e.cfg.RebroadcastInterval, timerEvent{kind: timerRebroadcast})
+		e.after(e.cfg.RebroadcastInterval, Timer{kind: timerRebroadcast})
 	case timerEmptyBlock:
 		if w := e.waitValue; w != nil && w.Height == t.height && w.Round == t.round {
 			e.waitValue = nil

@@ -49,6 +49,9 @@ type node struct {
 	openApp func() (app.Application, func() error, error)
 	// clock, if set, is this node's clock in place of the cluster's.
 	clock engine.Clock
+	// timers, if set, runs this node's timers: the test steps its engine
+	// (see stepped) instead of running it.
+	timers engine.Timers
 	// byzantine is the node's Byzantine test mode ("" for a correct node).
 	byzantine byzantine.Mode
 
@@ -201,6 +204,7 @@ func (c *cluster) newEngine(nd *node) (*engine.Engine, error) {
 	if nd.clock != nil {
 		deps.Clock = nd.clock
 	}
+	deps.Timers = nd.timers
 	if c.evidence != nil {
 		deps.Evidence = c.evidence(nd.id)
 	}
@@ -221,6 +225,20 @@ func (c *cluster) start(nd *node) {
 	nd.cancel, nd.done, nd.running = cancel, make(chan error, 1), true
 	nd.eng = eng
 	go func() { nd.done <- eng.Run(ctx) }()
+}
+
+// stepped builds the node's engine for the test to step itself (Start,
+// Deliver, Fire) on nd.timers; stop closes its storage.
+func (c *cluster) stepped(nd *node) *engine.Engine {
+	c.t.Helper()
+	eng, err := c.newEngine(nd)
+	if err != nil {
+		c.t.Fatalf("%s: %v", nd.id, err)
+	}
+	nd.cancel, nd.done, nd.running = func() {}, make(chan error, 1), true
+	nd.done <- nil
+	nd.eng = eng
+	return eng
 }
 
 // stop stops the engine, as a crash would, and closes the storage. Writes

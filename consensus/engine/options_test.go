@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"testing"
 	"time"
@@ -90,26 +91,13 @@ func TestNoEmptyBlocks(t *testing.T) {
 }
 
 // The engines' timers all run on the injected clock: with a fake clock that
-// only moves when the test advances it, the network still commits, and a
-// lone validator moves through rounds exactly as far as the clock says.
+// only moves when the test advances it, the network commits.
 func TestEnginesOnFakeClock(t *testing.T) {
 	c := newCluster(t, 4, 14)
 	clock := engine.NewFakeClock(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
 	c.clock = clock
 	c.cfg = func(cfg *engine.Config) { cfg.RebroadcastInterval = time.Hour }
-	c.start(c.nodes[0])
-	waitFor(t, 10*time.Second, "the lone node to start height 1", func() bool { return c.nodes[0].ep.Status().Height == 1 })
-	// Alone, it cannot gather prevotes: each propose timeout it prevotes
-	// nil and waits. No amount of real time moves it.
-	time.Sleep(50 * time.Millisecond)
-	if s := c.nodes[0].ep.Status(); s.Round != 0 || s.Step != uint8(consensus.StepPropose) {
-		t.Fatalf("without clock advance: %+v", s)
-	}
-	clock.Advance(fastTimeouts().Propose)
-	waitFor(t, 10*time.Second, "prevote step after the propose timeout", func() bool {
-		return c.nodes[0].ep.Status().Step == uint8(consensus.StepPrevote)
-	})
-	for _, nd := range c.nodes[1:] {
+	for _, nd := range c.nodes {
 		c.start(nd)
 	}
 	waitFor(t, 30*time.Second, "height 5 on the fake clock", func() bool {
@@ -128,5 +116,79 @@ func TestEnginesOnFakeClock(t *testing.T) {
 	}
 	if b.Header.Time.Before(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) || b.Header.Time.After(clock.Now()) {
 		t.Fatalf("block time %v is not from the fake clock (now %v)", b.Header.Time, clock.Now())
+	}
+}
+
+// stepTimers is the Timers of an engine a test steps: each timer is kept
+// with its deadline on the fake clock until fireDue hands it back.
+type stepTimers struct {
+	clock *engine.FakeClock
+	due   []dueTimer
+}
+
+type dueTimer struct {
+	at time.Time
+	t  engine.Timer
+}
+
+func (s *stepTimers) Schedule(d time.Duration, t engine.Timer) {
+	s.due = append(s.due, dueTimer{at: s.clock.Now().Add(d), t: t})
+}
+
+// fireDue moves the clock forward by d and fires, in deadline order, the
+// timers due by then, including those they set.
+func (s *stepTimers) fireDue(t *testing.T, eng *engine.Engine, d time.Duration) {
+	t.Helper()
+	end := s.clock.Now().Add(d)
+	for {
+		next := -1
+		for i, x := range s.due {
+			if !x.at.After(end) && (next < 0 || x.at.Before(s.due[next].at)) {
+				next = i
+			}
+		}
+		if next < 0 {
+			break
+		}
+		x := s.due[next]
+		s.due = append(s.due[:next], s.due[next+1:]...)
+		s.clock.Advance(x.at.Sub(s.clock.Now()))
+		if err := eng.Fire(context.Background(), x.t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.clock.Advance(end.Sub(s.clock.Now()))
+}
+
+// A lone validator, stepped: alone it cannot gather prevotes, so it moves
+// through the round exactly as far as its timers take it, and no further.
+// Stepping needs no goroutine and no wait.
+func TestLoneEngineMovesOnlyOnItsTimers(t *testing.T) {
+	c := newCluster(t, 4, 14)
+	nd := c.nodes[0]
+	clock := engine.NewFakeClock(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	timers := &stepTimers{clock: clock}
+	nd.clock, nd.timers = clock, timers
+	c.cfg = func(cfg *engine.Config) { cfg.RebroadcastInterval = time.Hour }
+	eng := c.stepped(nd)
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := eng.Position(); s.Height != 1 || s.Round != 0 || s.Step != uint8(consensus.StepPropose) {
+		t.Fatalf("after Start: %+v, want height 1, round 0, propose step", s)
+	}
+	timers.fireDue(t, eng, fastTimeouts().Propose-time.Millisecond)
+	if s := eng.Position(); s.Round != 0 || s.Step != uint8(consensus.StepPropose) {
+		t.Fatalf("1 ms before the propose timeout: %+v", s)
+	}
+	timers.fireDue(t, eng, time.Millisecond)
+	if s := eng.Position(); s.Round != 0 || s.Step != uint8(consensus.StepPrevote) {
+		t.Fatalf("at the propose timeout: %+v, want round 0, prevote step", s)
+	}
+	// Without prevotes of others no prevote timeout is set: an hour later
+	// (the rebroadcast timer fires) it has not moved.
+	timers.fireDue(t, eng, time.Hour)
+	if s := eng.Position(); s.Round != 0 || s.Step != uint8(consensus.StepPrevote) {
+		t.Fatalf("an hour later: %+v, want still round 0, prevote step", s)
 	}
 }

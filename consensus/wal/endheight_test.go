@@ -3,6 +3,8 @@ package wal
 import (
 	"errors"
 	"testing"
+
+	"github.com/bftnode/bftnode/internal/diskfs"
 )
 
 // TestWriteEndHeightNoSync: the marker stays buffered, so a crash before
@@ -58,7 +60,7 @@ func TestWriteEndHeightNoSyncRotates(t *testing.T) {
 	if err := w.WriteEndHeightNoSync(1); err != nil {
 		t.Fatal(err)
 	}
-	segs, err := listSegments(dir)
+	segs, err := listSegments(diskfs.OS, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

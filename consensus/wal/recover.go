@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
+
+	"github.com/bftnode/bftnode/internal/diskfs"
 )
 
 // recoverTail validates the whole log and returns the end of its valid
 // prefix. A bad record with no valid record after it is a torn tail: the file
 // is truncated to the valid prefix and synced. A bad record followed by a
 // valid one is ErrCorrupt.
-func recoverTail(f *os.File, path string, maxRecordSize int, logger *slog.Logger) (int64, error) {
+func recoverTail(f diskfs.File, path string, maxRecordSize int, logger *slog.Logger) (int64, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return 0, fmt.Errorf("wal: %w", err)
@@ -60,7 +61,7 @@ func isDamage(err error) bool {
 // in [from, size). After a crash the bytes after the last good record are
 // few, and after damage in the middle a valid record follows within about a
 // record's length, so the byte-by-byte search is short in practice.
-func nextValidRecord(f *os.File, from, size int64, maxRecordSize int) (int64, bool, error) {
+func nextValidRecord(f diskfs.File, from, size int64, maxRecordSize int) (int64, bool, error) {
 	for off := from; off+HeaderSize <= size; off++ {
 		_, err := NewDecoder(io.NewSectionReader(f, off, size-off), maxRecordSize).Decode()
 		switch {

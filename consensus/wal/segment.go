@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/bftnode/bftnode/internal/diskfs"
 )
 
 // segmentDigits is the width of a rotated segment's sequence number.
@@ -44,8 +46,8 @@ func parseSegmentName(name string) (uint64, bool) {
 
 // listSegments returns the rotated segments in dir, oldest first. Other
 // files are ignored.
-func listSegments(dir string) ([]segment, error) {
-	entries, err := os.ReadDir(dir)
+func listSegments(fsys diskfs.FS, dir string) ([]segment, error) {
+	entries, err := fsys.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
 	}
@@ -71,7 +73,7 @@ func listSegments(dir string) ([]segment, error) {
 // written: the rotated segments, oldest first, then the head segment (if it
 // exists). It only reads the directory.
 func Files(dir string) ([]string, error) {
-	segs, err := listSegments(dir)
+	segs, err := listSegments(diskfs.OS, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +92,8 @@ func Files(dir string) ([]string, error) {
 
 // eachRecord calls fn with each record of the file at path until fn returns
 // false; stopped reports that it did. A bad record is an error.
-func eachRecord(path string, maxRecordSize int, fn func(Record) bool) (stopped bool, err error) {
-	f, err := os.Open(path)
+func eachRecord(fsys diskfs.FS, path string, maxRecordSize int, fn func(Record) bool) (stopped bool, err error) {
+	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return false, fmt.Errorf("wal: %w", err)
 	}
@@ -113,8 +115,8 @@ func eachRecord(path string, maxRecordSize int, fn func(Record) bool) (stopped b
 
 // lastEndHeight returns the height of the last end-of-height marker in the
 // file at path.
-func lastEndHeight(path string, maxRecordSize int) (height int64, found bool, err error) {
-	_, err = eachRecord(path, maxRecordSize, func(rec Record) bool {
+func lastEndHeight(fsys diskfs.FS, path string, maxRecordSize int) (height int64, found bool, err error) {
+	_, err = eachRecord(fsys, path, maxRecordSize, func(rec Record) bool {
 		if h, ok := rec.EndHeight(); ok {
 			height, found = h, true
 		}
@@ -133,7 +135,7 @@ func lastEndHeight(path string, maxRecordSize int) (height int64, found bool, er
 // from the newest segment's last marker; extra segments are deleted. The
 // caller holds mu.
 func (w *WAL) rotate(height int64) error {
-	segs, err := listSegments(w.dir)
+	segs, err := listSegments(w.fs, w.dir)
 	if err != nil {
 		return w.fail("rotate", err)
 	}
@@ -147,10 +149,10 @@ func (w *WAL) rotate(height int64) error {
 	}
 	w.f = nil
 	rotated := filepath.Join(w.dir, segmentName(seq))
-	if err := os.Rename(w.path, rotated); err != nil {
+	if err := w.fs.Rename(w.path, rotated); err != nil {
 		return w.fail("rotate: rename", err)
 	}
-	f, err := os.OpenFile(w.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := w.fs.OpenFile(w.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return w.fail("rotate: create", err)
 	}
@@ -164,7 +166,7 @@ func (w *WAL) rotate(height int64) error {
 	}
 	// The new head and the rename must be durable before the only other
 	// copy of the last height's records can go.
-	if err := syncDir(w.dir); err != nil {
+	if err := syncDir(w.fs, w.dir); err != nil {
 		return w.fail("rotate", err)
 	}
 	w.removeSegments(segs)
@@ -179,11 +181,11 @@ func (w *WAL) removeSegments(segs []segment) {
 		return
 	}
 	for _, s := range segs {
-		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := w.fs.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			w.logger.Warn("wal: cannot delete an old segment", "path", s.path, "err", err)
 		}
 	}
-	if err := syncDir(w.dir); err != nil {
+	if err := syncDir(w.fs, w.dir); err != nil {
 		w.logger.Warn("wal: fsync after deleting old segments", "dir", w.dir, "err", err)
 	}
 }

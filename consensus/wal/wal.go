@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/bftnode/bftnode/internal/diskfs"
 )
 
 // FileName is the name of the head segment, the one written to, inside the
@@ -47,6 +49,10 @@ type Options struct {
 	// rotated, at the next end-of-height marker. Default
 	// DefaultMaxFileSize; a negative value disables rotation.
 	MaxFileSize int64
+	// FS is the file system the log lives on. Default diskfs.OS; the
+	// simulator's is in memory (diskfs.Mem) and loses what was not
+	// synced when it crashes.
+	FS diskfs.FS
 }
 
 func (o Options) withDefaults() Options {
@@ -59,6 +65,9 @@ func (o Options) withDefaults() Options {
 	if o.InitialHeight <= 0 {
 		o.InitialHeight = 1
 	}
+	if o.FS == nil {
+		o.FS = diskfs.OS
+	}
 	if o.MaxFileSize == 0 {
 		o.MaxFileSize = DefaultMaxFileSize
 	}
@@ -69,13 +78,14 @@ func (o Options) withDefaults() Options {
 // though the engine is expected to be its only writer.
 type WAL struct {
 	mu      sync.Mutex
+	fs      diskfs.FS
 	dir     string
 	path    string // the head segment
 	max     int
 	maxFile int64 // rotation threshold; <= 0: never rotate
 	bufSize int
-	size    int64    // bytes written to the head segment, buffered included
-	f       *os.File // nil once closed
+	size    int64       // bytes written to the head segment, buffered included
+	f       diskfs.File // nil once closed
 	bw      *bufio.Writer
 	frame   []byte // scratch buffer for one record's framing
 	err     error  // first write, flush or fsync error; sticky
@@ -90,15 +100,15 @@ func Open(dir string, opts Options, logger *slog.Logger) (*WAL, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := opts.FS.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
 	}
-	segs, err := listSegments(dir)
+	segs, err := listSegments(opts.FS, dir)
 	if err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := opts.FS.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
 	}
@@ -111,6 +121,7 @@ func Open(dir string, opts Options, logger *slog.Logger) (*WAL, error) {
 		return nil, err
 	}
 	w := &WAL{
+		fs:      opts.FS,
 		dir:     dir,
 		path:    path,
 		max:     opts.MaxRecordSize,
@@ -127,7 +138,7 @@ func Open(dir string, opts Options, logger *slog.Logger) (*WAL, error) {
 		start := opts.InitialHeight - 1
 		if len(segs) > 0 {
 			last := segs[len(segs)-1]
-			h, found, err := lastEndHeight(last.path, w.max)
+			h, found, err := lastEndHeight(w.fs, last.path, w.max)
 			if err != nil {
 				_ = w.Close()
 				return nil, err
@@ -140,7 +151,7 @@ func Open(dir string, opts Options, logger *slog.Logger) (*WAL, error) {
 		}
 		err = w.WriteEndHeight(start)
 		if err == nil {
-			err = syncDir(dir)
+			err = syncDir(w.fs, dir)
 		}
 		if err != nil {
 			_ = w.Close()
@@ -297,7 +308,7 @@ func (w *WAL) ReplayFrom(height int64) ([]Record, error) {
 	if err := w.flush(); err != nil {
 		return nil, err
 	}
-	segs, err := listSegments(w.dir)
+	segs, err := listSegments(w.fs, w.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +320,7 @@ func (w *WAL) ReplayFrom(height int64) ([]Record, error) {
 	// The marker is almost always in the head: search from the newest
 	// segment back, and read forward from the first one holding it.
 	for start := len(paths) - 1; start >= 0; start-- {
-		recs, found, err := replayFiles(paths[start:], height, w.max)
+		recs, found, err := replayFiles(w.fs, paths[start:], height, w.max)
 		if err != nil || found {
 			return recs, err
 		}
@@ -319,11 +330,11 @@ func (w *WAL) ReplayFrom(height int64) ([]Record, error) {
 
 // replayFiles reads the files in order as one log and returns the records
 // of height, and whether the marker for height-1 was found.
-func replayFiles(paths []string, height int64, maxRecordSize int) ([]Record, bool, error) {
+func replayFiles(fsys diskfs.FS, paths []string, height int64, maxRecordSize int) ([]Record, bool, error) {
 	var recs []Record
 	found := false
 	for _, path := range paths {
-		done, err := eachRecord(path, maxRecordSize, func(rec Record) bool {
+		done, err := eachRecord(fsys, path, maxRecordSize, func(rec Record) bool {
 			h, isEnd := rec.EndHeight()
 			switch {
 			case isEnd && h == height-1:
@@ -345,13 +356,8 @@ func replayFiles(paths []string, height int64, maxRecordSize int) ([]Record, boo
 	return recs, found, nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("wal: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+func syncDir(fsys diskfs.FS, dir string) error {
+	if err := fsys.SyncDir(dir); err != nil {
 		return fmt.Errorf("wal: fsync %s: %w", dir, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package byzantine
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 
@@ -14,6 +15,10 @@ import (
 // ReadKey), chainID the chain's; the decorators log to logger (nil
 // discards). None leaves the Deps as they are.
 func Decorate(mode Mode, key []byte, chainID string, logger *slog.Logger) func(*engine.Deps) error {
+	return decorate(mode, key, chainID, logger, nil)
+}
+
+func decorate(mode Mode, key []byte, chainID string, logger *slog.Logger, coalition *Coalition) func(*engine.Deps) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -23,6 +28,8 @@ func Decorate(mode Mode, key []byte, chainID string, logger *slog.Logger) func(*
 			return nil
 		case Amnesia:
 			d.WrapCore = func(s *consensus.State) engine.Core { return amnesicCore{s} }
+		case Silent:
+			d.Transport = silentTransport{d.Transport}
 		case Equivocate, DoubleVote, FutureTime:
 			s, err := NewSigner(d.Signer, key)
 			if err != nil {
@@ -30,7 +37,7 @@ func Decorate(mode Mode, key []byte, chainID string, logger *slog.Logger) func(*
 			}
 			d.Signer = s
 			d.Transport = &byzTransport{Transport: d.Transport, mode: mode, key: s, chain: chainID, log: logger,
-				conflicts: map[string][]engine.Msg{}}
+				conflicts: map[string][]engine.Msg{}, coalition: coalition}
 		default:
 			return fmt.Errorf("%w: %q", ErrMode, mode)
 		}
@@ -45,4 +52,28 @@ type amnesicCore struct{ *consensus.State }
 func (c amnesicCore) Step(ev consensus.Event) ([]consensus.Action, error) {
 	c.ForgetLocks()
 	return c.State.Step(ev)
+}
+
+// silentTransport sends no own message and relays nothing.
+type silentTransport struct{ engine.Transport }
+
+func (silentTransport) Broadcast(engine.Msg) {}
+func (silentTransport) Relay(engine.Msg)     {}
+
+// Misbehaviour is what the simulator's Byzantine validators run
+// (sim.Config.Misbehave) on chain chainID: called once per simulated run,
+// it returns mode b's decorators for that run's validators, which collude
+// (a Coalition). It is here, in a test-only package, so that the bftnode
+// binary, which runs the simulator, links none of them.
+func Misbehaviour(chainID string) func() func(b string, key ed25519.PrivateKey, d *engine.Deps) error {
+	return func() func(b string, key ed25519.PrivateKey, d *engine.Deps) error {
+		coalition := NewCoalition()
+		return func(b string, key ed25519.PrivateKey, d *engine.Deps) error {
+			mode, err := ParseMode(b)
+			if err != nil {
+				return err
+			}
+			return decorate(mode, key, chainID, nil, coalition)(d)
+		}
+	}
 }

@@ -24,6 +24,8 @@ const (
 	// Amnesia: the core forgets its lock and valid value before
 	// every step.
 	Amnesia Mode = "amnesia"
+	// Silent: sends no own proposal or vote and relays nothing.
+	Silent Mode = "silent"
 	// FutureTime: as proposer, send in place of its block the same
 	// block dated FutureTimeSkew after its BFT time (the proposer's own
 	// clock has no say in it), which correct validators must refuse.
@@ -35,7 +37,7 @@ const (
 const FutureTimeSkew = time.Hour
 
 // modes lists the modes ParseMode accepts (besides "").
-var modes = []Mode{Equivocate, DoubleVote, Amnesia, FutureTime}
+var modes = []Mode{Equivocate, DoubleVote, Amnesia, Silent, FutureTime}
 
 // ErrMode means an unknown Byzantine mode name.
 var ErrMode = errors.New("byzantine: unknown mode")
@@ -50,3 +52,6 @@ func ParseMode(s string) (Mode, error) {
 	}
 	return None, fmt.Errorf("%w: %q (want one of %v)", ErrMode, s, modes)
 }
+
+// Modes lists the modes, None excepted.
+func Modes() []Mode { return slices.Clone(modes) }

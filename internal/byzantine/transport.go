@@ -40,6 +40,51 @@ type byzTransport struct {
 	// other block's ID, for the votes that match it.
 	equivocal map[hr]blockPair
 	height    int64
+	// coalition, if set, is shared with the other Byzantine validators of
+	// a simulated network: each votes for both blocks of any member's
+	// equivocation.
+	coalition *Coalition
+}
+
+// Coalition lets Byzantine validators collude: every equivocation of a
+// member is known to all, and each member votes for both of its blocks.
+// It is safe for concurrent use.
+type Coalition struct {
+	mu    sync.Mutex
+	pairs map[hr]blockPair
+	// shownA holds, by equivocation, the peers shown its first block.
+	shownA map[hr]map[string]bool
+}
+
+// NewCoalition returns an empty coalition.
+func NewCoalition() *Coalition {
+	return &Coalition{pairs: map[hr]blockPair{}, shownA: map[hr]map[string]bool{}}
+}
+
+func (c *Coalition) add(k hr, p blockPair, shownA map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pairs[k] = p
+	c.shownA[k] = shownA
+}
+
+// showsA says whether peer was shown the first block of the equivocation
+// at k.
+func (c *Coalition) showsA(k hr, peer string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shownA[k][peer]
+}
+
+// pairOf is the equivocation of a member at k; a nil coalition has none.
+func (c *Coalition) pairOf(k hr) (blockPair, bool) {
+	if c == nil {
+		return blockPair{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.pairs[k]
+	return p, ok
 }
 
 type hr struct {
@@ -56,6 +101,9 @@ func (t *byzTransport) Broadcast(msg engine.Msg) {
 	case engine.ProposalMsg:
 		t.proposal(m)
 	case engine.VoteMsg:
+		if t.coalitionVote(m.Vote) {
+			return
+		}
 		t.Transport.Broadcast(m)
 		if t.mode != FutureTime { // its votes are its own, once each
 			t.vote(m.Vote)
@@ -63,6 +111,39 @@ func (t *byzTransport) Broadcast(msg engine.Msg) {
 	default:
 		t.Transport.Broadcast(msg)
 	}
+}
+
+// coalitionVote, for an equivocation of the coalition at v's height and
+// round, sends each peer a vote for the block it was shown (v itself where
+// v is for that block, else one signed with the raw key), as colluding
+// validators do to split the correct ones; it reports whether it did.
+func (t *byzTransport) coalitionVote(v *types.Vote) bool {
+	if t.mode != Equivocate || v == nil {
+		return false
+	}
+	k := hr{v.Height, v.Round}
+	pair, ok := t.coalition.pairOf(k)
+	ds, direct := t.Transport.(DirectSender)
+	if !ok || !direct {
+		return false
+	}
+	votes := map[types.BlockID]engine.Msg{}
+	for _, id := range []types.BlockID{pair.a, pair.b} {
+		c := *v
+		if id != v.BlockID {
+			c.BlockID = id
+			c.Signature = t.key.sign(types.VoteSignBytes(t.chain, &c))
+		}
+		votes[id] = engine.VoteMsg{Vote: &c}
+	}
+	for _, peer := range ds.ConsensusPeers() {
+		if t.coalition.showsA(k, peer) {
+			ds.SendDirect(peer, votes[pair.a])
+		} else {
+			ds.SendDirect(peer, votes[pair.b])
+		}
+	}
+	return true
 }
 
 // prune forgets what was made for heights before h-1.
@@ -123,12 +204,17 @@ func (t *byzTransport) proposal(m engine.ProposalMsg) {
 	}
 	peers := ds.ConsensusPeers()
 	half := (len(peers) + 1) / 2
+	shownA := map[string]bool{}
 	for i, peer := range peers {
 		if i < half {
+			shownA[peer] = true
 			ds.SendDirect(peer, m)
 		} else {
 			ds.SendDirect(peer, alt)
 		}
+	}
+	if fresh && t.coalition != nil {
+		t.coalition.add(hr{p.Height, p.Round}, blockPair{p.BlockID, alt.Proposal.BlockID}, shownA)
 	}
 }
 
@@ -204,27 +290,39 @@ func (t *byzTransport) vote(v *types.Vote) {
 // conflictingVotes signs, with the raw key, the votes that conflict with v
 // in this mode: in doublevote mode one for nil (v is for a block) or for a
 // made-up block (v is for nil); in equivocate mode one for the other block
-// of the round we equivocated in.
+// of the round we equivocated in, or, in a coalition, one for each block
+// of a member's equivocation that v is not for.
 func (t *byzTransport) conflictingVotes(v *types.Vote) []engine.Msg {
-	var id types.BlockID
+	var ids []types.BlockID
 	switch t.mode {
 	case DoubleVote:
+		var id types.BlockID
 		if v.BlockID.IsNil() {
 			h := sha256.Sum256(append([]byte("bftnode/byzantine/"), types.VoteSignBytes(t.chain, v)...))
 			id = types.BlockID{Hash: types.Hash(h), PartSetHeader: types.PartSetHeader{Total: 1, Hash: types.Hash(h)}}
 		}
+		ids = append(ids, id)
 	case Equivocate:
-		pair, ok := t.equivocal[hr{v.Height, v.Round}]
-		if !ok || v.BlockID != pair.a {
-			return nil
+		k := hr{v.Height, v.Round}
+		if pair, ok := t.equivocal[k]; ok && v.BlockID == pair.a {
+			ids = append(ids, pair.b)
+		} else if pair, ok := t.coalition.pairOf(k); ok {
+			for _, id := range []types.BlockID{pair.a, pair.b} {
+				if id != v.BlockID {
+					ids = append(ids, id)
+				}
+			}
 		}
-		id = pair.b
 	}
-	c := *v
-	c.BlockID = id
-	c.Signature = t.key.sign(types.VoteSignBytes(t.chain, &c))
-	t.log.Warn("byzantine: double-voting", "height", v.Height, "round", v.Round, "type", v.Type, "a", v.BlockID, "b", id)
-	return []engine.Msg{engine.VoteMsg{Vote: &c}}
+	var out []engine.Msg
+	for _, id := range ids {
+		c := *v
+		c.BlockID = id
+		c.Signature = t.key.sign(types.VoteSignBytes(t.chain, &c))
+		t.log.Warn("byzantine: double-voting", "height", v.Height, "round", v.Round, "type", v.Type, "a", v.BlockID, "b", id)
+		out = append(out, engine.VoteMsg{Vote: &c})
+	}
+	return out
 }
 
 func (t *byzTransport) cached(sig []byte) ([]engine.Msg, bool) {

@@ -1,4 +1,4 @@
-package privval
+package diskfs
 
 import (
 	"os"

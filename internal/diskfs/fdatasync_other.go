@@ -1,6 +1,6 @@
 //go:build !linux
 
-package privval
+package diskfs
 
 import "os"
 
