@@ -20,7 +20,7 @@ func TestSimTraceWritesOneRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _, _ := strings.Cut(string(b), "\n")
-	if !strings.HasPrefix(first, `{"k":"header","replay":"bftnode sim --validators 4 --byzantine 0 --behaviour none --heights 3`) || !strings.Contains(string(b), `"k":"decide"`) {
+	if !strings.HasPrefix(first, `{"k":"header","replay":"bftnode sim --validators 4 --heights 3 --gst `) || !strings.Contains(string(b), `"k":"decide"`) {
 		t.Fatalf("trace starts %q and has no decision", first)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -46,6 +47,7 @@ type simOpts struct {
 	json, quiet                    bool
 	workers                        int
 	clockSkew                      time.Duration
+	trace                          string
 }
 
 // Command is the sim command, printing to stdout and stderr, with the
@@ -77,6 +79,11 @@ misdated block) and (unless --gst none) termination of all --heights. Runs
 use seeds --seed … --seed+--seeds-1; a run is fully determined by its flags
 and seed, so every violation is printed with the command that replays it.
 
+--trace FILE writes every step of one run (one --seed) as JSON lines:
+each validator's steps, the votes and proposals signed (a Byzantine
+validator's conflicting ones too), timeouts, locks, decisions, partitions,
+crashes and restarts. ` + "`bftnode ui FILE`" + ` plays it in the browser.
+
 The exit status is 0 when no violation was found, 2 when one was, 1 on error.`,
 		Example:       c.examples(),
 		Args:          cobra.NoArgs,
@@ -101,6 +108,7 @@ The exit status is 0 when no violation was found, 2 when one was, 1 on error.`,
 	f.BoolVar(&o.json, "json", false, "print the summary as JSON")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
 	f.IntVar(&o.workers, "workers", runtime.NumCPU(), "runs simulated in parallel (results do not depend on it)")
+	f.StringVar(&o.trace, "trace", "", "write every step of the run to this file as JSON lines (one seed only; play it with `bftnode ui FILE`)")
 	return cmd
 }
 
@@ -182,14 +190,20 @@ func (c *cli) run(cmd *cobra.Command, o simOpts) error {
 	start := time.Now()
 	lastProgress := start
 	var s sim.Summary
-	err := sim.RunSeeds(cmd.Context(), cfg, o.seed, o.seeds, o.workers, func(r sim.Result, done uint64) {
+	if o.trace != "" {
+		if o.seeds != 1 {
+			return fmt.Errorf("--trace writes one run: use it with --seeds 1 (the default) and pick the run with --seed")
+		}
+		if err := traceRun(cfg, o, &s); err != nil {
+			return err
+		}
+	} else if err := sim.RunSeeds(cmd.Context(), cfg, o.seed, o.seeds, o.workers, func(r sim.Result, done uint64) {
 		s.Add(r)
 		if !o.quiet && o.seeds > 1 && (time.Since(lastProgress) >= time.Second || done == o.seeds) {
 			lastProgress = time.Now()
 			_, _ = fmt.Fprintf(c.stderr, "sim: %d/%d runs, %d violations, %s\n", done, o.seeds, len(s.Violations), time.Since(start).Round(time.Millisecond))
 		}
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	s.Wall = time.Since(start)
@@ -205,6 +219,24 @@ func (c *cli) run(cmd *cobra.Command, o simOpts) error {
 	if len(s.Violations) > 0 {
 		return ErrViolations
 	}
+	return nil
+}
+
+// traceRun runs seed o.seed alone, writing its trace to o.trace.
+func traceRun(cfg sim.Config, o simOpts, s *sim.Summary) error {
+	f, err := os.Create(o.trace)
+	if err != nil {
+		return fmt.Errorf("--trace: %w", err)
+	}
+	cfg.Seed, cfg.Trace = o.seed, f
+	r, err := sim.Run(cfg)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write the trace: %w", cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("--trace %s: %w", o.trace, err)
+	}
+	s.Add(r)
 	return nil
 }
 
