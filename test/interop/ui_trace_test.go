@@ -15,11 +15,11 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// equivocateArgs is the simulated run beyond f: two of four validators
-// equivocate, which the protocol does not survive.
-var equivocateArgs = []string{"sim", "--validators", "4", "--byzantine", "2", "--behaviour", "equivocate"}
+// equivocateArgs are bftnode-sim's flags of the simulated run beyond f: two
+// of four validators equivocate, which the protocol does not survive.
+var equivocateArgs = []string{"--validators", "4", "--byzantine", "2", "--behaviour", "equivocate"}
 
-// simViolation is one violation of `bftnode sim --json`.
+// simViolation is one violation of `bftnode-sim --json`.
 type simViolation struct {
 	Kind   string `json:"kind"`
 	Height int64  `json:"height"`
@@ -30,20 +30,21 @@ type simViolation struct {
 // decidedRE reads the two conflicting decisions of an agreement violation.
 var decidedRE = regexp.MustCompile(`validator (\d+) decided ([0-9A-F]+) in round \d+, validator (\d+) decided ([0-9A-F]+) in round \d+`)
 
-// firstFork runs the simulator over seeds 1…20 and returns the first
-// violating seed's first agreement violation, as the simulator reports it.
-func firstFork(t *testing.T) simViolation {
+// firstFork runs the simulator (bftnode-sim, at simBin) over seeds 1…20
+// and returns the first violating seed's first agreement violation, as the
+// simulator reports it.
+func firstFork(t *testing.T, simBin string) simViolation {
 	t.Helper()
-	cmd := exec.Command(bftnodeBin, append(slices.Clone(equivocateArgs), "--seeds", "20", "--json", "--quiet")...)
+	cmd := exec.Command(simBin, append(slices.Clone(equivocateArgs), "--seeds", "20", "--json", "--quiet")...)
 	out, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 2) {
-		t.Fatalf("bftnode sim: %v", err)
+		t.Fatalf("bftnode-sim: %v", err)
 	}
 	var sum struct {
 		Violations []simViolation `json:"violations"`
 	}
 	if err := json.Unmarshal(out, &sum); err != nil {
-		t.Fatalf("bftnode sim --json: %v\n%s", err, out)
+		t.Fatalf("bftnode-sim --json: %v\n%s", err, out)
 	}
 	if len(sum.Violations) == 0 {
 		t.Fatal("2 equivocating validators of 4 made no violation in 20 seeds")
@@ -59,12 +60,14 @@ func firstFork(t *testing.T) simViolation {
 }
 
 // TestUIPlaysSimulatedFork writes the trace of the first violating seed of
-// `bftnode sim --validators 4 --byzantine 2 --behaviour equivocate`, serves
+// `bftnode-sim --validators 4 --byzantine 2 --behaviour equivocate` (the
+// development binary with the Byzantine behaviours), serves
 // it with `bftnode ui`, and opens it in headless Chromium: at the end of
 // the run the page shows the fork at the height and with the two blocks the
 // simulator's agreement check reported; at the start, no fork.
 func TestUIPlaysSimulatedFork(t *testing.T) {
-	v := firstFork(t)
+	simBin := bftnodeSimBin(t)
+	v := firstFork(t, simBin)
 	m := decidedRE.FindStringSubmatch(v.Detail)
 	if m == nil {
 		t.Fatalf("cannot read the decisions of %q", v.Detail)
@@ -72,9 +75,9 @@ func TestUIPlaysSimulatedFork(t *testing.T) {
 	want := []string{m[2], m[4]}
 	trace := filepath.Join(t.TempDir(), "fork.jsonl")
 	// Exit status 2: the run has violations, as it should.
-	out, err := exec.Command(bftnodeBin, append(slices.Clone(equivocateArgs), "--seed", strconv.FormatUint(v.Seed, 10), "--trace", trace)...).CombinedOutput()
+	out, err := exec.Command(simBin, append(slices.Clone(equivocateArgs), "--seed", strconv.FormatUint(v.Seed, 10), "--trace", trace)...).CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 2) {
-		t.Fatalf("bftnode sim --trace: %v\n%s", err, out)
+		t.Fatalf("bftnode-sim --trace: %v\n%s", err, out)
 	}
 	url := serveTrace(t, trace)
 
