@@ -213,6 +213,9 @@ func (n *node) observe() {
 			return
 		}
 		n.last = h
+		if t := n.w.trace; t != nil {
+			t.decided(n.w.sched.now, n.idx, h, c.Round, c.BlockID)
+		}
 		if n.isCorrect() {
 			n.w.check.decided(n.idx, h, c.Round, c.BlockID, b)
 			n.w.check.committedEvidence(n.idx, b)

@@ -29,7 +29,8 @@ import (
 //	timeout   n h r s      validator n's timeout of step s fired
 //	lock      n h r b how  validator n locked (how: lock, relock) on b
 //	valid     n h r        validator n's valid block changed
-//	decide    n h r b      validator n decided block b at h
+//	decide    n h r b      validator n stored block b, decided at h in round r
+//	                       (by its core, or caught up with a peer's commit)
 //	partition sides        the network split (sides[i]: validator i's side) or healed (null)
 //	crash, restart  n      validator n crashed, came back
 //
@@ -117,8 +118,8 @@ func hashOf(id types.BlockID) *string {
 var stepNames = map[consensus.Step]string{consensus.StepPropose: "propose", consensus.StepPrevote: "prevote", consensus.StepPrecommit: "precommit"}
 
 // step records what validator n's core did with one event: it moved from
-// before to after and asked for acts.
-func (t *tracer) step(at time.Duration, n int, ev consensus.Event, acts []consensus.Action, before, after consensus.RoundState) {
+// before to after.
+func (t *tracer) step(at time.Duration, n int, ev consensus.Event, before, after consensus.RoundState) {
 	rec := func(k string, rs consensus.RoundState) traceRecord {
 		return traceRecord{K: k, At: ms(at), N: n, H: rs.Height, R: rs.Round}
 	}
@@ -143,12 +144,12 @@ func (t *tracer) step(at time.Duration, n int, ev consensus.Event, acts []consen
 	if before.Height == after.Height && after.ValidRound != before.ValidRound && after.ValidRound >= 0 {
 		t.write(rec("valid", after))
 	}
-	for _, a := range acts {
-		if d, ok := a.(consensus.Decide); ok {
-			r := traceRecord{K: "decide", At: ms(at), N: n, H: d.Height, R: d.Round, B: hashOf(d.BlockID)}
-			t.write(r)
-		}
-	}
+}
+
+// decided records validator n storing block id as its decision of height h
+// in round r (decided by its core, or caught up with a peer's commit).
+func (t *tracer) decided(at time.Duration, n int, h int64, r int32, id types.BlockID) {
+	t.write(traceRecord{K: "decide", At: ms(at), N: n, H: h, R: r, B: hashOf(id)})
 }
 
 // tracedCore is a validator's consensus core with every step it accepts
@@ -162,7 +163,7 @@ func (c tracedCore) Step(ev consensus.Event) ([]consensus.Action, error) {
 	before := c.Core.RoundState()
 	acts, err := c.Core.Step(ev)
 	if err == nil {
-		c.n.w.trace.step(c.n.w.sched.now, c.n.idx, ev, acts, before, c.Core.RoundState())
+		c.n.w.trace.step(c.n.w.sched.now, c.n.idx, ev, before, c.Core.RoundState())
 	}
 	return acts, err
 }

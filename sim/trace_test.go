@@ -35,6 +35,7 @@ func TestTraceRecordsTheRunUnchanged(t *testing.T) {
 
 	kinds := map[string]int{}
 	decided := map[int64]map[string]bool{} // height → decided block hashes
+	decidedBy := map[[2]int64]bool{}        // {validator, height} with a decision
 	votes := map[string]map[string]bool{}  // validator/height/round/type → blocks
 	var header traceHeader
 	sc := bufio.NewScanner(&buf)
@@ -57,6 +58,7 @@ func TestTraceRecordsTheRunUnchanged(t *testing.T) {
 				decided[r.H] = map[string]bool{}
 			}
 			decided[r.H][*r.B] = true
+			decidedBy[[2]int64{int64(r.N), r.H}] = true
 		case "vote":
 			k := fmt.Sprintf("%d/%d/%d/%s", r.N, r.H, r.R, r.T)
 			if votes[k] == nil {
@@ -71,6 +73,15 @@ func TestTraceRecordsTheRunUnchanged(t *testing.T) {
 	for _, k := range []string{"step", "vote", "proposal", "lock", "decide", "partition", "crash", "restart"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s record in the trace (%v)", k, kinds)
+		}
+	}
+	// Every correct validator's decisions are there, those it caught up
+	// with a peer's commit too.
+	for n := range int64(2) {
+		for h := int64(1); h <= traced.HeightsDecided; h++ {
+			if !decidedBy[[2]int64{n, h}] {
+				t.Errorf("the trace has no decision of validator %d at height %d (every correct one decided %d heights)", n, h, traced.HeightsDecided)
+			}
 		}
 	}
 	forks := 0

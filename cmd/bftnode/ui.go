@@ -20,15 +20,18 @@ func (c *cli) uiCmd() *cobra.Command {
 		Use:   "ui FILE",
 		Short: "Play a simulated run's trace in the web view of consensus",
 		Long: `ui serves the web view of consensus with the trace FILE that
-` + "`bftnode sim --seed N --trace FILE`" + ` wrote, and prints its URL. The page plays
+` + "`bftnode sim --seed N --trace FILE`" + ` (or, with Byzantine validators, the
+bftnode-sim development binary) wrote, and prints its URL. The page plays
 the run with a slider: each validator's steps, the votes and proposals
 (a Byzantine validator's conflicting ones in red), timeouts, locks,
 partitions, crashes and the decisions, with a banner where two validators
 decided differently at one height. Stop it with Ctrl-C.
 
 A running node serves the same page live at http://RPC/ui/ with [rpc] ui = true.`,
-		Example: `  bftnode sim --validators 4 --byzantine 2 --behaviour equivocate --seed 3 --trace fork.jsonl
-  bftnode ui fork.jsonl --laddr 127.0.0.1:8080`,
+		Example: `  bftnode sim --validators 4 --crashes 2 --seed 3 --trace run.jsonl
+  bftnode ui run.jsonl --laddr 127.0.0.1:8080
+  bftnode-sim --validators 4 --byzantine 2 --behaviour equivocate --seed 1 --trace fork.jsonl   # go build ./internal/byzantine/cmd/bftnode-sim
+  bftnode ui fork.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.serveUI(cmd.Context(), args[0], laddr)

@@ -136,11 +136,13 @@ func (c *cli) examples() string {
 	if c.mis == nil {
 		return `  bftnode sim --validators 4 --heights 20 --seeds 100
   bftnode sim --validators 7 --seeds 500 --crashes 2
-  bftnode sim --validators 4 --gst none --crashes 3 --seed 42 --json`
+  bftnode sim --validators 4 --gst none --crashes 3 --seed 42 --json
+  bftnode sim --validators 4 --crashes 2 --seed 3 --trace run.jsonl && bftnode ui run.jsonl`
 	}
 	return `  bftnode-sim --validators 7 --byzantine 2 --behaviour mix --seeds 500 --crashes 2
   bftnode-sim --validators 4 --byzantine 2 --behaviour equivocate --seeds 20   # beyond f: expect violations
-  bftnode-sim --validators 4 --byzantine 1 --behaviour amnesia --gst none --seed 42 --json`
+  bftnode-sim --validators 4 --byzantine 1 --behaviour amnesia --gst none --seed 42 --json
+  bftnode-sim --validators 4 --byzantine 2 --behaviour equivocate --seed 1 --trace fork.jsonl && bftnode ui fork.jsonl`
 }
 
 // behaviour checks a behaviour name.
