@@ -35,7 +35,7 @@ func TestTraceRecordsTheRunUnchanged(t *testing.T) {
 
 	kinds := map[string]int{}
 	decided := map[int64]map[string]bool{} // height → decided block hashes
-	decidedBy := map[[2]int64]bool{}        // {validator, height} with a decision
+	decidedBy := map[[2]int64]bool{}       // {validator, height} with a decision
 	votes := map[string]map[string]bool{}  // validator/height/round/type → blocks
 	var header traceHeader
 	sc := bufio.NewScanner(&buf)
