@@ -106,7 +106,7 @@ func VerifyVote(chainID string, vals *ValidatorSet, vote *Vote) error {
 	if val == nil || val.Address != vote.ValidatorAddress {
 		return fmt.Errorf("%w: %X at index %d", ErrUnknownValidator, vote.ValidatorAddress[:6], vote.ValidatorIndex)
 	}
-	if !ed25519.Verify(val.PubKey, VoteSignBytes(chainID, vote), vote.Signature) {
+	if !verified.verify(val.PubKey, VoteSignBytes(chainID, vote), vote.Signature) {
 		return fmt.Errorf("%w: %s from %X at height %d round %d", ErrBadSignature, vote.Type, vote.ValidatorAddress[:6], vote.Height, vote.Round)
 	}
 	return nil
@@ -118,7 +118,7 @@ func VerifyProposal(chainID string, proposer *Validator, p *Proposal) error {
 	if p.Height <= 0 || p.Round < 0 || p.POLRound < -1 || p.POLRound >= p.Round || p.BlockID.IsNil() {
 		return fmt.Errorf("%w: malformed proposal h=%d r=%d pol=%d", ErrInvalidVote, p.Height, p.Round, p.POLRound)
 	}
-	if !ed25519.Verify(proposer.PubKey, ProposalSignBytes(chainID, p), p.Signature) {
+	if !verified.verify(proposer.PubKey, ProposalSignBytes(chainID, p), p.Signature) {
 		return fmt.Errorf("%w: proposal at height %d round %d", ErrBadSignature, p.Height, p.Round)
 	}
 	return nil
