@@ -18,6 +18,11 @@
 // Blocks carry evidence (Block.Evidence, committed to by the header's
 // evidence hash).
 //
+// VerifyVote and VerifyProposal remember the signatures they found valid
+// (sigcache.go, a bounded process-wide cache keyed by key, message and
+// signature), so a vote p2p checked at the edge costs the engine no second
+// ed25519 verification, nor does a commit's precommit seen before as a vote.
+//
 // These are plain Go structs used by the consensus core and the engine. The
 // wire and storage format is protobuf (package proto/bftnode/types, with
 // CometBFT's field numbers for blocks, headers, commits and votes); the
