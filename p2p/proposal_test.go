@@ -2,7 +2,6 @@ package p2p
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -79,24 +78,7 @@ func partFrames(t *testing.T, b *types.Block, p *types.Proposal) []*p2ppb.Consen
 func floodSend(t *testing.T, tr *Transport, frames []*p2ppb.ConsensusMessage) host.Host {
 	t.Helper()
 	h := newRawHost(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := dialRaw(ctx, h, tr); err != nil {
-		t.Fatal(err)
-	}
-	s, err := h.NewStream(ctx, tr.ID(), ProtocolConsensus)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range frames {
-		f, err := encodeFrame(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Write(f); err != nil {
-			break // banned
-		}
-	}
+	_ = writeConsensus(t, h, tr, frames) // a write error is the ban ending the flood
 	return h
 }
 

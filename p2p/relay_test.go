@@ -25,6 +25,16 @@ func rawSend(t *testing.T, tr *Transport, msgs ...*p2ppb.ConsensusMessage) host.
 // sendFrom connects h to tr and writes msgs on a consensus stream.
 func sendFrom(t *testing.T, h host.Host, tr *Transport, msgs ...*p2ppb.ConsensusMessage) host.Host {
 	t.Helper()
+	if err := writeConsensus(t, h, tr, msgs); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// writeConsensus connects h to tr and writes msgs on a consensus stream,
+// returning the first write error (tr reset the stream, as a ban does).
+func writeConsensus(t *testing.T, h host.Host, tr *Transport, msgs []*p2ppb.ConsensusMessage) error {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := dialRaw(ctx, h, tr); err != nil {
@@ -40,10 +50,10 @@ func sendFrom(t *testing.T, h host.Host, tr *Transport, msgs ...*p2ppb.Consensus
 			t.Fatal(err)
 		}
 		if _, err := s.Write(f); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
-	return h
+	return nil
 }
 
 func voteFrame(v *types.Vote) *p2ppb.ConsensusMessage {
