@@ -18,16 +18,21 @@ type lruNode struct {
 }
 
 func newLRUCache(size int) *lruCache {
-	c := &lruCache{size: size}
-	c.reset()
+	c := &lruCache{size: size, nodes: make(map[[32]byte]*lruNode)}
+	c.root.next, c.root.prev = &c.root, &c.root
 	return c
 }
 
-// reset forgets every hash.
+// reset forgets every hash. An empty cache is left as it is: the rejected-tx
+// cache is reset after every block and is nearly always empty, and making a
+// new map of the cache's full size each time cost an idle node 12% of its CPU.
 func (c *lruCache) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.nodes = make(map[[32]byte]*lruNode, c.size)
+	if len(c.nodes) == 0 {
+		return
+	}
+	c.nodes = make(map[[32]byte]*lruNode)
 	c.root.next, c.root.prev = &c.root, &c.root
 }
 
