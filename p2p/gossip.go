@@ -201,17 +201,10 @@ func (t *Transport) broadcastVote(v *types.Vote) {
 // SetStatus records our position, prunes what peers can no longer need
 // and tells every peer.
 func (t *Transport) SetStatus(st msgs.Status) {
-	t.mu.Lock()
-	load := t.cfg.Validators != nil && t.sets.height != st.Height
-	t.mu.Unlock()
-	var sets validatorSets
-	if load {
-		sets = t.loadSets(st.Height)
+	if t.cfg.Validators != nil && t.vsets.height() != st.Height {
+		t.vsets.set(t.loadSets(st.Height))
 	}
 	t.mu.Lock()
-	if load {
-		t.sets = sets
-	}
 	t.status = st
 	for h := range t.heights {
 		if h < st.Height-catchUpHeights {
@@ -224,6 +217,7 @@ func (t *Transport) SetStatus(st msgs.Status) {
 		}
 	}
 	t.mu.Unlock()
+	t.syncView.setHeight(st.Height)
 	t.wakeSync()
 }
 
@@ -327,9 +321,8 @@ func (t *Transport) onStatus(ps *peerState, st *p2ppb.Status) error {
 		return fmt.Errorf("%w: status %d/%d/%d store %d..%d", errOutOfRange, st.Height, st.Round, st.Step, st.StoreBase, st.StoreHeight)
 	}
 	t.mu.Lock()
-	grew := st.StoreHeight > ps.status.storeHeight
 	moved := st.Height != ps.status.height
-	ps.status = peerStatus{known: true, height: st.Height, round: st.Round, step: uint8(st.Step), storeBase: st.StoreBase, storeHeight: st.StoreHeight}
+	ps.status = peerStatus{known: true, height: st.Height, round: st.Round, step: uint8(st.Step)}
 	for h := range ps.has {
 		if h < st.Height-1 {
 			delete(ps.has, h)
@@ -342,7 +335,7 @@ func (t *Transport) onStatus(ps *peerState, st *p2ppb.Status) error {
 		t.sendHeightLocked(ps, st.Height, time.Time{})
 	}
 	t.mu.Unlock()
-	if grew {
+	if t.syncView.setPeer(ps, st.StoreBase, st.StoreHeight) {
 		t.wakeSync()
 	}
 	return nil
@@ -370,8 +363,8 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 		t.stats.dupProposals.Add(1)
 		return nil
 	}
-	vals := t.sets.at(prop.Height)
 	t.mu.Unlock()
+	vals := t.vsets.at(prop.Height)
 	if vals != nil {
 		// Checked outside the lock; the window bounds the round, and with
 		// it the cost of finding its proposer.
@@ -542,8 +535,8 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 		t.stats.dupVotes.Add(1)
 		return nil
 	}
-	vals := t.sets.at(v.Height)
 	t.mu.Unlock()
+	vals := t.vsets.at(v.Height)
 	if vals != nil {
 		// Checked outside the lock, before the engine's queue: a flood of
 		// forgeries costs its sender here, one by one.

@@ -37,12 +37,12 @@ type peerHas struct {
 	conflicts map[int32]bool
 }
 
+// peerStatus is a peer's consensus position, from its last status.
 type peerStatus struct {
-	known                  bool
-	height                 int64
-	round                  int32
-	step                   uint8
-	storeBase, storeHeight int64
+	known  bool
+	height int64
+	round  int32
+	step   uint8
 }
 
 type outFrame struct {
@@ -132,6 +132,7 @@ func (t *Transport) dropPeer(p peer.ID) {
 	t.mu.Unlock()
 	if ps != nil {
 		ps.cancel()
+		t.syncView.removePeer(ps)
 		t.log.Debug("peer disconnected", "peer", p)
 	}
 }

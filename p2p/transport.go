@@ -36,13 +36,15 @@ type Transport struct {
 	persistent []peer.AddrInfo
 	bootstrap  []peer.AddrInfo
 
-	serving servingSlots // block sync requests being served (own lock)
+	serving      servingSlots // block sync requests being served (own lock)
+	syncView     syncView     // block sync: our height, peers' stored blocks (own lock)
+	syncDistrust chan peer.ID // peers whose synced blocks to drop (runSync)
+	vsets        valSets      // validator sets of the current and next heights (own lock)
 
 	mu      sync.Mutex
 	status  msgs.Status
 	peers   map[peer.ID]*peerState
 	heights map[int64]*heightData // gossip store: next, current and catchUpHeights previous heights
-	sets    validatorSets         // of the current and next heights (Config.Validators)
 
 	syncWake chan struct{}
 	pexWake  chan struct{}
@@ -63,16 +65,17 @@ func New(cfg Config) (*Transport, error) {
 		return nil, err
 	}
 	t := &Transport{
-		cfg:      cfg,
-		log:      cfg.Logger.With("module", "p2p"),
-		gater:    newGater(),
-		inbound:  make(chan msgs.Inbound, cfg.InboundBuffer),
-		relays:   make(chan msgs.Msg, relayQueue),
-		txs:      make(chan InboundTxs, txInboundQueue),
-		peers:    make(map[peer.ID]*peerState),
-		heights:  make(map[int64]*heightData),
-		syncWake: make(chan struct{}, 1),
-		pexWake:  make(chan struct{}, 1),
+		cfg:          cfg,
+		log:          cfg.Logger.With("module", "p2p"),
+		gater:        newGater(),
+		inbound:      make(chan msgs.Inbound, cfg.InboundBuffer),
+		relays:       make(chan msgs.Msg, relayQueue),
+		txs:          make(chan InboundTxs, txInboundQueue),
+		peers:        make(map[peer.ID]*peerState),
+		heights:      make(map[int64]*heightData),
+		syncWake:     make(chan struct{}, 1),
+		syncDistrust: make(chan peer.ID, 64),
+		pexWake:      make(chan struct{}, 1),
 	}
 	for _, s := range cfg.PersistentPeers {
 		ai, err := ParsePeerAddr(s)
@@ -216,6 +219,8 @@ func (t *Transport) ReportPeer(id string, reason error) {
 		return
 	}
 	t.penalize(p, t.cfg.ReportPenalty, reason)
+	// The engine reports the peer that served a synced block it refused.
+	t.distrustSync(p)
 }
 
 // deliver hands m to the engine, waiting while its queue is full.
