@@ -41,10 +41,8 @@ type Transport struct {
 	syncDistrust chan peer.ID // peers whose synced blocks to drop (runSync)
 	vsets        valSets      // validator sets of the current and next heights (own lock)
 
-	mu      sync.Mutex
-	status  msgs.Status
-	peers   map[peer.ID]*peerState
-	heights map[int64]*heightData // gossip store: next, current and catchUpHeights previous heights
+	peers  peerSet         // connected peers and their writers (own lock)
+	gossip consensusGossip // consensus gossip's state (own lock)
 
 	syncWake chan struct{}
 	pexWake  chan struct{}
@@ -71,8 +69,8 @@ func New(cfg Config) (*Transport, error) {
 		inbound:      make(chan msgs.Inbound, cfg.InboundBuffer),
 		relays:       make(chan msgs.Msg, relayQueue),
 		txs:          make(chan InboundTxs, txInboundQueue),
-		peers:        make(map[peer.ID]*peerState),
-		heights:      make(map[int64]*heightData),
+		peers:        peerSet{m: make(map[peer.ID]*peerState)},
+		gossip:       consensusGossip{peers: make(map[peer.ID]*peerState), heights: make(map[int64]*heightData)},
 		syncWake:     make(chan struct{}, 1),
 		syncDistrust: make(chan peer.ID, 64),
 		pexWake:      make(chan struct{}, 1),
@@ -193,22 +191,12 @@ func (t *Transport) Txs() <-chan InboundTxs { return t.txs }
 // Stats returns a snapshot of the counters.
 func (t *Transport) Stats() Stats {
 	s := t.stats.snapshot()
-	t.mu.Lock()
-	s.Peers = len(t.peers)
-	t.mu.Unlock()
+	s.Peers = len(t.peers.ids())
 	return s
 }
 
 // Peers lists the connected peers that speak consensus.
-func (t *Transport) Peers() []peer.ID {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]peer.ID, 0, len(t.peers))
-	for id := range t.peers {
-		out = append(out, id)
-	}
-	return out
-}
+func (t *Transport) Peers() []peer.ID { return t.peers.ids() }
 
 // ReportPeer lowers the score of a peer whose message failed validation;
 // past the threshold it is disconnected and banned.

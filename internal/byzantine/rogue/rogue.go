@@ -233,10 +233,13 @@ func (f *flooder) stream(ctx context.Context, h host.Host, sent *atomic.Uint64) 
 func (f *flooder) write(s network.Stream, sent *atomic.Uint64, frames ...[]byte) error {
 	for _, fr := range frames {
 		_ = s.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		if _, err := s.Write(fr); err != nil {
+		n, err := s.Write(fr)
+		if n > 0 {
+			sent.Add(1) // started: the victim may refuse it on its length prefix alone
+		}
+		if err != nil {
 			return err
 		}
-		sent.Add(1)
 	}
 	return nil
 }
