@@ -19,7 +19,10 @@
 //     for one. Own messages (Broadcast) are relayable at once.
 //   - /bftnode/blocksync/1: a node far behind its peers fetches committed
 //     blocks with their commits from several peers in parallel and delivers
-//     them in order as CommitMsg. A node at most catchUpHeights behind
+//     them in order as CommitMsg, checking the commits of the heights
+//     whose validator set it knows; the engine checks the rest, and a
+//     block it refuses (ReportPeer) makes block sync drop what its sender
+//     served and fetch it again. A node at most catchUpHeights behind
 //     instead gets the heights it lacks through consensus gossip, sent as
 //     soon as its status shows it moved on.
 //   - /bftnode/pex/1: peer exchange, so a node started with one bootstrap

@@ -1,11 +1,16 @@
 package p2p
 
 import (
+	"bufio"
+	"context"
+	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/bftnode/bftnode/consensus/msgs"
+	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
+	"github.com/libp2p/go-libp2p/core/network"
 )
 
 // A peer serving blocks whose commits its validators did not sign pays for
@@ -122,4 +127,59 @@ func TestBlockSyncRefetchesWhatTheEngineRefused(t *testing.T) {
 	if bound := reports * maxSyncAhead; stale > bound {
 		t.Fatalf("%d blocks delivered behind refused ones, bound %d", stale, bound)
 	}
+}
+
+// A peer that advertises blocks and answers block requests with blocks
+// of other heights or with frames that do not decode, or that writes
+// block responses nobody asked for, is banned: the rogue peer's "bogus
+// block-sync responses" (issue 16).
+func TestBogusBlockSyncAnswersBanTheirSender(t *testing.T) {
+	src := newFakeSource(t, 200)
+	answer := func(h int64) []byte { // a block of another height
+		b, _ := src.LoadBlock(h + 7)
+		c, _ := src.LoadSeenCommit(h + 7)
+		f, _ := encodeFrame(&p2ppb.BlockResponse{Height: h + 7, Block: b.ToProto(), Commit: c.ToProto()})
+		return f
+	}
+	garbage := func(int64) []byte { return append(binary.AppendUvarint(nil, 8), 0xff, 1, 2, 3, 4, 5, 6, 7) }
+	for _, tc := range []struct {
+		name   string
+		answer func(h int64) []byte
+	}{{"other heights", answer}, {"garbage", garbage}} {
+		t.Run(tc.name, func(t *testing.T) {
+			victim := newTestNode(t, nil)
+			victim.SetStatus(msgs.Status{Height: 1})
+			rogue := newRawHost(t)
+			rogue.SetStreamHandler(ProtocolBlockSync, func(s network.Stream) {
+				defer s.Close()
+				payload, _, err := readFrame(bufio.NewReader(s), 1<<10)
+				var req p2ppb.BlockRequest
+				if err != nil || decodeFrame(payload, &req) != nil {
+					return
+				}
+				for h := req.FromHeight; h <= req.ToHeight; h++ {
+					if _, err := s.Write(tc.answer(h)); err != nil {
+						return
+					}
+				}
+			})
+			sendFrom(t, rogue, victim, &p2ppb.ConsensusMessage{Status: &p2ppb.Status{ChainID: testChain, Height: 101, StoreBase: 1, StoreHeight: 100}})
+			waitFor(t, "the rogue banned", func() bool { return victim.gater.isBanned(rogue.ID()) })
+		})
+	}
+	t.Run("unsolicited", func(t *testing.T) {
+		victim := newTestNode(t, nil)
+		rogue := newRawHost(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := dialRaw(ctx, rogue, victim); err != nil {
+			t.Fatal(err)
+		}
+		s, err := rogue.NewStream(ctx, victim.ID(), ProtocolBlockSync)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = s.Write(answer(1)) // the victim may reset the stream before it is all written
+		waitFor(t, "the rogue banned", func() bool { return victim.gater.isBanned(rogue.ID()) })
+	})
 }
