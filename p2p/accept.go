@@ -82,7 +82,7 @@ func (t *Transport) applyRelay(msg msgs.Msg) {
 // the height just decided (the engine may have moved on while the verdict
 // was queued, and the precommits that decided it help lagging peers).
 func (t *Transport) relayableLocked(h int64, r int32) bool {
-	return h == t.status.Height-1 || t.status.Admits(h, r)
+	return h == t.gossip.status.Height-1 || t.gossip.status.Admits(h, r)
 }
 
 func (t *Transport) acceptVote(v *types.Vote) {
@@ -90,8 +90,8 @@ func (t *Transport) acceptVote(v *types.Vote) {
 		return
 	}
 	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.gossip.mu.Lock()
+	defer t.gossip.mu.Unlock()
 	if !t.relayableLocked(v.Height, v.Round) {
 		return
 	}
@@ -118,9 +118,9 @@ func (t *Transport) acceptVote(v *types.Vote) {
 	if err != nil {
 		return
 	}
-	for _, other := range t.peers {
+	for _, other := range t.gossip.peers {
 		if _, ok := other.hasAt(v.Height).votes[k]; !ok && peerNearLocked(other, v.Height) {
-			t.enqueueLocked(other, KindHasVote, hv)
+			t.enqueue(other, KindHasVote, hv)
 		}
 	}
 }
@@ -133,8 +133,8 @@ func (t *Transport) acceptProposal(p *types.Proposal, block *types.Block) {
 	if psh.Total == 0 || psh.Total > t.cfg.maxParts() {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.gossip.mu.Lock()
+	defer t.gossip.mu.Unlock()
 	if !t.relayableLocked(p.Height, p.Round) {
 		return
 	}
@@ -184,10 +184,10 @@ func (t *Transport) announceHeldLocked(sp *storedProposal) {
 		if err != nil {
 			return
 		}
-		for _, other := range t.peers {
+		for _, other := range t.gossip.peers {
 			oh := other.hasAt(h)
 			if _, ok := oh.parts[partKey{r, i}]; !ok && !oh.blocks[r] && peerNearLocked(other, h) {
-				t.enqueueLocked(other, KindHasPart, hp)
+				t.enqueue(other, KindHasPart, hp)
 			}
 		}
 	}
@@ -201,9 +201,9 @@ func (t *Transport) announceBlockLocked(sp *storedProposal, except *peerState) {
 	if err != nil {
 		return
 	}
-	for _, other := range t.peers {
+	for _, other := range t.gossip.peers {
 		if other != except && !other.hasAt(h).blocks[r] && peerNearLocked(other, h) {
-			t.enqueueLocked(other, KindHasBlock, hb)
+			t.enqueue(other, KindHasBlock, hb)
 		}
 	}
 }

@@ -137,10 +137,7 @@ func TestMisbehavingPeersAreBanned(t *testing.T) {
 }
 
 func hasPeer(tr *Transport, id peer.ID) bool {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	_, ok := tr.peers[id]
-	return ok
+	return tr.peers.get(id) != nil
 }
 
 // The score and ban maps forget a peer once its points are forgiven or

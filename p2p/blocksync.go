@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,30 +16,10 @@ import (
 	"github.com/bftnode/bftnode/types"
 )
 
-var errMissing = errors.New("p2p: peer lacks the block")
-
-// syncPatience is how long peers must stay Config.SyncLag or more blocks
-// ahead before block sync starts: a node briefly that far behind, as on a
-// loaded machine with no commit delay, still finishes those heights through
-// consensus gossip.
-const syncPatience = time.Second
-
-// syncStuck is the backstop for the catch-up by gossip: a node that a peer
-// is ahead of by even one block, and whose height has not moved for this
-// long, block-syncs. Gossip of a previous height can stall for good when
-// its proposer equivocated (the node may hold the other block's parts).
-const syncStuck = 3 * time.Second
-
-// syncStall is how long delivered blocks may go unapplied before block
-// sync assumes the engine refused one and fetches again from its height.
-const syncStall = 10 * time.Second
-
-func (t *Transport) wakeSync() {
-	select {
-	case t.syncWake <- struct{}{}:
-	default:
-	}
-}
+var (
+	errMissing   = errors.New("p2p: peer lacks the block")
+	errBadCommit = errors.New("p2p: commit not signed by the validators")
+)
 
 // handleBlockSync serves one BlockRequest from the BlockSource.
 func (t *Transport) handleBlockSync(s network.Stream) {
@@ -61,6 +39,9 @@ func (t *Transport) handleBlockSync(s network.Stream) {
 		return
 	}
 	defer t.serving.done(p)
+	// A peer that stops reading holds its slot until the deadline, not for
+	// good.
+	_ = s.SetWriteDeadline(time.Now().Add(serveTimeout))
 	w := bufio.NewWriterSize(s, 256<<10)
 	for h := req.FromHeight; h <= req.ToHeight; h++ {
 		resp := t.loadResponse(h)
@@ -85,6 +66,7 @@ func (t *Transport) handleBlockSync(s network.Stream) {
 const (
 	maxServingPerPeer = 2
 	maxServing        = 16
+	serveTimeout      = 30 * time.Second // to write the answer to one request
 )
 
 // servingSlots counts the block sync requests being served, per peer and
@@ -142,8 +124,10 @@ func (t *Transport) loadResponse(h int64) *p2ppb.BlockResponse {
 }
 
 // fetchBlocks requests from..to from p and returns the verified prefix of
-// the answer, with an error for whatever went wrong after it.
-func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) ([]msgs.CommitMsg, error) {
+// the answer, with an error for whatever went wrong after it. It stops
+// reading once the blocks read reach budget bytes (always reading one), so
+// the caller asks again for the rest.
+func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64, budget int) ([]syncedBlock, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	s, err := t.host.NewStream(ctx, p, ProtocolBlockSync)
@@ -164,8 +148,9 @@ func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) 
 	t.stats.sent(KindBlockSync, len(f))
 	_ = s.CloseWrite()
 	r := bufio.NewReaderSize(s, 256<<10)
-	var out []msgs.CommitMsg
-	for h := from; h <= to; h++ {
+	var out []syncedBlock
+	read := 0
+	for h := from; h <= to && read < budget; h++ {
 		payload, n, err := readFrame(r, t.cfg.maxSyncFrame())
 		if err != nil {
 			return out, err
@@ -175,7 +160,11 @@ func (t *Transport) fetchBlocks(ctx context.Context, p peer.ID, from, to int64) 
 		if err != nil {
 			return out, err
 		}
-		out = append(out, msg)
+		out = append(out, syncedBlock{msg: msg, from: p, size: n})
+		read += n
+	}
+	if int64(len(out)) <= to-from {
+		_ = s.Reset() // stopped early: the server stops writing at once
 	}
 	return out, nil
 }
@@ -208,195 +197,13 @@ func (t *Transport) decodeBlockResponse(payload []byte, h int64) (msgs.CommitMsg
 	if commit.Height != h || commit.BlockID.Hash != block.Hash() {
 		return msgs.CommitMsg{}, fmt.Errorf("%w: commit for %d/%X does not match block %d", errOutOfRange, commit.Height, commit.BlockID.Hash[:6], h)
 	}
+	// The heights whose validator set is known (the one being decided and
+	// the next) have their commit checked here, so a forged one costs its
+	// sender before the engine sees it.
+	if vals := t.vsets.at(h); vals != nil {
+		if err := vals.VerifyCommit(t.cfg.ChainID, commit.BlockID, h, commit); err != nil {
+			return msgs.CommitMsg{}, fmt.Errorf("%w: height %d: %w", errBadCommit, h, err)
+		}
+	}
 	return msgs.CommitMsg{Block: block, Commit: commit}, nil
-}
-
-type syncPeer struct {
-	id        peer.ID
-	base, top int64
-}
-
-// syncPeers lists peers with stored blocks, and the highest among them.
-func (t *Transport) syncPeers() ([]syncPeer, int64, int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []syncPeer
-	var top int64
-	for id, ps := range t.peers {
-		if ps.status.known && ps.status.storeHeight > 0 {
-			out = append(out, syncPeer{id, max(ps.status.storeBase, 1), ps.status.storeHeight})
-			top = max(top, ps.status.storeHeight)
-		}
-	}
-	return out, top, t.status.Height
-}
-
-type batchResult struct {
-	from, to int64
-	peer     peer.ID
-	msgs     []msgs.CommitMsg
-	err      error
-}
-
-// runSync fetches blocks when peers have been SyncLag or more blocks ahead
-// for syncPatience, from several peers in parallel, and delivers them in height order.
-func (t *Transport) runSync() {
-	var (
-		next     int64 // next height to deliver
-		reqHigh  int64 // highest height requested
-		pending  = make(map[int64]msgs.CommitMsg)
-		from     = make(map[int64]peer.ID)
-		inflight int
-		retry    [][2]int64
-		results  = make(chan batchResult, t.cfg.SyncParallel)
-		syncing  bool
-		lastOur  int64
-		lastMove = time.Now()
-		logAt    = time.Now()
-		logCount uint64
-		pause    time.Time
-		rr       int
-		// behindSince: when peers were last seen SyncLag or more blocks
-		// ahead after not being so (zero: they are not).
-		behindSince time.Time
-	)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		peers, top, our := t.syncPeers()
-		if our == 0 {
-			// The engine has not said where it is yet.
-			select {
-			case <-t.ctx.Done():
-				return
-			case <-t.syncWake:
-			}
-			continue
-		}
-		if our != lastOur {
-			lastOur, lastMove = our, time.Now()
-		}
-		if next < our {
-			next = our
-			reqHigh = max(reqHigh, next-1)
-			for h := range pending {
-				if h < next {
-					delete(pending, h)
-					delete(from, h)
-				}
-			}
-		}
-		if next > our && time.Since(lastMove) > syncStall && inflight == 0 {
-			t.log.Warn("block sync: engine did not apply synced blocks, refetching", "height", our)
-			next, reqHigh = our, our-1
-			clear(pending)
-			clear(from)
-			retry = nil
-			lastMove = time.Now()
-		}
-		behind := top-(our-1) >= t.cfg.SyncLag
-		switch {
-		case !behind:
-			behindSince = time.Time{}
-		case behindSince.IsZero():
-			behindSince = time.Now()
-		}
-		stuck := top >= our && time.Since(lastMove) >= syncStuck
-		if !syncing && (behind && time.Since(behindSince) >= syncPatience || stuck) {
-			syncing = true
-			t.stats.syncStarts.Add(1)
-			t.log.Info("block sync started", "height", our, "target", top, "peers", len(peers))
-			logAt, logCount = time.Now(), t.stats.synced.Load()
-		}
-		if syncing && next > top && top-(our-1) < t.cfg.SyncLag {
-			syncing = false
-			t.log.Info("block sync caught up", "height", our)
-		}
-		// Deliver in order.
-		for {
-			msg, ok := pending[next]
-			if !ok {
-				break
-			}
-			delete(pending, next)
-			t.deliver(msgs.Inbound{From: from[next].String(), Msg: msg})
-			delete(from, next)
-			t.stats.synced.Add(1)
-			next++
-		}
-		// Schedule requests.
-		window := int64(t.cfg.SyncBatch * t.cfg.SyncParallel * 2)
-		for syncing && inflight < t.cfg.SyncParallel && len(peers) > 0 && time.Now().After(pause) {
-			var lo, hi int64
-			if len(retry) > 0 {
-				lo, hi = retry[0][0], retry[0][1]
-			} else if reqHigh < top && reqHigh-next < window {
-				lo, hi = reqHigh+1, min(reqHigh+int64(t.cfg.SyncBatch), top)
-			} else {
-				break
-			}
-			var cands []syncPeer
-			for _, sp := range peers {
-				if sp.base <= lo && sp.top >= hi {
-					cands = append(cands, sp)
-				}
-			}
-			if len(cands) == 0 {
-				break
-			}
-			if len(retry) > 0 {
-				retry = retry[1:]
-			} else {
-				reqHigh = hi
-			}
-			slices.SortFunc(cands, func(a, b syncPeer) int { return strings.Compare(string(a.id), string(b.id)) })
-			p := cands[rr%len(cands)].id
-			rr++
-			inflight++
-			t.goRun(func() {
-				msgs, err := t.fetchBlocks(t.ctx, p, lo, hi)
-				select {
-				case results <- batchResult{lo, hi, p, msgs, err}:
-				case <-t.ctx.Done():
-				}
-			})
-		}
-		if syncing && time.Since(logAt) >= 2*time.Second {
-			done := t.stats.synced.Load()
-			rate := float64(done-logCount) / time.Since(logAt).Seconds()
-			t.log.Info("block sync", "height", next-1, "target", top, "remaining", max(top-next+1, 0), "heights_per_s", fmt.Sprintf("%.1f", rate))
-			logAt, logCount = time.Now(), done
-		}
-		select {
-		case <-t.ctx.Done():
-			return
-		case <-t.syncWake:
-		case <-tick.C:
-		case res := <-results:
-			inflight--
-			for i, m := range res.msgs {
-				h := res.from + int64(i)
-				if h >= next {
-					pending[h] = m
-					from[h] = res.peer
-				}
-			}
-			if res.err != nil {
-				got := res.from + int64(len(res.msgs))
-				retry = append(retry, [2]int64{got, res.to})
-				pause = time.Now().Add(200 * time.Millisecond)
-				if errors.Is(res.err, errMissing) {
-					// Asked only for heights its status advertised.
-					t.penalize(res.peer, penaltyInvalid, fmt.Errorf("advertised blocks %d..%d it does not serve: %w", res.from, res.to, res.err))
-				} else if t.ctx.Err() == nil {
-					if errors.Is(res.err, ErrBadFrame) || errors.Is(res.err, ErrFrameTooLarge) || errors.Is(res.err, errOutOfRange) || errors.Is(res.err, errWrongChain) || errors.Is(res.err, types.ErrInvalidBlock) {
-						t.stats.badFrames.Add(1)
-						t.penalize(res.peer, penaltyFor(res.err), res.err)
-					} else {
-						t.log.Debug("block sync request failed", "peer", res.peer, "from", res.from, "to", res.to, "err", res.err)
-					}
-				}
-			}
-		}
-	}
 }

@@ -17,12 +17,10 @@ import (
 
 // ConsensusPeers lists the connected peers' IDs, sorted.
 func (t *Transport) ConsensusPeers() []string {
-	t.mu.Lock()
-	out := make([]string, 0, len(t.peers))
-	for id := range t.peers {
+	var out []string
+	for _, id := range t.peers.ids() {
 		out = append(out, id.String())
 	}
-	t.mu.Unlock()
 	slices.Sort(out)
 	return out
 }
@@ -71,14 +69,12 @@ func (t *Transport) SendDirect(peerID string, msg any) bool {
 	default:
 		return false
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ps := t.peers[id]
+	ps := t.peers.get(id)
 	if ps == nil {
 		return false
 	}
 	for _, f := range frames {
-		if !t.enqueueLocked(ps, f.kind, f.frame) {
+		if !t.enqueue(ps, f.kind, f.frame) {
 			return false
 		}
 	}

@@ -19,7 +19,10 @@
 //     for one. Own messages (Broadcast) are relayable at once.
 //   - /bftnode/blocksync/1: a node far behind its peers fetches committed
 //     blocks with their commits from several peers in parallel and delivers
-//     them in order as CommitMsg. A node at most catchUpHeights behind
+//     them in order as CommitMsg, checking the commits of the heights
+//     whose validator set it knows; the engine checks the rest, and a
+//     block it refuses (ReportPeer) makes block sync drop what its sender
+//     served and fetch it again. A node at most catchUpHeights behind
 //     instead gets the heights it lacks through consensus gossip, sent as
 //     soon as its status shows it moved on.
 //   - /bftnode/pex/1: peer exchange, so a node started with one bootstrap
@@ -45,11 +48,25 @@
 //
 // # Locks
 //
-// The transport's one mutex guards consensus gossip only: our status, each
-// peer's state and the gossip store. Transaction gossip runs in per-peer
-// goroutines over the mempool's own locks, peer exchange holds no state,
-// block sync counts the requests it serves under its own lock
-// (servingSlots), and scores and bans have theirs (scores, gater).
+// Each protocol owns its state and its lock, and none calls another
+// protocol, the block store or the engine with its lock held:
+//
+//   - consensus gossip (consensusGossip): our status, each peer's consensus
+//     position and what it is known to have, and the gossip store of
+//     proposals, their block parts and votes. Block parts share this lock:
+//     each is checked against the proposal held for its round, and
+//     announced to the peers that lack it.
+//   - block sync: the stored blocks each peer's status advertises, and our
+//     height (syncView); the requests it serves (servingSlots); the
+//     fetching state belongs to its one goroutine (runSync).
+//   - the peer set (peerSet): the connected peers and their writers'
+//     queues, for tx and evidence gossip, Peers and SendDirect.
+//   - peer exchange holds no state; tx gossip runs per-peer goroutines
+//     over the mempool's own locks; evidence gossip has evidenceKnown.
+//   - the validator sets of the current and next heights (valSets), read
+//     by consensus gossip and block sync; scores and bans (scores, gater).
+//
+// A peer's status frame updates consensus gossip and block sync in turn.
 // Signatures are checked outside any lock.
 //
 // # What peers can make this node hold
@@ -66,10 +83,10 @@
 //	  proposals                  -                              one per round in the window, signed by     bad signature: refused, 25 points; outside
 //	                                                            its proposer (Config.Validators); set      the window: dropped, free; set unknown:
 //	                                                            unknown: 64 per height, unverified         held for the engine to check
-//	  block parts                -                              the proposal's Total (<= max parts)        parts that do not prove: dropped, 25
-//	                                                                                                       points against a proposal whose signature
-//	                                                                                                       was checked and that the peer did not
-//	                                                                                                       contradict
+//	  block parts                -                              the proposal's Total (<= max parts)        parts that do not prove, or differ from the
+//	                                                                                                       part held: dropped, 25 points against a
+//	                                                                                                       proposal whose signature was checked and
+//	                                                                                                       that the peer did not contradict
 //	  votes                      -                              window rounds x 2 types x set size,        outside window: dropped, free; index past
 //	                                                            signature checked when the set is known    the set or bad signature: 25 points
 //	peerState.has (announced)    65536 per height and kind      peers x that                               not recorded (the peer may get a repeat)
@@ -83,10 +100,17 @@
 //	txs failing CheckTx          -                              -                                          2 points each (node.pumpTxs); the mempool
 //	                                                                                                       refuses one again until the next block
 //	                                                                                                       without asking the app
-//	block sync pending blocks    SyncBatch (16) per request     SyncBatch x SyncParallel x 2 (128)         no more requests until delivered
+//	block sync fetched blocks    SyncBatch (16) heights and     SyncBatch x SyncParallel x 2 (128)         no more requests but for the next height to
+//	                             maxSyncBytes/2/SyncParallel    heights, maxSyncBytes (8 MiB) of frames    deliver; commits of the current and next
+//	                             (1 MiB) per request, one       pending or being read, plus one block      heights not signed by their validators:
+//	                             block at least                 per request                                25 points; a bad frame: 25 points
+//	block sync delivered         -                              maxSyncAhead (16) heights past the         delivery waits; a block the engine refuses
+//	                                                            engine's                                   (ReportPeer): its sender's blocks dropped,
+//	                                                                                                       the heights fetched again
 //	block sync "missing"         -                              -                                          25 points if its status advertised them
-//	block sync served            64 blocks per request, 2       16 requests at once                        larger requests: refused, 25 points;
-//	                             requests at once                                                          more at once: stream reset
+//	block sync served            64 blocks per request, 2       16 requests at once, 30 s each             larger requests: refused, 25 points;
+//	                             requests at once                                                          more at once: stream reset; past 30 s:
+//	                                                                                                       stream reset
 //	pex answer                   64 peers x 8 addresses         -                                          more: refused, 25 points
 //	scores, bans                 one entry per peer ID / IP     swept every PexInterval                    ban (peer ID and its IP) at BanThreshold
 //	                                                                                                       for BanDuration

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/bftnode/bftnode/consensus/msgs"
 	p2ppb "github.com/bftnode/bftnode/proto/bftnode/p2p"
 	"github.com/bftnode/bftnode/types"
@@ -27,96 +25,6 @@ var (
 	errEnvelope   = errors.New("p2p: envelope must hold exactly one message")
 	errOutOfRange = errors.New("p2p: field out of range")
 )
-
-type storedProposal struct {
-	proposal   *types.Proposal
-	frame      []byte
-	parts      *partSet
-	partFrames [][]byte // encoded lazily
-	delivered  bool
-	// verified: our own, or the engine accepted it (Transport.Relay).
-	// Only a verified proposal and its parts are relayed or announced.
-	verified bool
-	// signed: the transport checked the proposer's signature itself
-	// (Config.Validators), so parts that do not prove are the sender's
-	// fault; relaying still waits for the engine.
-	signed bool
-	from   peer.ID // who sent us the proposal; empty for our own
-	// When the proposal and each part arrived (zero for our own): gossip
-	// relays them only after a gossip interval, giving the direct path
-	// from their origin a head start, which avoids most duplicates.
-	at     time.Time
-	partAt []time.Time
-}
-
-type storedVote struct {
-	vote     *types.Vote
-	frame    []byte
-	at       time.Time // arrival, zero for our own
-	verified bool      // our own, or accepted by the engine: only then relayed
-}
-
-// heightData is what this node holds of one height, to serve peers that
-// lack it: proposals by round with their parts, and votes.
-type heightData struct {
-	proposals map[int32]*storedProposal
-	votes     map[voteKey]*storedVote
-}
-
-// voteAt is the vote held for k, if any; hd may be nil.
-func (hd *heightData) voteAt(k voteKey) *storedVote {
-	if hd == nil {
-		return nil
-	}
-	return hd.votes[k]
-}
-
-// proposalAt is the proposal held for round r, if any; hd may be nil.
-func (hd *heightData) proposalAt(r int32) *storedProposal {
-	if hd == nil {
-		return nil
-	}
-	return hd.proposals[r]
-}
-
-func (t *Transport) heightLocked(h int64) *heightData {
-	hd := t.heights[h]
-	if hd == nil {
-		hd = &heightData{proposals: make(map[int32]*storedProposal), votes: make(map[voteKey]*storedVote)}
-		t.heights[h] = hd
-	}
-	return hd
-}
-
-// inWindowLocked reports whether a peer's announcement (HasVote, HasPart,
-// HasBlock) of height h is worth recording: the previous, current or next
-// height, once the engine has told its position. A peer's proposals,
-// parts and votes pass the stricter msgs.Status.Admits.
-func (t *Transport) inWindowLocked(h int64) bool {
-	our := t.status.Height
-	return our > 0 && h >= our-1 && h <= our+1
-}
-
-// peerNearLocked reports whether ps may want messages of height h.
-func peerNearLocked(ps *peerState, h int64) bool {
-	return !ps.status.known || (ps.status.height >= h-1 && ps.status.height <= h+1)
-}
-
-func (sp *storedProposal) partFrame(i uint32) []byte {
-	if sp.partFrames == nil {
-		sp.partFrames = make([][]byte, len(sp.parts.parts))
-	}
-	if sp.partFrames[i] == nil {
-		f, err := encodeFrame(&p2ppb.ConsensusMessage{BlockPart: &p2ppb.BlockPartMessage{
-			Height: sp.proposal.Height, Round: sp.proposal.Round, Part: sp.parts.parts[i],
-		}})
-		if err != nil {
-			return nil
-		}
-		sp.partFrames[i] = f
-	}
-	return sp.partFrames[i]
-}
 
 // Broadcast sends our ProposalMsg (as a proposal and block parts) or
 // VoteMsg to every peer not known to have it.
@@ -140,22 +48,22 @@ func (t *Transport) broadcastProposal(m msgs.ProposalMsg) {
 		t.log.Error("broadcast of incomplete proposal")
 		return
 	}
-	t.mu.Lock()
-	if sp := t.heights[m.Proposal.Height]; sp != nil {
+	t.gossip.mu.Lock()
+	if sp := t.gossip.heights[m.Proposal.Height]; sp != nil {
 		if old := sp.proposals[m.Proposal.Round]; old != nil && old.parts.complete() &&
 			sameProposal(old.proposal, m.Proposal) {
 			// A rebroadcast: peers get only what they lack.
 			old.verified = true // ours, even if a peer sent it back first
-			for _, p := range t.peers {
+			for _, p := range t.gossip.peers {
 				if peerNearLocked(p, m.Proposal.Height) {
 					t.sendProposalLocked(p, old, time.Time{})
 				}
 			}
-			t.mu.Unlock()
+			t.gossip.mu.Unlock()
 			return
 		}
 	}
-	t.mu.Unlock()
+	t.gossip.mu.Unlock()
 	ps, err := partSetFromBlock(m.Block, m.Proposal.BlockID.PartSetHeader)
 	if err != nil {
 		t.log.Error("broadcast proposal", "height", m.Proposal.Height, "round", m.Proposal.Round, "err", err)
@@ -166,11 +74,11 @@ func (t *Transport) broadcastProposal(m msgs.ProposalMsg) {
 		t.log.Error("broadcast proposal", "err", err)
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.gossip.mu.Lock()
+	defer t.gossip.mu.Unlock()
 	sp := &storedProposal{proposal: m.Proposal, frame: frame, parts: ps, delivered: true, verified: true}
 	t.heightLocked(m.Proposal.Height).proposals[m.Proposal.Round] = sp
-	for _, p := range t.peers {
+	for _, p := range t.gossip.peers {
 		if peerNearLocked(p, m.Proposal.Height) {
 			t.sendProposalLocked(p, sp, time.Time{})
 		}
@@ -187,11 +95,11 @@ func (t *Transport) broadcastVote(v *types.Vote) {
 		return
 	}
 	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.gossip.mu.Lock()
+	defer t.gossip.mu.Unlock()
 	sv := &storedVote{vote: v, frame: frame, verified: true}
 	t.heightLocked(v.Height).votes[k] = sv
-	for _, p := range t.peers {
+	for _, p := range t.gossip.peers {
 		if peerNearLocked(p, v.Height) {
 			t.sendVoteLocked(p, k, sv, time.Time{})
 		}
@@ -201,34 +109,31 @@ func (t *Transport) broadcastVote(v *types.Vote) {
 // SetStatus records our position, prunes what peers can no longer need
 // and tells every peer.
 func (t *Transport) SetStatus(st msgs.Status) {
-	t.mu.Lock()
-	load := t.cfg.Validators != nil && t.sets.height != st.Height
-	t.mu.Unlock()
-	var sets validatorSets
-	if load {
-		sets = t.loadSets(st.Height)
+	if t.cfg.Validators != nil && t.vsets.height() != st.Height {
+		t.vsets.set(t.loadSets(st.Height))
 	}
-	t.mu.Lock()
-	if load {
-		t.sets = sets
-	}
-	t.status = st
-	for h := range t.heights {
+	f := t.statusFrame(st)
+	t.gossip.mu.Lock()
+	t.gossip.status = st
+	for h := range t.gossip.heights {
 		if h < st.Height-catchUpHeights {
-			delete(t.heights, h)
+			delete(t.gossip.heights, h)
 		}
 	}
-	if f := t.statusFrameLocked(); f != nil {
-		for _, ps := range t.peers {
-			t.enqueueLocked(ps, KindStatus, f)
+	if f != nil {
+		for _, ps := range t.gossip.peers {
+			t.enqueue(ps, KindStatus, f)
 		}
 	}
-	t.mu.Unlock()
+	t.gossip.mu.Unlock()
+	t.syncView.setHeight(st.Height)
 	t.wakeSync()
 }
 
-func (t *Transport) statusFrameLocked() []byte {
-	st := &p2ppb.Status{ChainID: t.cfg.ChainID, Height: t.status.Height, Round: t.status.Round, Step: uint32(t.status.Step)}
+// statusFrame is the status frame telling peers our position (our) and
+// the blocks our store holds (read from it, so with no lock held).
+func (t *Transport) statusFrame(our msgs.Status) []byte {
+	st := &p2ppb.Status{ChainID: t.cfg.ChainID, Height: our.Height, Round: our.Round, Step: uint32(our.Step)}
 	if t.cfg.Source != nil {
 		st.StoreBase, st.StoreHeight = t.cfg.Source.Base(), t.cfg.Source.Height()
 	}
@@ -273,32 +178,32 @@ func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) e
 			return err
 		}
 		hv := m.HasVote
-		t.mu.Lock()
+		t.gossip.mu.Lock()
 		if t.inWindowLocked(hv.Height) && len(ps.hasAt(hv.Height).votes) < maxHasEntries {
 			ps.hasAt(hv.Height).votes[voteKey{hv.Height, hv.Round, types.SignedMsgType(hv.Type), hv.Index}] = struct{}{}
 		}
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		return nil
 	case m.HasBlock != nil:
 		if err := small(KindHasBlock); err != nil {
 			return err
 		}
-		t.mu.Lock()
+		t.gossip.mu.Lock()
 		if t.inWindowLocked(m.HasBlock.Height) && len(ps.hasAt(m.HasBlock.Height).blocks) < maxHasEntries {
 			ps.hasAt(m.HasBlock.Height).blocks[m.HasBlock.Round] = true
 		}
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		return nil
 	case m.HasPart != nil:
 		if err := small(KindHasPart); err != nil {
 			return err
 		}
 		hp := m.HasPart
-		t.mu.Lock()
+		t.gossip.mu.Lock()
 		if t.inWindowLocked(hp.Height) && len(ps.hasAt(hp.Height).parts) < maxHasEntries {
 			ps.hasAt(hp.Height).parts[partKey{hp.Round, hp.Index}] = struct{}{}
 		}
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		return nil
 	case m.Proposal != nil:
 		if err := small(KindProposal); err != nil {
@@ -326,23 +231,22 @@ func (t *Transport) onStatus(ps *peerState, st *p2ppb.Status) error {
 	if st.Height < 0 || st.Round < 0 || st.Step > 255 || st.StoreBase < 0 || st.StoreHeight < st.StoreBase {
 		return fmt.Errorf("%w: status %d/%d/%d store %d..%d", errOutOfRange, st.Height, st.Round, st.Step, st.StoreBase, st.StoreHeight)
 	}
-	t.mu.Lock()
-	grew := st.StoreHeight > ps.status.storeHeight
+	t.gossip.mu.Lock()
 	moved := st.Height != ps.status.height
-	ps.status = peerStatus{known: true, height: st.Height, round: st.Round, step: uint8(st.Step), storeBase: st.StoreBase, storeHeight: st.StoreHeight}
+	ps.status = peerStatus{known: true, height: st.Height, round: st.Round, step: uint8(st.Step)}
 	for h := range ps.has {
 		if h < st.Height-1 {
 			delete(ps.has, h)
 		}
 	}
-	if moved && st.Height < t.status.Height {
+	if moved && st.Height < t.gossip.status.Height {
 		// A peer catching up on a height we decided: send it what we hold
 		// of it now, not at the next gossip round, so that it finishes
 		// the height through gossip faster than the network moves on.
 		t.sendHeightLocked(ps, st.Height, time.Time{})
 	}
-	t.mu.Unlock()
-	if grew {
+	t.gossip.mu.Unlock()
+	if t.syncView.setPeer(ps, st.StoreBase, st.StoreHeight) {
 		t.wakeSync()
 	}
 	return nil
@@ -360,18 +264,18 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 	if prop.Height <= 0 || prop.Round < 0 || psh.Total == 0 || psh.Total > t.cfg.maxParts() || prop.BlockID.Hash.IsZero() {
 		return fmt.Errorf("%w: proposal %d/%d with %d parts", errOutOfRange, prop.Height, prop.Round, psh.Total)
 	}
-	t.mu.Lock()
-	if !t.status.Admits(prop.Height, prop.Round) {
-		t.mu.Unlock()
+	t.gossip.mu.Lock()
+	if !t.gossip.status.Admits(prop.Height, prop.Round) {
+		t.gossip.mu.Unlock()
 		return nil // outside the window: not held, not the engine's concern
 	}
-	if sp := t.heights[prop.Height].proposalAt(prop.Round); sp != nil && sameProposal(sp.proposal, prop) {
-		t.mu.Unlock()
+	if sp := t.gossip.heights[prop.Height].proposalAt(prop.Round); sp != nil && sameProposal(sp.proposal, prop) {
+		t.gossip.mu.Unlock()
 		t.stats.dupProposals.Add(1)
 		return nil
 	}
-	vals := t.sets.at(prop.Height)
-	t.mu.Unlock()
+	t.gossip.mu.Unlock()
+	vals := t.vsets.at(prop.Height)
 	if vals != nil {
 		// Checked outside the lock; the window bounds the round, and with
 		// it the cost of finding its proposer.
@@ -379,14 +283,14 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 			return fmt.Errorf("%w: proposal %d/%d: %w", ErrBadProposal, prop.Height, prop.Round, err)
 		}
 	}
-	t.mu.Lock()
-	if !t.status.Admits(prop.Height, prop.Round) {
-		t.mu.Unlock()
+	t.gossip.mu.Lock()
+	if !t.gossip.status.Admits(prop.Height, prop.Round) {
+		t.gossip.mu.Unlock()
 		return nil // the node moved on meanwhile
 	}
 	hd := t.heightLocked(prop.Height)
 	if len(hd.proposals) >= maxProposalsPerHeight && hd.proposals[prop.Round] == nil {
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		return nil
 	}
 	has := ps.hasAt(prop.Height)
@@ -399,7 +303,7 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 		} else {
 			has.conflicts[prop.Round] = true
 		}
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		if !same && !verified {
 			// The one we hold may be a forgery: the engine checks this
 			// one too, and its relay replaces ours if it verifies.
@@ -409,11 +313,11 @@ func (t *Transport) onProposal(ps *peerState, pm *p2ppb.ProposalMessage) error {
 	}
 	frame, err := encodeFrame(&p2ppb.ConsensusMessage{Proposal: pm})
 	if err != nil {
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		return nil
 	}
 	hd.proposals[prop.Round] = &storedProposal{proposal: prop, frame: frame, parts: newPartSet(psh), at: time.Now(), partAt: make([]time.Time, psh.Total), from: ps.id, signed: vals != nil}
-	t.mu.Unlock()
+	t.gossip.mu.Unlock()
 	// Unverified until the engine accepts it: only then are it and its
 	// parts relayed, while its parts keep arriving.
 	t.deliver(header)
@@ -429,14 +333,14 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 	if bp.Part == nil || bp.Height <= 0 || bp.Round < 0 {
 		return fmt.Errorf("%w: block part", errOutOfRange)
 	}
-	t.mu.Lock()
-	hd := t.heights[bp.Height]
+	t.gossip.mu.Lock()
+	hd := t.gossip.heights[bp.Height]
 	var sp *storedProposal
 	if hd != nil {
 		sp = hd.proposals[bp.Round]
 	}
-	if sp == nil || !t.status.Admits(bp.Height, bp.Round) {
-		t.mu.Unlock()
+	if sp == nil || !t.gossip.status.Admits(bp.Height, bp.Round) {
+		t.gossip.mu.Unlock()
 		return nil // no proposal yet: a later gossip round resends
 	}
 	added, err := sp.parts.add(bp.Part)
@@ -445,7 +349,7 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 		// and that the peer did not contradict, is the peer's fault:
 		// ours may be a forgery the peer never saw.
 		blame := (sp.verified || sp.signed) && !ps.hasAt(bp.Height).conflicts[bp.Round]
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		if !blame {
 			t.log.Debug("block part does not fit the proposal held", "peer", ps.id, "height", bp.Height, "round", bp.Round, "err", err)
 			return nil
@@ -462,15 +366,15 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 	}
 	if added && sp.verified {
 		hp, _ := encodeFrame(&p2ppb.ConsensusMessage{HasPart: &p2ppb.HasPart{Height: bp.Height, Round: bp.Round, Index: bp.Part.Index}})
-		for _, other := range t.peers {
+		for _, other := range t.gossip.peers {
 			oh := other.hasAt(bp.Height)
 			if _, ok := oh.parts[partKey{bp.Round, bp.Part.Index}]; other != ps && !ok && !oh.blocks[bp.Round] && peerNearLocked(other, bp.Height) {
-				t.enqueueLocked(other, KindHasPart, hp)
+				t.enqueue(other, KindHasPart, hp)
 			}
 		}
 	}
 	if !sp.parts.complete() || sp.delivered {
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		return nil
 	}
 	sp.delivered = true
@@ -486,7 +390,7 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 		// The parts prove into the signed part set header, so the
 		// proposer, not the relaying peer, made this block.
 		delete(hd.proposals, bp.Round)
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		t.log.Warn("proposed block invalid", "height", prop.Height, "round", prop.Round, "err", err)
 		return nil
 	}
@@ -499,7 +403,7 @@ func (t *Transport) onPart(ps *peerState, bp *p2ppb.BlockPartMessage) error {
 	if sp.from != "" {
 		from = sp.from
 	}
-	t.mu.Unlock()
+	t.gossip.mu.Unlock()
 	t.deliver(msgs.Inbound{From: from.String(), Msg: msgs.ProposalMsg{Proposal: prop, Block: block}})
 	return nil
 }
@@ -528,22 +432,22 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 		return fmt.Errorf("%w: vote %v %d/%d index %d", errOutOfRange, v.Type, v.Height, v.Round, v.ValidatorIndex)
 	}
 	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
-	t.mu.Lock()
-	if !t.status.Admits(v.Height, v.Round) {
-		t.mu.Unlock()
+	t.gossip.mu.Lock()
+	if !t.gossip.status.Admits(v.Height, v.Round) {
+		t.gossip.mu.Unlock()
 		return nil // outside the window: not held, not the engine's concern
 	}
-	if size := t.status.SetSize(v.Height); int(v.ValidatorIndex) >= size {
-		t.mu.Unlock()
+	if size := t.gossip.status.SetSize(v.Height); int(v.ValidatorIndex) >= size {
+		t.gossip.mu.Unlock()
 		return fmt.Errorf("%w: vote of validator %d in a set of %d", errOutOfRange, v.ValidatorIndex, size)
 	}
-	if sv := t.heights[v.Height].voteAt(k); sv != nil && bytes.Equal(sv.vote.Signature, v.Signature) {
-		t.mu.Unlock()
+	if sv := t.gossip.heights[v.Height].voteAt(k); sv != nil && bytes.Equal(sv.vote.Signature, v.Signature) {
+		t.gossip.mu.Unlock()
 		t.stats.dupVotes.Add(1)
 		return nil
 	}
-	vals := t.sets.at(v.Height)
-	t.mu.Unlock()
+	t.gossip.mu.Unlock()
+	vals := t.vsets.at(v.Height)
 	if vals != nil {
 		// Checked outside the lock, before the engine's queue: a flood of
 		// forgeries costs its sender here, one by one.
@@ -551,9 +455,9 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 			return fmt.Errorf("%w: %w", ErrBadVote, err)
 		}
 	}
-	t.mu.Lock()
-	if !t.status.Admits(v.Height, v.Round) {
-		t.mu.Unlock()
+	t.gossip.mu.Lock()
+	if !t.gossip.status.Admits(v.Height, v.Round) {
+		t.gossip.mu.Unlock()
 		return nil // the node moved on meanwhile
 	}
 	if has := ps.hasAt(v.Height); len(has.votes) < maxHasEntries {
@@ -562,7 +466,7 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	hd := t.heightLocked(v.Height)
 	if sv := hd.votes[k]; sv != nil {
 		same := bytes.Equal(sv.vote.Signature, v.Signature)
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		if same {
 			t.stats.dupVotes.Add(1)
 			return nil
@@ -573,13 +477,13 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	}
 	frame, err := encodeFrame(&p2ppb.ConsensusMessage{Vote: vm})
 	if err != nil {
-		t.mu.Unlock()
+		t.gossip.mu.Unlock()
 		return nil
 	}
 	// Unverified: relayed and announced (HasVote) only once the engine
 	// accepts it.
 	hd.votes[k] = &storedVote{vote: v, frame: frame, at: time.Now()}
-	t.mu.Unlock()
+	t.gossip.mu.Unlock()
 	t.deliver(msgs.Inbound{From: ps.id.String(), Msg: msgs.VoteMsg{Vote: v}})
 	return nil
 }

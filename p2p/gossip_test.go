@@ -48,14 +48,14 @@ func TestFourNodesGossipExactlyOnce(t *testing.T) {
 	// Every node knows every peer's status before anything is broadcast.
 	waitFor(t, "statuses", func() bool {
 		for _, tr := range nodes {
-			tr.mu.Lock()
-			for _, ps := range tr.peers {
+			tr.gossip.mu.Lock()
+			for _, ps := range tr.gossip.peers {
 				if !ps.status.known || ps.status.height != 1 {
-					tr.mu.Unlock()
+					tr.gossip.mu.Unlock()
 					return false
 				}
 			}
-			tr.mu.Unlock()
+			tr.gossip.mu.Unlock()
 		}
 		return true
 	})

@@ -176,12 +176,19 @@ type fakeSource struct {
 
 func newFakeSource(t *testing.T, n int) *fakeSource {
 	t.Helper()
+	return fakeSourceOf(t, n, 4096, "tx")
+}
+
+// fakeSourceOf holds n blocks, each with one tx of txBytes starting with
+// tag and the height.
+func fakeSourceOf(t *testing.T, n, txBytes int, tag string) *fakeSource {
+	t.Helper()
 	fs := &fakeSource{}
 	var lastID types.BlockID
 	var last *types.Commit
 	for h := int64(1); h <= int64(n); h++ {
-		tx := make([]byte, 4096) // a 4 KiB tx per block
-		copy(tx, fmt.Sprintf("tx-%d", h))
+		tx := make([]byte, txBytes)
+		copy(tx, fmt.Sprintf("%s-%d", tag, h))
 		b := makeBlock(h, [][]byte{tx}, lastID, last)
 		id, err := types.MakeBlockID(b)
 		if err != nil {

@@ -125,13 +125,15 @@ func FuzzConsensusFrame(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		tr := &Transport{
-			cfg:     Config{ChainID: testChain, MaxBlockBytes: 1 << 20},
-			log:     slog.New(slog.DiscardHandler),
-			peers:   map[peer.ID]*peerState{},
-			heights: map[int64]*heightData{},
+			cfg: Config{ChainID: testChain, MaxBlockBytes: 1 << 20},
+			log: slog.New(slog.DiscardHandler),
+			gossip: consensusGossip{
+				peers:   map[peer.ID]*peerState{},
+				heights: map[int64]*heightData{},
+				status:  msgs.Status{Height: 1}, // heights 1 and 2 admitted
+			},
 			inbound: make(chan msgs.Inbound, 16),
 			ctx:     context.Background(),
-			status:  msgs.Status{Height: 1}, // heights 1 and 2 admitted
 		}
 		ps := &peerState{has: map[int64]*peerHas{}}
 		_ = tr.handleConsensusFrame(ps, payload, len(payload)+1)

@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"fmt"
 
 	typespb "github.com/bftnode/bftnode/proto/bftnode/types"
@@ -52,7 +53,7 @@ func (ps *partSet) has(index uint32) bool {
 }
 
 // add checks part against the header and stores it. It returns false with
-// no error for a part already held.
+// no error for a copy of a part already held.
 func (ps *partSet) add(p *typespb.Part) (bool, error) {
 	if p == nil {
 		return false, fmt.Errorf("%w: missing", ErrBadPart)
@@ -60,7 +61,11 @@ func (ps *partSet) add(p *typespb.Part) (bool, error) {
 	if int(p.Index) >= len(ps.parts) {
 		return false, fmt.Errorf("%w: index %d of %d", ErrBadPart, p.Index, len(ps.parts))
 	}
-	if ps.parts[p.Index] != nil {
+	if held := ps.parts[p.Index]; held != nil {
+		if !bytes.Equal(held.Bytes, p.Bytes) {
+			// It cannot prove into the root the held one proved into.
+			return false, fmt.Errorf("%w: part %d differs from the one held", ErrBadPart, p.Index)
+		}
 		return false, nil
 	}
 	if len(p.Bytes) == 0 || len(p.Bytes) > maxPartBytes {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -37,12 +38,12 @@ type peerHas struct {
 	conflicts map[int32]bool
 }
 
+// peerStatus is a peer's consensus position, from its last status.
 type peerStatus struct {
-	known                  bool
-	height                 int64
-	round                  int32
-	step                   uint8
-	storeBase, storeHeight int64
+	known  bool
+	height int64
+	round  int32
+	step   uint8
 }
 
 type outFrame struct {
@@ -50,8 +51,9 @@ type outFrame struct {
 	frame []byte
 }
 
-// peerState is one connected peer. Fields below the channels are guarded
-// by Transport.mu.
+// peerState is one connected peer: its consensus writer's queues, and
+// consensus gossip's view of it. The fields below the channels are
+// consensus gossip's, guarded by consensusGossip.mu.
 type peerState struct {
 	id     peer.ID
 	out    chan outFrame // small consensus frames: status, votes, has
@@ -61,6 +63,51 @@ type peerState struct {
 
 	status peerStatus
 	has    map[int64]*peerHas
+}
+
+// peerSet is the connected peers, under its own lock: those tx and
+// evidence gossip, Peers and SendDirect serve. Consensus gossip and block
+// sync keep their own views of them (consensusGossip.peers, syncView).
+type peerSet struct {
+	mu sync.Mutex
+	m  map[peer.ID]*peerState
+}
+
+func (s *peerSet) get(p peer.ID) *peerState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[p]
+}
+
+func (s *peerSet) ids() []peer.ID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]peer.ID, 0, len(s.m))
+	for id := range s.m {
+		out = append(out, id)
+	}
+	return out
+}
+
+// ensure returns p's state, made by create if p has none; added says it
+// was.
+func (s *peerSet) ensure(p peer.ID, create func() *peerState) (ps *peerState, added bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ps := s.m[p]; ps != nil {
+		return ps, false
+	}
+	ps = create()
+	s.m[p] = ps
+	return ps, true
+}
+
+func (s *peerSet) remove(p peer.ID) *peerState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.m[p]
+	delete(s.m, p)
+	return ps
 }
 
 func (ps *peerState) hasAt(h int64) *peerHas {
@@ -80,21 +127,21 @@ func (ps *peerState) hasAt(h int64) *peerHas {
 
 // ensurePeer returns the state of p, creating it and its writers.
 func (t *Transport) ensurePeer(p peer.ID) *peerState {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if ps := t.peers[p]; ps != nil {
+	ps, added := t.peers.ensure(p, func() *peerState {
+		ctx, cancel := context.WithCancel(t.ctx)
+		return &peerState{
+			id:     p,
+			out:    make(chan outFrame, t.cfg.SendQueue),
+			parts:  make(chan outFrame, t.cfg.SendQueue),
+			ctx:    ctx,
+			cancel: cancel,
+			has:    make(map[int64]*peerHas),
+		}
+	})
+	if !added {
 		return ps
 	}
-	ctx, cancel := context.WithCancel(t.ctx)
-	ps := &peerState{
-		id:     p,
-		out:    make(chan outFrame, t.cfg.SendQueue),
-		parts:  make(chan outFrame, t.cfg.SendQueue),
-		ctx:    ctx,
-		cancel: cancel,
-		has:    make(map[int64]*peerHas),
-	}
-	t.peers[p] = ps
+	t.gossip.addPeer(ps)
 	t.goRun(func() { t.runConsensusWriter(ps) })
 	t.goRun(func() { t.runTxWriter(ps) })
 	t.goRun(func() { t.runEvidenceWriter(ps) })
@@ -126,19 +173,17 @@ func (t *Transport) onDisconnected(p peer.ID) {
 
 // dropPeer forgets p's state and stops its writers.
 func (t *Transport) dropPeer(p peer.ID) {
-	t.mu.Lock()
-	ps := t.peers[p]
-	delete(t.peers, p)
-	t.mu.Unlock()
-	if ps != nil {
-		ps.cancel()
+	if ps := t.peers.remove(p); ps != nil {
+		ps.cancel() // first: no protocol adds a cancelled peer back
+		t.gossip.removePeer(ps)
+		t.syncView.removePeer(ps)
 		t.log.Debug("peer disconnected", "peer", p)
 	}
 }
 
-// enqueueLocked queues a frame for ps without blocking; a full queue drops
+// enqueue queues a frame for ps without blocking; a full queue drops
 // it (the caller then does not mark it as had, so gossip retries).
-func (t *Transport) enqueueLocked(ps *peerState, kind int, frame []byte) bool {
+func (t *Transport) enqueue(ps *peerState, kind int, frame []byte) bool {
 	q := ps.out
 	if kind == KindBlockPart {
 		q = ps.parts
@@ -182,9 +227,10 @@ func (t *Transport) runConsensusWriter(ps *peerState) {
 	}
 	defer s.Close()
 	w := bufio.NewWriterSize(s, 64<<10)
-	t.mu.Lock()
-	status := t.statusFrameLocked()
-	t.mu.Unlock()
+	t.gossip.mu.Lock()
+	our := t.gossip.status
+	t.gossip.mu.Unlock()
+	status := t.statusFrame(our)
 	if status != nil {
 		if _, err := w.Write(status); err != nil {
 			return

@@ -232,3 +232,33 @@ func TestBadSignatureVotesRefusedAtTheEdge(t *testing.T) {
 		t.Errorf("sender of a valid vote scored %d", s)
 	}
 }
+
+// Parts that prove into a root of their own, sent for a round whose
+// signed proposal and every part are held, cost their sender each: the
+// rogue peer's "parts proving into fake roots" (issue 16). Before, a part
+// whose index was held was taken as a duplicate without a look at its
+// bytes, so such a flood was free.
+func TestFakeRootPartsForAHeldBlockArePenalised(t *testing.T) {
+	fv := newFakeValidators(t, 4)
+	a := newTestNode(t, func(c *Config) { c.Validators = fv })
+	a.SetStatus(msgs.Status{Height: 1, Round: 0, Validators: 4, NextValidators: 4})
+	block := makeBlock(1, [][]byte{bytes.Repeat([]byte("g"), 150_000)}, types.BlockID{}, nil)
+	genuine := fv.signedProposal(block, 0)
+	rawSend(t, a, append([]*p2ppb.ConsensusMessage{propFrame(genuine)}, partFrames(t, block, genuine)...)...)
+	receive(t, a) // the header
+	if m := receive(t, a); m.Msg.(msgs.ProposalMsg).Block.Hash() != block.Hash() {
+		t.Fatal("the genuine block was not delivered")
+	}
+	// The same part count, other bytes: their proofs are into another root.
+	fake := makeBlock(1, [][]byte{bytes.Repeat([]byte("f"), 150_000)}, types.BlockID{}, nil)
+	frames := partFrames(t, fake, fv.signedProposal(fake, 0))
+	if len(frames) != len(partFrames(t, block, genuine)) {
+		t.Fatal("the fake block must split into as many parts as the genuine one")
+	}
+	var flood []*p2ppb.ConsensusMessage
+	for range 4 {
+		flood = append(flood, frames...)
+	}
+	rogue := floodSend(t, a, flood)
+	waitFor(t, "the sender of parts proving into a fake root banned", func() bool { return a.gater.isBanned(rogue.ID()) })
+}

@@ -67,9 +67,9 @@ func propFrame(p *types.Proposal) *p2ppb.ConsensusMessage {
 // heldVote returns the signature of the vote tr holds for k, and whether
 // it is verified (relayable).
 func heldVote(tr *Transport, k voteKey) ([]byte, bool) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	if hd := tr.heights[k.height]; hd != nil && hd.votes[k] != nil {
+	tr.gossip.mu.Lock()
+	defer tr.gossip.mu.Unlock()
+	if hd := tr.gossip.heights[k.height]; hd != nil && hd.votes[k] != nil {
 		return hd.votes[k].vote.Signature, hd.votes[k].verified
 	}
 	return nil, false
@@ -102,10 +102,10 @@ func TestOnlyVerifiedMessagesAreRelayed(t *testing.T) {
 	tv.start(1)
 	a, b := tv.transports[0], tv.transports[1]
 	waitFor(t, "both engines at height 1, connected", func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		ps := a.peers[b.ID()]
-		return a.status.Height == 1 && ps != nil && ps.status.known && ps.status.height == 1
+		a.gossip.mu.Lock()
+		defer a.gossip.mu.Unlock()
+		ps := a.gossip.peers[b.ID()]
+		return a.gossip.status.Height == 1 && ps != nil && ps.status.known && ps.status.height == 1
 	})
 	// The absent validator 2's vote, which only the bare peers send.
 	idx := tv.indexOf(2)
@@ -141,9 +141,9 @@ func TestOnlyVerifiedMessagesAreRelayed(t *testing.T) {
 	})
 
 	t.Run("forged proposal", func(t *testing.T) {
-		a.mu.Lock()
-		round := a.status.Round + 3
-		a.mu.Unlock()
+		a.gossip.mu.Lock()
+		round := a.gossip.status.Round + 3
+		a.gossip.mu.Unlock()
 		block := makeBlock(1, [][]byte{bytes.Repeat([]byte("f"), 100_000)}, types.BlockID{}, nil)
 		id, err := types.MakeBlockID(block)
 		if err != nil {
@@ -162,9 +162,9 @@ func TestOnlyVerifiedMessagesAreRelayed(t *testing.T) {
 		raw := rawSend(t, a, msgs...)
 		waitFor(t, "A bans the forger", func() bool { return a.gater.isBanned(raw.ID()) })
 		waitTicks(t, 5, a, b)
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if hd := b.heights[1]; hd != nil && hd.proposals[round] != nil && sameProposal(hd.proposals[round].proposal, prop) {
+		b.gossip.mu.Lock()
+		defer b.gossip.mu.Unlock()
+		if hd := b.gossip.heights[1]; hd != nil && hd.proposals[round] != nil && sameProposal(hd.proposals[round].proposal, prop) {
 			t.Fatal("B received the forged proposal")
 		}
 	})
@@ -254,9 +254,9 @@ func TestRelayerNotBlamedForForgedProposal(t *testing.T) {
 	// The engine verified b's proposal: it replaces the forgery.
 	a.Relay(hdr.Msg)
 	waitFor(t, "the relayed proposal to replace the forgery", func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		sp := a.heights[1].proposals[0]
+		a.gossip.mu.Lock()
+		defer a.gossip.mu.Unlock()
+		sp := a.gossip.heights[1].proposals[0]
 		return sameProposal(sp.proposal, genuine) && sp.verified
 	})
 

@@ -263,4 +263,5 @@ func (t *Transport) penalize(p peer.ID, points int, reason error) {
 	// Forget it now rather than on the disconnect notification, which does
 	// not come while a second connection to p is still being torn down.
 	t.dropPeer(p)
+	t.distrustSync(p)
 }

@@ -22,7 +22,7 @@ func (t *Transport) sendProposalLocked(ps *peerState, sp *storedProposal, cutoff
 		if !cutoff.IsZero() && sp.at.After(cutoff) {
 			return
 		}
-		if !t.enqueueLocked(ps, KindProposal, sp.frame) {
+		if !t.enqueue(ps, KindProposal, sp.frame) {
 			return
 		}
 		has.proposals[r] = true
@@ -36,7 +36,7 @@ func (t *Transport) sendProposalLocked(ps *peerState, sp *storedProposal, cutoff
 			continue
 		}
 		f := sp.partFrame(i)
-		if f == nil || !t.enqueueLocked(ps, KindBlockPart, f) {
+		if f == nil || !t.enqueue(ps, KindBlockPart, f) {
 			return
 		}
 		has.parts[k] = struct{}{}
@@ -51,7 +51,7 @@ func (t *Transport) sendVoteLocked(ps *peerState, k voteKey, sv *storedVote, cut
 	if _, ok := has.votes[k]; ok || (!cutoff.IsZero() && sv.at.After(cutoff)) {
 		return
 	}
-	if t.enqueueLocked(ps, KindVote, sv.frame) {
+	if t.enqueue(ps, KindVote, sv.frame) {
 		has.votes[k] = struct{}{}
 	}
 }
@@ -74,16 +74,16 @@ func (t *Transport) runGossip() {
 }
 
 func (t *Transport) gossipOnce() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.gossip.mu.Lock()
+	defer t.gossip.mu.Unlock()
 	cutoff := time.Now().Add(-t.cfg.GossipInterval)
-	ids := make([]peer.ID, 0, len(t.peers))
-	for id := range t.peers {
+	ids := make([]peer.ID, 0, len(t.gossip.peers))
+	for id := range t.gossip.peers {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		ps := t.peers[id]
+		ps := t.gossip.peers[id]
 		if !ps.status.known {
 			continue
 		}
@@ -95,7 +95,7 @@ func (t *Transport) gossipOnce() {
 // than cutoff (zero: any): proposals with their parts, round by round,
 // then votes.
 func (t *Transport) sendHeightLocked(ps *peerState, h int64, cutoff time.Time) {
-	hd := t.heights[h]
+	hd := t.gossip.heights[h]
 	if hd == nil {
 		return
 	}

@@ -36,13 +36,13 @@ type Transport struct {
 	persistent []peer.AddrInfo
 	bootstrap  []peer.AddrInfo
 
-	serving servingSlots // block sync requests being served (own lock)
+	serving      servingSlots // block sync requests being served (own lock)
+	syncView     syncView     // block sync: our height, peers' stored blocks (own lock)
+	syncDistrust chan peer.ID // peers whose synced blocks to drop (runSync)
+	vsets        valSets      // validator sets of the current and next heights (own lock)
 
-	mu      sync.Mutex
-	status  msgs.Status
-	peers   map[peer.ID]*peerState
-	heights map[int64]*heightData // gossip store: next, current and catchUpHeights previous heights
-	sets    validatorSets         // of the current and next heights (Config.Validators)
+	peers  peerSet         // connected peers and their writers (own lock)
+	gossip consensusGossip // consensus gossip's state (own lock)
 
 	syncWake chan struct{}
 	pexWake  chan struct{}
@@ -63,16 +63,17 @@ func New(cfg Config) (*Transport, error) {
 		return nil, err
 	}
 	t := &Transport{
-		cfg:      cfg,
-		log:      cfg.Logger.With("module", "p2p"),
-		gater:    newGater(),
-		inbound:  make(chan msgs.Inbound, cfg.InboundBuffer),
-		relays:   make(chan msgs.Msg, relayQueue),
-		txs:      make(chan InboundTxs, txInboundQueue),
-		peers:    make(map[peer.ID]*peerState),
-		heights:  make(map[int64]*heightData),
-		syncWake: make(chan struct{}, 1),
-		pexWake:  make(chan struct{}, 1),
+		cfg:          cfg,
+		log:          cfg.Logger.With("module", "p2p"),
+		gater:        newGater(),
+		inbound:      make(chan msgs.Inbound, cfg.InboundBuffer),
+		relays:       make(chan msgs.Msg, relayQueue),
+		txs:          make(chan InboundTxs, txInboundQueue),
+		peers:        peerSet{m: make(map[peer.ID]*peerState)},
+		gossip:       consensusGossip{peers: make(map[peer.ID]*peerState), heights: make(map[int64]*heightData)},
+		syncWake:     make(chan struct{}, 1),
+		syncDistrust: make(chan peer.ID, 64),
+		pexWake:      make(chan struct{}, 1),
 	}
 	for _, s := range cfg.PersistentPeers {
 		ai, err := ParsePeerAddr(s)
@@ -190,22 +191,12 @@ func (t *Transport) Txs() <-chan InboundTxs { return t.txs }
 // Stats returns a snapshot of the counters.
 func (t *Transport) Stats() Stats {
 	s := t.stats.snapshot()
-	t.mu.Lock()
-	s.Peers = len(t.peers)
-	t.mu.Unlock()
+	s.Peers = len(t.peers.ids())
 	return s
 }
 
 // Peers lists the connected peers that speak consensus.
-func (t *Transport) Peers() []peer.ID {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]peer.ID, 0, len(t.peers))
-	for id := range t.peers {
-		out = append(out, id)
-	}
-	return out
-}
+func (t *Transport) Peers() []peer.ID { return t.peers.ids() }
 
 // ReportPeer lowers the score of a peer whose message failed validation;
 // past the threshold it is disconnected and banned.
@@ -216,6 +207,8 @@ func (t *Transport) ReportPeer(id string, reason error) {
 		return
 	}
 	t.penalize(p, t.cfg.ReportPenalty, reason)
+	// The engine reports the peer that served a synced block it refused.
+	t.distrustSync(p)
 }
 
 // deliver hands m to the engine, waiting while its queue is full.

@@ -1,6 +1,10 @@
 package p2p
 
-import "github.com/bftnode/bftnode/types"
+import (
+	"sync"
+
+	"github.com/bftnode/bftnode/types"
+)
 
 // validatorSets are the validator sets of the height being decided and of
 // the next one, loaded from Config.Validators when the height changes; a
@@ -20,6 +24,34 @@ func (vs validatorSets) at(h int64) *types.ValidatorSet {
 		return vs.next
 	}
 	return nil
+}
+
+// valSets holds the validatorSets under their own lock: consensus gossip
+// checks proposals and votes against them, block sync the commits of the
+// heights they cover. SetStatus replaces them when the height changes.
+type valSets struct {
+	mu sync.Mutex
+	vs validatorSets
+}
+
+// at returns the set of height h, nil if it is not known.
+func (v *valSets) at(h int64) *types.ValidatorSet {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.vs.at(h)
+}
+
+// height is the height whose sets are held (0: none yet).
+func (v *valSets) height() int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.vs.height
+}
+
+func (v *valSets) set(vs validatorSets) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.vs = vs
 }
 
 // loadSets loads the sets of heights h and h+1. A set that cannot be

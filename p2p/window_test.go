@@ -24,9 +24,9 @@ func voteAt(h int64, r int32, idx int32, tag string) *types.Vote {
 
 // heldAt counts the proposals and votes tr holds at height h.
 func heldAt(tr *Transport, h int64) (proposals, votes int) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	if hd := tr.heights[h]; hd != nil {
+	tr.gossip.mu.Lock()
+	defer tr.gossip.mu.Unlock()
+	if hd := tr.gossip.heights[h]; hd != nil {
 		return len(hd.proposals), len(hd.votes)
 	}
 	return 0, 0

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,8 +21,12 @@ import (
 	"github.com/bftnode/bftnode/internal/byzantine/rogue"
 )
 
-var attackDuration = flag.Duration("attack-duration", 10*time.Second,
-	"how long TestRoguePeer floods the victim with each behaviour (issue 16 asks for 60s)")
+var (
+	attackDuration = flag.Duration("attack-duration", 10*time.Second,
+		"how long TestRoguePeer floods the victim with each behaviour (issue 16 asks for 60s)")
+	attackOnly = flag.String("attack-only", "",
+		"a regexp: TestRoguePeer runs only the behaviours whose description (rogue.Behaviour) it matches")
+)
 
 // Bounds TestRoguePeer holds for every behaviour.
 const (
@@ -48,6 +53,14 @@ var untilBan = map[rogue.Behaviour]uint64{
 	rogue.SyncMissing:       500,    // 25 points per request answered "missing" after advertising blocks
 	rogue.BadTxs:            200,    // 2 points per refused tx, 100 txs a frame; 64 frames queue for the mempool
 	rogue.PexGarbage:        10,     // 25 points per request, one per stream
+	rogue.FakeRootParts:     2_000,  // 25 points per part that does not prove into the held proposal; free while none is held
+	// Block sync answers: 25 points per request whose answer fails (four
+	// ban), each request answered with up to 64 frames, a few requests in
+	// flight at once.
+	rogue.SyncWrongHeights:  500,
+	rogue.SyncGarbage:       500,
+	rogue.SyncForgedCommits: 500,
+	rogue.SyncUnsolicited:   10, // 100 points: the first frame is over a request's 64 bytes
 }
 
 // TestRoguePeer floods one validator of four real processes with each
@@ -58,6 +71,14 @@ var untilBan = map[rogue.Behaviour]uint64{
 func TestRoguePeer(t *testing.T) {
 	skipShort(t)
 	d := *attackDuration
+	only, err := regexp.Compile(*attackOnly)
+	if err != nil {
+		t.Fatalf("-attack-only: %v", err)
+	}
+	behaviours := slices.DeleteFunc(slices.Clone(rogue.All), func(b rogue.Behaviour) bool { return !only.MatchString(string(b)) })
+	if len(behaviours) == 0 {
+		t.Fatalf("-attack-only %q matches no behaviour", *attackOnly)
+	}
 	n := newNetwork(t, scenario{Validators: 4})
 	victim, observer := n.procs[0], n.procs[1]
 	key, err := byzantine.ReadKey(filepath.Join(n.procs[3].home, "config", "priv_validator_key.json"))
@@ -86,7 +107,7 @@ func TestRoguePeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rows []string
-	for _, b := range rogue.All {
+	for _, b := range behaviours {
 		rss0, err := vmRSS(victim)
 		if err != nil {
 			t.Fatal(err)

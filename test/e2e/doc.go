@@ -37,7 +37,9 @@
 // back under a fresh peer ID after each ban. For each behaviour it checks
 // the victim's RSS growth (VmRSS, at most 64 MiB), how many messages the
 // first peer ID wrote before its ban (bounds in untilBan) and that the
-// network commits at least half its unattacked heights/s.
+// network commits at least half its unattacked heights/s. -attack-only
+// (a regexp over the behaviours' descriptions) runs some of them, as in
+// -attack-only 'block sync|fake roots'.
 //
 // Faults come from scenario files (testdata/*.txt, see parseScenario) or
 // from a seeded generator. The tests live in _test.go files: `go test

@@ -63,10 +63,25 @@ const (
 	// Churn: connect under a fresh peer ID, send a status, disconnect,
 	// again and again; no single message is bad.
 	Churn Behaviour = "new peer ID churn"
+	// FakeRootParts: 64 KiB block parts for the height being decided,
+	// rounds 0 and 1, proving into a root of their own, with no proposal.
+	FakeRootParts Behaviour = "parts proving into fake roots, no proposal"
+	// SyncWrongHeights, SyncGarbage, SyncForgedCommits: a status
+	// advertising 1000 stored blocks past the victim's height, answering
+	// each block request with blocks of other heights, with frames that
+	// do not decode, or with 256 KiB blocks of the requested heights whose
+	// commits no validator signed (see sync.go).
+	SyncWrongHeights  Behaviour = "block sync: answer other heights"
+	SyncGarbage       Behaviour = "block sync: answer garbage"
+	SyncForgedCommits Behaviour = "block sync: answer forged commits"
+	// SyncUnsolicited: block sync responses nobody asked for, written on
+	// block sync streams the rogue opens.
+	SyncUnsolicited Behaviour = "block sync: unsolicited responses"
 )
 
 // All lists every behaviour.
-var All = []Behaviour{Garbage, Oversized, UnsignedProposals, FarRoundVotes, BadSigVotes, SyncRequests, SyncMissing, BadTxs, PexGarbage, Churn}
+var All = []Behaviour{Garbage, Oversized, UnsignedProposals, FarRoundVotes, BadSigVotes, SyncRequests, SyncMissing, BadTxs, PexGarbage, Churn,
+	FakeRootParts, SyncWrongHeights, SyncGarbage, SyncForgedCommits, SyncUnsolicited}
 
 // Target is the victim and what the rogue peer knows of its chain.
 type Target struct {
@@ -137,8 +152,8 @@ type flooder struct {
 // connect nor open a stream twice in a row is taken as banned.
 func (f *flooder) session(ctx context.Context, h host.Host) (*atomic.Uint64, error) {
 	var sent atomic.Uint64
-	if f.b == SyncMissing {
-		h.SetStreamHandler(p2p.ProtocolBlockSync, func(s network.Stream) { f.answerMissing(s, &sent) })
+	if f.servesSync() {
+		h.SetStreamHandler(p2p.ProtocolBlockSync, func(s network.Stream) { f.answerSync(s, &sent) })
 	}
 	failures := 0
 	for ctx.Err() == nil {
@@ -166,7 +181,7 @@ var errOpen = errors.New("rogue: cannot open a stream")
 func (f *flooder) stream(ctx context.Context, h host.Host, sent *atomic.Uint64) error {
 	pid := protocol.ID(p2p.ProtocolConsensus)
 	switch f.b {
-	case SyncRequests:
+	case SyncRequests, SyncUnsolicited:
 		pid = p2p.ProtocolBlockSync
 	case BadTxs:
 		pid = p2p.ProtocolTx
@@ -184,16 +199,18 @@ func (f *flooder) stream(ctx context.Context, h host.Host, sent *atomic.Uint64) 
 	}
 	defer func() { _ = s.Reset() }()
 	switch f.b {
-	case SyncRequests, PexGarbage:
-		// One request per stream; read (and drop) the answer.
+	case SyncRequests, PexGarbage, SyncUnsolicited:
+		// One request (or response) per stream; read (and drop) the
+		// answer.
 		if err := f.write(s, sent, f.next()...); err != nil {
 			return err
 		}
 		_ = s.CloseWrite()
 		_, err := io.Copy(io.Discard, s)
 		return err
-	case Churn, SyncMissing:
-		// A status, then stay (SyncMissing: until the victim asks) or go.
+	case Churn, SyncMissing, SyncWrongHeights, SyncGarbage, SyncForgedCommits:
+		// A status, then stay (serving block sync: until the victim
+		// asks) or go.
 		if err := f.write(s, sent, f.next()...); err != nil || f.b == Churn {
 			return err
 		}
@@ -216,29 +233,15 @@ func (f *flooder) stream(ctx context.Context, h host.Host, sent *atomic.Uint64) 
 func (f *flooder) write(s network.Stream, sent *atomic.Uint64, frames ...[]byte) error {
 	for _, fr := range frames {
 		_ = s.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		if _, err := s.Write(fr); err != nil {
+		n, err := s.Write(fr)
+		if n > 0 {
+			sent.Add(1) // started: the victim may refuse it on its length prefix alone
+		}
+		if err != nil {
 			return err
 		}
-		sent.Add(1)
 	}
 	return nil
-}
-
-// answerMissing answers a block request with "missing" for every height.
-func (f *flooder) answerMissing(s network.Stream, sent *atomic.Uint64) {
-	defer func() { _ = s.Close() }()
-	buf := make([]byte, 64)
-	n, _ := s.Read(buf)
-	var req p2ppb.BlockRequest
-	l, k := binary.Uvarint(buf[:n])
-	if k <= 0 || int(l) > n-k || req.Unmarshal(buf[k:k+int(l)]) != nil {
-		return
-	}
-	for h := req.FromHeight; h <= req.ToHeight; h++ {
-		if f.write(s, sent, frame(&p2ppb.BlockResponse{Height: h, Missing: true})) != nil {
-			return
-		}
-	}
 }
 
 // next builds the behaviour's next message(s).
@@ -268,8 +271,12 @@ func (f *flooder) next() [][]byte {
 	case SyncRequests:
 		from := max(1, h-64)
 		return [][]byte{frame(&p2ppb.BlockRequest{FromHeight: from, ToHeight: from + 63})}
-	case SyncMissing:
+	case SyncMissing, SyncWrongHeights, SyncGarbage, SyncForgedCommits:
 		return [][]byte{frame(&p2ppb.ConsensusMessage{Status: &p2ppb.Status{ChainID: f.tgt.ChainID, Height: h + 1000, StoreBase: 1, StoreHeight: h + 999}})}
+	case SyncUnsolicited:
+		return [][]byte{frame(f.forgedResponse(f.rnd, h))}
+	case FakeRootParts:
+		return f.fakeRootParts(h, int32(f.rnd.IntN(2)))
 	case Churn:
 		return [][]byte{frame(&p2ppb.ConsensusMessage{Status: &p2ppb.Status{ChainID: f.tgt.ChainID, Height: h}})}
 	case BadTxs:
@@ -287,16 +294,30 @@ func (f *flooder) next() [][]byte {
 // unsignedProposal is a proposal for height h, round r with a bad
 // signature, and its 16 parts of 64 KiB, proving into their own root.
 func (f *flooder) unsignedProposal(h int64, r int32) [][]byte {
+	parts, root := f.fakeParts(h, r)
+	var hash types.Hash
+	copy(hash[:], f.bytes(len(hash)))
+	p := &types.Proposal{Height: h, Round: r, POLRound: -1, Timestamp: time.Now().UTC(), Signature: f.bytes(ed25519.SignatureSize),
+		BlockID: types.BlockID{Hash: hash, PartSetHeader: types.PartSetHeader{Total: uint32(len(parts)), Hash: root}}}
+	return append([][]byte{frame(&p2ppb.ConsensusMessage{Proposal: &p2ppb.ProposalMessage{Proposal: p.ToProto()}})}, parts...)
+}
+
+// fakeRootParts is 16 parts of 64 KiB for height h, round r, proving into
+// a root of their own, without their proposal.
+func (f *flooder) fakeRootParts(h int64, r int32) [][]byte {
+	parts, _ := f.fakeParts(h, r)
+	return parts
+}
+
+// fakeParts is 16 random parts of 64 KiB for height h, round r, each with
+// its proof into their root, which it returns too.
+func (f *flooder) fakeParts(h int64, r int32) ([][]byte, types.Hash) {
 	raw := make([][]byte, 16)
 	for i := range raw {
 		raw[i] = f.bytes(types.BlockPartSizeBytes)
 	}
 	root, aunts := types.MerkleProofs(raw)
-	var hash types.Hash
-	copy(hash[:], f.bytes(len(hash)))
-	p := &types.Proposal{Height: h, Round: r, POLRound: -1, Timestamp: time.Now().UTC(), Signature: f.bytes(ed25519.SignatureSize),
-		BlockID: types.BlockID{Hash: hash, PartSetHeader: types.PartSetHeader{Total: uint32(len(raw)), Hash: root}}}
-	out := [][]byte{frame(&p2ppb.ConsensusMessage{Proposal: &p2ppb.ProposalMessage{Proposal: p.ToProto()}})}
+	var out [][]byte
 	for i, b := range raw {
 		lh := types.MerkleLeafHash(b)
 		pf := typespb.Proof{Total: int64(len(raw)), Index: int64(i), LeafHash: lh[:]}
@@ -306,13 +327,15 @@ func (f *flooder) unsignedProposal(h int64, r int32) [][]byte {
 		out = append(out, frame(&p2ppb.ConsensusMessage{BlockPart: &p2ppb.BlockPartMessage{Height: h, Round: r,
 			Part: &typespb.Part{Index: uint32(i), Bytes: b, Proof: pf}}}))
 	}
-	return out
+	return out, root
 }
 
-func (f *flooder) bytes(n int) []byte {
+func (f *flooder) bytes(n int) []byte { return randBytes(f.rnd, n) }
+
+func randBytes(rnd *rand.Rand, n int) []byte {
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = byte(f.rnd.Uint32())
+		b[i] = byte(rnd.Uint32())
 	}
 	return b
 }
