@@ -28,7 +28,7 @@ func privKey(i int) ed25519.PrivateKey {
 type fakeChain struct {
 	st     State
 	vals   *types.ValidatorSet
-	base   int64                        // the lowest height kept (0: all)
+	base   int64                       // the lowest height kept (0: all)
 	blocks map[int64]*types.LightBlock // see lightBlock
 }
 
