@@ -127,6 +127,13 @@ type memProvider struct {
 	latest  int64
 	fetches []int64
 	replace map[int64]*LightBlock
+	// reported is the evidence given to ReportEvidence.
+	reported []types.Evidence
+}
+
+func (p *memProvider) ReportEvidence(_ context.Context, ev types.Evidence) error {
+	p.reported = append(p.reported, ev)
+	return nil
 }
 
 func newProvider(id string, c *chain, latest int64) *memProvider {
