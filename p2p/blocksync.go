@@ -379,6 +379,8 @@ func (t *Transport) runSync() {
 				if h >= next {
 					pending[h] = m
 					from[h] = res.peer
+				} else if h < our {
+					t.checkDecided(res.peer, m)
 				}
 			}
 			if res.err != nil {
