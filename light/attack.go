@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/bftnode/bftnode/types"
 )
@@ -88,16 +89,40 @@ func (c *Client) divergence(ctx context.Context, trace []*LightBlock, target *Li
 	return nil, nil, errNoDivergence
 }
 
-// report sends ev to p if it takes evidence; a failure is only logged:
-// the client halts on the conflict either way.
+// reportRetries bound the retries of a refused report: a node refuses
+// evidence about its latest block until the next block carries that
+// block's commit, which is what a light client following the chain's tip
+// meets first.
+const (
+	reportRetries = 5
+	reportBackoff = 500 * time.Millisecond
+)
+
+// report sends ev to p if it takes evidence, retrying a few times (with
+// a doubling delay) while p refuses it; a failure is only logged: the
+// client halts on the conflict either way.
 func (c *Client) report(ctx context.Context, p Provider, ev *types.LightClientAttackEvidence) {
 	r, ok := p.(EvidenceReporter)
 	if !ok {
 		return
 	}
-	if err := r.ReportEvidence(ctx, ev); err != nil {
-		c.logger.Error("could not report light client attack evidence", "provider", p.ID(), "evidence", ev.String(), "err", err)
-		return
+	delay := reportBackoff
+	for i := 0; ; i++ {
+		err := r.ReportEvidence(ctx, ev)
+		if err == nil {
+			c.logger.Error("attack detected: evidence reported", "provider", p.ID(), "evidence", ev.String())
+			return
+		}
+		if i == reportRetries {
+			c.logger.Error("could not report light client attack evidence", "provider", p.ID(), "evidence", ev.String(), "err", err)
+			return
+		}
+		c.logger.Warn("evidence refused, retrying", "provider", p.ID(), "in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay *= 2
 	}
-	c.logger.Error("attack detected: evidence reported", "provider", p.ID(), "evidence", ev.String())
 }

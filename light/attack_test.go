@@ -29,6 +29,7 @@ func TestClientReportsAttackEvidence(t *testing.T) {
 		return []byte("app")
 	})
 	primary, forked, honest := newProvider("primary", c, 30), newProvider("forked", fork, 30), newProvider("honest", c, 30)
+	primary.refuseReports = 1 // as a node does evidence about its latest block: the report is retried
 	client, _ := newTestClient(t, primary, []Provider{honest, forked}, false, "")
 	_, err := client.VerifyLightBlockAtHeight(context.Background(), 18)
 	var conflict *ConflictError

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -127,11 +128,17 @@ type memProvider struct {
 	latest  int64
 	fetches []int64
 	replace map[int64]*LightBlock
-	// reported is the evidence given to ReportEvidence.
-	reported []types.Evidence
+	// reported is the evidence given to ReportEvidence, which refuses the
+	// first refuseReports calls.
+	reported      []types.Evidence
+	refuseReports int
 }
 
 func (p *memProvider) ReportEvidence(_ context.Context, ev types.Evidence) error {
+	if p.refuseReports > 0 {
+		p.refuseReports--
+		return errors.New("evidence refused")
+	}
 	p.reported = append(p.reported, ev)
 	return nil
 }
