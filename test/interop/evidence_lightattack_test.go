@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -84,13 +82,14 @@ func lunaticEvidence(ctx context.Context, t *testing.T, c *rpchttp.HTTP, nw *net
 	return ev
 }
 
-// evidenceBlock polls nd's blocks from height from on for one holding
-// evidence with the given hash, and returns it (every piece it holds must
-// be a light client attack).
-func evidenceBlock(ctx context.Context, t *testing.T, c *rpchttp.HTTP, nw *network, from int64, hash []byte) *cmttypes.Block {
+// evidenceBlock polls nw's blocks (through c, a client of node 0) from
+// height from on for the first evidence that match accepts, and returns
+// it with its block.
+func evidenceBlock(ctx context.Context, t *testing.T, c *rpchttp.HTTP, nw *network, from int64, what string, match func(cmttypes.Evidence) bool) (cmttypes.Evidence, *cmttypes.Block) {
 	t.Helper()
-	var found *cmttypes.Block
-	poll(t, "the light client attack in a block", 2*time.Minute, func() (bool, error) {
+	var found cmttypes.Evidence
+	var block *cmttypes.Block
+	poll(t, what+" in a block", 2*time.Minute, func() (bool, error) {
 		top, err := nw.height(0)
 		if err != nil {
 			return false, err
@@ -101,16 +100,16 @@ func evidenceBlock(ctx context.Context, t *testing.T, c *rpchttp.HTTP, nw *netwo
 			if err != nil {
 				return false, err
 			}
-			for _, got := range b.Block.Evidence.Evidence {
-				if bytes.Equal(got.Hash(), hash) {
-					found = b.Block
+			for _, ev := range b.Block.Evidence.Evidence {
+				if match(ev) {
+					found, block = ev, b.Block
 					return true, nil
 				}
 			}
 		}
 		return false, nil
 	})
-	return found
+	return found, block
 }
 
 // checkMisbehaviorReached: every node's application (the kvstore) got a
@@ -195,11 +194,10 @@ func TestCometBFTLightClientAttackAccepted(t *testing.T) {
 	if !bytes.Equal(res.Hash, ev.Hash()) {
 		t.Fatalf("broadcast_evidence: hash %X, want CometBFT's %X", res.Hash, ev.Hash())
 	}
-	block := evidenceBlock(ctx, t, c, nw, from, ev.Hash())
+	got, block := evidenceBlock(ctx, t, c, nw, from, "the light client attack", func(e cmttypes.Evidence) bool { return bytes.Equal(e.Hash(), ev.Hash()) })
 	if err := block.ValidateBasic(); err != nil {
 		t.Fatalf("block %d with the attack: CometBFT's ValidateBasic: %v", block.Height, err)
 	}
-	got := block.Evidence.Evidence[slices.IndexFunc(block.Evidence.Evidence, func(e cmttypes.Evidence) bool { return bytes.Equal(e.Hash(), ev.Hash()) })]
 	if !bytes.Equal(got.Bytes(), ev.Bytes()) {
 		t.Errorf("block %d holds the attack as %X, CometBFT's is %X", block.Height, got.Bytes(), ev.Bytes())
 	}
@@ -231,19 +229,7 @@ func TestCometBFTLightClientAttackAccepted(t *testing.T) {
 // node's application gets the Misbehavior.
 func TestLightCmdReportsAttackToBothNetworks(t *testing.T) {
 	a := newNetwork(t, 4, netOptions{})
-	b := newNetwork(t, 4, netOptions{Setup: func(b *network) {
-		for i, nd := range b.nodes {
-			for _, f := range []string{"genesis.json", "priv_validator_key.json"} {
-				raw, err := os.ReadFile(filepath.Join(a.nodes[i].home, "config", f))
-				if err == nil {
-					err = os.WriteFile(filepath.Join(nd.home, "config", f), raw, 0o600)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}})
+	b := twinNetwork(t, a)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	ca, _ := cometClient(t, a.nodes[0])
@@ -277,28 +263,11 @@ func TestLightCmdReportsAttackToBothNetworks(t *testing.T) {
 		c    *rpchttp.HTTP
 		from int64
 	}{{"network a (the primary)", a, ca, fromA}, {"network b (the witness)", b, cb, fromB}} {
-		var ev *cmttypes.LightClientAttackEvidence
-		var block *cmttypes.Block
-		poll(t, side.name+": the evidence reported by the light client in a block", 2*time.Minute, func() (bool, error) {
-			top, err := side.nw.height(0)
-			if err != nil {
-				return false, err
-			}
-			for ; side.from <= top; side.from++ {
-				h := side.from
-				res, err := side.c.Block(ctx, &h)
-				if err != nil {
-					return false, err
-				}
-				for _, e := range res.Block.Evidence.Evidence {
-					if lca, ok := e.(*cmttypes.LightClientAttackEvidence); ok {
-						ev, block = lca, res.Block
-						return true, nil
-					}
-				}
-			}
-			return false, nil
+		found, block := evidenceBlock(ctx, t, side.c, side.nw, side.from, side.name+": the evidence reported by the light client", func(e cmttypes.Evidence) bool {
+			_, ok := e.(*cmttypes.LightClientAttackEvidence)
+			return ok
 		})
+		ev := found.(*cmttypes.LightClientAttackEvidence)
 		if err := block.ValidateBasic(); err != nil {
 			t.Fatalf("%s: block %d: CometBFT's ValidateBasic: %v", side.name, block.Height, err)
 		}
