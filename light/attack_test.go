@@ -21,13 +21,7 @@ func (c *chain) signedAt(h int64) *types.SignedHeader {
 // other headers from height 11 on) is caught; each side gets the evidence
 // against the other, which its own chain verifies, naming keys 2 and 3.
 func TestClientReportsAttackEvidence(t *testing.T) {
-	c := genChain(t, testChainID, 30, threeEras, sameAppHash)
-	fork := genChain(t, testChainID, 30, threeEras, func(h int64) []byte {
-		if h > 10 {
-			return []byte("fork")
-		}
-		return []byte("app")
-	})
+	c, fork := genChain(t, testChainID, 30, threeEras, sameAppHash), forkAfter10(t)
 	primary, forked, honest := newProvider("primary", c, 30), newProvider("forked", fork, 30), newProvider("honest", c, 30)
 	primary.refuseReports = 1 // as a node does evidence about its latest block: the report is retried
 	client, _ := newTestClient(t, primary, []Provider{honest, forked}, false, "")

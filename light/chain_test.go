@@ -98,6 +98,18 @@ func genChain(t testing.TB, chainID string, n int64, sched schedule, appHash fun
 
 func sameAppHash(int64) []byte { return []byte("app") }
 
+// forkAfter10 is a fork of the threeEras chain of sameAppHash: the same
+// validators sign other headers (another app hash) from height 11 on.
+func forkAfter10(t testing.TB) *chain {
+	t.Helper()
+	return genChain(t, testChainID, 30, threeEras, func(h int64) []byte {
+		if h > 10 {
+			return []byte("fork")
+		}
+		return sameAppHash(h)
+	})
+}
+
 // txsAt are the transactions of the block at height h.
 func txsAt(h int64) [][]byte { return [][]byte{fmt.Appendf(nil, "tx-%d", h)} }
 
