@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,52 +152,34 @@ func TestAddRefusals(t *testing.T) {
 		ev.VoteA, ev.VoteB = a, b
 		return ev
 	}
-	cases := []struct {
-		name   string
-		ev     func(t *testing.T, c *fakeChain) types.Evidence
-		want   error
-		reason string
-	}{
+	checkRefusals(t, []refusal{
 		{"bad signature", func(t *testing.T, c *fakeChain) types.Evidence {
 			ev := duplicate(t, c, 2, 15, 0)
 			ev.VoteB.Signature = ed25519.Sign(privKey(2), []byte("something else"))
 			return ev
-		}, types.ErrBadSignature, "bad_signature"},
-		{"unknown validator", outsider, types.ErrUnknownValidator, "unknown_validator"},
+		}, types.ErrBadSignature, "bad_signature", "vote B"},
+		{"unknown validator", outsider, types.ErrUnknownValidator, "unknown_validator", "not a validator"},
 		{"same block ID twice", func(t *testing.T, c *fakeChain) types.Evidence {
 			ev := duplicate(t, c, 2, 15, 0)
 			ev.VoteB = vote(privKey(2), 15, 0, ev.VoteA.BlockID)
 			return ev
-		}, ErrInvalid, "invalid"},
+		}, ErrInvalid, "invalid", "invalid evidence"},
 		{"wrong power", func(t *testing.T, c *fakeChain) types.Evidence {
 			ev := duplicate(t, c, 2, 15, 0)
 			ev.ValidatorPower = 1
 			return ev
-		}, ErrInvalid, "invalid"},
-		{"future height", func(t *testing.T, c *fakeChain) types.Evidence { return duplicate(t, c, 2, 21, 0) }, ErrFutureHeight, "future_height"},
+		}, ErrInvalid, "invalid", "validator power 1"},
+		{"future height", func(t *testing.T, c *fakeChain) types.Evidence { return duplicate(t, c, 2, 21, 0) }, ErrFutureHeight, "future_height", "last block 20"},
 		{"wrong time", func(t *testing.T, c *fakeChain) types.Evidence {
 			ev := duplicate(t, c, 2, 15, 0)
 			ev.Timestamp = ev.Timestamp.Add(time.Nanosecond)
 			return ev
-		}, ErrWrongTime, "wrong_time"},
+		}, ErrWrongTime, "wrong_time", "has time"},
 		{"expired by blocks and duration", func(t *testing.T, c *fakeChain) types.Evidence {
 			c.advance(100) // 90 blocks and 90 minutes after height 10
 			return duplicate(t, c, 2, 10, 0)
-		}, ErrExpired, "expired"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p, c := newPool(t)
-			err := p.Add(tc.ev(t, c))
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want %v", err, tc.want)
-			}
-			m := p.Metrics()
-			if m.Pending != 0 || m.Rejected[tc.reason] != 1 || len(m.Rejected) != 1 {
-				t.Errorf("metrics %+v, want one rejection %q", m, tc.reason)
-			}
-		})
-	}
+		}, ErrExpired, "expired", "max age"},
+	})
 }
 
 func TestExpiryNeedsBothAges(t *testing.T) {
@@ -354,5 +337,34 @@ func TestPendingAfterStreamsEachOnce(t *testing.T) {
 	}
 	if got := hashes(p.PendingAfter(0, 10).Evidence); len(got) != 2 || got[0] != b.Hash() || got[1] != d.Hash() {
 		t.Fatalf("after committing the first: %X, want %X then %X", got, b.Hash(), d.Hash())
+	}
+}
+
+// refusal is evidence the pool must refuse: ev (which may change the chain)
+// with an error wrapping want and saying says, counted under reason.
+type refusal struct {
+	name   string
+	ev     func(t *testing.T, c *fakeChain) types.Evidence
+	want   error
+	reason string
+	says   string
+}
+
+// checkRefusals adds each case's evidence to a new pool, which must
+// refuse it as the case says and keep nothing.
+func checkRefusals(t *testing.T, cases []refusal) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, c := newPool(t)
+			err := p.Add(tc.ev(t, c))
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("got %v, want %v saying %q", err, tc.want, tc.says)
+			}
+			m := p.Metrics()
+			if m.Pending != 0 || m.Rejected[tc.reason] != 1 || len(m.Rejected) != 1 {
+				t.Errorf("metrics %+v, want one rejection %q", m, tc.reason)
+			}
+		})
 	}
 }
