@@ -150,7 +150,8 @@ func verify(chain Chain, st State, ev types.Evidence) error {
 // chain's signed headers at the common height and at the conflicting
 // block's height (the latest, for a block above the chain). Each needs
 // its canonical commit, which the next block carries: evidence naming the
-// latest block waits for the next one, as in CometBFT.
+// latest block is refused (ErrNoState) until the next one is committed, as
+// in CometBFT.
 func verifyLightClientAttack(chain Chain, st State, e *types.LightClientAttackEvidence, header *types.Header, vals *types.ValidatorSet) error {
 	common, err := signedHeader(chain, e, e.CommonHeight, header)
 	if err != nil {
