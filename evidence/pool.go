@@ -125,16 +125,20 @@ func (p *Pool) add(st State, ev types.Evidence) error {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	h := ev.Hash()
-	if _, ok := p.pending[h]; ok {
+	b := types.EncodeEvidence(ev)
+	pending, ok := p.pending[h]
+	if ok && bytes.Equal(pending.encoded, b) {
 		return nil
 	}
 	if err := p.checkNotCommitted(h, ev); err != nil {
 		return err
 	}
-	if err := verify(p.chain, st, ev); err != nil {
+	// Light client attacks that differ in their commit or validators hash
+	// alike: another form of a pending one is verified before it is
+	// taken as the same.
+	if err := verify(p.chain, st, ev); err != nil || ok {
 		return err
 	}
-	b := types.EncodeEvidence(ev)
 	if err := p.db.Set(key(pendingPrefix, h), b, pebble.Sync); err != nil {
 		return fmt.Errorf("evidence: store %s: %w", ev, err)
 	}

@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,10 +24,13 @@ func privKey(i int) ed25519.PrivateKey {
 }
 
 // fakeChain has blocks 1..State.Height, block h at genesis + h minutes,
-// all signed by the validators of keys 0..3 (powers 10, 20, 30, 40).
+// all signed by the validators of keys 0..3 (powers 10, 20, 30, 40); the
+// headers and commits are real (lightattack_test.go).
 type fakeChain struct {
-	st   State
-	vals *types.ValidatorSet
+	st     State
+	vals   *types.ValidatorSet
+	base   int64                       // the lowest height kept (0: all)
+	blocks map[int64]*types.LightBlock // see lightBlock
 }
 
 func newChain(t *testing.T) *fakeChain {
@@ -59,11 +61,18 @@ func (c *fakeChain) ValidatorsAt(h int64) (*types.ValidatorSet, error) {
 	return c.vals, nil
 }
 
-func (c *fakeChain) BlockTimeAt(h int64) (time.Time, error) {
-	if h < 1 || h > c.st.Height {
-		return time.Time{}, fmt.Errorf("no block at %d", h)
+func (c *fakeChain) HeaderAt(h int64) (*types.Header, error) {
+	if h < max(c.base, 1) || h > c.st.Height {
+		return nil, fmt.Errorf("no block at %d", h)
 	}
-	return blockTime(h), nil
+	return c.lightBlock(h).Header, nil
+}
+
+func (c *fakeChain) CommitAt(h int64) (*types.Commit, error) {
+	if h < max(c.base, 1) || h >= c.st.Height {
+		return nil, fmt.Errorf("no canonical commit for %d", h)
+	}
+	return c.lightBlock(h).Commit, nil
 }
 
 func blockID(s string) types.BlockID {
@@ -143,78 +152,34 @@ func TestAddRefusals(t *testing.T) {
 		ev.VoteA, ev.VoteB = a, b
 		return ev
 	}
-	cases := []struct {
-		name   string
-		ev     func(t *testing.T, c *fakeChain) types.Evidence
-		want   error
-		reason string
-	}{
+	checkRefusals(t, []refusal{
 		{"bad signature", func(t *testing.T, c *fakeChain) types.Evidence {
 			ev := duplicate(t, c, 2, 15, 0)
 			ev.VoteB.Signature = ed25519.Sign(privKey(2), []byte("something else"))
 			return ev
-		}, types.ErrBadSignature, "bad_signature"},
-		{"unknown validator", outsider, types.ErrUnknownValidator, "unknown_validator"},
+		}, types.ErrBadSignature, "bad_signature", "vote B"},
+		{"unknown validator", outsider, types.ErrUnknownValidator, "unknown_validator", "not a validator"},
 		{"same block ID twice", func(t *testing.T, c *fakeChain) types.Evidence {
 			ev := duplicate(t, c, 2, 15, 0)
 			ev.VoteB = vote(privKey(2), 15, 0, ev.VoteA.BlockID)
 			return ev
-		}, ErrInvalid, "invalid"},
+		}, ErrInvalid, "invalid", "invalid evidence"},
 		{"wrong power", func(t *testing.T, c *fakeChain) types.Evidence {
 			ev := duplicate(t, c, 2, 15, 0)
 			ev.ValidatorPower = 1
 			return ev
-		}, ErrInvalid, "invalid"},
-		{"future height", func(t *testing.T, c *fakeChain) types.Evidence { return duplicate(t, c, 2, 21, 0) }, ErrFutureHeight, "future_height"},
+		}, ErrInvalid, "invalid", "validator power 1"},
+		{"future height", func(t *testing.T, c *fakeChain) types.Evidence { return duplicate(t, c, 2, 21, 0) }, ErrFutureHeight, "future_height", "last block 20"},
 		{"wrong time", func(t *testing.T, c *fakeChain) types.Evidence {
 			ev := duplicate(t, c, 2, 15, 0)
 			ev.Timestamp = ev.Timestamp.Add(time.Nanosecond)
 			return ev
-		}, ErrWrongTime, "wrong_time"},
+		}, ErrWrongTime, "wrong_time", "has time"},
 		{"expired by blocks and duration", func(t *testing.T, c *fakeChain) types.Evidence {
 			c.advance(100) // 90 blocks and 90 minutes after height 10
 			return duplicate(t, c, 2, 10, 0)
-		}, ErrExpired, "expired"},
-		{"light client attack", func(t *testing.T, c *fakeChain) types.Evidence {
-			ev := lightAttack(t)
-			c.advance(ev.Height() + 1)
-			return ev
-		}, ErrUnsupported, "unsupported"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p, c := newPool(t)
-			err := p.Add(tc.ev(t, c))
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want %v", err, tc.want)
-			}
-			m := p.Metrics()
-			if m.Pending != 0 || m.Rejected[tc.reason] != 1 || len(m.Rejected) != 1 {
-				t.Errorf("metrics %+v, want one rejection %q", m, tc.reason)
-			}
-		})
-	}
-}
-
-// lightAttack is the first light client attack of the CometBFT vectors,
-// at the common height of which fakeChain has another block time.
-func lightAttack(t *testing.T) types.Evidence {
-	b, err := os.ReadFile("../types/testdata/cometbft_evidence_vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := loadVectors(t, b)
-	wire, err := hex.DecodeString(v.Attacks[0].Evidence)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := types.DecodeEvidence(wire)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The pool checks the time before the kind: give it the block's.
-	ev.(*types.LightClientAttackEvidence).Timestamp = blockTime(ev.Height())
-	return ev
+		}, ErrExpired, "expired", "max age"},
+	})
 }
 
 func TestExpiryNeedsBothAges(t *testing.T) {
@@ -372,5 +337,34 @@ func TestPendingAfterStreamsEachOnce(t *testing.T) {
 	}
 	if got := hashes(p.PendingAfter(0, 10).Evidence); len(got) != 2 || got[0] != b.Hash() || got[1] != d.Hash() {
 		t.Fatalf("after committing the first: %X, want %X then %X", got, b.Hash(), d.Hash())
+	}
+}
+
+// refusal is evidence the pool must refuse: ev (which may change the chain)
+// with an error wrapping want and saying says, counted under reason.
+type refusal struct {
+	name   string
+	ev     func(t *testing.T, c *fakeChain) types.Evidence
+	want   error
+	reason string
+	says   string
+}
+
+// checkRefusals adds each case's evidence to a new pool, which must
+// refuse it as the case says and keep nothing.
+func checkRefusals(t *testing.T, cases []refusal) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, c := newPool(t)
+			err := p.Add(tc.ev(t, c))
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("got %v, want %v saying %q", err, tc.want, tc.says)
+			}
+			m := p.Metrics()
+			if m.Pending != 0 || m.Rejected[tc.reason] != 1 || len(m.Rejected) != 1 {
+				t.Errorf("metrics %+v, want one rejection %q", m, tc.reason)
+			}
+		})
 	}
 }

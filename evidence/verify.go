@@ -28,12 +28,15 @@ type State struct {
 }
 
 // Chain is the pool's view of the chain. ValidatorsAt is the validator set
-// that signed the block at height, BlockTimeAt that block's time; both fail
-// for a height the node does not have (pruned or not yet committed).
+// that signed the block at height and HeaderAt that block's header;
+// CommitAt is its canonical commit, the one the next block carries (so
+// there is none yet for the latest block). All fail for a height the node
+// does not have (pruned or not yet committed).
 type Chain interface {
 	State() State
 	ValidatorsAt(height int64) (*types.ValidatorSet, error)
-	BlockTimeAt(height int64) (time.Time, error)
+	HeaderAt(height int64) (*types.Header, error)
+	CommitAt(height int64) (*types.Commit, error)
 }
 
 // Sentinel errors, wrapped with the evidence concerned. Refused evidence
@@ -48,7 +51,6 @@ var (
 	ErrCommitted    = errors.New("evidence: already committed")
 	ErrDuplicate    = errors.New("evidence: twice in one block")
 	ErrTooLarge     = errors.New("evidence: more than max_bytes in one block")
-	ErrUnsupported  = errors.New("evidence: light client attack evidence is not verified by bftnode yet")
 	ErrCorrupt      = errors.New("evidence: corrupt pool database")
 )
 
@@ -67,12 +69,11 @@ var reasons = []struct {
 	{ErrCommitted, "committed"},
 	{ErrDuplicate, "duplicate"},
 	{ErrTooLarge, "too_large"},
-	{ErrUnsupported, "unsupported"},
 }
 
 // Reason is the metrics label of a refusal: one of bad_signature,
 // unknown_validator, invalid, future_height, no_state, wrong_time, expired,
-// committed, duplicate, too_large, unsupported, or other.
+// committed, duplicate, too_large, or other.
 func Reason(err error) string {
 	for _, r := range reasons {
 		if errors.Is(err, r.err) {
@@ -106,8 +107,8 @@ func Expired(st State, evHeight int64, evTime time.Time) bool {
 }
 
 // verify checks ev against the chain in state st: ValidateBasic, a
-// committed height, the time of its block, its age and, for duplicate
-// votes, the validator set at its height.
+// committed height, the time of its block, its age and the validator set
+// and headers of the chain it must prove misbehaviour against.
 func verify(chain Chain, st State, ev types.Evidence) error {
 	if err := ev.ValidateBasic(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -116,27 +117,67 @@ func verify(chain Chain, st State, ev types.Evidence) error {
 	if h > st.Height {
 		return fmt.Errorf("%w: %s at height %d, last block %d", ErrFutureHeight, ev, h, st.Height)
 	}
-	blockTime, err := chain.BlockTimeAt(h)
+	header, err := chain.HeaderAt(h)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrNoState, ev, err)
 	}
-	if !ev.Time().Equal(blockTime) {
+	if blockTime := header.Time; !ev.Time().Equal(blockTime) {
 		return fmt.Errorf("%w: %s has time %s, block %d has %s", ErrWrongTime, ev, ev.Time(), h, blockTime)
 	}
-	if Expired(st, h, blockTime) {
+	if Expired(st, h, header.Time) {
 		return fmt.Errorf("%w: %s from height %d (%s), last block %d (%s), max age %d blocks and %s",
-			ErrExpired, ev, h, blockTime, st.Height, st.Time, st.Params.MaxAgeNumBlocks, st.Params.MaxAgeDuration)
+			ErrExpired, ev, h, header.Time, st.Height, st.Time, st.Params.MaxAgeNumBlocks, st.Params.MaxAgeDuration)
+	}
+	vals, err := chain.ValidatorsAt(h)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrNoState, ev, err)
 	}
 	switch e := ev.(type) {
 	case *types.DuplicateVoteEvidence:
-		vals, err := chain.ValidatorsAt(h)
-		if err != nil {
-			return fmt.Errorf("%w: %s: %w", ErrNoState, ev, err)
-		}
-		if err := e.Verify(st.ChainID, vals); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalid, err)
-		}
-		return nil
+		err = e.Verify(st.ChainID, vals)
+	case *types.LightClientAttackEvidence:
+		err = verifyLightClientAttack(chain, st, e, header, vals)
+	default:
+		err = fmt.Errorf("unknown evidence type %T", ev)
 	}
-	return fmt.Errorf("%w: %s", ErrUnsupported, ev)
+	if err != nil && !errors.Is(err, ErrNoState) {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return err
+}
+
+// verifyLightClientAttack checks a light client attack against the
+// chain's signed headers at the common height and at the conflicting
+// block's height (the latest, for a block above the chain). Each needs
+// its canonical commit, which the next block carries: evidence naming the
+// latest block is refused (ErrNoState) until the next one is committed, as
+// in CometBFT.
+func verifyLightClientAttack(chain Chain, st State, e *types.LightClientAttackEvidence, header *types.Header, vals *types.ValidatorSet) error {
+	common, err := signedHeader(chain, e, e.CommonHeight, header)
+	if err != nil {
+		return err
+	}
+	trusted := common
+	if th := min(e.ConflictingBlock.Header.Height, st.Height); th != e.CommonHeight {
+		if trusted, err = signedHeader(chain, e, th, nil); err != nil {
+			return err
+		}
+	}
+	return e.Verify(st.ChainID, common, trusted, vals)
+}
+
+// signedHeader is the chain's header (header, when already read) and
+// canonical commit at height.
+func signedHeader(chain Chain, ev types.Evidence, height int64, header *types.Header) (*types.SignedHeader, error) {
+	var err error
+	if header == nil {
+		if header, err = chain.HeaderAt(height); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrNoState, ev, err)
+		}
+	}
+	commit, err := chain.CommitAt(height)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s needs the commit of height %d, which the next block carries (retry once it is committed): %w", ErrNoState, ev, height, err)
+	}
+	return &types.SignedHeader{Header: header, Commit: commit}, nil
 }

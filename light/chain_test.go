@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -97,6 +98,18 @@ func genChain(t testing.TB, chainID string, n int64, sched schedule, appHash fun
 
 func sameAppHash(int64) []byte { return []byte("app") }
 
+// forkAfter10 is a fork of the threeEras chain of sameAppHash: the same
+// validators sign other headers (another app hash) from height 11 on.
+func forkAfter10(t testing.TB) *chain {
+	t.Helper()
+	return genChain(t, testChainID, 30, threeEras, func(h int64) []byte {
+		if h > 10 {
+			return []byte("fork")
+		}
+		return sameAppHash(h)
+	})
+}
+
 // txsAt are the transactions of the block at height h.
 func txsAt(h int64) [][]byte { return [][]byte{fmt.Appendf(nil, "tx-%d", h)} }
 
@@ -127,6 +140,19 @@ type memProvider struct {
 	latest  int64
 	fetches []int64
 	replace map[int64]*LightBlock
+	// reported is the evidence given to ReportEvidence, which refuses the
+	// first refuseReports calls.
+	reported      []types.Evidence
+	refuseReports int
+}
+
+func (p *memProvider) ReportEvidence(_ context.Context, ev types.Evidence) error {
+	if p.refuseReports > 0 {
+		p.refuseReports--
+		return errors.New("evidence refused")
+	}
+	p.reported = append(p.reported, ev)
+	return nil
 }
 
 func newProvider(id string, c *chain, latest int64) *memProvider {

@@ -129,7 +129,7 @@ func (c *Client) initTrust(ctx context.Context, trust TrustOptions) error {
 	if err := VerifyCommitLight(c.chainID, lb.ValidatorSet, lb.Commit.BlockID, lb.Height(), lb.Commit); err != nil {
 		return fmt.Errorf("light: primary %s at height %d: %w", c.primary.ID(), trust.Height, err)
 	}
-	if err := c.compareWitnesses(ctx, nil, lb); err != nil {
+	if err := c.compareWitnesses(ctx, []*LightBlock{lb}); err != nil {
 		return err
 	}
 	c.logger.Info("trusting header", "height", lb.Height(), "hash", fmt.Sprintf("%X", lb.Hash()))
@@ -224,7 +224,7 @@ func (c *Client) verifyAbove(ctx context.Context, trusted, target *LightBlock) (
 	if err != nil {
 		return nil, fmt.Errorf("light: verifying height %d from trusted height %d with primary %s: %w", target.Height(), trusted.Height(), c.primary.ID(), err)
 	}
-	if err := c.compareWitnesses(ctx, trusted, target); err != nil {
+	if err := c.compareWitnesses(ctx, trace); err != nil {
 		return nil, c.halt(err)
 	}
 	for _, lb := range trace[1:] {

@@ -168,14 +168,7 @@ func TestNewClientChecks(t *testing.T) {
 }
 
 func TestClientDetectsDivergentWitness(t *testing.T) {
-	c := genChain(t, testChainID, 30, threeEras, sameAppHash)
-	// The fork: the same validators sign other headers from height 11 on.
-	fork := genChain(t, testChainID, 30, threeEras, func(h int64) []byte {
-		if h > 10 {
-			return []byte("fork")
-		}
-		return []byte("app")
-	})
+	c, fork := genChain(t, testChainID, 30, threeEras, sameAppHash), forkAfter10(t)
 	dir := t.TempDir()
 	client, store := newTestClient(t, newProvider("primary", c, 30), []Provider{newProvider("honest", c, 30), newProvider("forked", fork, 30)}, false, dir)
 	_, err := client.VerifyLightBlockAtHeight(context.Background(), 18)

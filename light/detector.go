@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/bftnode/bftnode/types"
 )
 
 // ErrConflict is wrapped by a *ConflictError: a witness proved a header
@@ -25,6 +27,11 @@ type ConflictError struct {
 	Witness      string
 	WitnessBlock *LightBlock
 	EvidenceFile string // the JSON file keeping both light blocks, if any
+	// AgainstPrimary is the evidence that the primary's chain attacks the
+	// witness's, sent to the witness; AgainstWitness the converse, sent to
+	// the primary (see attackEvidence). Nil at start, or when the other
+	// side could not prove the divergence block by block.
+	AgainstPrimary, AgainstWitness *types.LightClientAttackEvidence
 }
 
 func (e *ConflictError) Error() string {
@@ -47,13 +54,22 @@ const (
 	witnessBackoff = 200 * time.Millisecond
 )
 
-// compareWitnesses asks every witness for target's height. A witness that
-// has the same header confirms it; one that does not have the height yet,
-// or cannot be reached, is passed over this time; one whose different
-// header does not verify from trusted (or, at start, whose commit does not
+// compareWitnesses asks every witness for the height of the last block of
+// trace, the primary's blocks from the trusted one to the target verified
+// (or only the target, at start). A witness that has the same header
+// confirms it; one that does not have the height yet, or cannot be
+// reached, is passed over this time; one whose different header does not
+// verify from the trusted block (or, at start, whose commit does not
 // verify) is faulty and dropped. A different header that verifies is a
-// conflict: the evidence is saved and a *ConflictError returned.
-func (c *Client) compareWitnesses(ctx context.Context, trusted, target *LightBlock) error {
+// conflict: the evidence is saved, built into light client attack
+// evidence and reported to both sides (attackEvidence), and a
+// *ConflictError returned.
+func (c *Client) compareWitnesses(ctx context.Context, trace []*LightBlock) error {
+	target := trace[len(trace)-1]
+	var trusted *LightBlock
+	if len(trace) > 1 {
+		trusted = trace[0]
+	}
 	var kept []Provider
 	for _, w := range c.witnesses {
 		lb, err := c.witnessBlock(ctx, w, target.Height())
@@ -76,6 +92,7 @@ func (c *Client) compareWitnesses(ctx context.Context, trusted, target *LightBlo
 		}
 		if trusted != nil {
 			conflict.CommonHeight = trusted.Height()
+			c.attackEvidence(ctx, conflict, trace, w)
 		}
 		if err := c.saveEvidence(conflict); err != nil {
 			return errors.Join(conflict, err)

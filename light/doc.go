@@ -14,7 +14,11 @@
 // drives them over a primary Provider and cross-checks every verified header
 // with the witnesses (detector.go): a witness that proves a different header
 // at the same height stops the client, and both light blocks are kept as
-// evidence, written as JSON for later accountability. store.go keeps
+// evidence, written as JSON for later accountability. As CometBFT's light
+// client does, it also builds light client attack evidence against each
+// side, from where the two chains part (attack.go), and reports it to the
+// other side (broadcast_evidence, through an EvidenceReporter such as the
+// RPCProvider), whose evidence pool verifies it. store.go keeps
 // trusted light blocks in Pebble. rpcprovider.go reads light blocks from a
 // node's JSON-RPC (bftnode's or CometBFT's: rpcjson.go has the JSON shapes
 // they share). proxy.go serves the verified data as an rpc.Backend, so the

@@ -51,3 +51,8 @@ func (lb *LightBlock) ValidateBasic(chainID string) error {
 	}
 	return nil
 }
+
+// toTypes is the light block as the types package has it (in evidence).
+func (lb *LightBlock) toTypes() *types.LightBlock {
+	return &types.LightBlock{SignedHeader: types.SignedHeader{Header: lb.Header, Commit: lb.Commit}, ValidatorSet: lb.ValidatorSet}
+}

@@ -3,6 +3,7 @@ package light
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -201,4 +202,17 @@ func (p *RPCProvider) ABCIQuery(ctx context.Context, req *abci.RequestQuery) (*a
 	}
 	r := res.Response
 	return &abci.ResponseQuery{Code: r.Code, Log: r.Log, Info: r.Info, Index: r.Index, Key: r.Key, Value: r.Value, Height: r.Height, Codespace: r.Codespace, ProofOps: r.ProofOps}, nil
+}
+
+// ReportEvidence submits ev to the node with broadcast_evidence, in
+// CometBFT's JSON (which bftnode and CometBFT nodes both read).
+func (p *RPCProvider) ReportEvidence(ctx context.Context, ev types.Evidence) error {
+	b, err := rpc.EvidenceJSON(ev)
+	if err != nil {
+		return fmt.Errorf("light: encode evidence: %w", err)
+	}
+	var res struct {
+		Hash []byte `json:"hash"`
+	}
+	return p.call(ctx, "broadcast_evidence", map[string]any{"evidence": json.RawMessage(b)}, &res)
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -43,12 +42,16 @@ func (c evidenceChain) ValidatorsAt(height int64) (*types.ValidatorSet, error) {
 	return c.store.LoadValidators(height)
 }
 
-func (c evidenceChain) BlockTimeAt(height int64) (time.Time, error) {
+func (c evidenceChain) HeaderAt(height int64) (*types.Header, error) {
 	m, err := c.store.LoadBlockMeta(height)
 	if err != nil {
-		return time.Time{}, err
+		return nil, err
 	}
-	return m.Header.Time, nil
+	return &m.Header, nil
+}
+
+func (c evidenceChain) CommitAt(height int64) (*types.Commit, error) {
+	return c.store.LoadBlockCommit(height)
 }
 
 // evidenceGossip is the pool as the source and sink of evidence gossip:
@@ -86,7 +89,7 @@ func newEvidenceCollector(pool *evidence.Pool) *evidenceCollector {
 		pendingBytes: d("pending_bytes", "Encoded size of the pending evidence."),
 		committed:    d("committed_total", "Evidence marked committed in a block (since start)."),
 		rejected: d("rejected_total", "Evidence refused, from broadcast_evidence, gossip or a proposed block, by reason "+
-			"(bad_signature, unknown_validator, invalid, future_height, no_state, wrong_time, expired, committed, duplicate, too_large, unsupported) (since start).", "reason"),
+			"(bad_signature, unknown_validator, invalid, future_height, no_state, wrong_time, expired, committed, duplicate, too_large) (since start).", "reason"),
 	}
 }
 

@@ -24,7 +24,11 @@
 //     block it refuses (ReportPeer) makes block sync drop what its sender
 //     served and fetch it again. A node at most catchUpHeights behind
 //     instead gets the heights it lacks through consensus gossip, sent as
-//     soon as its status shows it moved on.
+//     soon as its status shows it moved on. A fetched block of a height
+//     the node has already decided is compared with its own: a different
+//     block with a commit becomes light client attack evidence for the
+//     evidence pool (conflict.go), and one whose commit does not hold
+//     costs the peer.
 //   - /bftnode/pex/1: peer exchange, so a node started with one bootstrap
 //     address finds the rest.
 //   - /bftnode/tx/1: transaction gossip. Each peer's writer streams the

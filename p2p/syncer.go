@@ -235,7 +235,7 @@ func (t *Transport) runSync() {
 			r.distrust(p, our)
 		case res := <-r.results:
 			r.inflight--
-			r.onResult(res)
+			r.onResult(res, our)
 		}
 	}
 }
@@ -341,8 +341,9 @@ func (r *syncRun) schedule(peers []syncPeer, top int64) {
 }
 
 // onResult keeps a request's blocks, asks again for what it lacked and
-// penalises the peer for what it did wrong.
-func (r *syncRun) onResult(res batchResult) {
+// penalises the peer for what it did wrong. A block of a height the engine
+// has decided (below our) is compared with this node's (checkDecided).
+func (r *syncRun) onResult(res batchResult, our int64) {
 	t := r.t
 	if t.gater.isBanned(res.peer) {
 		// Banned while the request ran (distrust came first).
@@ -354,6 +355,8 @@ func (r *syncRun) onResult(res batchResult) {
 		if _, ok := r.pending[h]; h >= r.next && !ok {
 			r.pending[h] = b
 			r.bytes += b.size
+		} else if h < our {
+			t.checkDecided(res.peer, b.msg)
 		}
 	}
 	if got := res.from + int64(len(res.blocks)); got <= res.to {

@@ -44,6 +44,16 @@ func (v uint64s) MarshalJSON() ([]byte, error) {
 	return append(b, '"'), nil
 }
 
+// UnmarshalJSON accepts a quoted or bare decimal.
+func (v *uint64s) UnmarshalJSON(b []byte) error {
+	n, err := strconv.ParseUint(strings.Trim(string(b), `"`), 10, 64)
+	if err != nil {
+		return err
+	}
+	*v = uint64s(n)
+	return nil
+}
+
 // hexBytes encodes as upper-case hex ("" when empty).
 type hexBytes []byte
 

@@ -12,31 +12,39 @@ import (
 	"github.com/bftnode/bftnode/types"
 )
 
-// duplicateVector is the first duplicate-vote evidence of the vectors
-// CometBFT's code wrote (types/testdata, checked by test/interop): its
-// tendermint.types.Evidence encoding and its hash.
-func duplicateVector(t *testing.T) (encoded []byte, hash []byte) {
+// evidenceVector is the first evidence of a kind ("duplicate_votes" or
+// "light_client_attacks") of the vectors CometBFT's code wrote
+// (types/testdata, checked by test/interop): its tendermint.types.Evidence
+// encoding and its hash.
+func evidenceVector(t *testing.T, kind string) (encoded []byte, hash []byte) {
 	t.Helper()
 	b, err := os.ReadFile("../types/testdata/cometbft_evidence_vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v struct {
-		Duplicates []struct {
-			Evidence string `json:"evidence"`
-			Hash     string `json:"hash"`
-		} `json:"duplicate_votes"`
-	}
+	var v map[string]json.RawMessage
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}
-	if encoded, err = hex.DecodeString(v.Duplicates[0].Evidence); err != nil {
+	var list []struct {
+		Evidence string `json:"evidence"`
+		Hash     string `json:"hash"`
+	}
+	if err := json.Unmarshal(v[kind], &list); err != nil || len(list) == 0 {
+		t.Fatalf("no %s vectors: %v", kind, err)
+	}
+	if encoded, err = hex.DecodeString(list[0].Evidence); err != nil {
 		t.Fatal(err)
 	}
-	if hash, err = hex.DecodeString(v.Duplicates[0].Hash); err != nil {
+	if hash, err = hex.DecodeString(list[0].Hash); err != nil {
 		t.Fatal(err)
 	}
 	return encoded, hash
+}
+
+func duplicateVector(t *testing.T) (encoded []byte, hash []byte) {
+	t.Helper()
+	return evidenceVector(t, "duplicate_votes")
 }
 
 // TestBroadcastEvidence: evidence given as its protobuf encoding or as
@@ -44,27 +52,31 @@ func duplicateVector(t *testing.T) (encoded []byte, hash []byte) {
 // hash of it.
 func TestBroadcastEvidence(t *testing.T) {
 	ts := startServer(t, 3, nil)
-	encoded, hash := duplicateVector(t)
-	ev, err := types.DecodeEvidence(encoded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := json.Marshal(viewEvidence(ev))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, param := range map[string]any{
-		"protobuf base64": base64.StdEncoding.EncodeToString(encoded),
-		"protobuf hex":    "0x" + hex.EncodeToString(encoded),
-		"JSON":            json.RawMessage(view),
-	} {
-		ts.be.evidence = nil
-		res := ts.call(t, "broadcast_evidence", map[string]any{"evidence": param})
-		if got := jget(t, res, "hash"); got != base64.StdEncoding.EncodeToString(hash) {
-			t.Errorf("%s: hash %v, want CometBFT's %X in base64", name, got, hash)
+	for _, kind := range []string{"duplicate_votes", "light_client_attacks"} {
+		encoded, hash := evidenceVector(t, kind)
+		ev, err := types.DecodeEvidence(encoded)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if len(ts.be.evidence) != 1 || ts.be.evidence[0].Hash() != ev.Hash() || string(ts.be.evidence[0].Bytes()) != string(ev.Bytes()) {
-			t.Errorf("%s: the backend got %v, want the vector's evidence", name, ts.be.evidence)
+		view, err := json.Marshal(viewEvidence(ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, param := range map[string]any{
+			"protobuf base64": base64.StdEncoding.EncodeToString(encoded),
+			"protobuf hex":    "0x" + hex.EncodeToString(encoded),
+			"JSON":            json.RawMessage(view),
+		} {
+			ts.be.evidence = nil
+			res := ts.call(t, "broadcast_evidence", map[string]any{"evidence": param})
+			if got := jget(t, res, "hash"); got != base64.StdEncoding.EncodeToString(hash) {
+				t.Errorf("%s %s: hash %v, want CometBFT's %X in base64", kind, name, got, hash)
+			}
+			// The encoding is CometBFT's, so the whole evidence came through
+			// (the hash of a light client attack leaves out its commit).
+			if len(ts.be.evidence) != 1 || string(types.EncodeEvidence(ts.be.evidence[0])) != string(encoded) {
+				t.Errorf("%s %s: the backend got %v, want the vector's evidence", kind, name, ts.be.evidence)
+			}
 		}
 	}
 }
@@ -91,19 +103,48 @@ func TestBroadcastEvidenceRefusals(t *testing.T) {
 		}
 		return out
 	}
+	lcaEncoded, _ := evidenceVector(t, "light_client_attacks")
+	lca, err := types.DecodeEvidence(lcaEncoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attack := func(f func(v *lightClientAttackView)) json.RawMessage {
+		// A deep copy, through JSON.
+		b, err := json.Marshal(viewEvidence(lca).Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v lightClientAttackView
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		f(&v)
+		out, err := json.Marshal(typedEvidenceView{Type: "tendermint/LightClientAttackEvidence", Value: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
 	for name, tc := range map[string]struct {
 		param any
 		want  string
 	}{
-		"missing":            {nil, "missing"},
-		"bad base64":         {"!!", "bad base64"},
-		"not evidence":       {base64.StdEncoding.EncodeToString([]byte{1, 2, 3}), "evidence"},
-		"unknown type":       {json.RawMessage(`{"type":"tendermint/Other","value":{}}`), "unknown evidence type"},
-		"light client":       {json.RawMessage(`{"type":"tendermint/LightClientAttackEvidence","value":{}}`), "light client attack"},
-		"short address":      {mutate(func(v *duplicateVoteView) { v.VoteA.ValidatorAddress = v.VoteA.ValidatorAddress[:5] }), "validator_address has 5 bytes"},
-		"no vote_b":          {mutate(func(v *duplicateVoteView) { v.VoteB = nil }), "vote_a and vote_b"},
-		"same block":         {mutate(func(v *duplicateVoteView) { v.VoteB.BlockID = v.VoteA.BlockID }), "invalid evidence"},
-		"votes out of order": {mutate(func(v *duplicateVoteView) { v.VoteA, v.VoteB = v.VoteB, v.VoteA }), "invalid evidence"},
+		"missing":                    {nil, "missing"},
+		"bad base64":                 {"!!", "bad base64"},
+		"not evidence":               {base64.StdEncoding.EncodeToString([]byte{1, 2, 3}), "evidence"},
+		"unknown type":               {json.RawMessage(`{"type":"tendermint/Other","value":{}}`), "unknown evidence type"},
+		"empty light client attack":  {json.RawMessage(`{"type":"tendermint/LightClientAttackEvidence","value":{}}`), "needs ConflictingBlock"},
+		"attack without a proposer":  {attack(func(v *lightClientAttackView) { v.ConflictingBlock.ValidatorSet.Proposer = nil }), "validator_set: no proposer"},
+		"attack accusing by address": {attack(func(v *lightClientAttackView) { v.ByzantineValidators[0].Address = v.ByzantineValidators[1].Address }), "ByzantineValidators[0]"},
+		"attack with a short hash": {attack(func(v *lightClientAttackView) {
+			v.ConflictingBlock.SignedHeader.Header.AppHash = nil
+			v.ConflictingBlock.SignedHeader.Header.DataHash = hexBytes{1}
+		}), "data_hash has 1 bytes"},
+		"attack above its block": {attack(func(v *lightClientAttackView) { v.CommonHeight = 1 << 40 }), "invalid evidence"},
+		"short address":          {mutate(func(v *duplicateVoteView) { v.VoteA.ValidatorAddress = v.VoteA.ValidatorAddress[:5] }), "validator_address has 5 bytes"},
+		"no vote_b":              {mutate(func(v *duplicateVoteView) { v.VoteB = nil }), "vote_a and vote_b"},
+		"same block":             {mutate(func(v *duplicateVoteView) { v.VoteB.BlockID = v.VoteA.BlockID }), "invalid evidence"},
+		"votes out of order":     {mutate(func(v *duplicateVoteView) { v.VoteA, v.VoteB = v.VoteB, v.VoteA }), "invalid evidence"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ts.be.evidence = nil

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"encoding/json"
+
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -118,3 +120,7 @@ func viewEvidenceList(l types.EvidenceList) evidenceListView {
 	}
 	return v
 }
+
+// EvidenceJSON is ev in CometBFT's JSON ({"type": ..., "value": ...}), as
+// broadcast_evidence takes it on bftnode and CometBFT nodes alike.
+func EvidenceJSON(ev types.Evidence) ([]byte, error) { return json.Marshal(viewEvidence(ev)) }

@@ -63,9 +63,7 @@ func evidenceParam(a *args) (types.Evidence, error) {
 	return ev, nil
 }
 
-// evidenceFromJSON reads CometBFT's JSON of a piece of evidence. Only
-// duplicate-vote evidence is read: bftnode's pool does not verify light
-// client attacks yet.
+// evidenceFromJSON reads CometBFT's JSON of a piece of evidence.
 func evidenceFromJSON(raw []byte) (types.Evidence, error) {
 	var typed struct {
 		Type  string          `json:"type"`
@@ -77,9 +75,9 @@ func evidenceFromJSON(raw []byte) (types.Evidence, error) {
 	switch typed.Type {
 	case "tendermint/DuplicateVoteEvidence":
 	case "tendermint/LightClientAttackEvidence":
-		return nil, fmt.Errorf("light client attack evidence is not accepted by bftnode yet; only tendermint/DuplicateVoteEvidence")
+		return lightClientAttackFromJSON(typed.Value)
 	default:
-		return nil, fmt.Errorf("unknown evidence type %q; want tendermint/DuplicateVoteEvidence", typed.Type)
+		return nil, fmt.Errorf("unknown evidence type %q; want tendermint/DuplicateVoteEvidence or tendermint/LightClientAttackEvidence", typed.Type)
 	}
 	var v duplicateVoteView
 	if err := json.Unmarshal(typed.Value, &v); err != nil {
@@ -115,14 +113,9 @@ func (v *voteView) vote() (*types.Vote, error) {
 	if err := fixed(out.ValidatorAddress[:], v.ValidatorAddress, "validator_address"); err != nil {
 		return nil, err
 	}
-	if err := fixed(out.BlockID.Hash[:], v.BlockID.Hash, "block_id.hash"); err != nil {
-		return nil, err
-	}
-	if err := fixed(out.BlockID.PartSetHeader.Hash[:], v.BlockID.Parts.Hash, "block_id.parts.hash"); err != nil {
-		return nil, err
-	}
-	out.BlockID.PartSetHeader.Total = v.BlockID.Parts.Total
-	return out, nil
+	var err error
+	out.BlockID, err = v.BlockID.blockID("block_id")
+	return out, err
 }
 
 // fixed copies b into dst, which it must fill exactly; empty b leaves dst

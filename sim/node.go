@@ -294,12 +294,16 @@ func (c simChain) ValidatorsAt(h int64) (*types.ValidatorSet, error) {
 	return c.store.LoadValidators(h)
 }
 
-func (c simChain) BlockTimeAt(h int64) (time.Time, error) {
-	b, err := c.store.LoadBlock(h)
+func (c simChain) HeaderAt(h int64) (*types.Header, error) {
+	m, err := c.store.LoadBlockMeta(h)
 	if err != nil {
-		return time.Time{}, err
+		return nil, err
 	}
-	return b.Header.Time, nil
+	return &m.Header, nil
+}
+
+func (c simChain) CommitAt(h int64) (*types.Commit, error) {
+	return c.store.LoadBlockCommit(h)
 }
 
 // observedSigner is the node's signer, watched by the checker: every vote

@@ -15,6 +15,11 @@
 // two forms, DuplicateVoteEvidence and LightClientAttackEvidence, with its
 // encodings, hashes, the evidence hash of a list and the ABCI Misbehavior;
 // testdata/cometbft_evidence_vectors.json holds CometBFT's vectors for them.
+// lightattack.go judges a light client attack as CometBFT does: its kind
+// (lunatic, equivocation, amnesia), its byzantine validators, the evidence
+// a light client or block sync builds of a conflicting block
+// (NewLightClientAttackEvidence) and its verification against the chain's
+// signed headers (LightClientAttackEvidence.Verify).
 // Blocks carry evidence (Block.Evidence, committed to by the header's
 // evidence hash).
 //

@@ -51,8 +51,14 @@ type evidenceVectors struct {
 		BlockTime time.Time        `json:"block_time"`
 		evidenceOutputs
 	} `json:"duplicate_votes"`
-	Attacks  []evidenceOutputs `json:"light_client_attacks"`
-	ListHash hexBytes          `json:"list_hash"`
+	Attacks    []evidenceOutputs `json:"light_client_attacks"`
+	ListHash   hexBytes          `json:"list_hash"`
+	Judgements []struct {
+		Name     string   `json:"name"`
+		Common   hexBytes `json:"common_signed_header"`
+		Trusted  hexBytes `json:"trusted_signed_header"`
+		Evidence hexBytes `json:"evidence"`
+	} `json:"light_client_attack_judgements"`
 }
 
 func loadEvidenceVectors(t *testing.T) (*evidenceVectors, *ValidatorSet) {

@@ -2,11 +2,12 @@ package types
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Validator is a member of the validator set.
@@ -80,14 +81,18 @@ func (vs *ValidatorSet) checkAndSort() error {
 		}
 	}
 	vs.total = total
-	sort.Slice(vs.Validators, func(i, j int) bool {
-		a, b := vs.Validators[i], vs.Validators[j]
-		if a.VotingPower != b.VotingPower {
-			return a.VotingPower > b.VotingPower
-		}
-		return bytes.Compare(a.Address[:], b.Address[:]) < 0
-	})
+	slices.SortFunc(vs.Validators, byVotingPower)
 	return nil
+}
+
+// byVotingPower is the order of a validator set (and of a light client
+// attack's byzantine validators): by voting power, highest first, then by
+// address.
+func byVotingPower(a, b *Validator) int {
+	if a.VotingPower != b.VotingPower {
+		return cmp.Compare(b.VotingPower, a.VotingPower)
+	}
+	return bytes.Compare(a.Address[:], b.Address[:])
 }
 
 // Size is the number of validators.

@@ -46,8 +46,11 @@ trusted header vouches for its validators for the trusting period
 Every verified header is compared with the witnesses' (--witnesses). If a
 witness proves a different header at the same height, the light client stops
 and reports both (height, hashes, which node); both light blocks are kept as
-JSON under <dir>/data/evidence. A witness whose different header does not
-verify is faulty and dropped.
+JSON under <dir>/data/evidence. As CometBFT's light client does, it also
+sends light client attack evidence against each side to the other
+(broadcast_evidence), so both chains can punish the validators that signed
+the other's block. A witness whose different header does not verify is
+faulty and dropped.
 
 Verified headers are kept in <dir>/data/light.db, so a restart needs no
 --height/--hash. The proxy on --laddr serves, with CometBFT's JSON: block,

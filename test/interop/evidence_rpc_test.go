@@ -72,26 +72,10 @@ func checkBroadcastEvidence(ctx context.Context, t *testing.T, c *rpchttp.HTTP, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the evidence in a block", time.Minute, func() (bool, error) {
-		top, err := nw.height(0)
-		if err != nil {
-			return false, err
-		}
-		for ; from <= top; from++ {
-			h := from
-			b, err := c.Block(ctx, &h)
-			if err != nil {
-				return false, err
-			}
-			for _, got := range b.Block.Evidence.Evidence {
-				if !bytes.Equal(got.Hash(), ev.Hash()) {
-					t.Fatalf("block %d holds evidence %v, want only %v", h, got, ev)
-				}
-				return true, nil
-			}
-		}
-		return false, nil
-	})
+	got, block := evidenceBlock(ctx, t, c, nw, from, "the evidence", func(cmttypes.Evidence) bool { return true })
+	if !bytes.Equal(got.Hash(), ev.Hash()) || len(block.Evidence.Evidence) != 1 {
+		t.Fatalf("block %d holds evidence %v, want only %v", block.Height, block.Evidence.Evidence, ev)
+	}
 
 	bad := signedDuplicateVote(ctx, t, c, nw.nodes[2], nw.chainID)
 	bad.VoteB.Signature = bytes.Repeat([]byte{1}, 64)

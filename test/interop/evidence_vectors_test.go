@@ -35,6 +35,7 @@ type evidenceVectors struct {
 	Validators valSetVector        `json:"validators"` // the set at every evidence's height
 	Duplicates []duplicateVector   `json:"duplicate_votes"`
 	Attacks    []lightAttackVector `json:"light_client_attacks"`
+	Judgements []judgementVector   `json:"light_client_attack_judgements"`
 	ListHash   hexBytes            `json:"list_hash"` // duplicates then attacks
 	Expiry     []expiryVector      `json:"expiry"`
 }
@@ -258,7 +259,7 @@ func expiryVectors() []expiryVector {
 // and checks (or, with -update-evidence, writes) bftnode's copy.
 func TestEvidenceVectors(t *testing.T) {
 	vals := evidenceValSet()
-	v := evidenceVectors{Comment: "Written by test/interop (go test -run TestEvidenceVectors -update-evidence) from CometBFT v0.40.0's code; read by types/evidence_test.go and evidence/expiry_test.go.",
+	v := evidenceVectors{Comment: "Written by test/interop (go test -run TestEvidenceVectors -update-evidence) from CometBFT v0.40.0's code; read by types/evidence_test.go, types/lightattack_test.go and evidence/expiry_test.go.",
 		ChainID: evidenceChainID, Expiry: expiryVectors()}
 	for _, val := range vals.Validators {
 		v.Validators.Validators = append(v.Validators.Validators, validatorVector{PubKey: hexBytes(val.PubKey.Bytes()), Power: val.VotingPower, Address: hexBytes(val.Address)})
@@ -272,6 +273,7 @@ func TestEvidenceVectors(t *testing.T) {
 		list = append(list, ev)
 	}
 	v.ListHash = list.Hash()
+	v.Judgements = judgementVectors(t, vals)
 	want, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -47,19 +47,7 @@ func TestLightCmdVerifiesBftnodeNet(t *testing.T) {
 // the other stops, names both headers and keeps them as evidence.
 func TestLightCmdStopsOnFork(t *testing.T) {
 	a := newNetwork(t, 4, netOptions{})
-	b := newNetwork(t, 4, netOptions{Setup: func(b *network) {
-		for i, nd := range b.nodes {
-			for _, f := range []string{"genesis.json", "priv_validator_key.json"} {
-				raw, err := os.ReadFile(filepath.Join(a.nodes[i].home, "config", f))
-				if err == nil {
-					err = os.WriteFile(filepath.Join(nd.home, "config", f), raw, 0o600)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}})
+	b := twinNetwork(t, a)
 	a.waitHeight(3, 2*time.Minute)
 	b.waitHeight(3, 2*time.Minute)
 	hashA, hashB := blockHash(t, a.nodes[0].RPC(), 2), blockHash(t, b.nodes[0].RPC(), 2)
@@ -114,4 +102,23 @@ func TestLightCmdStopsOnFork(t *testing.T) {
 			t.Errorf("evidence light block at height %d: CometBFT says %v, hash %v, want %s", sh.Height, err, sh.Hash(), s.want)
 		}
 	}
+}
+
+// twinNetwork starts a network with a's genesis and validator keys: the
+// same validators, deciding blocks of their own.
+func twinNetwork(t *testing.T, a *network) *network {
+	t.Helper()
+	return newNetwork(t, len(a.nodes), netOptions{Setup: func(b *network) {
+		for i, nd := range b.nodes {
+			for _, f := range []string{"genesis.json", "priv_validator_key.json"} {
+				raw, err := os.ReadFile(filepath.Join(a.nodes[i].home, "config", f))
+				if err == nil {
+					err = os.WriteFile(filepath.Join(nd.home, "config", f), raw, 0o600)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}})
 }
