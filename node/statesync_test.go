@@ -23,23 +23,15 @@ func TestStateSyncNoSnapshots(t *testing.T) {
 	}
 	c0 := client(t, cfgs[0])
 	waitHeight(t, c0, 5, time.Minute)
-	var commit struct {
-		SignedHeader struct {
-			Commit struct {
-				BlockID struct {
-					Hash string `json:"hash"`
-				} `json:"block_id"`
-			} `json:"commit"`
-		} `json:"signed_header"`
-	}
-	if err := c0.Call(context.Background(), "commit", map[string]string{"height": "2"}, &commit); err != nil {
+	var trusted blockResult
+	if err := c0.Call(context.Background(), "block", map[string]string{"height": "2"}, &trusted); err != nil {
 		t.Fatal(err)
 	}
 	joiner := cfgs[4]
 	ss := &joiner.StateSync
 	ss.Enable = true
 	ss.RPCServers = cfgs[0].RPC.ListenAddress + "," + cfgs[1].RPC.ListenAddress
-	ss.TrustHeight, ss.TrustHash = 2, commit.SignedHeader.Commit.BlockID.Hash
+	ss.TrustHeight, ss.TrustHash = 2, trusted.BlockID.Hash
 	ss.DiscoveryTime = 5 * time.Second
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,21 +122,11 @@ func listSnapshots(ctx context.Context, src SnapshotSource) ([]sspb.Snapshot, er
 	}
 	slices.SortStableFunc(out, func(a, b sspb.Snapshot) int {
 		if a.Height != b.Height {
-			return -cmpUint(a.Height, b.Height)
+			return cmp.Compare(b.Height, a.Height)
 		}
-		return -cmpUint(uint64(a.Format), uint64(b.Format))
+		return cmp.Compare(b.Format, a.Format)
 	})
 	return out[:min(len(out), statesync.MaxSnapshotsPerPeer)], nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // loadChunk answers a chunk request: the chunk, or missing when the

@@ -235,16 +235,5 @@ func (q *queue) rejectPeer(peer string) {
 	q.signalLocked()
 }
 
-// reset forgets every applied and fetched chunk (the application asked to
-// restore the snapshot again from the start).
-func (q *queue) reset() {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	clear(q.applied)
-	clear(q.have)
-	q.low = 0
-	q.signalLocked()
-}
-
 // size is the number of chunks.
 func (q *queue) size() int { return len(q.applied) }

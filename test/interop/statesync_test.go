@@ -74,19 +74,7 @@ func TestStateSyncJoin(t *testing.T) {
 
 	// The fifth node trusts a header the operator would take from a
 	// trusted source: here, node0's header at height 10.
-	var commit struct {
-		SignedHeader struct {
-			Commit struct {
-				BlockID struct {
-					Hash string `json:"hash"`
-				} `json:"block_id"`
-			} `json:"commit"`
-		} `json:"signed_header"`
-	}
-	if err := rawCall(nw.nodes[0].RPC(), "commit?height=10", &commit); err != nil {
-		t.Fatal(err)
-	}
-	trustHash := commit.SignedHeader.Commit.BlockID.Hash
+	trustHash := blockHash(t, nw.nodes[0].RPC(), 10)
 	if _, err := hex.DecodeString(trustHash); err != nil || len(trustHash) != 64 {
 		t.Fatalf("trusted hash %q", trustHash)
 	}
