@@ -130,12 +130,13 @@ func (q *queue) releaseLocked(i uint32) {
 	}
 }
 
-// deliver records chunk i, fetched from peer.
+// deliver records chunk i, fetched from peer, unless peer was rejected
+// while the chunk was on its way.
 func (q *queue) deliver(i uint32, data []byte, peer string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.releaseLocked(i)
-	if int(i) < len(q.applied) && !q.applied[i] {
+	if int(i) < len(q.applied) && !q.applied[i] && slices.Contains(q.peers, peer) {
 		q.have[i] = chunk{index: i, data: data, sender: peer}
 	}
 	q.signalLocked()
