@@ -44,6 +44,7 @@ type Config struct {
 	Mempool         MempoolConfig         `toml:"mempool"`
 	Consensus       ConsensusConfig       `toml:"consensus"`
 	Storage         StorageConfig         `toml:"storage"`
+	StateSync       StateSyncConfig       `toml:"statesync"`
 	Instrumentation InstrumentationConfig `toml:"instrumentation"`
 }
 
@@ -130,6 +131,32 @@ type PruningConfig struct {
 	Interval time.Duration `toml:"interval"`
 }
 
+// StateSyncConfig is the [statesync] section, with CometBFT's keys: a new
+// node restores the application from a peer's snapshot, verified with a
+// light client, instead of replaying every block from genesis.
+type StateSyncConfig struct {
+	Enable bool `toml:"enable"`
+	// RPCServers is a comma-separated list of at least two RPC addresses
+	// (http://host:port) the light client reads headers from: the first
+	// is its primary, the others witnesses.
+	RPCServers  string        `toml:"rpc_servers"`
+	TrustHeight int64         `toml:"trust_height"`
+	TrustHash   string        `toml:"trust_hash"`
+	TrustPeriod time.Duration `toml:"trust_period"`
+	// DiscoveryTime is how long to gather snapshots from peers before
+	// choosing one (and how long to wait again when none is usable).
+	DiscoveryTime       time.Duration `toml:"discovery_time"`
+	ChunkRequestTimeout time.Duration `toml:"chunk_request_timeout"`
+	ChunkFetchers       int           `toml:"chunk_fetchers"`
+	// MaxSnapshotChunks refuses snapshots of more chunks.
+	MaxSnapshotChunks int64 `toml:"max_snapshot_chunks"`
+	// BlockSyncFallback, bftnode's own: when no peer offers a usable
+	// snapshot within discovery_time, block-sync from genesis instead of
+	// stopping with an error. Off by default: replaying a long chain is
+	// what the operator turned state sync on to avoid.
+	BlockSyncFallback bool `toml:"blocksync_fallback"`
+}
+
 // InstrumentationConfig is the [instrumentation] section.
 type InstrumentationConfig struct {
 	Prometheus           bool   `toml:"prometheus"`
@@ -181,6 +208,13 @@ func Default(home string) Config {
 		},
 		Storage: StorageConfig{
 			Pruning: PruningConfig{Interval: 10 * time.Second},
+		},
+		StateSync: StateSyncConfig{
+			TrustPeriod:         168 * time.Hour,
+			DiscoveryTime:       15 * time.Second,
+			ChunkRequestTimeout: 10 * time.Second,
+			ChunkFetchers:       4,
+			MaxSnapshotChunks:   100000,
 		},
 		Instrumentation: InstrumentationConfig{
 			PrometheusListenAddr: ":26660",

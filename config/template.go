@@ -206,6 +206,31 @@ discard_abci_responses = {{.Storage.DiscardABCIResponses}}
 # How often the background pruner deletes what the retain height releases.
 interval = {{dur .Storage.Pruning.Interval}}
 
+[statesync]
+# State sync: a new node (with no blocks yet) restores the application from
+# a snapshot that peers serve, instead of replaying every block. The
+# snapshot's height and app hash are checked against headers verified by a
+# light client, which reads them from rpc_servers (two or more, comma
+# separated: a primary and witnesses), starting from a header you trust:
+# trust_height and trust_hash (hex), obtained from a source you trust. After
+# the restore the node block-syncs to the tip, then joins consensus.
+enable = {{.StateSync.Enable}}
+rpc_servers = {{q .StateSync.RPCServers}}
+trust_height = {{.StateSync.TrustHeight}}
+trust_hash = {{q .StateSync.TrustHash}}
+trust_period = {{dur .StateSync.TrustPeriod}}
+# How long to gather snapshots from peers before choosing one.
+discovery_time = {{dur .StateSync.DiscoveryTime}}
+# How long to wait for a chunk before asking another peer for it.
+chunk_request_timeout = {{dur .StateSync.ChunkRequestTimeout}}
+# How many chunks to fetch at once, from different peers.
+chunk_fetchers = {{.StateSync.ChunkFetchers}}
+# Snapshots of more chunks are refused.
+max_snapshot_chunks = {{.StateSync.MaxSnapshotChunks}}
+# bftnode's own: with no usable snapshot after discovery_time, block-sync
+# from genesis instead of stopping with an error.
+blocksync_fallback = {{.StateSync.BlockSyncFallback}}
+
 [instrumentation]
 # Serve Prometheus metrics at prometheus_listen_addr (host:port).
 prometheus = {{.Instrumentation.Prometheus}}

@@ -116,6 +116,8 @@ func (c *Config) Validate() error {
 		bad("storage.discard_abci_responses", true, "is not supported: bftnode reads the stored responses for events, /block_results and crash recovery; set it to false (to save disk, set storage.retain_blocks)")
 	}
 
+	errs = append(errs, c.StateSync.validate()...)
+
 	if c.Instrumentation.Prometheus {
 		if _, _, err := net.SplitHostPort(c.Instrumentation.PrometheusListenAddr); err != nil {
 			bad("instrumentation.prometheus_listen_addr", c.Instrumentation.PrometheusListenAddr, "want host:port such as \":26660\": %v", err)

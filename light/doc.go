@@ -21,6 +21,7 @@
 // RPCProvider), whose evidence pool verifies it. store.go keeps
 // trusted light blocks in Pebble. rpcprovider.go reads light blocks from a
 // node's JSON-RPC (bftnode's or CometBFT's: rpcjson.go has the JSON shapes
-// they share). proxy.go serves the verified data as an rpc.Backend, so the
+// they share; priorities.go the validator set with the proposer priorities a
+// node reports, which state sync needs to build a node's state). proxy.go serves the verified data as an rpc.Backend, so the
 // rpc package's server answers in CometBFT's JSON.
 package light

@@ -99,6 +99,19 @@ func (p *RPCProvider) SignedHeader(ctx context.Context, height int64) (*types.He
 
 // Validators fetches the whole validator set at height, page by page.
 func (p *RPCProvider) Validators(ctx context.Context, height int64) (*types.ValidatorSet, error) {
+	all, err := p.validators(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := validatorSetFromJSON(all)
+	if err != nil {
+		return nil, fmt.Errorf("%s: validators at height %d: %w", p.addr, height, err)
+	}
+	return vals, nil
+}
+
+// validators fetches every page of /validators at height.
+func (p *RPCProvider) validators(ctx context.Context, height int64) ([]validatorJSON, error) {
 	var all []validatorJSON
 	for page := 1; ; page++ {
 		var res struct {
@@ -112,14 +125,9 @@ func (p *RPCProvider) Validators(ctx context.Context, height int64) (*types.Vali
 		}
 		all = append(all, res.Validators...)
 		if len(all) >= res.Total || len(res.Validators) == 0 {
-			break
+			return all, nil
 		}
 	}
-	vals, err := validatorSetFromJSON(all)
-	if err != nil {
-		return nil, fmt.Errorf("%s: validators at height %d: %w", p.addr, height, err)
-	}
-	return vals, nil
 }
 
 type blockJSON struct {

@@ -20,6 +20,13 @@
 // _rejected_total by reason; params.go: consensus parameters by height for
 // the RPC; prune.go: the background pruner, which deletes old blocks,
 // results and index entries below the retain height the application and
-// [storage] retain_blocks allow). With [rpc] ui on, the RPC server also
+// [storage] retain_blocks allow; statesync.go: state sync at start, with
+// [statesync] enable and no blocks yet: package statesync restores the
+// application from peers' snapshots, a light client over rpc_servers
+// vouches for the snapshot's app hash, and the block (with its commit) and
+// state of the snapshot's height are saved before the engine starts, so
+// block sync and consensus go on from there; with no usable snapshot the
+// node stops, or with blocksync_fallback block-syncs from genesis). Every
+// node serves its application's snapshots to peers. With [rpc] ui on, the RPC server also
 // serves the web view of package ui.
 package node

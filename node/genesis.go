@@ -33,6 +33,12 @@ func genesisParams(g *config.GenesisDoc) blockstore.ConsensusParams {
 	if g.ConsensusParams != nil {
 		p = *g.ConsensusParams
 	}
+	return paramsFromConfig(p)
+}
+
+// paramsFromConfig converts parameters in CometBFT's JSON shape (a genesis
+// file's, or the RPC's consensus_params).
+func paramsFromConfig(p config.ConsensusParams) blockstore.ConsensusParams {
 	return blockstore.ConsensusParams{
 		MaxBlockBytes:              p.Block.MaxBytes,
 		MaxGas:                     p.Block.MaxGas,

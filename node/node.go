@@ -172,6 +172,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	n.closers = append(n.closers, n.transport.Close)
+	n.transport.ServeSnapshots(n.app.app)
 
 	cc := cfg.Consensus
 	commitDelay := cc.TimeoutCommit
@@ -278,6 +279,9 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if err := n.transport.Start(ctx); err != nil {
+		return err
+	}
+	if err := n.stateSync(ctx); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup

@@ -3,7 +3,7 @@
 //
 // A Transport owns a libp2p host (Ed25519 node key, TCP, Noise, a connection
 // manager, a resource manager and a connection gater for banned peers) and
-// speaks five stream protocols, each carrying uvarint-length-prefixed
+// speaks six stream protocols, each carrying uvarint-length-prefixed
 // protobuf frames defined in proto/bftnode/p2p:
 //
 //   - /bftnode/consensus/1: status, proposals, block parts with Merkle
@@ -39,6 +39,10 @@
 //     cursor, one tendermint.types.Evidence per frame, skipping what that
 //     peer sent us; evidence the pool finds invalid bans its sender; see
 //     evidence.go.
+//   - /bftnode/snapshots/1: state sync (snapshots.go). One request and one
+//     answer per stream: the snapshots the application lists (ServeSnapshots
+//     registers the application as the source), or one chunk of one of
+//     them. The client side implements statesync.Network.
 //
 // Every inbound frame is size-checked, decoded and checked (chain ID, the
 // admission window msgs.Status.Admits, validator index) at this edge; the
@@ -116,6 +120,12 @@
 //	                             requests at once                                                          more at once: stream reset; past 30 s:
 //	                                                                                                       stream reset
 //	pex answer                   64 peers x 8 addresses         -                                          more: refused, 25 points
+//	snapshots served             2 requests at once             16 requests at once                        more at once: stream reset; a malformed
+//	                                                                                                       request: 25 points
+//	snapshots answer (client)    10 snapshots, 64 KiB of hash   one per request                            more: refused, 25 points
+//	                             and metadata each
+//	chunk answer (client)        16 MiB + 1 KiB frame           chunk_fetchers requests at once            oversized or wrong: the chunk is asked of
+//	                                                                                                       another peer, this one reported
 //	scores, bans                 one entry per peer ID / IP     swept every PexInterval                    ban (peer ID and its IP) at BanThreshold
 //	                                                                                                       for BanDuration
 //	peer IDs per remote IP       maxIDsPerIP (8) per 10 min     swept every PexInterval                    a further new ID from that IP is refused

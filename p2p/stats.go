@@ -15,6 +15,7 @@ const (
 	KindTx
 	KindHasPart
 	KindEvidence
+	KindSnapshots
 	numKinds
 )
 
@@ -43,6 +44,8 @@ func KindName(kind int) string {
 		return "has_part"
 	case KindEvidence:
 		return "evidence"
+	case KindSnapshots:
+		return "snapshots"
 	}
 	return "unknown"
 }

@@ -29,6 +29,7 @@ budget() {
     p2p.FuzzBlockResponse) echo 90000 ;;
     p2p.FuzzConsensusFrame) echo 30000 ;;
     p2p.FuzzPexAddrs) echo 55000 ;;
+    p2p.FuzzSnapshotsFrames) echo 20000 ;;
     p2p.FuzzTxsFrame) echo 16000 ;;
     privval.FuzzParseState) echo 2000 ;;
     blockstore/index.FuzzIndexSearch) echo 55000 ;;
