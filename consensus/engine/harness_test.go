@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bftnode/bftnode/app"
@@ -55,8 +57,11 @@ type node struct {
 	// byzantine is the node's Byzantine test mode ("" for a correct node).
 	byzantine byzantine.Mode
 
-	mu      sync.Mutex
-	store   *blockstore.Store
+	mu    sync.Mutex
+	store nodeStore
+	// mem is the node's block store when the cluster's memStore is set; it
+	// outlives restarts, as a disk would.
+	mem     *engine.MemStore
 	app     app.Application
 	closeFn func() error
 	wal     *wal.WAL
@@ -87,7 +92,23 @@ type cluster struct {
 	walMaxFileSize int64
 	// evidence, if set, gives each node its evidence pool.
 	evidence func(id string) engine.EvidencePool
+	// memStore gives each node the in-memory fake of the BlockStore port
+	// in place of a Pebble store on disk.
+	memStore bool
 }
+
+// nodeStore is what a node's engine, mempool and the tests use of its
+// block store: *blockstore.Store, or memStore.
+type nodeStore interface {
+	engine.BlockStore
+	mempool.Committed
+	Close() error
+}
+
+// memStore is an engine.MemStore as a nodeStore: closing it loses nothing.
+type memStore struct{ *engine.MemStore }
+
+func (memStore) Close() error { return nil }
 
 func newCluster(t testing.TB, n int, seed byte) *cluster {
 	t.Helper()
@@ -138,9 +159,16 @@ func (c *cluster) config() engine.Config {
 
 // open opens the node's storage from disk.
 func (c *cluster) open(nd *node) error {
-	store, err := blockstore.Open(filepath.Join(nd.dir, "store"), blockstore.Options{})
-	if err != nil {
-		return err
+	if c.memStore && nd.mem == nil {
+		nd.mem = engine.NewMemStore()
+	}
+	var store nodeStore = memStore{nd.mem}
+	if !c.memStore {
+		s, err := blockstore.Open(filepath.Join(nd.dir, "store"), blockstore.Options{})
+		if err != nil {
+			return err
+		}
+		store = s
 	}
 	openApp := nd.openApp
 	if openApp == nil {
@@ -266,7 +294,7 @@ func (c *cluster) stop(nd *node) {
 // the node is stopped and its store closed.
 type guardedSource struct{ nd *node }
 
-func (g guardedSource) with(f func(s *blockstore.Store) error) error {
+func (g guardedSource) with(f func(s nodeStore) error) error {
 	g.nd.mu.Lock()
 	defer g.nd.mu.Unlock()
 	if g.nd.store == nil {
@@ -278,27 +306,27 @@ func (g guardedSource) with(f func(s *blockstore.Store) error) error {
 var errStopped = errors.New("node stopped")
 
 func (g guardedSource) Base() (h int64) {
-	_ = g.with(func(s *blockstore.Store) error { h = s.Base(); return nil })
+	_ = g.with(func(s nodeStore) error { h = s.Base(); return nil })
 	return h
 }
 
 func (g guardedSource) Height() (h int64) {
-	_ = g.with(func(s *blockstore.Store) error { h = s.Height(); return nil })
+	_ = g.with(func(s nodeStore) error { h = s.Height(); return nil })
 	return h
 }
 
 func (g guardedSource) LoadBlock(h int64) (b *types.Block, err error) {
-	err = g.with(func(s *blockstore.Store) error { b, err = s.LoadBlock(h); return err })
+	err = g.with(func(s nodeStore) error { b, err = s.LoadBlock(h); return err })
 	return b, err
 }
 
 func (g guardedSource) LoadBlockCommit(h int64) (c *types.Commit, err error) {
-	err = g.with(func(s *blockstore.Store) error { c, err = s.LoadBlockCommit(h); return err })
+	err = g.with(func(s nodeStore) error { c, err = s.LoadBlockCommit(h); return err })
 	return c, err
 }
 
 func (g guardedSource) LoadSeenCommit(h int64) (c *types.Commit, err error) {
-	err = g.with(func(s *blockstore.Store) error { c, err = s.LoadSeenCommit(h); return err })
+	err = g.with(func(s nodeStore) error { c, err = s.LoadSeenCommit(h); return err })
 	return c, err
 }
 
@@ -332,6 +360,39 @@ func (nd *node) eventCount() int64 {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	return nd.events
+}
+
+// await lets the nodes run on simulated time until cond holds, and fails
+// the test once d of simulated time has passed without it. It must be
+// called in a synctest bubble (synctest.Test), in which the engines, their
+// timers and the network run: cond is checked whenever every goroutine of
+// the bubble is blocked, then the bubble's clock moves on by a millisecond.
+func await(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		synctest.Wait()
+		if cond() {
+			return
+		}
+		if !time.Now().Before(deadline) {
+			t.Fatalf("%s of simulated time passed waiting for %s", d, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// awaitHeight awaits every running node's commit of height h.
+func (c *cluster) awaitHeight(h int64, d time.Duration) {
+	c.t.Helper()
+	await(c.t, d, fmt.Sprintf("height %d", h), func() bool {
+		for _, nd := range c.nodes {
+			if nd.running && nd.height() < h {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -395,6 +456,20 @@ func (nd *node) submit(tx []byte) error {
 	nd.mu.Unlock()
 	_, err := mp.CheckTx(context.Background(), tx)
 	return err
+}
+
+// txHeight is the height of the committed block that holds tx (0: none).
+func (nd *node) txHeight(tx []byte) int64 {
+	for h := nd.height(); h > 0; h-- {
+		b, err := guardedSource{nd}.LoadBlock(h)
+		if err != nil {
+			nd.t.Fatalf("%s: %v", nd.id, err)
+		}
+		if slices.ContainsFunc(b.Data.Txs, func(x []byte) bool { return bytes.Equal(x, tx) }) {
+			return h
+		}
+	}
+	return 0
 }
 
 // hasTx reports whether the node's store holds tx in a committed block.

@@ -9,7 +9,6 @@ import (
 	"github.com/bftnode/bftnode/app/kvstore"
 	"github.com/bftnode/bftnode/consensus"
 	"github.com/bftnode/bftnode/consensus/engine"
-	"github.com/bftnode/bftnode/mempool"
 	"github.com/bftnode/bftnode/types"
 )
 
@@ -26,11 +25,7 @@ func TestValidatorUpdateAppliesTwoHeightsLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "the validator tx to commit", func() bool { return c.nodes[0].hasTx(tx) })
-	loc, ok, err := c.nodes[0].store.TxByHash(mempool.TxHash(tx))
-	if err != nil || !ok {
-		t.Fatalf("tx location: %v %v", ok, err)
-	}
-	h := loc.Height
+	h := c.nodes[0].txHeight(tx)
 	c.waitHeight(h+3, 30*time.Second)
 	c.checkSameChain()
 	for _, nd := range c.nodes {
