@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -360,6 +361,19 @@ func (nd *node) eventCount() int64 {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	return nd.events
+}
+
+// simTest runs test f in a synctest bubble: the engines, their timers and
+// the network run on the bubble's simulated clock, which moves on only when
+// every goroutine of the bubble is blocked. Then it empties the sync.Pools:
+// Pebble's sstable writer pools tasks that hold a channel, and a channel
+// made in one bubble must not be used outside it (the runtime aborts the
+// test binary), so none may be handed to the next test.
+func simTest(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	synctest.Test(t, f)
+	runtime.GC() // a pool's objects survive one GC, as victims
+	runtime.GC()
 }
 
 // await lets the nodes run on simulated time until cond holds, and fails

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/bftnode/bftnode/blockstore"
@@ -25,7 +24,7 @@ func TestBlockStorePort(t *testing.T) {
 	for _, mem := range []bool{false, true} {
 		name := map[bool]string{false: "pebble", true: "mem"}[mem]
 		t.Run(name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
+			simTest(t, func(t *testing.T) {
 				var empty engine.BlockStore = engine.NewMemStore()
 				if !mem {
 					s, err := blockstore.Open(filepath.Join(t.TempDir(), "store"), blockstore.Options{})
