@@ -30,6 +30,7 @@ func signatureOf(msg any) []byte {
 func TestOnlyVerifiedMessagesAreAccepted(t *testing.T) {
 	simTest(t, func(t *testing.T) {
 		c := newCluster(t, 4, 31)
+		c.memStore = true
 		// Half the power: both stay at height 1, so every message below is
 		// checked on arrival.
 		c.start(c.nodes[0])
@@ -109,6 +110,7 @@ func TestOnlyVerifiedMessagesAreAccepted(t *testing.T) {
 func TestFarFutureRoundVoteIsNotRelayed(t *testing.T) {
 	simTest(t, func(t *testing.T) {
 		c := newCluster(t, 4, 32)
+		c.memStore = true
 		c.start(c.nodes[0])
 		c.start(c.nodes[1])
 		nd := c.nodes[0]
@@ -155,6 +157,7 @@ func TestFarFutureRoundVoteIsNotRelayed(t *testing.T) {
 func TestForgedNextHeightProposalHeaderIsReported(t *testing.T) {
 	simTest(t, func(t *testing.T) {
 		c := newCluster(t, 4, 33)
+		c.memStore = true
 		c.startAll()
 		c.awaitHeight(2, 30*time.Second)
 		nd := c.nodes[0]

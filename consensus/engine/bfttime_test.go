@@ -82,9 +82,9 @@ func (c *cluster) checkBFTTime(nd *node, top int64) map[int64]*types.Block {
 	return blocks
 }
 
-// advanceUntil moves the shared fake clock 10 ms at a time until cond
-// holds (or the real-time deadline passes).
-func advanceUntil(t *testing.T, clock *engine.FakeClock, what string, cond func() bool) {
+// awaitOnClock moves the shared fake clock 10 ms at a time, each time the
+// nodes have settled, until cond holds (see await).
+func awaitOnClock(t *testing.T, clock *engine.FakeClock, what string, cond func() bool) {
 	t.Helper()
 	await(t, 60*time.Second, what, func() bool {
 		clock.Advance(10 * time.Millisecond)
@@ -101,6 +101,7 @@ func advanceUntil(t *testing.T, clock *engine.FakeClock, what string, cond func(
 func TestBFTTimeWithSkewedClocks(t *testing.T) {
 	simTest(t, func(t *testing.T) {
 		c := newCluster(t, 4, 21)
+		c.memStore = true
 		base := engine.NewFakeClock(c.genesis.Time.Add(10 * time.Second))
 		offsets := []time.Duration{0, 2 * time.Second, -time.Hour, time.Hour}
 		for i, nd := range c.nodes {
@@ -109,7 +110,7 @@ func TestBFTTimeWithSkewedClocks(t *testing.T) {
 		c.cfg = func(cfg *engine.Config) { cfg.RebroadcastInterval = time.Second }
 		c.startAll()
 		const top = 8
-		advanceUntil(t, base, "height 8 on skewed clocks", func() bool {
+		awaitOnClock(t, base, "height 8 on skewed clocks", func() bool {
 			for _, nd := range c.nodes {
 				if nd.height() < top {
 					return false
@@ -172,6 +173,7 @@ func (r *byzTrace) observe(_ string, msg any) {
 func TestFutureTimeProposalsAreRejected(t *testing.T) {
 	simTest(t, func(t *testing.T) {
 		c := newCluster(t, 4, 22)
+		c.memStore = true
 		base := engine.NewFakeClock(c.genesis.Time.Add(10 * time.Second))
 		c.clock = base
 		c.cfg = func(cfg *engine.Config) { cfg.RebroadcastInterval = time.Second }
@@ -181,7 +183,7 @@ func TestFutureTimeProposalsAreRejected(t *testing.T) {
 		c.net.Observe(trace.observe)
 		c.startAll()
 		const top = 9 // the Byzantine validator's turn as round-0 proposer comes every 4 heights
-		advanceUntil(t, base, "height 9 with a futuretime proposer", func() bool {
+		awaitOnClock(t, base, "height 9 with a futuretime proposer", func() bool {
 			for _, nd := range c.nodes[:3] {
 				if nd.height() < top {
 					return false
@@ -261,6 +263,7 @@ func TestBlockTimeTolerance(t *testing.T) {
 		t.Run(tc.tolerance.String(), func(t *testing.T) {
 			simTest(t, func(t *testing.T) {
 				c := newCluster(t, 4, 23)
+				c.memStore = true
 				base := engine.NewFakeClock(c.genesis.Time.Add(10 * time.Second))
 				c.clock = base
 				behind := c.nodes[3]
@@ -288,7 +291,7 @@ func TestBlockTimeTolerance(t *testing.T) {
 				})
 				c.startAll()
 				others := c.nodes[:3]
-				advanceUntil(t, base, "height 5 at the other validators", func() bool {
+				awaitOnClock(t, base, "height 5 at the other validators", func() bool {
 					for _, nd := range others {
 						if nd.height() < 5 {
 							return false

@@ -111,8 +111,8 @@
 //
 // The dependencies are small interfaces declared here (BlockStore, Mempool,
 // Clock, Timers) or in their own packages (app.Application,
-// privval.Signer). In-memory fakes stand beside them: MemMempool,
-// FakeClock, the in-memory network of package memnet (a Transport, so a
-// whole network of engines runs in one test process), the WAL and the
-// signer's state on internal/diskfs.Mem.
+// privval.Signer). In-memory fakes stand beside them: MemStore,
+// MemMempool, FakeClock, the in-memory network of package memnet (a
+// Transport, so a whole network of engines runs in one test process), the
+// WAL and the signer's state on internal/diskfs.Mem.
 package engine

@@ -60,6 +60,7 @@ func (s *unavailableSigner) SignProposalAlongside(chainID string, p *types.Propo
 func TestRemoteSignerThatDoesNotSignCostsOnlyItsMessages(t *testing.T) {
 	simTest(t, func(t *testing.T) {
 		c := newCluster(t, 4, 61)
+		c.memStore = true
 		down := &unavailableSigner{}
 		down.down.Store(true)
 		c.signer = func(id string, s privval.Signer) privval.Signer {
