@@ -115,16 +115,7 @@ func TestCrashRestartUnderLoad(t *testing.T) {
 				return victim.height() > before
 			})
 		}
-		await(t, 60*time.Second, "every tx committed on every node", func() bool {
-			for _, nd := range c.nodes {
-				for _, tx := range txs {
-					if !nd.hasTx(tx) {
-						return false
-					}
-				}
-			}
-			return true
-		})
+		await(t, 60*time.Second, "every tx committed on every node", c.haveTxs(txs))
 		h := c.checkSameChain()
 		votes.mu.Lock()
 		defer votes.mu.Unlock()

@@ -399,14 +399,33 @@ func await(t testing.TB, d time.Duration, what string, cond func() bool) {
 // awaitHeight awaits every running node's commit of height h.
 func (c *cluster) awaitHeight(h int64, d time.Duration) {
 	c.t.Helper()
-	await(c.t, d, fmt.Sprintf("height %d", h), func() bool {
+	await(c.t, d, fmt.Sprintf("height %d", h), c.atHeight(h))
+}
+
+// atHeight reports whether every running node has committed height h.
+func (c *cluster) atHeight(h int64) func() bool {
+	return func() bool {
 		for _, nd := range c.nodes {
 			if nd.running && nd.height() < h {
 				return false
 			}
 		}
 		return true
-	})
+	}
+}
+
+// haveTxs reports whether every node has committed every tx of txs.
+func (c *cluster) haveTxs(txs [][]byte) func() bool {
+	return func() bool {
+		for _, nd := range c.nodes {
+			for _, tx := range txs {
+				if !nd.hasTx(tx) {
+					return false
+				}
+			}
+		}
+		return true
+	}
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -424,14 +443,7 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 // waitHeight waits until every running node has committed height h.
 func (c *cluster) waitHeight(h int64, d time.Duration) {
 	c.t.Helper()
-	waitFor(c.t, d, fmt.Sprintf("height %d", h), func() bool {
-		for _, nd := range c.nodes {
-			if nd.running && nd.height() < h {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(c.t, d, fmt.Sprintf("height %d", h), c.atHeight(h))
 }
 
 // checkSameChain checks that all nodes hold identical blocks and app

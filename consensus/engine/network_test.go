@@ -22,16 +22,7 @@ func TestNetworkCommitsIdenticalChain(t *testing.T) {
 			}
 		}
 		c.awaitHeight(20, 60*time.Second)
-		await(t, 30*time.Second, "all txs committed everywhere", func() bool {
-			for _, nd := range c.nodes {
-				for _, tx := range txs {
-					if !nd.hasTx(tx) {
-						return false
-					}
-				}
-			}
-			return true
-		})
+		await(t, 30*time.Second, "all txs committed everywhere", c.haveTxs(txs))
 		if h := c.checkSameChain(); h < 20 {
 			t.Fatalf("common height %d, want at least 20", h)
 		}
