@@ -19,7 +19,8 @@ import (
 // heights, and each store answers for every height with the block, its
 // commits, the FinalizeBlock response whose app hash the next header
 // carries, the validators that signed it, the state after the last block,
-// and refuses a block that does not follow its last.
+// and refuses a block that does not follow its last or comes with
+// another block's commit.
 func TestBlockStorePort(t *testing.T) {
 	for _, mem := range []bool{false, true} {
 		name := map[bool]string{false: "pebble", true: "mem"}[mem]
@@ -121,6 +122,14 @@ func checkStoredChain(t *testing.T, s nodeStore, tx []byte) {
 	}
 	if err := s.SaveDecided(b, id, seen, []byte{}, st); !errors.Is(err, blockstore.ErrNonContiguous) {
 		t.Fatalf("saving height 2 again: %v, want ErrNonContiguous", err)
+	}
+	// So is a block with a commit for another.
+	other, err := s.LoadSeenCommit(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveDecided(b, id, other, []byte{}, st); !errors.Is(err, blockstore.ErrInvalidArgument) {
+		t.Fatalf("saving block 2 with the commit of 3: %v, want ErrInvalidArgument", err)
 	}
 	if s.Height() != top {
 		t.Fatalf("height %d after a refused save, want %d", s.Height(), top)
