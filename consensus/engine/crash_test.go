@@ -92,14 +92,17 @@ func TestCrashRestartUnderLoad(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// Crash after a random number of the victim's events.
-			target := victim.eventCount() + int64(rng.IntN(40)+1)
-			await(t, 30*time.Second, "victim events", func() bool { return victim.eventCount() >= target })
-			before := victim.height()
+			// Crash after a random number of the victim's events: between
+			// two, or in the middle of one.
+			steps := int64(rng.IntN(40) + 1)
+			var before int64
 			if rng.IntN(2) == 0 {
 				hard++
-				c.crashHard(victim)
+				before = c.crashHard(victim, steps)
 			} else {
+				target := victim.eventCount() + steps
+				await(t, 30*time.Second, "victim events", func() bool { return victim.eventCount() >= target })
+				before = victim.height()
 				c.stop(victim)
 			}
 			if rng.IntN(3) == 0 {

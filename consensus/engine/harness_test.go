@@ -71,8 +71,11 @@ type node struct {
 	cancel  context.CancelFunc
 	done    chan error
 	events  int64 // events stepped, for crash timing
-	running bool
-	eng     *engine.Engine
+	// closeWALAt, if positive, is the count of events at which the engine,
+	// in the middle of an event, closes its own WAL (see crashHard).
+	closeWALAt int64
+	running    bool
+	eng        *engine.Engine
 	// hardCrash: the WAL was closed under the running engine, which then
 	// stops with a storage error at whatever write it reached.
 	hardCrash bool
@@ -215,8 +218,11 @@ func (c *cluster) newEngine(nd *node) (*engine.Engine, error) {
 	cfg := c.config()
 	cfg.OnEvent = func(consensus.RoundState) {
 		nd.mu.Lock()
+		defer nd.mu.Unlock()
 		nd.events++
-		nd.mu.Unlock()
+		if nd.events == nd.closeWALAt {
+			nd.wal.Close() // the core has stepped; its actions are not carried out yet
+		}
 	}
 	var tr engine.Transport = nd.ep
 	if c.transport != nil {
@@ -283,6 +289,7 @@ func (c *cluster) stop(nd *node) {
 	}
 	nd.hardCrash = false
 	c.net.Leave(nd.id)
+	nd.closeWALAt = 0
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	nd.wal.Close()
@@ -331,22 +338,27 @@ func (g guardedSource) LoadSeenCommit(h int64) (c *types.Commit, err error) {
 	return c, err
 }
 
-// crashHard closes the node's WAL under its running engine: the engine
-// fails at its next WAL write, wherever it is in carrying out an event (a
-// vote signed but not logged, a block saved but not committed to the app),
-// and stops. Then the node is stopped as by stop.
-func (c *cluster) crashHard(nd *node) {
-	nd.hardCrash = true
+// crashHard lets the node's engine step `after` more events and then
+// closes its WAL from inside the engine, after the core has stepped and
+// before its actions are carried out: the engine fails at its next WAL
+// write, wherever that is in carrying out the event (a vote signed but not
+// logged, a block saved but not committed to the app), and stops. Then the
+// node is stopped as by stop. It returns the height the node's store held
+// when the engine stopped.
+func (c *cluster) crashHard(nd *node, after int64) int64 {
 	nd.mu.Lock()
-	w := nd.wal
+	nd.hardCrash = true
+	nd.closeWALAt = nd.events + after
 	nd.mu.Unlock()
-	w.Close()
 	select {
 	case err := <-nd.done:
 		nd.done <- err
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute): // simulated: the engine steps within a round
+		c.t.Errorf("%s: the engine did not step %d events within a minute", nd.id, after)
 	}
+	h := nd.height()
 	c.stop(nd)
+	return h
 }
 
 func (c *cluster) startAll() {

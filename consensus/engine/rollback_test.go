@@ -197,7 +197,7 @@ func TestWALRotationAcrossRestarts(t *testing.T) {
 		c.start(nd)
 		h := nd.height()
 		c.awaitHeight(h+2, 30*time.Second)
-		c.crashHard(nd)
+		c.crashHard(nd, 1)
 		if err := c.open(nd); err != nil {
 			t.Fatal(err)
 		}
