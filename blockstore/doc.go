@@ -10,7 +10,7 @@
 // Everything a commit must write goes in one synced Pebble batch: a
 // [Batch] gathers any mix of blocks, results and state and writes them
 // atomically with [Batch.Commit]; the Store's Save methods are one-call
-// forms of it ([Store.SaveBlockAndState] for the engine's decide step).
+// forms of it ([Store.SaveDecided] for the engine's decide step).
 // A batch that is not committed leaves nothing behind.
 //
 // Values are protobuf: the bftnode.types messages for blocks and commits,

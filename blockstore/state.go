@@ -156,15 +156,33 @@ func (s *Store) SaveFinalizeBlockResponse(height int64, resp []byte) error {
 	return s.write(func(b *Batch) error { return b.SaveFinalizeBlockResponse(height, resp) })
 }
 
-// SaveBlockAndState saves a decided block (see Batch.SaveBlock) and the
-// state in one synced batch.
-func (s *Store) SaveBlockAndState(block *types.Block, blockID types.BlockID, seenCommit *types.Commit, st *State) error {
+// SaveDecided saves, in one synced batch, what deciding a height leaves:
+// the block with its ID and the node's seen commit for it (see
+// Batch.SaveBlock), the application's FinalizeBlock response for it
+// (opaque bytes; they hold the tx results) and the state after it.
+func (s *Store) SaveDecided(block *types.Block, blockID types.BlockID, seenCommit *types.Commit, finalizeResp []byte, st *State) error {
 	return s.write(func(b *Batch) error {
 		if err := b.SaveBlock(block, blockID, seenCommit); err != nil {
 			return err
 		}
-		return b.SaveState(st)
+		return b.saveExecuted(block.Header.Height, finalizeResp, st)
 	})
+}
+
+// SaveExecuted saves, in one synced batch, the FinalizeBlock response of
+// a block stored already (executed again after a rollback) and the state
+// after it.
+func (s *Store) SaveExecuted(height int64, finalizeResp []byte, st *State) error {
+	return s.write(func(b *Batch) error { return b.saveExecuted(height, finalizeResp, st) })
+}
+
+// saveExecuted adds the FinalizeBlock response of height and the state
+// after that block to the batch.
+func (b *Batch) saveExecuted(height int64, finalizeResp []byte, st *State) error {
+	if err := b.SaveFinalizeBlockResponse(height, finalizeResp); err != nil {
+		return err
+	}
+	return b.SaveState(st)
 }
 
 // LoadState returns the last saved state; ErrNotFound before the first

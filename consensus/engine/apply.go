@@ -12,15 +12,15 @@ import (
 )
 
 // applyBlock executes and commits a decided block: FinalizeBlock, then one
-// synced store batch (block, seen commit, tx results, FinalizeBlock
-// response, next state), the WAL's end-of-height marker, Commit on the
+// atomic, synced save of the block, its seen commit, the FinalizeBlock
+// response (which holds the tx results) and the next state, the WAL's end-of-height marker, Commit on the
 // application and the mempool update.
 //
 // The mempool is locked from the marker until it is updated, as in
 // CometBFT: no CheckTx runs between the application's Commit and the
 // recheck of the txs left in the pool, so none is admitted against a
 // committed state without being rechecked. FinalizeBlock and the synced
-// batch run outside the lock, so RPC and peers' txs do not wait for them; a
+// save run outside the lock, so RPC and peers' txs do not wait for them; a
 // CheckTx meanwhile sees the application's check state of the last
 // committed block (as ABCI allows: CheckTx has its own connection) and is
 // rechecked by the update.
@@ -31,9 +31,12 @@ import (
 // it again (see recover).
 func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockID, seen *types.Commit) error {
 	h := b.Header.Height
-	next, err := e.finalize(ctx, b, id, func(batch *blockstore.Batch) error { return batch.SaveBlock(b, id, seen) })
+	next, resp, err := e.finalize(ctx, b, id)
 	if err != nil {
 		return err
+	}
+	if err := e.d.Store.SaveDecided(b, id, seen, resp, next); err != nil {
+		return fmt.Errorf("%w: saving height %d: %w", ErrStore, h, err)
 	}
 	mark(&e.trace.saved)
 	e.d.Mempool.Lock()
@@ -144,38 +147,25 @@ func resultsHash(results []*abci.ExecTxResult) types.Hash {
 
 func blockIDFlag(f types.BlockIDFlag) tmtypes.BlockIDFlag { return tmtypes.BlockIDFlag(f) }
 
-// finalize executes block b on the application (FinalizeBlock) and saves,
-// in one synced batch, what saveFirst adds and then the FinalizeBlock
-// response (which holds the tx results) and the state after b, which it
-// returns. Commit on the application is the caller's next step.
-func (e *Engine) finalize(ctx context.Context, b *types.Block, id types.BlockID, saveFirst func(*blockstore.Batch) error) (*blockstore.State, error) {
+// finalize executes block b (whose ID is id) on the application (FinalizeBlock) and
+// returns the state after b and the encoded response (which holds the tx
+// results), for the caller to save before Commit on the application.
+func (e *Engine) finalize(ctx context.Context, b *types.Block, id types.BlockID) (*blockstore.State, []byte, error) {
 	h := b.Header.Height
 	resp, err := e.d.App.FinalizeBlock(ctx, finalizeRequest(b, e.state.LastValidators))
 	if err != nil {
-		return nil, fmt.Errorf("%w: FinalizeBlock at height %d: %w", ErrApp, h, err)
+		return nil, nil, fmt.Errorf("%w: FinalizeBlock at height %d: %w", ErrApp, h, err)
 	}
 	if len(resp.TxResults) != len(b.Data.Txs) {
-		return nil, fmt.Errorf("%w: FinalizeBlock at height %d returned %d results for %d txs", ErrApp, h, len(resp.TxResults), len(b.Data.Txs))
+		return nil, nil, fmt.Errorf("%w: FinalizeBlock at height %d returned %d results for %d txs", ErrApp, h, len(resp.TxResults), len(b.Data.Txs))
 	}
 	next, err := nextState(e.state, b, id, resp)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	respBytes, err := resp.Marshal()
 	if err != nil {
-		return nil, fmt.Errorf("%w: marshal FinalizeBlock response: %w", ErrStore, err)
+		return nil, nil, fmt.Errorf("%w: marshal FinalizeBlock response: %w", ErrStore, err)
 	}
-	batch := e.d.Store.NewBatch()
-	defer batch.Close()
-	for _, save := range []func() error{
-		func() error { return saveFirst(batch) },
-		func() error { return batch.SaveFinalizeBlockResponse(h, respBytes) },
-		func() error { return batch.SaveState(next) },
-		batch.Commit,
-	} {
-		if err := save(); err != nil {
-			return nil, fmt.Errorf("%w: saving height %d: %w", ErrStore, h, err)
-		}
-	}
-	return next, nil
+	return next, respBytes, nil
 }

@@ -82,11 +82,11 @@ func (c *cluster) checkBFTTime(nd *node, top int64) map[int64]*types.Block {
 	return blocks
 }
 
-// advanceUntil moves the shared fake clock 10 ms at a time until cond
-// holds (or the real-time deadline passes).
-func advanceUntil(t *testing.T, clock *engine.FakeClock, what string, cond func() bool) {
+// awaitOnClock moves the shared fake clock 10 ms at a time, each time the
+// nodes have settled, until cond holds (see await).
+func awaitOnClock(t *testing.T, clock *engine.FakeClock, what string, cond func() bool) {
 	t.Helper()
-	waitFor(t, 60*time.Second, what, func() bool {
+	await(t, 60*time.Second, what, func() bool {
 		clock.Advance(10 * time.Millisecond)
 		return cond()
 	})
@@ -99,44 +99,47 @@ func advanceUntil(t *testing.T, clock *engine.FakeClock, what string, cond func(
 // after the block they commit (CometBFT's vote time), since its own clock
 // is before it.
 func TestBFTTimeWithSkewedClocks(t *testing.T) {
-	c := newCluster(t, 4, 21)
-	base := engine.NewFakeClock(c.genesis.Time.Add(10 * time.Second))
-	offsets := []time.Duration{0, 2 * time.Second, -time.Hour, time.Hour}
-	for i, nd := range c.nodes {
-		nd.clock = skewedClock{base, offsets[i]}
-	}
-	c.cfg = func(cfg *engine.Config) { cfg.RebroadcastInterval = time.Second }
-	c.startAll()
-	const top = 8
-	advanceUntil(t, base, "height 8 on skewed clocks", func() bool {
-		for _, nd := range c.nodes {
-			if nd.height() < top {
-				return false
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 4, 21)
+		c.memStore = true
+		base := engine.NewFakeClock(c.genesis.Time.Add(10 * time.Second))
+		offsets := []time.Duration{0, 2 * time.Second, -time.Hour, time.Hour}
+		for i, nd := range c.nodes {
+			nd.clock = skewedClock{base, offsets[i]}
+		}
+		c.cfg = func(cfg *engine.Config) { cfg.RebroadcastInterval = time.Second }
+		c.startAll()
+		const top = 8
+		awaitOnClock(t, base, "height 8 on skewed clocks", func() bool {
+			for _, nd := range c.nodes {
+				if nd.height() < top {
+					return false
+				}
 			}
-		}
-		return true
-	})
-	c.checkSameChain()
-	blocks := c.checkBFTTime(c.nodes[0], top)
-	lateAddr := types.AddressOf(c.nodes[2].priv.Public().(ed25519.PublicKey))
-	var lateSigned int
-	for h := int64(2); h <= top; h++ {
-		b := blocks[h]
-		if limit := base.Now().Add(2 * time.Second); b.Header.Time.After(limit) {
-			t.Fatalf("block %d dated %v, after the correct clocks' latest reading %v", h, b.Header.Time, limit)
-		}
-		for _, s := range b.LastCommit.Signatures {
-			if s.Flag == types.BlockIDFlagCommit && s.ValidatorAddress == lateAddr {
-				lateSigned++
-				if want := blocks[h-1].Header.Time.Add(time.Millisecond); !s.Timestamp.Equal(want) {
-					t.Fatalf("the late validator precommitted block %d at %v, want its time plus 1 ms, %v", h-1, s.Timestamp, want)
+			return true
+		})
+		c.checkSameChain()
+		blocks := c.checkBFTTime(c.nodes[0], top)
+		lateAddr := types.AddressOf(c.nodes[2].priv.Public().(ed25519.PublicKey))
+		var lateSigned int
+		for h := int64(2); h <= top; h++ {
+			b := blocks[h]
+			if limit := base.Now().Add(2 * time.Second); b.Header.Time.After(limit) {
+				t.Fatalf("block %d dated %v, after the correct clocks' latest reading %v", h, b.Header.Time, limit)
+			}
+			for _, s := range b.LastCommit.Signatures {
+				if s.Flag == types.BlockIDFlagCommit && s.ValidatorAddress == lateAddr {
+					lateSigned++
+					if want := blocks[h-1].Header.Time.Add(time.Millisecond); !s.Timestamp.Equal(want) {
+						t.Fatalf("the late validator precommitted block %d at %v, want its time plus 1 ms, %v", h-1, s.Timestamp, want)
+					}
 				}
 			}
 		}
-	}
-	if lateSigned == 0 {
-		t.Fatal("no last commit holds the late validator's precommit: its vote time was not tried")
-	}
+		if lateSigned == 0 {
+			t.Fatal("no last commit holds the late validator's precommit: its vote time was not tried")
+		}
+	})
 }
 
 // byzTrace records, from the network, the Byzantine validator's proposals
@@ -168,80 +171,83 @@ func (r *byzTrace) observe(_ string, msg any) {
 // block invalid and prevote nil in its round, none for it; the chain goes
 // on in later rounds with correct proposers' blocks, dated by BFT time.
 func TestFutureTimeProposalsAreRejected(t *testing.T) {
-	c := newCluster(t, 4, 22)
-	base := engine.NewFakeClock(c.genesis.Time.Add(10 * time.Second))
-	c.clock = base
-	c.cfg = func(cfg *engine.Config) { cfg.RebroadcastInterval = time.Second }
-	byzNode := c.nodes[3]
-	byzNode.byzantine = byzantine.FutureTime
-	trace := &byzTrace{byz: types.AddressOf(byzNode.priv.Public().(ed25519.PublicKey))}
-	c.net.Observe(trace.observe)
-	c.startAll()
-	const top = 9 // the Byzantine validator's turn as round-0 proposer comes every 4 heights
-	advanceUntil(t, base, "height 9 with a futuretime proposer", func() bool {
-		for _, nd := range c.nodes[:3] {
-			if nd.height() < top {
-				return false
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 4, 22)
+		c.memStore = true
+		base := engine.NewFakeClock(c.genesis.Time.Add(10 * time.Second))
+		c.clock = base
+		c.cfg = func(cfg *engine.Config) { cfg.RebroadcastInterval = time.Second }
+		byzNode := c.nodes[3]
+		byzNode.byzantine = byzantine.FutureTime
+		trace := &byzTrace{byz: types.AddressOf(byzNode.priv.Public().(ed25519.PublicKey))}
+		c.net.Observe(trace.observe)
+		c.startAll()
+		const top = 9 // the Byzantine validator's turn as round-0 proposer comes every 4 heights
+		awaitOnClock(t, base, "height 9 with a futuretime proposer", func() bool {
+			for _, nd := range c.nodes[:3] {
+				if nd.height() < top {
+					return false
+				}
+			}
+			return true
+		})
+		blocks := c.checkBFTTime(c.nodes[0], top)
+		for h, b := range blocks {
+			if b.Header.ProposerAddress == trace.byz {
+				t.Fatalf("block %d, proposed by the futuretime validator, was committed", h)
+			}
+			if limit := base.Now().Add(time.Second); b.Header.Time.After(limit) {
+				t.Fatalf("block %d dated %v, after the clock's %v", h, b.Header.Time, limit)
 			}
 		}
-		return true
-	})
-	blocks := c.checkBFTTime(c.nodes[0], top)
-	for h, b := range blocks {
-		if b.Header.ProposerAddress == trace.byz {
-			t.Fatalf("block %d, proposed by the futuretime validator, was committed", h)
-		}
-		if limit := base.Now().Add(time.Second); b.Header.Time.After(limit) {
-			t.Fatalf("block %d dated %v, after the clock's %v", h, b.Header.Time, limit)
-		}
-	}
 
-	trace.mu.Lock()
-	defer trace.mu.Unlock()
-	// The rounds of height h below its decision round (the round of block
-	// h+1's last commit) ran at the correct validators and ended undecided.
-	type hr struct {
-		h int64
-		r int32
-	}
-	future := map[types.BlockID]bool{}
-	passed := map[hr]bool{}
-	for _, m := range trace.proposals {
-		h := m.Block.Header.Height
-		want := c.genesis.Time
-		if h > 1 {
-			want = medianByCopies(t, m.Block.LastCommit, c.genesis.Validators)
+		trace.mu.Lock()
+		defer trace.mu.Unlock()
+		// The rounds of height h below its decision round (the round of block
+		// h+1's last commit) ran at the correct validators and ended undecided.
+		type hr struct {
+			h int64
+			r int32
 		}
-		if got := m.Block.Header.Time; got.Sub(want) != byzantine.FutureTimeSkew {
-			t.Fatalf("the futuretime proposal at height %d is dated %v, BFT time is %v", h, got, want)
-		}
-		future[m.Proposal.BlockID] = true
-		if h < top && m.Proposal.Round < blocks[h+1].LastCommit.Round {
-			passed[hr{h, m.Proposal.Round}] = true
-		}
-	}
-	if len(passed) < 2 {
-		t.Fatalf("the futuretime validator proposed in %d rounds that ran below height %d, want at least 2", len(passed), top)
-	}
-	// Such a round ends with 2f+1 precommits, cast after 2f+1 prevotes, so
-	// at least 2 of the 3 correct validators prevoted in it: nil.
-	nilVoters := map[hr]map[types.Address]bool{}
-	for _, v := range trace.prevotes {
-		if future[v.BlockID] {
-			t.Fatalf("correct validator %X prevoted the future-dated block %v at height %d round %d", v.ValidatorAddress[:6], v.BlockID, v.Height, v.Round)
-		}
-		if k := (hr{v.Height, v.Round}); passed[k] && v.BlockID.IsNil() {
-			if nilVoters[k] == nil {
-				nilVoters[k] = map[types.Address]bool{}
+		future := map[types.BlockID]bool{}
+		passed := map[hr]bool{}
+		for _, m := range trace.proposals {
+			h := m.Block.Header.Height
+			want := c.genesis.Time
+			if h > 1 {
+				want = medianByCopies(t, m.Block.LastCommit, c.genesis.Validators)
 			}
-			nilVoters[k][v.ValidatorAddress] = true
+			if got := m.Block.Header.Time; got.Sub(want) != byzantine.FutureTimeSkew {
+				t.Fatalf("the futuretime proposal at height %d is dated %v, BFT time is %v", h, got, want)
+			}
+			future[m.Proposal.BlockID] = true
+			if h < top && m.Proposal.Round < blocks[h+1].LastCommit.Round {
+				passed[hr{h, m.Proposal.Round}] = true
+			}
 		}
-	}
-	for k := range passed {
-		if n := len(nilVoters[k]); n < 2 {
-			t.Fatalf("height %d round %d, proposed by the futuretime validator: %d correct nil prevotes, want at least 2", k.h, k.r, n)
+		if len(passed) < 2 {
+			t.Fatalf("the futuretime validator proposed in %d rounds that ran below height %d, want at least 2", len(passed), top)
 		}
-	}
+		// Such a round ends with 2f+1 precommits, cast after 2f+1 prevotes, so
+		// at least 2 of the 3 correct validators prevoted in it: nil.
+		nilVoters := map[hr]map[types.Address]bool{}
+		for _, v := range trace.prevotes {
+			if future[v.BlockID] {
+				t.Fatalf("correct validator %X prevoted the future-dated block %v at height %d round %d", v.ValidatorAddress[:6], v.BlockID, v.Height, v.Round)
+			}
+			if k := (hr{v.Height, v.Round}); passed[k] && v.BlockID.IsNil() {
+				if nilVoters[k] == nil {
+					nilVoters[k] = map[types.Address]bool{}
+				}
+				nilVoters[k][v.ValidatorAddress] = true
+			}
+		}
+		for k := range passed {
+			if n := len(nilVoters[k]); n < 2 {
+				t.Fatalf("height %d round %d, proposed by the futuretime validator: %d correct nil prevotes, want at least 2", k.h, k.r, n)
+			}
+		}
+	})
 }
 
 // A validator whose clock is a minute behind finds every other proposer's
@@ -255,55 +261,58 @@ func TestBlockTimeTolerance(t *testing.T) {
 		follows   bool
 	}{{30 * time.Second, false}, {2 * time.Minute, true}} {
 		t.Run(tc.tolerance.String(), func(t *testing.T) {
-			c := newCluster(t, 4, 23)
-			base := engine.NewFakeClock(c.genesis.Time.Add(10 * time.Second))
-			c.clock = base
-			behind := c.nodes[3]
-			behind.clock = skewedClock{base, -time.Minute}
-			c.cfg = func(cfg *engine.Config) {
-				cfg.RebroadcastInterval = time.Second
-				cfg.BlockTimeTolerance = tc.tolerance
-			}
-			addr := types.AddressOf(behind.priv.Public().(ed25519.PublicKey))
-			var mu sync.Mutex
-			var forBlocks int
-			proposer := map[types.BlockID]types.Address{}
-			c.net.Observe(func(_ string, msg any) {
+			simTest(t, func(t *testing.T) {
+				c := newCluster(t, 4, 23)
+				c.memStore = true
+				base := engine.NewFakeClock(c.genesis.Time.Add(10 * time.Second))
+				c.clock = base
+				behind := c.nodes[3]
+				behind.clock = skewedClock{base, -time.Minute}
+				c.cfg = func(cfg *engine.Config) {
+					cfg.RebroadcastInterval = time.Second
+					cfg.BlockTimeTolerance = tc.tolerance
+				}
+				addr := types.AddressOf(behind.priv.Public().(ed25519.PublicKey))
+				var mu sync.Mutex
+				var forBlocks int
+				proposer := map[types.BlockID]types.Address{}
+				c.net.Observe(func(_ string, msg any) {
+					mu.Lock()
+					defer mu.Unlock()
+					switch m := msg.(type) {
+					case engine.ProposalMsg:
+						proposer[m.Proposal.BlockID] = m.Block.Header.ProposerAddress
+					case engine.VoteMsg:
+						v := m.Vote
+						if v.ValidatorAddress == addr && v.Type == types.PrevoteType && !v.BlockID.IsNil() && proposer[v.BlockID] != addr {
+							forBlocks++
+						}
+					}
+				})
+				c.startAll()
+				others := c.nodes[:3]
+				awaitOnClock(t, base, "height 5 at the other validators", func() bool {
+					for _, nd := range others {
+						if nd.height() < 5 {
+							return false
+						}
+					}
+					return !tc.follows || behind.height() >= 5
+				})
 				mu.Lock()
 				defer mu.Unlock()
-				switch m := msg.(type) {
-				case engine.ProposalMsg:
-					proposer[m.Proposal.BlockID] = m.Block.Header.ProposerAddress
-				case engine.VoteMsg:
-					v := m.Vote
-					if v.ValidatorAddress == addr && v.Type == types.PrevoteType && !v.BlockID.IsNil() && proposer[v.BlockID] != addr {
-						forBlocks++
+				if tc.follows {
+					if forBlocks == 0 {
+						t.Fatal("the validator within tolerance never prevoted another's block")
 					}
+					c.checkSameChain()
+					return
+				}
+				if forBlocks != 0 || behind.height() >= 5 {
+					t.Fatalf("the validator a minute behind prevoted %d blocks of others and committed %d heights, want none and fewer than 5",
+						forBlocks, behind.height())
 				}
 			})
-			c.startAll()
-			others := c.nodes[:3]
-			advanceUntil(t, base, "height 5 at the other validators", func() bool {
-				for _, nd := range others {
-					if nd.height() < 5 {
-						return false
-					}
-				}
-				return !tc.follows || behind.height() >= 5
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if tc.follows {
-				if forBlocks == 0 {
-					t.Fatal("the validator within tolerance never prevoted another's block")
-				}
-				c.checkSameChain()
-				return
-			}
-			if forBlocks != 0 || behind.height() >= 5 {
-				t.Fatalf("the validator a minute behind prevoted %d blocks of others and committed %d heights, want none and fewer than 5",
-					forBlocks, behind.height())
-			}
 		})
 	}
 }

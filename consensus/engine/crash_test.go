@@ -70,65 +70,61 @@ func tearWALTail(t *testing.T, dir string, rng *rand.Rand, max int64) int64 {
 // block is lost, and every tx submitted to the other nodes is committed
 // everywhere.
 func TestCrashRestartUnderLoad(t *testing.T) {
-	crashes := 50
-	if os.Getenv("BFTNODE_LONG") != "" {
-		crashes = 300
-	}
-	c := newCluster(t, 4, 2)
-	votes := &voteLog{votes: map[voteKey]types.BlockID{}}
-	c.net.Observe(votes.observe)
-	c.startAll()
-	victim := c.nodes[3]
-	rng := rand.New(rand.NewPCG(42, 7))
+	simTest(t, func(t *testing.T) {
+		crashes := 50
+		if os.Getenv("BFTNODE_LONG") != "" {
+			crashes = 300
+		}
+		c := newCluster(t, 4, 2)
+		votes := &voteLog{votes: map[voteKey]types.BlockID{}}
+		c.net.Observe(votes.observe)
+		c.startAll()
+		victim := c.nodes[3]
+		rng := rand.New(rand.NewPCG(42, 7))
 
-	var txs [][]byte
-	torn, hard := 0, 0
-	for i := range crashes {
-		for j := range 10 {
-			tx := fmt.Appendf(nil, "c%03d-%d=%d", i, j, rng.IntN(1000))
-			txs = append(txs, tx)
-			if err := c.nodes[j%3].submit(tx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		// Crash after a random number of the victim's events.
-		target := victim.eventCount() + int64(rng.IntN(40)+1)
-		waitFor(t, 30*time.Second, "victim events", func() bool { return victim.eventCount() >= target })
-		before := victim.height()
-		if rng.IntN(2) == 0 {
-			hard++
-			c.crashHard(victim)
-		} else {
-			c.stop(victim)
-		}
-		if rng.IntN(3) == 0 {
-			if tearWALTail(t, victim.dir, rng, 4096) > 0 {
-				torn++
-			}
-		}
-		c.start(victim)
-		if h := victim.height(); h < before {
-			t.Fatalf("crash %d: the store went back from height %d to %d", i, before, h)
-		}
-		waitFor(t, 30*time.Second, fmt.Sprintf("victim to commit past %d after crash %d", before, i), func() bool {
-			return victim.height() > before
-		})
-	}
-	waitFor(t, 60*time.Second, "every tx committed on every node", func() bool {
-		for _, nd := range c.nodes {
-			for _, tx := range txs {
-				if !nd.hasTx(tx) {
-					return false
+		var txs [][]byte
+		torn, hard := 0, 0
+		for i := range crashes {
+			for j := range 10 {
+				tx := fmt.Appendf(nil, "c%03d-%d=%d", i, j, rng.IntN(1000))
+				txs = append(txs, tx)
+				if err := c.nodes[j%3].submit(tx); err != nil {
+					t.Fatal(err)
 				}
 			}
+			// Crash after a random number of the victim's events: between
+			// two, or in the middle of one.
+			steps := int64(rng.IntN(40) + 1)
+			var before int64
+			if rng.IntN(2) == 0 {
+				hard++
+				before = c.crashHard(victim, steps)
+			} else {
+				target := victim.eventCount() + steps
+				await(t, 30*time.Second, "victim events", func() bool { return victim.eventCount() >= target })
+				before = victim.height()
+				c.stop(victim)
+			}
+			if rng.IntN(3) == 0 {
+				if tearWALTail(t, victim.dir, rng, 4096) > 0 {
+					torn++
+				}
+			}
+			c.start(victim)
+			if h := victim.height(); h < before {
+				t.Fatalf("crash %d: the store went back from height %d to %d", i, before, h)
+			}
+			await(t, 30*time.Second, fmt.Sprintf("victim to commit past %d after crash %d", before, i), func() bool {
+				return victim.height() > before
+			})
 		}
-		return true
+		await(t, 60*time.Second, "every tx committed on every node", c.haveTxs(txs))
+		h := c.checkSameChain()
+		votes.mu.Lock()
+		defer votes.mu.Unlock()
+		if len(votes.conflicts) > 0 {
+			t.Fatalf("%d conflicting votes, first: %s", len(votes.conflicts), votes.conflicts[0])
+		}
+		t.Logf("%d crashes (%d hard, %d with a torn WAL tail), %d heights, %d votes observed, %d messages dropped", crashes, hard, torn, h, len(votes.votes), c.net.Dropped())
 	})
-	h := c.checkSameChain()
-	votes.mu.Lock()
-	defer votes.mu.Unlock()
-	if len(votes.conflicts) > 0 {
-		t.Fatalf("%d conflicting votes, first: %s", len(votes.conflicts), votes.conflicts[0])
-	}
-	t.Logf("%d crashes (%d hard, %d with a torn WAL tail), %d heights, %d votes observed, %d messages dropped", crashes, hard, torn, h, len(votes.votes), c.net.Dropped())
 }

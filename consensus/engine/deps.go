@@ -39,18 +39,29 @@ var (
 )
 
 // BlockStore is the durable chain: blocks, commits and the node's state.
-// *blockstore.Store satisfies it.
+// It speaks domain values only; *blockstore.Store satisfies it, and
+// MemStore is its in-memory fake.
 type BlockStore interface {
 	BlockSource
+	// LoadState is the state after the last executed block; an error
+	// wrapping blockstore.ErrNotFound before the first SaveState.
 	LoadState() (*blockstore.State, error)
 	SaveState(st *blockstore.State) error
+	// LoadValidators is the validator set of height, as SaveState stored
+	// it (with its proposer priorities).
 	LoadValidators(height int64) (*types.ValidatorSet, error)
 	// LoadFinalizeBlockResponse is the stored response of height, read
 	// when a rolled-back state catches up with the application.
 	LoadFinalizeBlockResponse(height int64) ([]byte, error)
-	// NewBatch gathers the writes of one decided block; Commit writes them
-	// atomically and synced.
-	NewBatch() *blockstore.Batch
+	// SaveDecided writes what deciding a height leaves, atomically and
+	// synced: the block with its ID and the commit this node saw for it,
+	// the application's FinalizeBlock response to it (encoded; it holds the
+	// tx results) and the state after it.
+	SaveDecided(block *types.Block, id types.BlockID, seen *types.Commit, finalizeResp []byte, st *blockstore.State) error
+	// SaveExecuted writes, atomically and synced, the FinalizeBlock
+	// response of block height, stored already and executed again after a
+	// rollback, and the state after it.
+	SaveExecuted(height int64, finalizeResp []byte, st *blockstore.State) error
 }
 
 // Mempool is the part of *mempool.Mempool the engine uses.

@@ -59,8 +59,8 @@
 // the application's ConsensusParamUpdates applied, which rule from the next
 // height: a proposal's txs fit block.max_bytes, a larger block is invalid,
 // and an update that breaks the parameter rules stops the engine before
-// anything is saved) in ONE synced block-store batch,
-// writes the WAL's end-of-height marker, calls Commit on the application,
+// anything is saved) in ONE atomic, synced call of the BlockStore port
+// (SaveDecided), writes the WAL's end-of-height marker, calls Commit on the application,
 // updates the mempool and, after the commit delay, starts the next height.
 // A CommitMsg for the current height (block sync, catch-up) is verified
 // against the height's validator set and applied the same way.
@@ -111,8 +111,8 @@
 //
 // The dependencies are small interfaces declared here (BlockStore, Mempool,
 // Clock, Timers) or in their own packages (app.Application,
-// privval.Signer). In-memory fakes stand beside them: MemMempool,
-// FakeClock, the in-memory network of package memnet (a Transport, so a
-// whole network of engines runs in one test process), the WAL and the
-// signer's state on internal/diskfs.Mem.
+// privval.Signer). In-memory fakes stand beside them: MemStore,
+// MemMempool, FakeClock, the in-memory network of package memnet (a
+// Transport, so a whole network of engines runs in one test process), the
+// WAL and the signer's state on internal/diskfs.Mem.
 package engine

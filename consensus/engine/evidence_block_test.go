@@ -114,63 +114,67 @@ func blocksWithEvidence(t *testing.T, nd *node, top int64) []int64 {
 // and tells the application (ABCI Misbehavior, which kvstore records in a
 // misbehavior event); it is not proposed again.
 func TestEvidenceCommittedOnce(t *testing.T) {
-	ev := vectorEvidence(t)
-	c, pools := evidenceCluster(t, ev, nil)
-	c.waitHeight(8, time.Minute)
-	top := c.checkSameChain()
-	heights := blocksWithEvidence(t, c.nodes[0], top)
-	if len(heights) != 1 {
-		t.Fatalf("blocks with evidence at heights %v, want exactly one", heights)
-	}
-	h := heights[0]
-	for _, nd := range c.nodes {
-		nd.mu.Lock()
-		store := nd.store
-		nd.mu.Unlock()
-		b, err := store.LoadBlock(h)
-		if err != nil {
-			t.Fatal(err)
+	simTest(t, func(t *testing.T) {
+		ev := vectorEvidence(t)
+		c, pools := evidenceCluster(t, ev, nil)
+		c.awaitHeight(8, time.Minute)
+		top := c.checkSameChain()
+		heights := blocksWithEvidence(t, c.nodes[0], top)
+		if len(heights) != 1 {
+			t.Fatalf("blocks with evidence at heights %v, want exactly one", heights)
 		}
-		if len(b.Evidence) != 1 || b.Evidence[0].Hash() != ev.Hash() || b.Header.EvidenceHash != (types.EvidenceList{ev}).Hash() {
-			t.Fatalf("%s: block %d holds %v, want the pool's evidence", nd.id, h, b.Evidence)
+		h := heights[0]
+		for _, nd := range c.nodes {
+			nd.mu.Lock()
+			store := nd.store
+			nd.mu.Unlock()
+			b, err := store.LoadBlock(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b.Evidence) != 1 || b.Evidence[0].Hash() != ev.Hash() || b.Header.EvidenceHash != (types.EvidenceList{ev}).Hash() {
+				t.Fatalf("%s: block %d holds %v, want the pool's evidence", nd.id, h, b.Evidence)
+			}
+			p := pools[nd.id]
+			p.mu.Lock()
+			got := p.committed[h]
+			p.mu.Unlock()
+			if len(got) != 1 || got[0].Hash() != ev.Hash() {
+				t.Fatalf("%s: marked %v committed at height %d, want the evidence", nd.id, got, h)
+			}
+			raw, err := store.LoadFinalizeBlockResponse(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var resp abci.ResponseFinalizeBlock
+			if err := resp.Unmarshal(raw); err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Events) != 1 || resp.Events[0].Type != "misbehavior" {
+				t.Fatalf("%s: FinalizeBlock events at height %d = %+v, want the app's misbehavior event", nd.id, h, resp.Events)
+			}
 		}
-		p := pools[nd.id]
-		p.mu.Lock()
-		got := p.committed[h]
-		p.mu.Unlock()
-		if len(got) != 1 || got[0].Hash() != ev.Hash() {
-			t.Fatalf("%s: marked %v committed at height %d, want the evidence", nd.id, got, h)
-		}
-		raw, err := store.LoadFinalizeBlockResponse(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var resp abci.ResponseFinalizeBlock
-		if err := resp.Unmarshal(raw); err != nil {
-			t.Fatal(err)
-		}
-		if len(resp.Events) != 1 || resp.Events[0].Type != "misbehavior" {
-			t.Fatalf("%s: FinalizeBlock events at height %d = %+v, want the app's misbehavior event", nd.id, h, resp.Events)
-		}
-	}
+	})
 }
 
 // TestRefusedEvidenceNotCommitted: a proposal whose evidence the pools
 // refuse (expired, say) is not voted for; the chain goes on without it.
 func TestRefusedEvidenceNotCommitted(t *testing.T) {
-	c, pools := evidenceCluster(t, vectorEvidence(t), errors.New("evidence: expired"))
-	c.waitHeight(8, time.Minute)
-	top := c.checkSameChain()
-	if heights := blocksWithEvidence(t, c.nodes[0], top); len(heights) != 0 {
-		t.Fatalf("blocks with refused evidence committed at heights %v", heights)
-	}
-	checked := 0
-	for _, p := range pools {
-		p.mu.Lock()
-		checked += p.checked
-		p.mu.Unlock()
-	}
-	if checked == 0 {
-		t.Fatal("no pool was asked about the proposed evidence: n0 never proposed it")
-	}
+	simTest(t, func(t *testing.T) {
+		c, pools := evidenceCluster(t, vectorEvidence(t), errors.New("evidence: expired"))
+		c.awaitHeight(8, time.Minute)
+		top := c.checkSameChain()
+		if heights := blocksWithEvidence(t, c.nodes[0], top); len(heights) != 0 {
+			t.Fatalf("blocks with refused evidence committed at heights %v", heights)
+		}
+		checked := 0
+		for _, p := range pools {
+			p.mu.Lock()
+			checked += p.checked
+			p.mu.Unlock()
+		}
+		if checked == 0 {
+			t.Fatal("no pool was asked about the proposed evidence: n0 never proposed it")
+		}
+	})
 }

@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bftnode/bftnode/app"
@@ -55,8 +58,11 @@ type node struct {
 	// byzantine is the node's Byzantine test mode ("" for a correct node).
 	byzantine byzantine.Mode
 
-	mu      sync.Mutex
-	store   *blockstore.Store
+	mu    sync.Mutex
+	store nodeStore
+	// mem is the node's block store when the cluster's memStore is set; it
+	// outlives restarts, as a disk would.
+	mem     *engine.MemStore
 	app     app.Application
 	closeFn func() error
 	wal     *wal.WAL
@@ -65,8 +71,11 @@ type node struct {
 	cancel  context.CancelFunc
 	done    chan error
 	events  int64 // events stepped, for crash timing
-	running bool
-	eng     *engine.Engine
+	// closeWALAt, if positive, is the count of events at which the engine,
+	// in the middle of an event, closes its own WAL (see crashHard).
+	closeWALAt int64
+	running    bool
+	eng        *engine.Engine
 	// hardCrash: the WAL was closed under the running engine, which then
 	// stops with a storage error at whatever write it reached.
 	hardCrash bool
@@ -87,7 +96,23 @@ type cluster struct {
 	walMaxFileSize int64
 	// evidence, if set, gives each node its evidence pool.
 	evidence func(id string) engine.EvidencePool
+	// memStore gives each node the in-memory fake of the BlockStore port
+	// in place of a Pebble store on disk.
+	memStore bool
 }
+
+// nodeStore is what a node's engine, mempool and the tests use of its
+// block store: *blockstore.Store, or memStore.
+type nodeStore interface {
+	engine.BlockStore
+	mempool.Committed
+	Close() error
+}
+
+// memStore is an engine.MemStore as a nodeStore: closing it loses nothing.
+type memStore struct{ *engine.MemStore }
+
+func (memStore) Close() error { return nil }
 
 func newCluster(t testing.TB, n int, seed byte) *cluster {
 	t.Helper()
@@ -138,9 +163,16 @@ func (c *cluster) config() engine.Config {
 
 // open opens the node's storage from disk.
 func (c *cluster) open(nd *node) error {
-	store, err := blockstore.Open(filepath.Join(nd.dir, "store"), blockstore.Options{})
-	if err != nil {
-		return err
+	if c.memStore && nd.mem == nil {
+		nd.mem = engine.NewMemStore()
+	}
+	var store nodeStore = memStore{nd.mem}
+	if !c.memStore {
+		s, err := blockstore.Open(filepath.Join(nd.dir, "store"), blockstore.Options{})
+		if err != nil {
+			return err
+		}
+		store = s
 	}
 	openApp := nd.openApp
 	if openApp == nil {
@@ -186,8 +218,11 @@ func (c *cluster) newEngine(nd *node) (*engine.Engine, error) {
 	cfg := c.config()
 	cfg.OnEvent = func(consensus.RoundState) {
 		nd.mu.Lock()
+		defer nd.mu.Unlock()
 		nd.events++
-		nd.mu.Unlock()
+		if nd.events == nd.closeWALAt {
+			nd.wal.Close() // the core has stepped; its actions are not carried out yet
+		}
 	}
 	var tr engine.Transport = nd.ep
 	if c.transport != nil {
@@ -254,6 +289,7 @@ func (c *cluster) stop(nd *node) {
 	}
 	nd.hardCrash = false
 	c.net.Leave(nd.id)
+	nd.closeWALAt = 0
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	nd.wal.Close()
@@ -266,7 +302,7 @@ func (c *cluster) stop(nd *node) {
 // the node is stopped and its store closed.
 type guardedSource struct{ nd *node }
 
-func (g guardedSource) with(f func(s *blockstore.Store) error) error {
+func (g guardedSource) with(f func(s nodeStore) error) error {
 	g.nd.mu.Lock()
 	defer g.nd.mu.Unlock()
 	if g.nd.store == nil {
@@ -278,46 +314,51 @@ func (g guardedSource) with(f func(s *blockstore.Store) error) error {
 var errStopped = errors.New("node stopped")
 
 func (g guardedSource) Base() (h int64) {
-	_ = g.with(func(s *blockstore.Store) error { h = s.Base(); return nil })
+	_ = g.with(func(s nodeStore) error { h = s.Base(); return nil })
 	return h
 }
 
 func (g guardedSource) Height() (h int64) {
-	_ = g.with(func(s *blockstore.Store) error { h = s.Height(); return nil })
+	_ = g.with(func(s nodeStore) error { h = s.Height(); return nil })
 	return h
 }
 
 func (g guardedSource) LoadBlock(h int64) (b *types.Block, err error) {
-	err = g.with(func(s *blockstore.Store) error { b, err = s.LoadBlock(h); return err })
+	err = g.with(func(s nodeStore) error { b, err = s.LoadBlock(h); return err })
 	return b, err
 }
 
 func (g guardedSource) LoadBlockCommit(h int64) (c *types.Commit, err error) {
-	err = g.with(func(s *blockstore.Store) error { c, err = s.LoadBlockCommit(h); return err })
+	err = g.with(func(s nodeStore) error { c, err = s.LoadBlockCommit(h); return err })
 	return c, err
 }
 
 func (g guardedSource) LoadSeenCommit(h int64) (c *types.Commit, err error) {
-	err = g.with(func(s *blockstore.Store) error { c, err = s.LoadSeenCommit(h); return err })
+	err = g.with(func(s nodeStore) error { c, err = s.LoadSeenCommit(h); return err })
 	return c, err
 }
 
-// crashHard closes the node's WAL under its running engine: the engine
-// fails at its next WAL write, wherever it is in carrying out an event (a
-// vote signed but not logged, a block saved but not committed to the app),
-// and stops. Then the node is stopped as by stop.
-func (c *cluster) crashHard(nd *node) {
-	nd.hardCrash = true
+// crashHard lets the node's engine step `after` more events and then
+// closes its WAL from inside the engine, after the core has stepped and
+// before its actions are carried out: the engine fails at its next WAL
+// write, wherever that is in carrying out the event (a vote signed but not
+// logged, a block saved but not committed to the app), and stops. Then the
+// node is stopped as by stop. It returns the height the node's store held
+// when the engine stopped.
+func (c *cluster) crashHard(nd *node, after int64) int64 {
 	nd.mu.Lock()
-	w := nd.wal
+	nd.hardCrash = true
+	nd.closeWALAt = nd.events + after
 	nd.mu.Unlock()
-	w.Close()
 	select {
 	case err := <-nd.done:
 		nd.done <- err
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute): // simulated: the engine steps within a round
+		c.t.Errorf("%s: the engine did not step %d events within a minute", nd.id, after)
 	}
+	h := nd.height()
 	c.stop(nd)
+	return h
 }
 
 func (c *cluster) startAll() {
@@ -332,6 +373,71 @@ func (nd *node) eventCount() int64 {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	return nd.events
+}
+
+// simTest runs test f in a synctest bubble: the engines, their timers and
+// the network run on the bubble's simulated clock, which moves on only when
+// every goroutine of the bubble is blocked. Then it empties the sync.Pools:
+// Pebble's sstable writer pools tasks that hold a channel, and a channel
+// made in one bubble must not be used outside it (the runtime aborts the
+// test binary), so none may be handed to the next test.
+func simTest(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	synctest.Test(t, f)
+	runtime.GC() // a pool's objects survive one GC, as victims
+	runtime.GC()
+}
+
+// await lets the nodes run on simulated time until cond holds, and fails
+// the test once d of simulated time has passed without it. It must be
+// called in a synctest bubble (synctest.Test), in which the engines, their
+// timers and the network run: cond is checked whenever every goroutine of
+// the bubble is blocked, then the bubble's clock moves on by a millisecond.
+func await(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		synctest.Wait()
+		if cond() {
+			return
+		}
+		if !time.Now().Before(deadline) {
+			t.Fatalf("%s of simulated time passed waiting for %s", d, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// awaitHeight awaits every running node's commit of height h.
+func (c *cluster) awaitHeight(h int64, d time.Duration) {
+	c.t.Helper()
+	await(c.t, d, fmt.Sprintf("height %d", h), c.atHeight(h))
+}
+
+// atHeight reports whether every running node has committed height h.
+func (c *cluster) atHeight(h int64) func() bool {
+	return func() bool {
+		for _, nd := range c.nodes {
+			if nd.running && nd.height() < h {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// haveTxs reports whether every node has committed every tx of txs.
+func (c *cluster) haveTxs(txs [][]byte) func() bool {
+	return func() bool {
+		for _, nd := range c.nodes {
+			for _, tx := range txs {
+				if !nd.hasTx(tx) {
+					return false
+				}
+			}
+		}
+		return true
+	}
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -349,14 +455,7 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 // waitHeight waits until every running node has committed height h.
 func (c *cluster) waitHeight(h int64, d time.Duration) {
 	c.t.Helper()
-	waitFor(c.t, d, fmt.Sprintf("height %d", h), func() bool {
-		for _, nd := range c.nodes {
-			if nd.running && nd.height() < h {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(c.t, d, fmt.Sprintf("height %d", h), c.atHeight(h))
 }
 
 // checkSameChain checks that all nodes hold identical blocks and app
@@ -395,6 +494,20 @@ func (nd *node) submit(tx []byte) error {
 	nd.mu.Unlock()
 	_, err := mp.CheckTx(context.Background(), tx)
 	return err
+}
+
+// txHeight is the height of the committed block that holds tx (0: none).
+func (nd *node) txHeight(tx []byte) int64 {
+	for h := nd.height(); h > 0; h-- {
+		b, err := guardedSource{nd}.LoadBlock(h)
+		if err != nil {
+			nd.t.Fatalf("%s: %v", nd.id, err)
+		}
+		if slices.ContainsFunc(b.Data.Txs, func(x []byte) bool { return bytes.Equal(x, tx) }) {
+			return h
+		}
+	}
+	return 0
 }
 
 // hasTx reports whether the node's store holds tx in a committed block.

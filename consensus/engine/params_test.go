@@ -34,34 +34,36 @@ func (o oversizedProposer) PrepareProposal(ctx context.Context, req *abci.Reques
 // (whose ProcessProposal would accept the tx), so no committed block holds
 // it or comes from that proposer, and the chain goes on.
 func TestBlockOverMaxBytesRefused(t *testing.T) {
-	c := newCluster(t, 4, 43)
-	c.genesis.ConsensusParams = blockstore.ConsensusParams{
-		MaxBlockBytes: 20_000, MaxGas: -1, EvidenceMaxAgeNumBlocks: 100, EvidenceMaxAgeDuration: time.Hour,
-		PubKeyTypes: []string{"ed25519"},
-	}
-	big := c.nodes[0]
-	big.openApp = func() (app.Application, func() error, error) {
-		a, err := kvstore.Open(filepath.Join(big.dir, "app"))
-		if err != nil {
-			return nil, nil, err
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 4, 43)
+		c.genesis.ConsensusParams = blockstore.ConsensusParams{
+			MaxBlockBytes: 20_000, MaxGas: -1, EvidenceMaxAgeNumBlocks: 100, EvidenceMaxAgeDuration: time.Hour,
+			PubKeyTypes: []string{"ed25519"},
 		}
-		return oversizedProposer{a}, a.Close, nil
-	}
-	c.startAll()
-	c.waitHeight(8, 90*time.Second)
-	bigAddr := types.AddressOf(big.priv.Public().(ed25519.PublicKey))
-	for h := int64(1); h <= 8; h++ {
-		b, err := guardedSource{c.nodes[1]}.LoadBlock(h)
-		if err != nil {
-			t.Fatal(err)
+		big := c.nodes[0]
+		big.openApp = func() (app.Application, func() error, error) {
+			a, err := kvstore.Open(filepath.Join(big.dir, "app"))
+			if err != nil {
+				return nil, nil, err
+			}
+			return oversizedProposer{a}, a.Close, nil
 		}
-		if b.Header.ProposerAddress == bigAddr {
-			t.Errorf("height %d: the oversized proposer's block was committed", h)
-		}
-		for _, tx := range b.Data.Txs {
-			if bytes.Equal(tx, bigTx) {
-				t.Errorf("height %d: the block holds the 30,000-byte tx", h)
+		c.startAll()
+		c.awaitHeight(8, 90*time.Second)
+		bigAddr := types.AddressOf(big.priv.Public().(ed25519.PublicKey))
+		for h := int64(1); h <= 8; h++ {
+			b, err := guardedSource{c.nodes[1]}.LoadBlock(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Header.ProposerAddress == bigAddr {
+				t.Errorf("height %d: the oversized proposer's block was committed", h)
+			}
+			for _, tx := range b.Data.Txs {
+				if bytes.Equal(tx, bigTx) {
+					t.Errorf("height %d: the block holds the 30,000-byte tx", h)
+				}
 			}
 		}
-	}
+	})
 }

@@ -64,7 +64,7 @@ func runAlone(t *testing.T, c *cluster, h int64) {
 	t.Helper()
 	nd := c.nodes[0]
 	c.start(nd)
-	c.waitHeight(h, 30*time.Second)
+	c.awaitHeight(h, 30*time.Second)
 	c.stop(nd)
 }
 
@@ -89,135 +89,145 @@ func runUntilError(t *testing.T, c *cluster, nd *node) error {
 }
 
 func TestAppOneBlockBehindIsReplayed(t *testing.T) {
-	c := newCluster(t, 1, 5)
-	nd := c.nodes[0]
-	nd.openApp = kvstoreIn(nd.dir, func(a *kvstore.App) app.Application { return &failingCommitApp{App: a, failAt: 4} })
-	if err := runUntilError(t, c, nd); !errors.Is(err, engine.ErrApp) {
-		t.Fatalf("Run = %v, want the injected Commit failure (ErrApp)", err)
-	}
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 1, 5)
+		nd := c.nodes[0]
+		nd.openApp = kvstoreIn(nd.dir, func(a *kvstore.App) app.Application { return &failingCommitApp{App: a, failAt: 4} })
+		if err := runUntilError(t, c, nd); !errors.Is(err, engine.ErrApp) {
+			t.Fatalf("Run = %v, want the injected Commit failure (ErrApp)", err)
+		}
 
-	// The store holds height 4, the application only 3.
-	nd.openApp = nil
-	if err := c.open(nd); err != nil {
-		t.Fatal(err)
-	}
-	info, err := nd.app.Info(context.Background(), &abci.RequestInfo{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := nd.store.Height(); got != 4 || info.LastBlockHeight != 3 {
-		t.Fatalf("store at %d, app at %d; want 4 and 3", got, info.LastBlockHeight)
-	}
-	nd.wal.Close()
-	nd.store.Close()
-	nd.closeFn()
-	nd.store = nil
+		// The store holds height 4, the application only 3.
+		nd.openApp = nil
+		if err := c.open(nd); err != nil {
+			t.Fatal(err)
+		}
+		info, err := nd.app.Info(context.Background(), &abci.RequestInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := nd.store.Height(); got != 4 || info.LastBlockHeight != 3 {
+			t.Fatalf("store at %d, app at %d; want 4 and 3", got, info.LastBlockHeight)
+		}
+		nd.wal.Close()
+		nd.store.Close()
+		nd.closeFn()
+		nd.store = nil
 
-	c.start(nd)
-	c.waitHeight(6, 30*time.Second)
-	c.stop(nd)
-	if err := c.open(nd); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { nd.wal.Close(); nd.store.Close(); nd.closeFn(); nd.store = nil }()
-	info, err = nd.app.Info(context.Background(), &abci.RequestInfo{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := nd.store.LoadState()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.LastBlockHeight != st.LastBlockHeight || string(info.LastBlockAppHash) != string(st.AppHash) {
-		t.Fatalf("app at %d %X, store at %d %X", info.LastBlockHeight, info.LastBlockAppHash, st.LastBlockHeight, st.AppHash)
-	}
+		c.start(nd)
+		c.awaitHeight(6, 30*time.Second)
+		c.stop(nd)
+		if err := c.open(nd); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { nd.wal.Close(); nd.store.Close(); nd.closeFn(); nd.store = nil }()
+		info, err = nd.app.Info(context.Background(), &abci.RequestInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := nd.store.LoadState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.LastBlockHeight != st.LastBlockHeight || string(info.LastBlockAppHash) != string(st.AppHash) {
+			t.Fatalf("app at %d %X, store at %d %X", info.LastBlockHeight, info.LastBlockAppHash, st.LastBlockHeight, st.AppHash)
+		}
+	})
 }
 
 func TestAppAheadOfStoreIsRefused(t *testing.T) {
-	c := newCluster(t, 1, 6)
-	runAlone(t, c, 3)
-	nd := c.nodes[0]
-	// Lose the store and the WAL but keep the application's data.
-	for _, d := range []string{"store", "wal"} {
-		if err := os.RemoveAll(filepath.Join(nd.dir, d)); err != nil {
-			t.Fatal(err)
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 1, 6)
+		runAlone(t, c, 3)
+		nd := c.nodes[0]
+		// Lose the store and the WAL but keep the application's data.
+		for _, d := range []string{"store", "wal"} {
+			if err := os.RemoveAll(filepath.Join(nd.dir, d)); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	err := runUntilError(t, c, nd)
-	if !errors.Is(err, engine.ErrAppAhead) {
-		t.Fatalf("Run = %v, want ErrAppAhead", err)
-	}
-	if !strings.Contains(err.Error(), "block store ends at height 0") {
-		t.Errorf("error does not say where the store ends: %v", err)
-	}
+		err := runUntilError(t, c, nd)
+		if !errors.Is(err, engine.ErrAppAhead) {
+			t.Fatalf("Run = %v, want ErrAppAhead", err)
+		}
+		if !strings.Contains(err.Error(), "block store ends at height 0") {
+			t.Errorf("error does not say where the store ends: %v", err)
+		}
+	})
 }
 
 func TestAppHashDisagreementIsRefused(t *testing.T) {
-	c := newCluster(t, 1, 7)
-	runAlone(t, c, 3)
-	nd := c.nodes[0]
-	nd.openApp = kvstoreIn(nd.dir, func(a *kvstore.App) app.Application { return lyingInfoApp{a} })
-	if err := runUntilError(t, c, nd); !errors.Is(err, engine.ErrAppHashMismatch) {
-		t.Fatalf("Run = %v, want ErrAppHashMismatch", err)
-	}
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 1, 7)
+		runAlone(t, c, 3)
+		nd := c.nodes[0]
+		nd.openApp = kvstoreIn(nd.dir, func(a *kvstore.App) app.Application { return lyingInfoApp{a} })
+		if err := runUntilError(t, c, nd); !errors.Is(err, engine.ErrAppHashMismatch) {
+			t.Fatalf("Run = %v, want ErrAppHashMismatch", err)
+		}
+	})
 }
 
 // A node whose WAL lost a torn tail (cut mid-record) restarts, replays what
 // is left and rejoins the network.
 func TestTruncatedWALTailRestarts(t *testing.T) {
-	c := newCluster(t, 4, 8)
-	c.startAll()
-	c.waitHeight(3, 30*time.Second)
-	nd := c.nodes[1]
-	c.stop(nd)
-	path := filepath.Join(nd.dir, "wal", wal.FileName)
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(path, fi.Size()-5); err != nil {
-		t.Fatal(err)
-	}
-	before := nd.height()
-	c.start(nd)
-	want := max(before, c.nodes[0].height()) + 2
-	c.waitHeight(want, 30*time.Second)
-	if h := c.checkSameChain(); h < want {
-		t.Fatalf("common height %d, want %d", h, want)
-	}
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 4, 8)
+		c.startAll()
+		c.awaitHeight(3, 30*time.Second)
+		nd := c.nodes[1]
+		c.stop(nd)
+		path := filepath.Join(nd.dir, "wal", wal.FileName)
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, fi.Size()-5); err != nil {
+			t.Fatal(err)
+		}
+		before := nd.height()
+		c.start(nd)
+		want := max(before, c.nodes[0].height()) + 2
+		c.awaitHeight(want, 30*time.Second)
+		if h := c.checkSameChain(); h < want {
+			t.Fatalf("common height %d, want %d", h, want)
+		}
+	})
 }
 
 // Messages that fail validation are reported to the transport and change
 // nothing.
 func TestBadMessagesAreReported(t *testing.T) {
-	c := newCluster(t, 4, 9)
-	c.startAll()
-	c.waitHeight(2, 30*time.Second)
-	nd := c.nodes[0]
-	seen, err := c.nodes[1].store.LoadSeenCommit(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A vote for the next height with a forged signature: kept until the
-	// node reaches that height, then checked and reported.
-	v := *seen.VoteAt(0)
-	v.Height = nd.height() + 1
-	v.Signature = make([]byte, 64)
-	spoof := c.net.Join("spoofer", nil)
-	before := len(nd.ep.Reports())
-	spoof.Broadcast(engine.VoteMsg{Vote: &v})
-	spoof.Broadcast(nil) // no message at all
-	waitFor(t, 30*time.Second, "reports of the bad messages", func() bool {
-		n := 0
-		for _, r := range nd.ep.Reports()[before:] {
-			if r.Peer == "spoofer" {
-				n++
-			}
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 4, 9)
+		c.startAll()
+		c.awaitHeight(2, 30*time.Second)
+		nd := c.nodes[0]
+		seen, err := c.nodes[1].store.LoadSeenCommit(1)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return n >= 2
+		// A vote for the next height with a forged signature: kept until the
+		// node reaches that height, then checked and reported.
+		v := *seen.VoteAt(0)
+		v.Height = nd.height() + 1
+		v.Signature = make([]byte, 64)
+		spoof := c.net.Join("spoofer", nil)
+		before := len(nd.ep.Reports())
+		spoof.Broadcast(engine.VoteMsg{Vote: &v})
+		spoof.Broadcast(nil) // no message at all
+		await(t, 30*time.Second, "reports of the bad messages", func() bool {
+			n := 0
+			for _, r := range nd.ep.Reports()[before:] {
+				if r.Peer == "spoofer" {
+					n++
+				}
+			}
+			return n >= 2
+		})
+		c.awaitHeight(nd.height()+2, 30*time.Second)
+		c.checkSameChain()
 	})
-	c.waitHeight(nd.height()+2, 30*time.Second)
-	c.checkSameChain()
 }
 
 // closedTransport is a transport whose inbound channel is closed.
@@ -230,9 +240,11 @@ func (closedTransport) Inbound() <-chan engine.Inbound {
 }
 
 func TestClosedTransportStopsTheEngine(t *testing.T) {
-	c := newCluster(t, 1, 16)
-	c.transport = func(tr engine.Transport) engine.Transport { return closedTransport{tr} }
-	if err := runUntilError(t, c, c.nodes[0]); !errors.Is(err, engine.ErrTransportClosed) {
-		t.Fatalf("Run = %v, want ErrTransportClosed", err)
-	}
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 1, 16)
+		c.transport = func(tr engine.Transport) engine.Transport { return closedTransport{tr} }
+		if err := runUntilError(t, c, c.nodes[0]); !errors.Is(err, engine.ErrTransportClosed) {
+			t.Fatalf("Run = %v, want ErrTransportClosed", err)
+		}
+	})
 }

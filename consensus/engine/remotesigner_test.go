@@ -58,24 +58,27 @@ func (s *unavailableSigner) SignProposalAlongside(chainID string, p *types.Propo
 // following the chain the other three make (its proposer rounds time
 // out); once the signer is back, the validator signs again.
 func TestRemoteSignerThatDoesNotSignCostsOnlyItsMessages(t *testing.T) {
-	c := newCluster(t, 4, 61)
-	down := &unavailableSigner{}
-	down.down.Store(true)
-	c.signer = func(id string, s privval.Signer) privval.Signer {
-		if id != "n0" {
-			return s
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 4, 61)
+		c.memStore = true
+		down := &unavailableSigner{}
+		down.down.Store(true)
+		c.signer = func(id string, s privval.Signer) privval.Signer {
+			if id != "n0" {
+				return s
+			}
+			down.Signer = s
+			return down
 		}
-		down.Signer = s
-		return down
-	}
-	c.startAll()
-	c.waitHeight(6, time.Minute)
-	if down.failed.Load() == 0 || down.signed.Load() != 0 {
-		t.Fatalf("while down: %d requests failed, %d signed; want some failed, none signed", down.failed.Load(), down.signed.Load())
-	}
-	down.down.Store(false)
-	h := c.nodes[0].height()
-	waitFor(t, time.Minute, "n0 to sign again", func() bool { return down.signed.Load() > 0 })
-	c.waitHeight(h+3, time.Minute)
-	c.checkSameChain()
+		c.startAll()
+		c.awaitHeight(6, time.Minute)
+		if down.failed.Load() == 0 || down.signed.Load() != 0 {
+			t.Fatalf("while down: %d requests failed, %d signed; want some failed, none signed", down.failed.Load(), down.signed.Load())
+		}
+		down.down.Store(false)
+		h := c.nodes[0].height()
+		await(t, time.Minute, "n0 to sign again", func() bool { return down.signed.Load() > 0 })
+		c.awaitHeight(h+3, time.Minute)
+		c.checkSameChain()
+	})
 }

@@ -19,10 +19,13 @@ func (e *Engine) executePending(ctx context.Context, h int64) error {
 	if err != nil {
 		return err
 	}
-	// The block is stored already: only its results and the state are saved.
-	next, err := e.finalize(ctx, b, id, func(*blockstore.Batch) error { return nil })
+	next, resp, err := e.finalize(ctx, b, id)
 	if err != nil {
 		return err
+	}
+	// The block is stored already: only its results and the state are saved.
+	if err := e.d.Store.SaveExecuted(h, resp, next); err != nil {
+		return fmt.Errorf("%w: saving height %d: %w", ErrStore, h, err)
 	}
 	if _, err := e.d.App.Commit(ctx, &abci.RequestCommit{}); err != nil {
 		return fmt.Errorf("%w: Commit re-executing height %d: %w", ErrApp, h, err)

@@ -80,7 +80,7 @@ func rollbackStore(t *testing.T, nd *node, hard bool) (int64, []byte) {
 func checkContinues(t *testing.T, c *cluster, nd *node, h int64) {
 	t.Helper()
 	c.start(nd)
-	c.waitHeight(h+2, 30*time.Second)
+	c.awaitHeight(h+2, 30*time.Second)
 	c.stop(nd)
 	s, err := blockstore.Open(filepath.Join(nd.dir, "store"), blockstore.Options{})
 	if err != nil {
@@ -112,62 +112,70 @@ func checkContinues(t *testing.T, c *cluster, nd *node, h int64) {
 }
 
 func TestRollbackSoftAppKept(t *testing.T) {
-	c := newCluster(t, 1, 21)
-	nd := c.nodes[0]
-	runAlone(t, c, 3)
-	h, _ := rollbackStore(t, nd, false)
-	// The application is at h, the state at h-1: the state is rebuilt from
-	// the stored response of h, and h is not executed again.
-	var rec *recordingApp
-	nd.openApp = kvstoreIn(nd.dir, func(a *kvstore.App) app.Application { rec = &recordingApp{App: a}; return rec })
-	checkContinues(t, c, nd, h)
-	if got := rec.executed(); len(got) == 0 || got[0] != h+1 {
-		t.Fatalf("executed heights %v after the rollback from %d, want %d first", got, h, h+1)
-	}
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 1, 21)
+		nd := c.nodes[0]
+		runAlone(t, c, 3)
+		h, _ := rollbackStore(t, nd, false)
+		// The application is at h, the state at h-1: the state is rebuilt from
+		// the stored response of h, and h is not executed again.
+		var rec *recordingApp
+		nd.openApp = kvstoreIn(nd.dir, func(a *kvstore.App) app.Application { rec = &recordingApp{App: a}; return rec })
+		checkContinues(t, c, nd, h)
+		if got := rec.executed(); len(got) == 0 || got[0] != h+1 {
+			t.Fatalf("executed heights %v after the rollback from %d, want %d first", got, h, h+1)
+		}
+	})
 }
 
 func TestRollbackSoftAppRolledBack(t *testing.T) {
-	c := newCluster(t, 1, 22)
-	nd := c.nodes[0]
-	nd.openApp = freshApp(t)
-	runAlone(t, c, 3)
-	h, _ := rollbackStore(t, nd, false)
-	// Blocks up to h-1 replay; block h is executed again and its state saved.
-	var rec *recordingApp
-	fresh := freshApp(t)
-	nd.openApp = func() (app.Application, func() error, error) {
-		a, closeFn, err := fresh()
-		if err != nil {
-			return nil, nil, err
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 1, 22)
+		nd := c.nodes[0]
+		nd.openApp = freshApp(t)
+		runAlone(t, c, 3)
+		h, _ := rollbackStore(t, nd, false)
+		// Blocks up to h-1 replay; block h is executed again and its state saved.
+		var rec *recordingApp
+		fresh := freshApp(t)
+		nd.openApp = func() (app.Application, func() error, error) {
+			a, closeFn, err := fresh()
+			if err != nil {
+				return nil, nil, err
+			}
+			rec = &recordingApp{App: a.(*kvstore.App)}
+			return rec, closeFn, nil
 		}
-		rec = &recordingApp{App: a.(*kvstore.App)}
-		return rec, closeFn, nil
-	}
-	checkContinues(t, c, nd, h)
-	if got := rec.executed(); len(got) < int(h) || !slices.Equal(got[:h], seq(1, h)) {
-		t.Fatalf("executed heights %v after the rollback from %d, want 1..%d first", got, h, h)
-	}
+		checkContinues(t, c, nd, h)
+		if got := rec.executed(); len(got) < int(h) || !slices.Equal(got[:h], seq(1, h)) {
+			t.Fatalf("executed heights %v after the rollback from %d, want 1..%d first", got, h, h)
+		}
+	})
 }
 
 func TestRollbackHard(t *testing.T) {
-	c := newCluster(t, 1, 23)
-	nd := c.nodes[0]
-	nd.openApp = freshApp(t)
-	runAlone(t, c, 3)
-	h, _ := rollbackStore(t, nd, true)
-	checkContinues(t, c, nd, h)
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 1, 23)
+		nd := c.nodes[0]
+		nd.openApp = freshApp(t)
+		runAlone(t, c, 3)
+		h, _ := rollbackStore(t, nd, true)
+		checkContinues(t, c, nd, h)
+	})
 }
 
 // After a hard rollback an application still at the deleted height is
 // ahead of the store, and the node refuses to start.
 func TestRollbackHardAppAhead(t *testing.T) {
-	c := newCluster(t, 1, 24)
-	nd := c.nodes[0]
-	runAlone(t, c, 3)
-	rollbackStore(t, nd, true)
-	if err := runUntilError(t, c, nd); !errors.Is(err, engine.ErrAppAhead) {
-		t.Fatalf("Run = %v, want ErrAppAhead", err)
-	}
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 1, 24)
+		nd := c.nodes[0]
+		runAlone(t, c, 3)
+		rollbackStore(t, nd, true)
+		if err := runUntilError(t, c, nd); !errors.Is(err, engine.ErrAppAhead) {
+			t.Fatalf("Run = %v, want ErrAppAhead", err)
+		}
+	})
 }
 
 func seq(from, to int64) []int64 {
@@ -181,28 +189,30 @@ func seq(from, to int64) []int64 {
 // With a WAL rotated at every height, a node restarts (cleanly and after a
 // hard crash) and keeps committing; only the previous segment is kept.
 func TestWALRotationAcrossRestarts(t *testing.T) {
-	c := newCluster(t, 1, 25)
-	c.walMaxFileSize = 1
-	nd := c.nodes[0]
-	runAlone(t, c, 3)
-	c.start(nd)
-	h := nd.height()
-	c.waitHeight(h+2, 30*time.Second)
-	c.crashHard(nd)
-	if err := c.open(nd); err != nil {
-		t.Fatal(err)
-	}
-	h = nd.store.Height()
-	nd.wal.Close()
-	nd.store.Close()
-	nd.closeFn()
-	nd.store = nil
-	runAlone(t, c, h+2)
-	files, err := wal.Files(filepath.Join(nd.dir, "wal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != 2 || filepath.Base(files[1]) != wal.FileName {
-		t.Fatalf("WAL files %v, want one rotated segment and the head", files)
-	}
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 1, 25)
+		c.walMaxFileSize = 1
+		nd := c.nodes[0]
+		runAlone(t, c, 3)
+		c.start(nd)
+		h := nd.height()
+		c.awaitHeight(h+2, 30*time.Second)
+		c.crashHard(nd, 1)
+		if err := c.open(nd); err != nil {
+			t.Fatal(err)
+		}
+		h = nd.store.Height()
+		nd.wal.Close()
+		nd.store.Close()
+		nd.closeFn()
+		nd.store = nil
+		runAlone(t, c, h+2)
+		files, err := wal.Files(filepath.Join(nd.dir, "wal"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) != 2 || filepath.Base(files[1]) != wal.FileName {
+			t.Fatalf("WAL files %v, want one rotated segment and the head", files)
+		}
+	})
 }

@@ -70,44 +70,46 @@ func (rc *releaseCheck) votes() (int, privval.HRS) {
 // it. The restarted node re-signs such a vote, saving it, before it sends
 // it again.
 func TestOwnVoteInWALIsSavedBySignerBeforeItIsResent(t *testing.T) {
-	c := newCluster(t, 4, 9)
-	nd := c.nodes[0]
-	rc := &releaseCheck{id: nd.id, statePath: filepath.Join(nd.dir, "priv_validator_state.json"), priv: nd.priv}
-	c.net.Observe(rc.observe)
-	c.startAll()
-	c.waitHeight(2, 30*time.Second)
-	// Alone, the node cannot finish its height; it signs a vote there and
-	// waits.
-	for _, other := range c.nodes[1:] {
-		c.stop(other)
-	}
-	h := nd.height() + 1
-	waitFor(t, 30*time.Second, "an own vote at the unfinished height", func() bool {
-		_, last := rc.votes()
-		return last.Height == h
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 4, 9)
+		nd := c.nodes[0]
+		rc := &releaseCheck{id: nd.id, statePath: filepath.Join(nd.dir, "priv_validator_state.json"), priv: nd.priv}
+		c.net.Observe(rc.observe)
+		c.startAll()
+		c.awaitHeight(2, 30*time.Second)
+		// Alone, the node cannot finish its height; it signs a vote there and
+		// waits.
+		for _, other := range c.nodes[1:] {
+			c.stop(other)
+		}
+		h := nd.height() + 1
+		await(t, 30*time.Second, "an own vote at the unfinished height", func() bool {
+			_, last := rc.votes()
+			return last.Height == h
+		})
+		c.stop(nd)
+		pv, err := privval.NewFilePV(nd.priv, rc.statePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed := pv.LastSigned()
+		if signed.Height != h {
+			t.Fatalf("signer at %s, want the unfinished height %d", signed, h)
+		}
+		// The crash lost the signer's saves: here all of them.
+		if err := privval.ResetState(rc.statePath, true); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := rc.votes()
+		c.start(nd)
+		await(t, 30*time.Second, "the logged votes sent again", func() bool {
+			n, last := rc.votes()
+			return n > before && last.Height == signed.Height
+		})
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if len(rc.violations) > 0 {
+			t.Fatalf("%d messages sent before the signer saved them, first: %s", len(rc.violations), rc.violations[0])
+		}
 	})
-	c.stop(nd)
-	pv, err := privval.NewFilePV(nd.priv, rc.statePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed := pv.LastSigned()
-	if signed.Height != h {
-		t.Fatalf("signer at %s, want the unfinished height %d", signed, h)
-	}
-	// The crash lost the signer's saves: here all of them.
-	if err := privval.ResetState(rc.statePath, true); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := rc.votes()
-	c.start(nd)
-	waitFor(t, 30*time.Second, "the logged votes sent again", func() bool {
-		n, last := rc.votes()
-		return n > before && last.Height == signed.Height
-	})
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if len(rc.violations) > 0 {
-		t.Fatalf("%d messages sent before the signer saved them, first: %s", len(rc.violations), rc.violations[0])
-	}
 }

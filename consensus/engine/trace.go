@@ -17,7 +17,7 @@ type heightTrace struct {
 	prevote   time.Time // own prevote signed, logged and sent
 	precommit time.Time // own precommit signed, logged and sent (2/3 prevotes seen)
 	decide    time.Time // 2/3 precommits seen: the core decided
-	saved     time.Time // FinalizeBlock done and the store batch synced
+	saved     time.Time // FinalizeBlock done and the block and state saved (synced)
 	walEnd    time.Time // the WAL's end-height marker synced
 	committed time.Time // the application's Commit returned
 	done      time.Time // the mempool updated: the height is over
