@@ -527,6 +527,9 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	if (v.Type != types.PrevoteType && v.Type != types.PrecommitType) || v.Height <= 0 || v.Round < 0 || v.ValidatorIndex < 0 || len(v.Signature) == 0 {
 		return fmt.Errorf("%w: vote %v %d/%d index %d", errOutOfRange, v.Type, v.Height, v.Round, v.ValidatorIndex)
 	}
+	if len(v.Extension) > types.MaxVoteExtensionSize {
+		return fmt.Errorf("%w: vote extension of %d bytes, limit %d", errOutOfRange, len(v.Extension), types.MaxVoteExtensionSize)
+	}
 	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
 	t.mu.Lock()
 	if !t.status.Admits(v.Height, v.Round) {

@@ -236,6 +236,11 @@ func (fs *fakeSource) LoadSeenCommit(h int64) (*types.Commit, error) {
 	return fs.commits[h-1], nil
 }
 
+// LoadExtendedCommit: the fake chain has no vote extensions.
+func (fs *fakeSource) LoadExtendedCommit(int64) (*types.ExtendedCommit, error) {
+	return nil, errNoBlock
+}
+
 func mustDecode(t *testing.T, id string) peer.ID {
 	t.Helper()
 	p, err := peer.Decode(id)

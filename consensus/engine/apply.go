@@ -12,9 +12,10 @@ import (
 )
 
 // applyBlock executes and commits a decided block: FinalizeBlock, then one
-// synced store batch (block, seen commit, tx results, FinalizeBlock
-// response, next state), the WAL's end-of-height marker, Commit on the
-// application and the mempool update.
+// synced store batch (block, seen commit, with its vote extensions where
+// they are in force, tx results, FinalizeBlock response, next state), the
+// WAL's end-of-height marker, Commit on the application and the mempool
+// update.
 //
 // The mempool is locked from the marker until it is updated, as in
 // CometBFT: no CheckTx runs between the application's Commit and the
@@ -29,9 +30,15 @@ import (
 // signed message, before anything of the next height leaves this node, or
 // lost in a crash, after which recovery finds the height stored and marks
 // it again (see recover).
-func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockID, seen *types.Commit) error {
+func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockID, seen *types.ExtendedCommit) error {
 	h := b.Header.Height
-	next, err := e.finalize(ctx, b, id, func(batch *blockstore.Batch) error { return batch.SaveBlock(b, id, seen) })
+	withExtensions := e.extensionsAt(h)
+	next, err := e.finalize(ctx, b, id, func(batch *blockstore.Batch) error {
+		if err := batch.SaveBlock(b, id, seen.Commit); err != nil || !withExtensions {
+			return err
+		}
+		return batch.SaveExtendedCommit(seen)
+	})
 	if err != nil {
 		return err
 	}

@@ -302,6 +302,11 @@ func (g guardedSource) LoadSeenCommit(h int64) (c *types.Commit, err error) {
 	return c, err
 }
 
+func (g guardedSource) LoadExtendedCommit(h int64) (c *types.ExtendedCommit, err error) {
+	err = g.with(func(s *blockstore.Store) error { c, err = s.LoadExtendedCommit(h); return err })
+	return c, err
+}
+
 // crashHard closes the node's WAL under its running engine: the engine
 // fails at its next WAL write, wherever it is in carrying out an event (a
 // vote signed but not logged, a block saved but not committed to the app),
