@@ -255,13 +255,14 @@ func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) e
 	if set != 1 {
 		return errEnvelope
 	}
-	small := func(kind int) error {
+	limited := func(kind, limit int) error {
 		t.stats.recv(kind, n)
-		if n > maxSmallFrame {
+		if n > limit {
 			return fmt.Errorf("%w: %s frame of %d bytes", ErrFrameTooLarge, KindName(kind), n)
 		}
 		return nil
 	}
+	small := func(kind int) error { return limited(kind, maxSmallFrame) }
 	switch {
 	case m.Status != nil:
 		if err := small(KindStatus); err != nil {
@@ -306,7 +307,7 @@ func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) e
 		}
 		return t.onProposal(ps, m.Proposal)
 	case m.Vote != nil:
-		if err := small(KindVote); err != nil {
+		if err := limited(KindVote, maxVoteFrame); err != nil {
 			return err
 		}
 		return t.onVote(ps, m.Vote)
