@@ -172,6 +172,8 @@ type fakeSource struct {
 	mu      sync.Mutex
 	blocks  []*types.Block
 	commits []*types.Commit // seen commits
+	// extended are the seen commits with vote extensions, by height.
+	extended map[int64]*types.ExtendedCommit
 }
 
 func newFakeSource(t *testing.T, n int) *fakeSource {
@@ -236,8 +238,12 @@ func (fs *fakeSource) LoadSeenCommit(h int64) (*types.Commit, error) {
 	return fs.commits[h-1], nil
 }
 
-// LoadExtendedCommit: the fake chain has no vote extensions.
-func (fs *fakeSource) LoadExtendedCommit(int64) (*types.ExtendedCommit, error) {
+func (fs *fakeSource) LoadExtendedCommit(h int64) (*types.ExtendedCommit, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if ec := fs.extended[h]; ec != nil {
+		return ec, nil
+	}
 	return nil, errNoBlock
 }
 

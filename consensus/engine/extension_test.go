@@ -219,13 +219,25 @@ func TestOversizedVoteExtensionReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := *seen.VoteAt(1)
-	v.Height = nd.height() + 1
-	v.Extension = make([]byte, types.MaxVoteExtensionSize+1)
-	v.ExtensionSignature = make([]byte, ed25519.SignatureSize)
+	slot := 0
+	for seen.Signatures[slot].Flag != types.BlockIDFlagCommit {
+		slot++
+	}
 	spoof := c.net.Join("spoofer", nil)
 	before := len(nd.ep.Reports())
-	spoof.Broadcast(engine.VoteMsg{Vote: &v})
+	// For this height and the next few: the node may move on meanwhile.
+	for k := int64(1); k <= 4; k++ {
+		v := *seen.VoteAt(slot)
+		v.Height = nd.height() + k
+		v.Extension = make([]byte, types.MaxVoteExtensionSize+1)
+		v.ExtensionSignature = make([]byte, ed25519.SignatureSize)
+		spoof.Broadcast(engine.VoteMsg{Vote: &v})
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node height %d, reports %+v", nd.height(), nd.ep.Reports()[before:])
+		}
+	})
 	waitFor(t, 30*time.Second, "the oversized extension reported", func() bool {
 		for _, r := range nd.ep.Reports()[before:] {
 			if r.Peer == "spoofer" && errors.Is(r.Reason, types.ErrInvalidExtension) {
@@ -234,4 +246,75 @@ func TestOversizedVoteExtensionReported(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestProposerAfterCatchUpHasExtensions: a validator that missed the
+// first heights catches up from its peers' committed blocks, which come
+// with their extended commits; once it proposes, its PrepareProposal gets
+// every precommit for the block with its extension. A committed block
+// without its extended commit, at a height with extensions in force, is
+// refused and its sender reported.
+func TestProposerAfterCatchUpHasExtensions(t *testing.T) {
+	c := newCluster(t, 4, 54)
+	c.genesis.ConsensusParams = defaultTestParams()
+	c.genesis.ConsensusParams.VoteExtensionsEnableHeight = 2
+	apps := withExtKV(c, func(*extKV) {})
+	late := c.nodes[3]
+	for _, nd := range c.nodes[:3] {
+		c.start(nd)
+	}
+	c.waitHeight(6, 60*time.Second)
+	c.start(late)
+	waitFor(t, 60*time.Second, "the late validator to propose", func() bool {
+		apps[3].mu.Lock()
+		defer apps[3].mu.Unlock()
+		return len(apps[3].local) > 0
+	})
+	apps[3].mu.Lock()
+	for h, n := range apps[3].local {
+		if n[0] != n[1] || n[1] < 3 {
+			t.Errorf("the late validator's PrepareProposal of %d got %d extensions for %d precommits for the block", h, n[0], n[1])
+		}
+	}
+	apps[3].mu.Unlock()
+
+	c.stop(late)
+	top := c.nodes[0].height() + 2
+	c.waitHeight(top, 30*time.Second) // the running ones
+	src := guardedSource{c.nodes[0]}
+	blocks, seens := map[int64]*types.Block{}, map[int64]*types.Commit{}
+	for h := int64(1); h <= top; h++ {
+		b, err := src.LoadBlock(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen, err := src.LoadSeenCommit(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks[h], seens[h] = b, seen
+	}
+	// Only the spoofer is left to give the late node the next height.
+	for _, nd := range c.nodes[:3] {
+		c.stop(nd)
+	}
+	c.start(late)
+	h := late.height() + 1
+	b, seen := blocks[h], seens[h]
+	if b == nil {
+		t.Fatalf("the late node is at height %d, past the %d blocks kept", h-1, top)
+	}
+	spoof := c.net.Join("spoofer", nil)
+	spoof.Broadcast(engine.CommitMsg{Block: b, Commit: seen})
+	waitFor(t, 30*time.Second, "the block without its extensions reported", func() bool {
+		for _, r := range late.ep.Reports() {
+			if r.Peer == "spoofer" && errors.Is(r.Reason, engine.ErrBadMessage) {
+				return true
+			}
+		}
+		return false
+	})
+	if got := late.height(); got != h-1 {
+		t.Fatalf("the late node applied the block without its extensions: height %d, want %d", got, h-1)
+	}
 }
