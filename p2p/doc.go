@@ -19,7 +19,9 @@
 //     for one. Own messages (Broadcast) are relayable at once.
 //   - /bftnode/blocksync/1: a node far behind its peers fetches committed
 //     blocks with their commits from several peers in parallel and delivers
-//     them in order as CommitMsg. A node at most catchUpHeights behind
+//     them in order as CommitMsg; at a height with vote extensions the
+//     server sends its extended commit (the seen commit with its
+//     extensions) in place of the commit. A node at most catchUpHeights behind
 //     instead gets the heights it lacks through consensus gossip, sent as
 //     soon as its status shows it moved on.
 //   - /bftnode/pex/1: peer exchange, so a node started with one bootstrap
@@ -60,8 +62,9 @@
 //
 //	structure                    per peer                       total                                     at the bound
 //	-------------------------    ---------------------------    --------------------------------------    ------------------------------------------
-//	frame being read             1 frame: 1 KiB small, a part   one per stream                             oversized: stream reset, 100 points
-//	                             + 16 KiB, MaxTxBytes*2 tx
+//	frame being read             1 frame: 1 KiB small, a vote   one per stream                             oversized: stream reset, 100 points
+//	                             1 KiB + 1 MiB extension, a
+//	                             part + 16 KiB, MaxTxBytes*2 tx
 //	heights (gossip store)       -                              window heights (2) + catchUpHeights (4)    older heights pruned on SetStatus
 //	  proposals                  -                              one per round in the window, signed by     bad signature: refused, 25 points; outside
 //	                                                            its proposer (Config.Validators); set      the window: dropped, free; set unknown:
