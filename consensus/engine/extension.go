@@ -158,23 +158,21 @@ func (e *Engine) lastCommits(h int64) (*types.Commit, *types.ExtendedCommit, err
 }
 
 // extendedCommitInfo is ec as PrepareProposal's local_last_commit: one
-// entry per validator of vals, who signed it.
+// entry per validator of vals, who signed it (commitInfo's), with the
+// extensions.
 func extendedCommitInfo(ec *types.ExtendedCommit, vals *types.ValidatorSet) abci.ExtendedCommitInfo {
-	if ec == nil || vals == nil {
+	if ec == nil {
 		return abci.ExtendedCommitInfo{}
 	}
-	info := abci.ExtendedCommitInfo{Round: ec.Commit.Round, Votes: make([]abci.ExtendedVoteInfo, 0, len(ec.Extensions))}
-	for i, s := range ec.Commit.Signatures {
-		v := vals.ByIndex(int32(i))
-		if v == nil {
-			break
-		}
-		info.Votes = append(info.Votes, abci.ExtendedVoteInfo{
-			Validator:          abci.Validator{Address: v.Address[:], Power: v.VotingPower},
-			BlockIdFlag:        blockIDFlag(s.Flag),
+	info := commitInfo(ec.Commit, vals)
+	out := abci.ExtendedCommitInfo{Round: info.Round, Votes: make([]abci.ExtendedVoteInfo, len(info.Votes))}
+	for i, v := range info.Votes {
+		out.Votes[i] = abci.ExtendedVoteInfo{
+			Validator:          v.Validator,
+			BlockIdFlag:        v.BlockIdFlag,
 			VoteExtension:      ec.Extensions[i].Extension,
 			ExtensionSignature: ec.Extensions[i].Signature,
-		})
+		}
 	}
-	return info
+	return out
 }

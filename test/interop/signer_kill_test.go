@@ -162,14 +162,22 @@ func remoteSignedNetwork(t *testing.T, laddr func(dir string) string, setup func
 // its precommits are in the commits, which CometBFT verifies.
 func TestSignerCometBFTSignerServerOverTCP(t *testing.T) {
 	nw, sp, gen := remoteSignedNetwork(t, func(string) string { return fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)) }, nil)
+	checkRemoteSigned(t, nw, sp, gen, 2, 30)
+}
+
+// checkRemoteSigned waits for height to and checks that the validator
+// signing with sp is in some of the commits of heights from..to, which
+// CometBFT verifies.
+func checkRemoteSigned(t *testing.T, nw *network, sp *signerProc, gen *cmttypes.GenesisDoc, from, to int64) {
+	t.Helper()
 	remote := privval.LoadFilePVEmptyState(sp.spec.KeyFile, "").GetAddress().String()
-	nw.waitHeight(30, 5*time.Minute)
-	n := signedBy(t, nw, 1, remote, 2, 30)
-	t.Logf("the remote-signed validator is in %d of the commits of heights 2..30", n)
+	nw.waitHeight(to, 5*time.Minute)
+	n := signedBy(t, nw, 1, remote, from, to)
+	t.Logf("the remote-signed validator is in %d of the commits of heights %d..%d", n, from, to)
 	if n == 0 {
-		t.Fatalf("the validator signing over tcp:// (%s) is in none of the commits of heights 2..30", remote)
+		t.Fatalf("the validator with a remote signer (%s) is in none of the commits of heights %d..%d", remote, from, to)
 	}
-	checkCommits(t, nw, gen, 30)
+	checkCommits(t, nw, gen, to)
 }
 
 // TestSignerCometBFTSignerServerVoteExtensions: with vote extensions in
@@ -183,14 +191,7 @@ func TestSignerCometBFTSignerServerVoteExtensions(t *testing.T) {
 			setGenesisVoteExtensions(t, filepath.Join(nd.home, "config", "genesis.json"), 2)
 		}
 	})
-	remote := privval.LoadFilePVEmptyState(sp.spec.KeyFile, "").GetAddress().String()
-	nw.waitHeight(20, 5*time.Minute)
-	n := signedBy(t, nw, 1, remote, 3, 20)
-	t.Logf("the remote-signed validator is in %d of the commits of heights 3..20", n)
-	if n == 0 {
-		t.Fatalf("the validator with a remote signer (%s) is in none of the commits of heights 3..20", remote)
-	}
-	checkCommits(t, nw, gen, 20)
+	checkRemoteSigned(t, nw, sp, gen, 3, 20)
 }
 
 // setConfigKey sets a top-level key of the home's config.toml.

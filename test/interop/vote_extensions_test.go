@@ -2,10 +2,8 @@ package interop
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -166,25 +164,13 @@ func (a *extApp) proposed(h int64) bool {
 // in the genesis file at path.
 func setGenesisVoteExtensions(t *testing.T, path string, h int64) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g map[string]any
-	if err := json.Unmarshal(raw, &g); err != nil {
-		t.Fatal(err)
-	}
-	params, _ := g["consensus_params"].(map[string]any)
-	if params == nil {
-		t.Fatalf("%s has no consensus_params", path)
-	}
-	params["abci"] = map[string]any{"vote_extensions_enable_height": fmt.Sprint(h)}
-	if raw, err = json.Marshal(g); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	editGenesis(t, path, func(g map[string]any) {
+		params, _ := g["consensus_params"].(map[string]any)
+		if params == nil {
+			t.Fatalf("%s has no consensus_params", path)
+		}
+		params["abci"] = map[string]any{"vote_extensions_enable_height": fmt.Sprint(h)}
+	})
 }
 
 // TestCometE2EAppVoteExtensions: CometBFT v0.40.0's end-to-end app, with
