@@ -541,7 +541,7 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 		t.mu.Unlock()
 		return fmt.Errorf("%w: vote of validator %d in a set of %d", errOutOfRange, v.ValidatorIndex, size)
 	}
-	if sv := t.heights[v.Height].voteAt(k); sv != nil && bytes.Equal(sv.vote.Signature, v.Signature) {
+	if sv := t.heights[v.Height].voteAt(k); sv != nil && sameVote(sv.vote, v) {
 		t.mu.Unlock()
 		t.stats.dupVotes.Add(1)
 		return nil
@@ -554,6 +554,11 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 		if err := types.VerifyVote(t.cfg.ChainID, vals, v); err != nil {
 			return fmt.Errorf("%w: %w", ErrBadVote, err)
 		}
+		if len(v.ExtensionSignature) > 0 {
+			if err := types.VerifyExtension(t.cfg.ChainID, vals, v); err != nil {
+				return fmt.Errorf("%w: %w", ErrBadVote, err)
+			}
+		}
 	}
 	t.mu.Lock()
 	if !t.status.Admits(v.Height, v.Round) {
@@ -565,7 +570,7 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	}
 	hd := t.heightLocked(v.Height)
 	if sv := hd.votes[k]; sv != nil {
-		same := bytes.Equal(sv.vote.Signature, v.Signature)
+		same := sameVote(sv.vote, v)
 		t.mu.Unlock()
 		if same {
 			t.stats.dupVotes.Add(1)
