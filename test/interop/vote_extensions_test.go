@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -16,7 +17,7 @@ import (
 
 // veFull runs TestCometE2EAppVoteExtensions at its full size: 300 heights
 // and 5 restarts of the next proposer (the default, for `make test`, is 60
-// heights and 2 restarts).
+// heights and 2 restarts). BFTNODE_LONG=1 (`make test-long`) does too.
 var veFull = flag.Bool("ve.full", false, "vote extensions interop: 300 heights, 5 proposer restarts")
 
 // veEnableHeight and veExtensionSize are the chain's vote extension height
@@ -185,7 +186,7 @@ func setGenesisVoteExtensions(t *testing.T, path string, h int64) {
 // block store, after catching up by block sync where it missed heights).
 func TestCometE2EAppVoteExtensions(t *testing.T) {
 	heights, restarts := int64(60), 2
-	if *veFull {
+	if *veFull || os.Getenv("BFTNODE_LONG") != "" {
 		heights, restarts = 300, 5
 	}
 	start := time.Now()
