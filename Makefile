@@ -105,9 +105,11 @@ FUZZTIME ?=
 fuzz-short:
 	@scripts/fuzz.sh $(FUZZTIME)
 
-## test-long: the long forms (many more simulator seeds, longer fuzzing).
+## test-long: the long forms (many more simulator seeds, longer fuzzing, the
+## vote extensions interop run at 300 heights).
 test-long:
 	BFTNODE_LONG=1 $(GO) test -count=1 -timeout 120m $(PKGS)
+	cd test/interop && BFTNODE_LONG=1 $(GO) test -count=1 -timeout 30m -run 'TestCometE2EAppVoteExtensions$$' .
 	$(MAKE) fuzz-short FUZZTIME=10m
 
 ## proto: regenerate the committed gogoproto code from proto/**/*.proto.

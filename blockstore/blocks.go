@@ -147,6 +147,22 @@ func (s *Store) LoadSeenCommit(height int64) (*types.Commit, error) {
 	return load(s, heightKey(prefixSeenCommit, height), fmt.Sprintf("seen commit at height %d", height), types.CommitFromProto)
 }
 
+// SaveExtendedCommit adds to the batch the seen commit of ec's height with
+// its vote extensions, for the proposer of the next height
+// (LoadExtendedCommit). Save it with the block it commits.
+func (b *Batch) SaveExtendedCommit(ec *types.ExtendedCommit) error {
+	if ec == nil || ec.Commit == nil || len(ec.Extensions) != len(ec.Commit.Signatures) {
+		return fmt.Errorf("%w: extended commit without one extension entry per signature", ErrInvalidArgument)
+	}
+	return b.set(heightKey(prefixExtendedCommit, ec.Commit.Height), ec.ToProto(), "extended commit")
+}
+
+// LoadExtendedCommit returns the seen commit of height with its vote
+// extensions, stored only for heights with vote extensions in force.
+func (s *Store) LoadExtendedCommit(height int64) (*types.ExtendedCommit, error) {
+	return load(s, heightKey(prefixExtendedCommit, height), fmt.Sprintf("extended commit at height %d", height), types.ExtendedCommitFromProto)
+}
+
 // TxByHash returns where the committed tx with this hash (SHA-256 of its
 // bytes) is; ok is false if no committed block holds it. The location
 // survives pruning; the block it names may not.

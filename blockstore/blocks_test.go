@@ -138,7 +138,7 @@ func TestBatchIsAtomic(t *testing.T) {
 		checkEmpty(t, s, b1)
 	})
 	t.Run("failing in the middle", func(t *testing.T) {
-		err := s.SaveDecided(b1, id1, seen1, []byte("response"), &State{Validators: &types.ValidatorSet{}, LastResultsHash: types.Hash{}, LastBlockTime: blockTime(0).AddDate(9000, 0, 0)})
+		err := s.SaveDecided(b1, id1, seen1, nil, []byte("response"), &State{Validators: &types.ValidatorSet{}, LastResultsHash: types.Hash{}, LastBlockTime: blockTime(0).AddDate(9000, 0, 0)})
 		if err == nil {
 			t.Fatal("a state with an unencodable time was saved")
 		}

@@ -1,5 +1,7 @@
 // Package blockstore keeps the chain on disk in one Pebble database: blocks
-// by height and by hash, canonical and seen commits, the transaction index,
+// by height and by hash, canonical and seen commits (with their vote
+// extensions at heights that have them: [Store.LoadExtendedCommit]), the
+// transaction index,
 // the application's FinalizeBlock response of each block (which holds the
 // tx results; they are not stored a second time), and the node's State with the
 // validator set and the consensus parameters of every height

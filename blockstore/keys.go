@@ -20,6 +20,7 @@ const (
 	prefixValidators       byte = 0x11 // height → bftnode.types.ValidatorSet
 	prefixFinalizeResponse byte = 0x12 // height → opaque FinalizeBlock response
 	prefixConsensusParams  byte = 0x13 // height → bftnode.store.ConsensusParams in force at it
+	prefixExtendedCommit   byte = 0x14 // height → the seen commit with its vote extensions (heights with extensions in force)
 )
 
 func heightKey(prefix byte, height int64) []byte {

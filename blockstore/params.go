@@ -53,6 +53,12 @@ func (p ConsensusParams) Hash() types.Hash {
 	return types.ConsensusParamsHash(p.MaxBlockBytes, p.MaxGas)
 }
 
+// VoteExtensionsEnabled says whether vote extensions are in force at
+// height h: from abci.vote_extensions_enable_height on, never when it is 0.
+func (p ConsensusParams) VoteExtensionsEnabled(h int64) bool {
+	return p.VoteExtensionsEnableHeight > 0 && h >= p.VoteExtensionsEnableHeight
+}
+
 // BlockMaxBytes is the largest block encoding the parameters allow, with
 // -1 resolved to MaxBlockSizeBytes.
 func (p ConsensusParams) BlockMaxBytes() int64 {

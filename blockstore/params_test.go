@@ -121,7 +121,7 @@ func TestConsensusParamsByHeight(t *testing.T) {
 		b, id, seen := c.next()
 		st = advance(t, st, id, nil)
 		st.ConsensusParams.MaxBlockBytes = 12345
-		if err := s.SaveDecided(b, id, seen, []byte("response"), st); err != nil {
+		if err := s.SaveDecided(b, id, seen, nil, []byte("response"), st); err != nil {
 			t.Fatal(err)
 		}
 		for h, want := range map[int64]int64{1: first.MaxBlockBytes, 2: 12345} {

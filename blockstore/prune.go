@@ -40,7 +40,7 @@ func (s *Store) PruneBlocks(retainHeight int64) (uint64, error) {
 		}
 		return nil
 	}
-	for _, prefix := range []byte{prefixBlock, prefixBlockMeta, prefixCommit, prefixSeenCommit, prefixTxResults, prefixFinalizeResponse, prefixConsensusParams} {
+	for _, prefix := range []byte{prefixBlock, prefixBlockMeta, prefixCommit, prefixSeenCommit, prefixExtendedCommit, prefixTxResults, prefixFinalizeResponse, prefixConsensusParams} {
 		if err := deleteBelow(prefix, retainHeight); err != nil {
 			return 0, err
 		}

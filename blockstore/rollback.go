@@ -190,6 +190,7 @@ func (b *Batch) deleteLatestBlock(height int64) error {
 		heightKey(prefixBlock, height),
 		heightKey(prefixBlockMeta, height),
 		heightKey(prefixSeenCommit, height),
+		heightKey(prefixExtendedCommit, height),
 		heightKey(prefixTxResults, height),
 		heightKey(prefixFinalizeResponse, height),
 	}

@@ -102,7 +102,7 @@ func TestRollbackSoftThenHard(t *testing.T) {
 		checkBlockDeleted(t, s, blocks[4])
 		// The next block 5 can be saved again.
 		st := states[5]
-		if err := s.SaveDecided(blocks[4].block, blocks[4].id, blocks[4].seen, []byte{5}, st); err != nil {
+		if err := s.SaveDecided(blocks[4].block, blocks[4].id, blocks[4].seen, nil, []byte{5}, st); err != nil {
 			t.Fatal(err)
 		}
 		checkState(t, s, st)

@@ -158,12 +158,18 @@ func (s *Store) SaveFinalizeBlockResponse(height int64, resp []byte) error {
 
 // SaveDecided saves, in one synced batch, what deciding a height leaves:
 // the block with its ID and the node's seen commit for it (see
-// Batch.SaveBlock), the application's FinalizeBlock response for it
-// (opaque bytes; they hold the tx results) and the state after it.
-func (s *Store) SaveDecided(block *types.Block, blockID types.BlockID, seenCommit *types.Commit, finalizeResp []byte, st *State) error {
+// Batch.SaveBlock), that commit with its vote extensions when ext is not
+// nil, the application's FinalizeBlock response for it (opaque bytes; they
+// hold the tx results) and the state after it.
+func (s *Store) SaveDecided(block *types.Block, blockID types.BlockID, seenCommit *types.Commit, ext *types.ExtendedCommit, finalizeResp []byte, st *State) error {
 	return s.write(func(b *Batch) error {
 		if err := b.SaveBlock(block, blockID, seenCommit); err != nil {
 			return err
+		}
+		if ext != nil {
+			if err := b.SaveExtendedCommit(ext); err != nil {
+				return err
+			}
 		}
 		return b.saveExecuted(block.Header.Height, finalizeResp, st)
 	})

@@ -79,7 +79,7 @@ func TestStateAndValidatorsByHeight(t *testing.T) {
 				updates = []types.ValidatorUpdate{{PubKey: newKey, Power: 7}}
 			}
 			st = advance(t, st, id, updates)
-			if err := s.SaveDecided(b, id, seen, []byte("response"), st); err != nil {
+			if err := s.SaveDecided(b, id, seen, nil, []byte("response"), st); err != nil {
 				t.Fatal(err)
 			}
 			want[h+2] = st.NextValidators

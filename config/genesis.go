@@ -79,8 +79,8 @@ type VersionParams struct {
 	App uint64 `json:"app,string"`
 }
 
-// ABCIParams configure optional ABCI features. bftnode has no vote
-// extensions, so vote_extensions_enable_height must be 0 (never).
+// ABCIParams configure optional ABCI features: vote extensions are in force
+// from vote_extensions_enable_height on (0: never).
 type ABCIParams struct {
 	VoteExtensionsEnableHeight int64 `json:"vote_extensions_enable_height,string"`
 }
@@ -238,8 +238,8 @@ func (p *ConsensusParams) validate() error {
 		return fmt.Errorf("evidence.max_bytes is %d; it must not be negative", p.Evidence.MaxBytes)
 	case len(p.Validator.PubKeyTypes) != 1 || p.Validator.PubKeyTypes[0] != "ed25519":
 		return fmt.Errorf("validator.pub_key_types is %q; only [\"ed25519\"] is supported", p.Validator.PubKeyTypes)
-	case p.ABCI.VoteExtensionsEnableHeight != 0:
-		return fmt.Errorf("abci.vote_extensions_enable_height is %d; bftnode has no vote extensions, set it to \"0\"", p.ABCI.VoteExtensionsEnableHeight)
+	case p.ABCI.VoteExtensionsEnableHeight < 0:
+		return fmt.Errorf("abci.vote_extensions_enable_height is %d; it must not be negative (0: vote extensions never in force)", p.ABCI.VoteExtensionsEnableHeight)
 	case len(p.Authority.Authority) > MaxAuthorityLen:
 		return fmt.Errorf("authority.authority is %d bytes; the limit is %d", len(p.Authority.Authority), MaxAuthorityLen)
 	}

@@ -101,9 +101,9 @@ func TestGenesisErrors(t *testing.T) {
 		}), "consensus_params.block.max_bytes"},
 		{"vote extensions", enc(func(g *GenesisDoc) {
 			p := DefaultConsensusParams()
-			p.ABCI.VoteExtensionsEnableHeight = 5
+			p.ABCI.VoteExtensionsEnableHeight = -1
 			g.ConsensusParams = &p
-		}), "consensus_params.abci.vote_extensions_enable_height is 5"},
+		}), "consensus_params.abci.vote_extensions_enable_height is -1"},
 		{"long authority", enc(func(g *GenesisDoc) {
 			p := DefaultConsensusParams()
 			p.Authority.Authority = strings.Repeat("a", MaxAuthorityLen+1)

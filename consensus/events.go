@@ -168,11 +168,14 @@ type ScheduleTimeout struct {
 // Decide reports that BlockID is decided at Height, with the precommits of
 // Round that justify it. The engine saves the block and commit, applies it
 // to the application, and then sends StartHeight for the next height.
+// Extended is Commit with the vote extensions its precommits carried; nil
+// when the decision came from a CommitReceived commit.
 type Decide struct {
-	Height  int64
-	Round   int32
-	BlockID types.BlockID
-	Commit  *types.Commit
+	Height   int64
+	Round    int32
+	BlockID  types.BlockID
+	Commit   *types.Commit
+	Extended *types.ExtendedCommit
 }
 
 // ReportEvidence reports a validator that signed two different votes of one

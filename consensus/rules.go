@@ -155,7 +155,8 @@ func (s *State) ruleDecide() bool {
 			continue
 		}
 		s.decided = true
-		s.emit(Decide{Height: s.height, Round: r, BlockID: id, Commit: s.votes.commit(s.height, r, id)})
+		ec := s.votes.commit(s.height, r, id)
+		s.emit(Decide{Height: s.height, Round: r, BlockID: id, Commit: ec.Commit, Extended: ec})
 		return true
 	}
 	return false

@@ -168,18 +168,22 @@ func (k *voteKeeper) highestSkipRound(r int32) (int32, bool) {
 
 // commit builds the commit for id from the precommits of round r: one slot
 // per validator, in validator-set order; an absent one is empty, as in
-// CometBFT.
-func (k *voteKeeper) commit(height int64, r int32, id types.BlockID) *types.Commit {
-	c := &types.Commit{Height: height, Round: r, BlockID: id, Signatures: make([]types.CommitSig, k.vals.Size())}
+// CometBFT. The extended commit beside it holds each precommit-for-id's
+// vote extension, as the precommit carried it.
+func (k *voteKeeper) commit(height int64, r int32, id types.BlockID) *types.ExtendedCommit {
+	n := k.vals.Size()
+	c := &types.Commit{Height: height, Round: r, BlockID: id, Signatures: make([]types.CommitSig, n)}
+	ec := &types.ExtendedCommit{Commit: c, Extensions: make([]types.ExtensionSig, n)}
 	set := k.set(r, types.PrecommitType)
 	for i, val := range k.vals.Validators {
 		sig := types.CommitSig{Flag: types.BlockIDFlagAbsent}
 		if v := set.voteFor(int32(i), id); v != nil {
 			sig = types.CommitSig{Flag: types.BlockIDFlagCommit, ValidatorAddress: val.Address, Timestamp: v.Timestamp, Signature: v.Signature}
+			ec.Extensions[i] = types.ExtensionSig{Extension: v.Extension, Signature: v.ExtensionSignature}
 		} else if v := set.voteFor(int32(i), types.BlockID{}); v != nil {
 			sig = types.CommitSig{Flag: types.BlockIDFlagNil, ValidatorAddress: val.Address, Timestamp: v.Timestamp, Signature: v.Signature}
 		}
 		c.Signatures[i] = sig
 	}
-	return c
+	return ec
 }

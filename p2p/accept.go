@@ -98,7 +98,7 @@ func (t *Transport) acceptVote(v *types.Vote) {
 	hd := t.heightLocked(v.Height)
 	sv := hd.votes[k]
 	switch {
-	case sv != nil && bytes.Equal(sv.vote.Signature, v.Signature):
+	case sv != nil && sameVote(sv.vote, v):
 		if sv.verified {
 			return
 		}
@@ -206,4 +206,12 @@ func (t *Transport) announceBlockLocked(sp *storedProposal, except *peerState) {
 			t.enqueue(other, KindHasBlock, hb)
 		}
 	}
+}
+
+// sameVote says whether a and b are one message: the same vote signature
+// and the same vote extension with the same signature. A copy of a genuine
+// precommit with its extension stripped or replaced is not the same, so it
+// cannot hold the place of the genuine one.
+func sameVote(a, b *types.Vote) bool {
+	return bytes.Equal(a.Signature, b.Signature) && bytes.Equal(a.ExtensionSignature, b.ExtensionSignature) && bytes.Equal(a.Extension, b.Extension)
 }

@@ -111,6 +111,9 @@ func (t *Transport) loadResponse(h int64) *p2ppb.BlockResponse {
 	if err != nil || block == nil {
 		return missing
 	}
+	if ec, err := src.LoadExtendedCommit(h); err == nil {
+		return &p2ppb.BlockResponse{Height: h, Block: block.ToProto(), ExtCommit: ec.ToProto()}
+	}
 	var commit *types.Commit
 	if h < src.Height() {
 		commit, err = src.LoadBlockCommit(h)
@@ -180,14 +183,23 @@ func (t *Transport) decodeBlockResponse(payload []byte, h int64) (msgs.CommitMsg
 	if resp.Missing {
 		return msgs.CommitMsg{}, fmt.Errorf("%w: height %d", errMissing, h)
 	}
-	if resp.Block == nil || resp.Commit == nil {
-		return msgs.CommitMsg{}, fmt.Errorf("%w: height %d without block or commit", ErrBadFrame, h)
+	if resp.Block == nil || (resp.Commit == nil) == (resp.ExtCommit == nil) {
+		return msgs.CommitMsg{}, fmt.Errorf("%w: height %d without a block, or without exactly one of commit and extended commit", ErrBadFrame, h)
 	}
 	block, err := types.BlockFromProto(resp.Block)
 	if err != nil {
 		return msgs.CommitMsg{}, fmt.Errorf("%w: block %d: %w", ErrBadFrame, h, err)
 	}
-	commit, err := types.CommitFromProto(resp.Commit)
+	var commit *types.Commit
+	var extended *types.ExtendedCommit
+	if resp.ExtCommit != nil {
+		extended, err = types.ExtendedCommitFromProto(resp.ExtCommit)
+		if err == nil {
+			commit = extended.Commit
+		}
+	} else {
+		commit, err = types.CommitFromProto(resp.Commit)
+	}
 	if err != nil {
 		return msgs.CommitMsg{}, fmt.Errorf("%w: commit %d: %w", ErrBadFrame, h, err)
 	}
@@ -205,5 +217,5 @@ func (t *Transport) decodeBlockResponse(payload []byte, h int64) (msgs.CommitMsg
 			return msgs.CommitMsg{}, fmt.Errorf("%w: height %d: %w", errBadCommit, h, err)
 		}
 	}
-	return msgs.CommitMsg{Block: block, Commit: commit}, nil
+	return msgs.CommitMsg{Block: block, Commit: commit, Extended: extended}, nil
 }

@@ -2,8 +2,10 @@ package p2p
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -64,6 +66,42 @@ func TestBlockSyncFromTwoPeersInOrder(t *testing.T) {
 	t.Logf("synced %d blocks in %v: %.0f heights/s (peer 1 served %d, peer 2 %d)", n, elapsed, float64(n)/elapsed.Seconds(), served1, served2)
 	if got := syncer.Stats().SyncedBlocks; got != n {
 		t.Fatalf("SyncedBlocks = %d, want %d", got, n)
+	}
+}
+
+// Heights with vote extensions are served with the seen commit's
+// extensions (ext_commit), which the syncing node hands the engine with the
+// commit; the others with the plain commit.
+func TestBlockSyncCarriesExtendedCommits(t *testing.T) {
+	const n, from = 6, 3
+	src := newFakeSource(t, n)
+	src.extended = map[int64]*types.ExtendedCommit{}
+	for h := int64(from); h <= n; h++ {
+		c := src.commits[h-1]
+		src.extended[h] = &types.ExtendedCommit{Commit: c, Extensions: []types.ExtensionSig{{Extension: []byte{byte(h)}, Signature: fakeSig(fmt.Sprint("x", h))}}}
+	}
+	server := newTestNode(t, func(c *Config) { c.Source = src })
+	server.SetStatus(msgs.Status{Height: n + 1})
+	syncer := newTestNode(t, func(c *Config) { c.Source = &fakeSource{} })
+	connect(t, syncer, server)
+	waitFor(t, "the server's status", func() bool {
+		_, top, _ := syncer.syncPeers()
+		return top == n
+	})
+	syncer.SetStatus(msgs.Status{Height: 1})
+	for h := int64(1); h <= n; h++ {
+		cm, ok := receive(t, syncer).Msg.(msgs.CommitMsg)
+		if !ok || cm.Commit.Height != h {
+			t.Fatalf("height %d: got %+v", h, cm)
+		}
+		switch {
+		case h < from && cm.Extended != nil:
+			t.Fatalf("height %d: an extended commit where the server has none", h)
+		case h >= from && (cm.Extended == nil || cm.Extended.Commit != cm.Commit || !bytes.Equal(cm.Extended.Extensions[0].Extension, []byte{byte(h)}) ||
+			!bytes.Equal(cm.Extended.Extensions[0].Signature, src.extended[h].Extensions[0].Signature)):
+			t.Fatalf("height %d: extended commit %+v, want the server's", h, cm.Extended)
+		}
+		syncer.SetStatus(msgs.Status{Height: h + 1})
 	}
 }
 

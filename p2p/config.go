@@ -151,7 +151,8 @@ func (c *Config) setDefaults() error {
 const (
 	maxPartBytes      = types.BlockPartSizeBytes
 	maxConsensusFrame = 4 << 20 // any consensus frame; parts are 64 KiB
-	maxSmallFrame     = 1 << 10 // status, has, vote, proposal
+	maxSmallFrame     = 1 << 10 // status, has, proposal
+	maxVoteFrame      = maxSmallFrame + types.MaxVoteExtensionSize
 	maxPartFrame      = maxPartBytes + 16<<10
 	maxPexFrame       = 256 << 10
 	maxRequestFrame   = 64

@@ -22,7 +22,9 @@
 //     them in order as CommitMsg, checking the commits of the heights
 //     whose validator set it knows; the engine checks the rest, and a
 //     block it refuses (ReportPeer) makes block sync drop what its sender
-//     served and fetch it again. A node at most catchUpHeights behind
+//     served and fetch it again. At a height with vote extensions the
+//     server sends its extended commit (the seen commit with its
+//     extensions) in place of the commit. A node at most catchUpHeights behind
 //     instead gets the heights it lacks through consensus gossip, sent as
 //     soon as its status shows it moved on. A fetched block of a height
 //     the node has already decided is compared with its own: a different
@@ -85,8 +87,9 @@
 //
 //	structure                    per peer                       total                                     at the bound
 //	-------------------------    ---------------------------    --------------------------------------    ------------------------------------------
-//	frame being read             1 frame: 1 KiB small, a part   one per stream                             oversized: stream reset, 100 points
-//	                             + 16 KiB, MaxTxBytes*2 tx
+//	frame being read             1 frame: 1 KiB small, a vote   one per stream                             oversized: stream reset, 100 points
+//	                             1 KiB + 1 MiB extension, a
+//	                             part + 16 KiB, MaxTxBytes*2 tx
 //	heights (gossip store)       -                              window heights (2) + catchUpHeights (4)    older heights pruned on SetStatus
 //	  proposals                  -                              one per round in the window, signed by     bad signature: refused, 25 points; outside
 //	                                                            its proposer (Config.Validators); set      the window: dropped, free; set unknown:

@@ -25,6 +25,9 @@ type testValidators struct {
 	genesis    engine.Genesis
 	stores     []*blockstore.Store
 	transports []*Transport
+	// knownSets makes each transport load the validator sets from its
+	// store (Config.Validators), so it checks signatures itself.
+	knownSets bool
 }
 
 func newTestValidators(t *testing.T, n int) *testValidators {
@@ -81,6 +84,9 @@ func (tv *testValidators) start(i int) {
 		c.Source = store
 		c.BootstrapPeers = bootstrap
 		c.Logger = testLogger(t, slog.LevelInfo).With("node", i)
+		if tv.knownSets {
+			c.Validators = store
+		}
 	})
 	tv.transports[i], tv.stores[i] = tr, store
 	eng, err := engine.New(engine.Config{

@@ -160,13 +160,14 @@ func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) e
 	if set != 1 {
 		return errEnvelope
 	}
-	small := func(kind int) error {
+	limited := func(kind, limit int) error {
 		t.stats.recv(kind, n)
-		if n > maxSmallFrame {
+		if n > limit {
 			return fmt.Errorf("%w: %s frame of %d bytes", ErrFrameTooLarge, KindName(kind), n)
 		}
 		return nil
 	}
+	small := func(kind int) error { return limited(kind, maxSmallFrame) }
 	switch {
 	case m.Status != nil:
 		if err := small(KindStatus); err != nil {
@@ -211,7 +212,7 @@ func (t *Transport) handleConsensusFrame(ps *peerState, payload []byte, n int) e
 		}
 		return t.onProposal(ps, m.Proposal)
 	case m.Vote != nil:
-		if err := small(KindVote); err != nil {
+		if err := limited(KindVote, maxVoteFrame); err != nil {
 			return err
 		}
 		return t.onVote(ps, m.Vote)
@@ -431,6 +432,9 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	if (v.Type != types.PrevoteType && v.Type != types.PrecommitType) || v.Height <= 0 || v.Round < 0 || v.ValidatorIndex < 0 || len(v.Signature) == 0 {
 		return fmt.Errorf("%w: vote %v %d/%d index %d", errOutOfRange, v.Type, v.Height, v.Round, v.ValidatorIndex)
 	}
+	if len(v.Extension) > types.MaxVoteExtensionSize {
+		return fmt.Errorf("%w: vote extension of %d bytes, limit %d", errOutOfRange, len(v.Extension), types.MaxVoteExtensionSize)
+	}
 	k := voteKey{v.Height, v.Round, v.Type, v.ValidatorIndex}
 	t.gossip.mu.Lock()
 	if !t.gossip.status.Admits(v.Height, v.Round) {
@@ -441,7 +445,7 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 		t.gossip.mu.Unlock()
 		return fmt.Errorf("%w: vote of validator %d in a set of %d", errOutOfRange, v.ValidatorIndex, size)
 	}
-	if sv := t.gossip.heights[v.Height].voteAt(k); sv != nil && bytes.Equal(sv.vote.Signature, v.Signature) {
+	if sv := t.gossip.heights[v.Height].voteAt(k); sv != nil && sameVote(sv.vote, v) {
 		t.gossip.mu.Unlock()
 		t.stats.dupVotes.Add(1)
 		return nil
@@ -454,6 +458,11 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 		if err := types.VerifyVote(t.cfg.ChainID, vals, v); err != nil {
 			return fmt.Errorf("%w: %w", ErrBadVote, err)
 		}
+		if len(v.ExtensionSignature) > 0 {
+			if err := types.VerifyExtension(t.cfg.ChainID, vals, v); err != nil {
+				return fmt.Errorf("%w: %w", ErrBadVote, err)
+			}
+		}
 	}
 	t.gossip.mu.Lock()
 	if !t.gossip.status.Admits(v.Height, v.Round) {
@@ -465,7 +474,7 @@ func (t *Transport) onVote(ps *peerState, vm *p2ppb.VoteMessage) error {
 	}
 	hd := t.heightLocked(v.Height)
 	if sv := hd.votes[k]; sv != nil {
-		same := bytes.Equal(sv.vote.Signature, v.Signature)
+		same := sameVote(sv.vote, v)
 		t.gossip.mu.Unlock()
 		if same {
 			t.stats.dupVotes.Add(1)

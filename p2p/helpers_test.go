@@ -172,6 +172,8 @@ type fakeSource struct {
 	mu      sync.Mutex
 	blocks  []*types.Block
 	commits []*types.Commit // seen commits
+	// extended are the seen commits with vote extensions, by height.
+	extended map[int64]*types.ExtendedCommit
 }
 
 func newFakeSource(t *testing.T, n int) *fakeSource {
@@ -241,6 +243,15 @@ func (fs *fakeSource) LoadSeenCommit(h int64) (*types.Commit, error) {
 		return nil, errNoBlock
 	}
 	return fs.commits[h-1], nil
+}
+
+func (fs *fakeSource) LoadExtendedCommit(h int64) (*types.ExtendedCommit, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if ec := fs.extended[h]; ec != nil {
+		return ec, nil
+	}
+	return nil, errNoBlock
 }
 
 func mustDecode(t *testing.T, id string) peer.ID {

@@ -274,3 +274,60 @@ func TestRelayerNotBlamedForForgedProposal(t *testing.T) {
 	expect(b.ID(), genuine.Signature, true)
 	expect(forger, forged.Signature, false)
 }
+
+// A genuine precommit whose vote extension a peer replaced is refused
+// where the validator set is known (the extension signature is checked
+// with the vote's), and costs its sender; the genuine copy is then taken,
+// not dropped as a repeat of the forgery.
+func TestForgedVoteExtensionRefused(t *testing.T) {
+	tv := newTestValidators(t, 4)
+	tv.knownSets = true
+	tv.genesis.ConsensusParams.VoteExtensionsEnableHeight = 1
+	tv.start(0)
+	a := tv.transports[0]
+	waitFor(t, "the engine at height 1, its validator set known", func() bool {
+		a.gossip.mu.Lock()
+		h := a.gossip.status.Height
+		a.gossip.mu.Unlock()
+		return h == 1 && a.vsets.at(1) != nil
+	})
+	idx := tv.indexOf(2)
+	id := types.BlockID{Hash: types.Hash{1}, PartSetHeader: types.PartSetHeader{Total: 1, Hash: types.Hash{2}}}
+	v := &types.Vote{Type: types.PrecommitType, Height: 1, BlockID: id, Timestamp: time.Unix(1_767_225_700, 0).UTC(),
+		ValidatorAddress: tv.genesis.Validators.ByIndex(idx).Address, ValidatorIndex: idx, Extension: []byte("genuine")}
+	v.Signature = ed25519.Sign(tv.keys[2], types.VoteSignBytes(testChain, v))
+	v.ExtensionSignature = ed25519.Sign(tv.keys[2], types.VoteExtensionSignBytes(testChain, v))
+	forged := *v
+	forged.Extension = []byte("forged")
+	raw := rawSend(t, a, voteFrame(&forged))
+	waitFor(t, "the forger penalised", func() bool { return scoreOf(a, raw.ID()) > 0 })
+	k := voteKey{1, 0, types.PrecommitType, idx}
+	if sig, _ := heldVote(a, k); sig != nil {
+		t.Fatal("the transport holds the precommit with the forged extension")
+	}
+	honest := rawSend(t, a, voteFrame(v))
+	waitFor(t, "the genuine precommit held and verified by the engine", func() bool {
+		sig, verified := heldVote(a, k)
+		return bytes.Equal(sig, v.Signature) && verified
+	})
+	if scoreOf(a, honest.ID()) != 0 {
+		t.Fatal("the sender of the genuine precommit was penalised")
+	}
+}
+
+func TestSameVoteComparesExtensions(t *testing.T) {
+	v := &types.Vote{Signature: []byte{1}, Extension: []byte("x"), ExtensionSignature: []byte{2}}
+	for name, tc := range map[string]struct {
+		w    types.Vote
+		same bool
+	}{
+		"identical":            {*v, true},
+		"extension stripped":   {types.Vote{Signature: []byte{1}}, false},
+		"extension replaced":   {types.Vote{Signature: []byte{1}, Extension: []byte("y"), ExtensionSignature: []byte{2}}, false},
+		"other vote signature": {types.Vote{Signature: []byte{3}, Extension: []byte("x"), ExtensionSignature: []byte{2}}, false},
+	} {
+		if got := sameVote(v, &tc.w); got != tc.same {
+			t.Errorf("%s: sameVote = %v, want %v", name, got, tc.same)
+		}
+	}
+}

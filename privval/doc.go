@@ -24,6 +24,15 @@
 // only in the timestamp (then the message takes the saved timestamp), and
 // refuses anything else with ErrDoubleSign; a lower one is refused too.
 //
+// A precommit for a block that carries a vote extension (a non-nil
+// Extension) gets its ExtensionSignature in the same call: FilePV signs the
+// extension with its key; RemoteSigner takes it from the signer's answer
+// (CometBFT's signers sign both) and checks it. The extension is not
+// guarded (extensions may legitimately differ between two requests for one
+// precommit), but its signature is saved in the state: asked again for the
+// same precommit and extension, the signer returns it; asked with another
+// extension, it signs that one and saves it.
+//
 // The new last-sign state is durable before a signature is released. The
 // state file starts in CometBFT's JSON format (GenFilePV, ResetState, or a
 // file from CometBFT); the first signature replaces it atomically (temporary

@@ -146,6 +146,8 @@ func (pv *FilePV) SignVote(chainID string, v *types.Vote) error {
 func (pv *FilePV) SignVoteAlongside(chainID string, v *types.Vote, alongside func() error) error {
 	return pv.guard.signVote(chainID, v, alongside, func(c *types.Vote, sb []byte) ([]byte, time.Time, error) {
 		return ed25519.Sign(pv.priv, sb), c.Timestamp, nil
+	}, func(_ *types.Vote, extSB []byte) ([]byte, error) {
+		return ed25519.Sign(pv.priv, extSB), nil
 	})
 }
 

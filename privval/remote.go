@@ -95,20 +95,49 @@ func (rs *RemoteSigner) SignVote(chainID string, v *types.Vote) error {
 }
 
 // SignVoteAlongside is SignVote running alongside while the last-sign
-// state is saved (see Signer).
+// state is saved (see Signer). The remote signer is asked for a vote
+// extension's signature with the vote's (CometBFT's signers sign both).
 func (rs *RemoteSigner) SignVoteAlongside(chainID string, v *types.Vote, alongside func() error) error {
 	return rs.signVote(chainID, v, alongside, func(c *types.Vote, _ []byte) ([]byte, time.Time, error) {
-		return rs.ask("vote", signVoteRequest(chainID, c), func(res *privvalpb.Message) (*answer, bool) {
-			r := res.GetSignedVoteResponse()
-			if r == nil {
-				return nil, false
-			}
-			return &answer{r.Vote.Signature, r.Vote.Timestamp, r.Error}, true
-		}, func(ts time.Time) []byte {
-			c.Timestamp = ts
-			return types.VoteSignBytes(chainID, c)
-		})
+		a, err := rs.askVote(chainID, c)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		c.ExtensionSignature = a.extSig
+		return a.sig, a.ts, nil
+	}, func(c *types.Vote, _ []byte) ([]byte, error) {
+		a, err := rs.askVote(chainID, c)
+		if err != nil {
+			return nil, err
+		}
+		return a.extSig, nil
 	})
+}
+
+// askVote asks the remote signer to sign c. When c is a precommit for a
+// block with an extension (non-nil), the answer's extension signature must
+// verify; otherwise it is dropped.
+func (rs *RemoteSigner) askVote(chainID string, c *types.Vote) (*answer, error) {
+	wantExt := c.ExtendsBlock() && c.Extension != nil
+	a, err := rs.ask("vote", signVoteRequest(chainID, c), func(res *privvalpb.Message) (*answer, bool) {
+		r := res.GetSignedVoteResponse()
+		if r == nil {
+			return nil, false
+		}
+		return &answer{r.Vote.Signature, r.Vote.Timestamp, r.Error, r.Vote.ExtensionSignature}, true
+	}, func(ts time.Time) []byte {
+		c.Timestamp = ts
+		return types.VoteSignBytes(chainID, c)
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case !wantExt:
+		a.extSig = nil
+	case !ed25519.Verify(rs.pub, types.VoteExtensionSignBytes(chainID, c), a.extSig):
+		return nil, fmt.Errorf("%w: its signature of the vote extension does not verify with its public key %X", ErrRemoteSigner, []byte(rs.pub))
+	}
+	return a, nil
 }
 
 // SignProposal signs a proposal (see Signer).
@@ -120,16 +149,20 @@ func (rs *RemoteSigner) SignProposal(chainID string, p *types.Proposal) error {
 // last-sign state is saved (see Signer).
 func (rs *RemoteSigner) SignProposalAlongside(chainID string, p *types.Proposal, alongside func() error) error {
 	return rs.signProposal(chainID, p, alongside, func(c *types.Proposal, _ []byte) ([]byte, time.Time, error) {
-		return rs.ask("proposal", signProposalRequest(chainID, c), func(res *privvalpb.Message) (*answer, bool) {
+		a, err := rs.ask("proposal", signProposalRequest(chainID, c), func(res *privvalpb.Message) (*answer, bool) {
 			r := res.GetSignedProposalResponse()
 			if r == nil {
 				return nil, false
 			}
-			return &answer{r.Proposal.Signature, r.Proposal.Timestamp, r.Error}, true
+			return &answer{r.Proposal.Signature, r.Proposal.Timestamp, r.Error, nil}, true
 		}, func(ts time.Time) []byte {
 			c.Timestamp = ts
 			return types.ProposalSignBytes(chainID, c)
 		})
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		return a.sig, a.ts, nil
 	})
 }
 
@@ -138,12 +171,14 @@ type answer struct {
 	sig []byte
 	ts  time.Time
 	err *privvalpb.RemoteSignerError
+	// extSig is a vote's extension signature, when it came with one.
+	extSig []byte
 }
 
-// ask sends a sign request for a what and returns the signature and the
-// timestamp signed with, once the signature verifies with the signer's key
-// over signBytes(timestamp); read takes the answer out of the response.
-func (rs *RemoteSigner) ask(what string, req *privvalpb.Message, read func(*privvalpb.Message) (*answer, bool), signBytes func(time.Time) []byte) ([]byte, time.Time, error) {
+// ask sends a sign request for a what and returns the answer (signature
+// and timestamp signed with) once the signature verifies with the signer's
+// key over signBytes(timestamp); read takes the answer out of the response.
+func (rs *RemoteSigner) ask(what string, req *privvalpb.Message, read func(*privvalpb.Message) (*answer, bool), signBytes func(time.Time) []byte) (*answer, error) {
 	var got *answer
 	err := rs.ep.request(req, func(res *privvalpb.Message) error {
 		a, ok := read(res)
@@ -161,7 +196,7 @@ func (rs *RemoteSigner) ask(what string, req *privvalpb.Message, read func(*priv
 		return nil
 	})
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, err
 	}
-	return got.sig, got.ts, nil
+	return got, nil
 }

@@ -14,9 +14,9 @@ import (
 )
 
 // maxRemoteMsgSize bounds a frame from the signer. The largest legitimate
-// one is a signed vote: well under a kilobyte, as bftnode sends no vote
-// extensions.
-const maxRemoteMsgSize = 64 << 10
+// one is a signed precommit, which echoes its vote extension (at most
+// types.MaxVoteExtensionSize).
+const maxRemoteMsgSize = types.MaxVoteExtensionSize + 64<<10
 
 // writeMsg writes msg as one frame: its length as a uvarint, then its
 // protobuf encoding.
@@ -58,6 +58,7 @@ func signVoteRequest(chainID string, v *types.Vote) *privvalpb.Message {
 			Timestamp:        v.Timestamp,
 			ValidatorAddress: v.ValidatorAddress[:],
 			ValidatorIndex:   v.ValidatorIndex,
+			Extension:        v.Extension,
 		},
 	}}}
 }

@@ -36,6 +36,11 @@ type lastSignState struct {
 	Step      Step     `json:"step"`
 	Signature []byte   `json:"signature,omitempty"`
 	SignBytes hexBytes `json:"signbytes,omitempty"`
+	// ExtSignature and ExtSignBytes are the vote extension signature of the
+	// last signed precommit, when it had one, and what it signed (bftnode's
+	// addition; CometBFT's state file has neither and ignores them).
+	ExtSignature []byte   `json:"extension_signature,omitempty"`
+	ExtSignBytes hexBytes `json:"extension_signbytes,omitempty"`
 }
 
 func (s *lastSignState) hrs() HRS { return HRS{s.Height, s.Round, s.Step} }
@@ -48,6 +53,10 @@ func (s *lastSignState) validate() error {
 		return fmt.Errorf("signature of %d bytes", len(s.Signature))
 	case (len(s.Signature) == 0) != (len(s.SignBytes) == 0):
 		return errors.New("signature and sign bytes must be both present or both absent")
+	case len(s.ExtSignature) != 0 && len(s.ExtSignature) != ed25519.SignatureSize:
+		return fmt.Errorf("extension signature of %d bytes", len(s.ExtSignature))
+	case (len(s.ExtSignature) == 0) != (len(s.ExtSignBytes) == 0):
+		return errors.New("extension signature and sign bytes must be both present or both absent")
 	}
 	return nil
 }

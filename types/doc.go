@@ -11,6 +11,12 @@
 // from the domain types; testdata/cometbft_vectors.json holds vectors that
 // CometBFT's own code computed (test/interop writes and checks them).
 //
+// Vote extensions (extension.go): a precommit for a block may carry the
+// application's extension and a signature over it; CheckExtension and
+// VerifyExtension hold CometBFT's rules for them, and ExtendedCommit is a
+// commit with its precommits' extensions, which the next proposer gives the
+// application (it is not part of any block).
+//
 // Evidence of misbehaviour (evidence.go, evidence_codec.go) has CometBFT's
 // two forms, DuplicateVoteEvidence and LightClientAttackEvidence, with its
 // encodings, hashes, the evidence hash of a list and the ABCI Misbehavior;

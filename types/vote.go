@@ -45,8 +45,8 @@ func AddressOf(pub ed25519.PublicKey) Address {
 
 // Vote is a signed prevote or precommit. A zero BlockID is a vote for nil.
 // Extension is the application's vote extension of a precommit for a block,
-// signed apart (ExtensionSignature over VoteExtensionSignBytes); bftnode
-// does not call ExtendVote, so its own votes carry none.
+// signed apart (ExtensionSignature over VoteExtensionSignBytes), present
+// from the height the consensus parameters enable vote extensions at.
 type Vote struct {
 	Type               SignedMsgType
 	Height             int64
@@ -92,6 +92,10 @@ func (v *Vote) ValidateBasic() error {
 		return fmt.Errorf("%w: validator index %d", ErrInvalidVote, v.ValidatorIndex)
 	case len(v.Signature) != ed25519.SignatureSize:
 		return fmt.Errorf("%w: signature length %d", ErrInvalidVote, len(v.Signature))
+	case len(v.Extension) > MaxVoteExtensionSize:
+		return fmt.Errorf("%w: %d bytes, more than the %d allowed", ErrInvalidExtension, len(v.Extension), MaxVoteExtensionSize)
+	case !v.ExtendsBlock() && (len(v.Extension) > 0 || len(v.ExtensionSignature) > 0):
+		return fmt.Errorf("%w: on a %s that is not for a block", ErrInvalidExtension, v.Type)
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func (e *Engine) do(ctx context.Context, a consensus.Action) error {
 	case consensus.SignProposal:
 		return e.signProposal(a)
 	case consensus.SignVote:
-		return e.signVote(a)
+		return e.signVote(ctx, a)
 	case consensus.ScheduleTimeout:
 		e.after(a.Duration, Timer{kind: timerTimeout, height: a.Height, round: a.Round, step: a.Step})
 	case consensus.Decide:
@@ -60,14 +60,18 @@ func (e *Engine) do(ctx context.Context, a consensus.Action) error {
 
 // signVote signs an own vote and logs it (see signLogged), then broadcasts
 // it and feeds it back. Its timestamp is BFT time's vote time: after the
-// time of the block the core names (types.VoteTime).
-func (e *Engine) signVote(a consensus.SignVote) error {
+// time of the block the core names (types.VoteTime). A precommit for a
+// block carries the application's vote extension where they are in force.
+func (e *Engine) signVote(ctx context.Context, a consensus.SignVote) error {
 	v := a.Vote
 	var after time.Time
 	if b := e.blocks[a.After]; b != nil {
 		after = b.Header.Time
 	}
 	v.Timestamp = types.VoteTime(v.Timestamp, after)
+	if ok, err := e.extendVote(ctx, &v); !ok {
+		return err
+	}
 	ok, err := e.signLoggedVote(&v)
 	if err == nil && !ok {
 		ok, err = e.signedBefore(&v)
@@ -221,13 +225,9 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 		return nil
 	}
 	st := e.state
-	var lastCommit *types.Commit
-	if a.Height > st.InitialHeight {
-		c, err := e.d.Store.LoadSeenCommit(a.Height - 1)
-		if err != nil {
-			return fmt.Errorf("%w: last commit: %w", ErrStore, err)
-		}
-		lastCommit = c
+	lastCommit, lastExtended, err := e.lastCommits(a.Height)
+	if err != nil {
+		return err
 	}
 	// BFT time: the genesis time, then the weighted median of the last
 	// commit's timestamps, never this node's clock.
@@ -244,6 +244,7 @@ func (e *Engine) buildValue(ctx context.Context, a consensus.RequestValue) error
 	resp, err := e.d.App.PrepareProposal(ctx, &abci.RequestPrepareProposal{
 		MaxTxBytes:         txBytes,
 		Txs:                txs,
+		LocalLastCommit:    extendedCommitInfo(lastExtended, st.LastValidators),
 		Misbehavior:        misbehavior(evs),
 		Height:             a.Height,
 		Time:               bt,
@@ -341,7 +342,11 @@ func (e *Engine) decide(ctx context.Context, a consensus.Decide) error {
 		return nil
 	}
 	mark(&e.trace.decide)
-	if err := e.applyBlock(ctx, b, a.BlockID, a.Commit); err != nil {
+	ec := a.Extended
+	if ec == nil {
+		ec = types.WithoutExtensions(a.Commit)
+	}
+	if err := e.applyBlock(ctx, b, a.BlockID, ec); err != nil {
 		return err
 	}
 	e.logTrace(b.Header.Height)

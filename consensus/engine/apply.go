@@ -12,9 +12,10 @@ import (
 )
 
 // applyBlock executes and commits a decided block: FinalizeBlock, then one
-// atomic, synced save of the block, its seen commit, the FinalizeBlock
-// response (which holds the tx results) and the next state, the WAL's end-of-height marker, Commit on the
-// application and the mempool update.
+// atomic, synced save of the block, its seen commit (with its vote
+// extensions where they are in force), the FinalizeBlock response (which
+// holds the tx results) and the next state, the WAL's end-of-height marker,
+// Commit on the application and the mempool update.
 //
 // The mempool is locked from the marker until it is updated, as in
 // CometBFT: no CheckTx runs between the application's Commit and the
@@ -29,13 +30,17 @@ import (
 // signed message, before anything of the next height leaves this node, or
 // lost in a crash, after which recovery finds the height stored and marks
 // it again (see recover).
-func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockID, seen *types.Commit) error {
+func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockID, seen *types.ExtendedCommit) error {
 	h := b.Header.Height
 	next, resp, err := e.finalize(ctx, b, id)
 	if err != nil {
 		return err
 	}
-	if err := e.d.Store.SaveDecided(b, id, seen, resp, next); err != nil {
+	var ext *types.ExtendedCommit
+	if e.extensionsAt(h) {
+		ext = seen
+	}
+	if err := e.d.Store.SaveDecided(b, id, seen.Commit, ext, resp, next); err != nil {
 		return fmt.Errorf("%w: saving height %d: %w", ErrStore, h, err)
 	}
 	mark(&e.trace.saved)

@@ -55,9 +55,10 @@ type BlockStore interface {
 	LoadFinalizeBlockResponse(height int64) ([]byte, error)
 	// SaveDecided writes what deciding a height leaves, atomically and
 	// synced: the block with its ID and the commit this node saw for it,
-	// the application's FinalizeBlock response to it (encoded; it holds the
-	// tx results) and the state after it.
-	SaveDecided(block *types.Block, id types.BlockID, seen *types.Commit, finalizeResp []byte, st *blockstore.State) error
+	// that commit with its vote extensions (ext; nil where extensions are
+	// not in force), the application's FinalizeBlock response to it
+	// (encoded; it holds the tx results) and the state after it.
+	SaveDecided(block *types.Block, id types.BlockID, seen *types.Commit, ext *types.ExtendedCommit, finalizeResp []byte, st *blockstore.State) error
 	// SaveExecuted writes, atomically and synced, the FinalizeBlock
 	// response of block height, stored already and executed again after a
 	// rollback, and the state after it.

@@ -89,6 +89,28 @@
 // block is not sent that way: the lock that came with it was lost with the
 // WAL (see signedBefore).
 //
+// # Vote extensions
+//
+// From the height the consensus parameters name
+// (abci.vote_extensions_enable_height, from the genesis or an
+// application's ConsensusParamUpdates, in force from the next height), as
+// in CometBFT v0.40.0: this node's precommit for a block carries the
+// application's ExtendVote answer, which its own VerifyVoteExtension must
+// accept (else the engine stops: the application's two calls disagree),
+// and the signer signs the extension with the vote (CanonicalVoteExtension
+// sign bytes). A peer's precommit is checked for the extension rules of its
+// height (an extension signature on a precommit for a block, nothing
+// anywhere else, at most types.MaxVoteExtensionSize bytes; a failure is
+// reported), then the extension signature, then, unless it is this node's
+// own, the application's VerifyVoteExtension: a rejected one is not
+// counted, not relayed, and its sender not reported. The decided height's
+// precommits with their extensions (types.ExtendedCommit) are saved with
+// the block; the proposer of the next height loads them from the block
+// store, so after a restart too, and gives them to PrepareProposal as
+// local_last_commit (without extensions at a height that has none). A
+// committed block from a peer (block sync, catch-up) at such a height must
+// come with its extended commit, checked and verified, or it is refused.
+//
 // # Evidence
 //
 // Each equivocation the core reports (two signed votes of one validator for

@@ -338,6 +338,11 @@ func (g guardedSource) LoadSeenCommit(h int64) (c *types.Commit, err error) {
 	return c, err
 }
 
+func (g guardedSource) LoadExtendedCommit(h int64) (c *types.ExtendedCommit, err error) {
+	err = g.with(func(s nodeStore) error { c, err = s.LoadExtendedCommit(h); return err })
+	return c, err
+}
+
 // crashHard lets the node's engine step `after` more events and then
 // closes its WAL from inside the engine, after the core has stepped and
 // before its actions are carried out: the engine fails at its next WAL

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -89,6 +90,16 @@ func (e *Engine) onVote(ctx context.Context, in Inbound, m VoteMsg) error {
 	if err := types.VerifyVote(e.chain, e.state.Validators, v); err != nil {
 		delete(e.seen, string(v.Signature))
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)
+	}
+	if err := e.checkVoteExtension(ctx, v); err != nil {
+		if errors.Is(err, errExtensionRejected) {
+			e.log.Info("not counting a precommit whose vote extension the application rejects", append(e.pos(), "peer", in.From, "validator", v.ValidatorAddress)...)
+			return nil
+		}
+		if isBad(err) {
+			delete(e.seen, string(v.Signature)) // a forged extension must not shadow the genuine precommit
+		}
+		return err
 	}
 	e.d.Transport.Relay(m) // verified: the transport may relay it
 	e.trace.voteAge += time.Since(v.Timestamp)
@@ -212,8 +223,15 @@ func (e *Engine) onCommit(ctx context.Context, m CommitMsg) error {
 	if err := e.checkHeader(b); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}
+	if err := e.checkExtendedCommit(h, c, m.Extended); err != nil {
+		return err
+	}
+	ec := m.Extended
+	if !e.extensionsAt(h) {
+		ec = types.WithoutExtensions(c)
+	}
 	e.log.Info("applying a committed block from a peer", "height", h, "block", id)
-	if err := e.applyBlock(ctx, b, id, c); err != nil {
+	if err := e.applyBlock(ctx, b, id, ec); err != nil {
 		return err
 	}
 	return e.startHeight(ctx)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/bftnode/bftnode/app"
 	"github.com/bftnode/bftnode/app/kvstore"
-	"github.com/bftnode/bftnode/blockstore"
 	abci "github.com/bftnode/bftnode/proto/tendermint/abci"
 	"github.com/bftnode/bftnode/types"
 )
@@ -36,10 +35,8 @@ func (o oversizedProposer) PrepareProposal(ctx context.Context, req *abci.Reques
 func TestBlockOverMaxBytesRefused(t *testing.T) {
 	simTest(t, func(t *testing.T) {
 		c := newCluster(t, 4, 43)
-		c.genesis.ConsensusParams = blockstore.ConsensusParams{
-			MaxBlockBytes: 20_000, MaxGas: -1, EvidenceMaxAgeNumBlocks: 100, EvidenceMaxAgeDuration: time.Hour,
-			PubKeyTypes: []string{"ed25519"},
-		}
+		c.genesis.ConsensusParams = defaultTestParams()
+		c.genesis.ConsensusParams.MaxBlockBytes = 20_000
 		big := c.nodes[0]
 		big.openApp = func() (app.Application, func() error, error) {
 			a, err := kvstore.Open(filepath.Join(big.dir, "app"))

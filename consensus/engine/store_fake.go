@@ -21,6 +21,7 @@ type MemStore struct {
 	height     int64
 	blocks     map[int64]*types.Block
 	seen       map[int64]*types.Commit
+	extended   map[int64]*types.ExtendedCommit
 	responses  map[int64][]byte
 	validators map[int64]*types.ValidatorSet
 	txs        map[[32]byte]bool
@@ -34,6 +35,7 @@ func NewMemStore() *MemStore {
 	return &MemStore{
 		blocks:     map[int64]*types.Block{},
 		seen:       map[int64]*types.Commit{},
+		extended:   map[int64]*types.ExtendedCommit{},
 		responses:  map[int64][]byte{},
 		validators: map[int64]*types.ValidatorSet{},
 		txs:        map[[32]byte]bool{},
@@ -72,6 +74,12 @@ func (m *MemStore) LoadBlockCommit(height int64) (*types.Commit, error) {
 // LoadSeenCommit returns the commit this node saw for height.
 func (m *MemStore) LoadSeenCommit(height int64) (*types.Commit, error) {
 	return get(m, m.seen, height, "seen commit")
+}
+
+// LoadExtendedCommit returns the seen commit of height with its vote
+// extensions, saved only where extensions were in force.
+func (m *MemStore) LoadExtendedCommit(height int64) (*types.ExtendedCommit, error) {
+	return get(m, m.extended, height, "extended commit")
 }
 
 // LoadValidators returns the validator set of height.
@@ -115,15 +123,18 @@ func (m *MemStore) SaveState(st *blockstore.State) error {
 	return nil
 }
 
-// SaveDecided saves block, its seen commit, its FinalizeBlock response and
-// the state after it. The block must follow the highest stored one.
-func (m *MemStore) SaveDecided(block *types.Block, id types.BlockID, seen *types.Commit, finalizeResp []byte, st *blockstore.State) error {
+// SaveDecided saves block, its seen commit (with its vote extensions when
+// ext is not nil), its FinalizeBlock response and the state after it. The
+// block must follow the highest stored one.
+func (m *MemStore) SaveDecided(block *types.Block, id types.BlockID, seen *types.Commit, ext *types.ExtendedCommit, finalizeResp []byte, st *blockstore.State) error {
 	h := block.Header.Height
 	switch {
 	case id.Hash != block.Hash():
 		return fmt.Errorf("%w: block ID %v is not that of the block at height %d", blockstore.ErrInvalidArgument, id, h)
 	case seen == nil || seen.Height != h || seen.BlockID != id:
 		return fmt.Errorf("%w: seen commit is not for the block at height %d", blockstore.ErrInvalidArgument, h)
+	case ext != nil && (ext.Commit == nil || len(ext.Extensions) != len(ext.Commit.Signatures)):
+		return fmt.Errorf("%w: extended commit without one extension entry per signature", blockstore.ErrInvalidArgument)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -135,6 +146,9 @@ func (m *MemStore) SaveDecided(block *types.Block, id types.BlockID, seen *types
 	}
 	m.height = h
 	m.blocks[h], m.seen[h] = block, seen
+	if ext != nil {
+		m.extended[h] = ext
+	}
 	for _, tx := range block.Data.Txs {
 		m.txs[sha256.Sum256(tx)] = true
 	}

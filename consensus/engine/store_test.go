@@ -120,7 +120,7 @@ func checkStoredChain(t *testing.T, s nodeStore, tx []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveDecided(b, id, seen, []byte{}, st); !errors.Is(err, blockstore.ErrNonContiguous) {
+	if err := s.SaveDecided(b, id, seen, nil, []byte{}, st); !errors.Is(err, blockstore.ErrNonContiguous) {
 		t.Fatalf("saving height 2 again: %v, want ErrNonContiguous", err)
 	}
 	// So is a block with a commit for another.
@@ -128,7 +128,7 @@ func checkStoredChain(t *testing.T, s nodeStore, tx []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveDecided(b, id, other, []byte{}, st); !errors.Is(err, blockstore.ErrInvalidArgument) {
+	if err := s.SaveDecided(b, id, other, nil, []byte{}, st); !errors.Is(err, blockstore.ErrInvalidArgument) {
 		t.Fatalf("saving block 2 with the commit of 3: %v, want ErrInvalidArgument", err)
 	}
 	if s.Height() != top {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"os"
 	"path/filepath"
@@ -35,7 +36,8 @@ func TestWALRecordsRoundTrip(t *testing.T) {
 	now := time.Unix(1700000000, 123).UTC()
 	b, id := testBlock(t)
 	vote := &types.Vote{Type: types.PrecommitType, Height: 3, Round: 1, BlockID: id, Timestamp: now,
-		ValidatorAddress: vs.Validators[0].Address, Signature: make([]byte, 64)}
+		ValidatorAddress: vs.Validators[0].Address, Signature: make([]byte, 64),
+		Extension: []byte("extension"), ExtensionSignature: bytes.Repeat([]byte{9}, 64)}
 	prop := &types.Proposal{Height: 3, Round: 1, POLRound: 0, BlockID: id, Timestamp: now, Signature: make([]byte, 64)}
 
 	pRec, err := encodeProposal(prop, b, now)
@@ -89,7 +91,8 @@ func TestWALRecordsRoundTrip(t *testing.T) {
 		}},
 		{kindVote, voteRec, func(t *testing.T, ent walEntry) {
 			v := ent.events[0].(consensus.VoteReceived).Vote
-			if v.BlockID != id || v.Type != types.PrecommitType || v.Round != 1 || !v.Timestamp.Equal(now) {
+			if v.BlockID != id || v.Type != types.PrecommitType || v.Round != 1 || !v.Timestamp.Equal(now) ||
+				!bytes.Equal(v.Extension, vote.Extension) || !bytes.Equal(v.ExtensionSignature, vote.ExtensionSignature) {
 				t.Errorf("got %+v", v)
 			}
 		}},

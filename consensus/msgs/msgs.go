@@ -28,10 +28,13 @@ type VoteMsg struct {
 }
 
 // CommitMsg is a decided block with the commit (over 2/3 precommits) that
-// justifies it, as block sync and catch-up deliver it.
+// justifies it, as block sync and catch-up deliver it. At a height with
+// vote extensions in force, Extended is that commit with its precommits'
+// vote extensions (Extended.Commit is Commit); nil otherwise.
 type CommitMsg struct {
-	Block  *types.Block
-	Commit *types.Commit
+	Block    *types.Block
+	Commit   *types.Commit
+	Extended *types.ExtendedCommit
 }
 
 func (ProposalMsg) isMsg()       {}

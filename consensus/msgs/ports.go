@@ -40,4 +40,8 @@ type BlockSource interface {
 	// (the only one available for the latest height).
 	LoadBlockCommit(height int64) (*types.Commit, error)
 	LoadSeenCommit(height int64) (*types.Commit, error)
+	// LoadExtendedCommit returns the seen commit of height with its
+	// precommits' vote extensions, kept only for heights that have vote
+	// extensions in force.
+	LoadExtendedCommit(height int64) (*types.ExtendedCommit, error)
 }

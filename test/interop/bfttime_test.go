@@ -53,6 +53,21 @@ func medianTime(t *testing.T, c *cmttypes.Commit, vals *cmttypes.ValidatorSet) t
 // setGenesisPowers gives every genesis validator the voting power power.
 func setGenesisPowers(t *testing.T, path string, power int64) {
 	t.Helper()
+	editGenesis(t, path, func(g map[string]any) {
+		vals, _ := g["validators"].([]any)
+		if len(vals) == 0 {
+			t.Fatalf("%s lists no validators", path)
+		}
+		for _, v := range vals {
+			v.(map[string]any)["power"] = strconv.FormatInt(power, 10)
+		}
+	})
+}
+
+// editGenesis rewrites the genesis file at path with edit applied to its
+// JSON object.
+func editGenesis(t *testing.T, path string, edit func(g map[string]any)) {
+	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -61,13 +76,7 @@ func setGenesisPowers(t *testing.T, path string, power int64) {
 	if err := json.Unmarshal(raw, &g); err != nil {
 		t.Fatal(err)
 	}
-	vals, _ := g["validators"].([]any)
-	if len(vals) == 0 {
-		t.Fatalf("%s lists no validators", path)
-	}
-	for _, v := range vals {
-		v.(map[string]any)["power"] = strconv.FormatInt(power, 10)
-	}
+	edit(g)
 	if raw, err = json.Marshal(g); err != nil {
 		t.Fatal(err)
 	}

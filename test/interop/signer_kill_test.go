@@ -41,7 +41,7 @@ func TestSignerCometBFTSignerServerUnderKills(t *testing.T) {
 	t.Logf("seed %d (replay with BFTNODE_INTEROP_SEED=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed))
 
-	nw, sp, gen := remoteSignedNetwork(t, func(dir string) string { return "unix://" + filepath.Join(dir, "s.sock") })
+	nw, sp, gen := remoteSignedNetwork(t, func(dir string) string { return "unix://" + filepath.Join(dir, "s.sock") }, nil)
 	remote := privval.LoadFilePVEmptyState(sp.spec.KeyFile, "").GetAddress().String()
 
 	began := time.Now()
@@ -131,11 +131,15 @@ func TestSignerCometBFTSignerServerUnderKills(t *testing.T) {
 
 // remoteSignedNetwork starts four bftnode validators, node0 of which signs
 // with CometBFT's SignerServer and FilePV in a process of its own, dialing
-// node0's priv_validator_laddr, laddr(a directory for the signer).
-func remoteSignedNetwork(t *testing.T, laddr func(dir string) string) (*network, *signerProc, *cmttypes.GenesisDoc) {
+// node0's priv_validator_laddr, laddr(a directory for the signer). setup,
+// if not nil, runs first (to edit the genesis, say).
+func remoteSignedNetwork(t *testing.T, laddr func(dir string) string, setup func(nw *network)) (*network, *signerProc, *cmttypes.GenesisDoc) {
 	t.Helper()
 	var sp *signerProc
 	nw := newNetwork(t, 4, netOptions{Setup: func(nw *network) {
+		if setup != nil {
+			setup(nw)
+		}
 		home := nw.nodes[0].home
 		dir := filepath.Join(nw.dir, "signer")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -157,15 +161,37 @@ func remoteSignedNetwork(t *testing.T, laddr func(dir string) string) (*network,
 // node0 over TCP, inside CometBFT's SecretConnection, and signs for it:
 // its precommits are in the commits, which CometBFT verifies.
 func TestSignerCometBFTSignerServerOverTCP(t *testing.T) {
-	nw, sp, gen := remoteSignedNetwork(t, func(string) string { return fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)) })
+	nw, sp, gen := remoteSignedNetwork(t, func(string) string { return fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)) }, nil)
+	checkRemoteSigned(t, nw, sp, gen, 2, 30)
+}
+
+// checkRemoteSigned waits for height to and checks that the validator
+// signing with sp is in some of the commits of heights from..to, which
+// CometBFT verifies.
+func checkRemoteSigned(t *testing.T, nw *network, sp *signerProc, gen *cmttypes.GenesisDoc, from, to int64) {
+	t.Helper()
 	remote := privval.LoadFilePVEmptyState(sp.spec.KeyFile, "").GetAddress().String()
-	nw.waitHeight(30, 5*time.Minute)
-	n := signedBy(t, nw, 1, remote, 2, 30)
-	t.Logf("the remote-signed validator is in %d of the commits of heights 2..30", n)
+	nw.waitHeight(to, 5*time.Minute)
+	n := signedBy(t, nw, 1, remote, from, to)
+	t.Logf("the remote-signed validator is in %d of the commits of heights %d..%d", n, from, to)
 	if n == 0 {
-		t.Fatalf("the validator signing over tcp:// (%s) is in none of the commits of heights 2..30", remote)
+		t.Fatalf("the validator with a remote signer (%s) is in none of the commits of heights %d..%d", remote, from, to)
 	}
-	checkCommits(t, nw, gen, 30)
+	checkCommits(t, nw, gen, to)
+}
+
+// TestSignerCometBFTSignerServerVoteExtensions: with vote extensions in
+// force from height 2, CometBFT's SignerServer signs node0's precommits and
+// their extensions (bftnode asks for both in one request, as CometBFT
+// does): the other validators verify those extension signatures before
+// counting the precommits, and node0's precommits are in their commits.
+func TestSignerCometBFTSignerServerVoteExtensions(t *testing.T) {
+	nw, sp, gen := remoteSignedNetwork(t, func(dir string) string { return "unix://" + filepath.Join(dir, "s.sock") }, func(nw *network) {
+		for _, nd := range nw.nodes {
+			setGenesisVoteExtensions(t, filepath.Join(nd.home, "config", "genesis.json"), 2)
+		}
+	})
+	checkRemoteSigned(t, nw, sp, gen, 3, 20)
 }
 
 // setConfigKey sets a top-level key of the home's config.toml.

@@ -126,11 +126,13 @@ func (ep *Endpoint) SetStatus(s engine.Status) {
 		if err != nil {
 			continue
 		}
-		c, err := p.src.LoadSeenCommit(s.Height)
-		if err != nil {
+		msg := engine.CommitMsg{Block: b}
+		if ec, err := p.src.LoadExtendedCommit(s.Height); err == nil {
+			msg.Commit, msg.Extended = ec.Commit, ec
+		} else if msg.Commit, err = p.src.LoadSeenCommit(s.Height); err != nil {
 			continue
 		}
-		ep.deliver(engine.Inbound{From: p.id, Msg: engine.CommitMsg{Block: b, Commit: c}})
+		ep.deliver(engine.Inbound{From: p.id, Msg: msg})
 		return
 	}
 }

@@ -23,6 +23,9 @@ func (s fixedSource) LoadBlockCommit(h int64) (*types.Commit, error) {
 func (s fixedSource) LoadSeenCommit(h int64) (*types.Commit, error) {
 	return &types.Commit{Height: h}, nil
 }
+func (s fixedSource) LoadExtendedCommit(int64) (*types.ExtendedCommit, error) {
+	return nil, errors.New("no vote extensions")
+}
 
 func recv(t *testing.T, ep *memnet.Endpoint) (engine.Inbound, bool) {
 	t.Helper()
