@@ -1,7 +1,6 @@
 package byzantine
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 
@@ -60,20 +59,9 @@ type silentTransport struct{ engine.Transport }
 func (silentTransport) Broadcast(engine.Msg) {}
 func (silentTransport) Relay(engine.Msg)     {}
 
-// Misbehaviour is what the simulator's Byzantine validators run
-// (sim.Config.Misbehave) on chain chainID: called once per simulated run,
-// it returns mode b's decorators for that run's validators, which collude
-// (a Coalition). It is here, in a test-only package, so that the bftnode
-// binary, which runs the simulator, links none of them.
-func Misbehaviour(chainID string) func() func(b string, key ed25519.PrivateKey, d *engine.Deps) error {
-	return func() func(b string, key ed25519.PrivateKey, d *engine.Deps) error {
-		coalition := NewCoalition()
-		return func(b string, key ed25519.PrivateKey, d *engine.Deps) error {
-			mode, err := ParseMode(b)
-			if err != nil {
-				return err
-			}
-			return decorate(mode, key, chainID, nil, coalition)(d)
-		}
-	}
+// Decorate is package Decorate for a member of c: the simulator's
+// Byzantine validators of one run collude (package simmodes). The
+// decorators log nothing.
+func (c *Coalition) Decorate(mode Mode, key []byte, chainID string) func(*engine.Deps) error {
+	return decorate(mode, key, chainID, nil, c)
 }

@@ -20,5 +20,8 @@
 //   - amnesia sets Deps.WrapCore: the consensus core forgets its lock and
 //     valid value before every step.
 //
-// The simulator (package sim) has Byzantine behaviours of its own.
+// The simulator's Byzantine validators are these decorators too: package
+// simmodes puts them on the validators it picks (sim.Config.Decorate),
+// colluding in a [Coalition], for the simulator's tests and the
+// bftnode-sim development binary (cmd/bftnode-sim here).
 package byzantine
