@@ -384,6 +384,9 @@ func peerID(idx int) string { return fmt.Sprintf("n%d", idx) }
 func (n *node) own(m msgs.Msg) {
 	switch m := m.(type) {
 	case msgs.ProposalMsg:
+		if !n.isCorrect() && !namesItsBlock(m) {
+			return // a decorated validator's malformed proposal, which correct ones refuse
+		}
 		n.w.blocks[m.Proposal.BlockID] = m.Block
 		if n.w.check.proposed(m.Proposal.BlockID, m.Block) {
 			n.w.stats.MisdatedProposals++
@@ -397,4 +400,13 @@ func (n *node) own(m msgs.Msg) {
 			n.checkDurable(m.Vote.Type.String(), m.Vote.Signature, voteHRS(m.Vote))
 		}
 	}
+}
+
+// namesItsBlock says whether m has a proposal and the block it names.
+func namesItsBlock(m msgs.ProposalMsg) bool {
+	if m.Proposal == nil || m.Block == nil {
+		return false
+	}
+	id, err := types.MakeBlockID(m.Block)
+	return err == nil && id == m.Proposal.BlockID
 }

@@ -26,7 +26,7 @@ func seeds(quick uint64) uint64 {
 
 // behaviours are the Byzantine behaviours the quick set runs: package
 // internal/byzantine's modes, and a mix of them.
-var behaviours = []string{"equivocate", "doublevote", "silent", "amnesia", "futuretime", simmodes.Mix}
+var behaviours = []string{"equivocate", "doublevote", "silent", "amnesia", "futuretime", "lockattack", "garbage", simmodes.Mix}
 
 // withByzantine is cfg with its last count validators Byzantine in
 // behaviour (package simmodes).

@@ -54,6 +54,8 @@ type Coalition struct {
 	pairs map[hr]blockPair
 	// shownA holds, by equivocation, the peers shown its first block.
 	shownA map[hr]map[string]bool
+	// plans are the lock attackers' splits (lockattack.go).
+	plans plans
 }
 
 // NewCoalition returns an empty coalition.

@@ -130,8 +130,10 @@ func Extension() *simcli.Extension {
 (` + names() + `): equivocate proposes two blocks and votes for both,
 doublevote signs a conflicting vote next to each of its own, silent sends
 nothing, amnesia forgets its lock, futuretime dates its proposals an hour
-after BFT time; mix picks one per validator by seed, among all but
-futuretime (mix:MODE,MODE... among those).`,
+after BFT time, lockattack splits the correct validators' locks as
+proposer and then proposes and votes for other values, garbage sends a
+malformed message next to each of its own; mix picks one per validator by
+seed, among all but futuretime (mix:MODE,MODE... among those).`,
 		Example: `  bftnode-sim --validators 7 --byzantine 2 --behaviour mix --seeds 500 --crashes 2
   bftnode-sim --validators 4 --byzantine 2 --behaviour equivocate --seeds 20   # beyond f: expect violations
   bftnode-sim --validators 4 --byzantine 1 --behaviour amnesia --gst none --seed 42 --json
