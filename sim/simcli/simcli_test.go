@@ -110,6 +110,9 @@ func TestSimBadFlags(t *testing.T) {
 		{"--seeds", "0"},
 		{"--validators", "0"},
 		{"--byzantine", "1"}, // no behaviour
+		{"--byzantine", "5", "--behaviour", "silent"},
+		{"--byzantine", "1", "--behaviour", "mix:equivocate,sneaky"},
+		{"--byzantine", "1", "--behaviour", "equivocate,silent"}, // a list without mix:
 	} {
 		r := runSim(t, bftnodeSim, append([]string{"--heights", "1"}, args...)...)
 		if r.err == nil || errors.Is(r.err, simcli.ErrViolations) {

@@ -72,3 +72,36 @@ func forgetLocks(decorate sim.Decorate) sim.Decorate {
 		return d
 	}
 }
+
+// TestGarbageIsRefused: the correct validators refuse every malformed
+// message of a garbage validator at the edge (Stats.Rejected), make no
+// evidence of them (none is a valid conflicting vote), and decide every
+// height, with no violation.
+func TestGarbageIsRefused(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	cfg.Heights, cfg.Crashes = 6, 1
+	if err := (Byzantine{Count: 1, Behaviour: string(byzantine.Garbage)}).Apply(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	var s sim.Summary
+	for seed := uint64(1); seed <= 4; seed++ {
+		cfg.Seed = seed
+		r, err := sim.Run(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Add(r)
+	}
+	for _, v := range s.Violations {
+		t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
+	}
+	if want := int64(s.Runs) * cfg.Heights; s.HeightsDecided != want {
+		t.Errorf("decided %d heights over %d runs, want %d", s.HeightsDecided, s.Runs, want)
+	}
+	// Each own message of the garbage validator comes with a malformed
+	// one: a few for every height.
+	if s.Stats.Rejected < uint64(5*s.HeightsDecided) || s.Stats.Evidence != 0 || s.Stats.CommittedEvidence != 0 {
+		t.Errorf("over %d heights: %d messages rejected, %d equivocations detected, %d pieces of evidence committed; want 5 a height or more, none, none",
+			s.HeightsDecided, s.Stats.Rejected, s.Stats.Evidence, s.Stats.CommittedEvidence)
+	}
+}
