@@ -94,12 +94,11 @@ func (t *garbageTransport) garbageProposal(p types.Proposal, b types.Block, i in
 	case 4: // a POL round after its round
 		p.POLRound = p.Round + 3
 	case 5: // a block of the next height, named and signed
-		b.Header.Height++
-		id, err := types.MakeBlockID(&b)
+		next, err := resigned(t.key, t.chain, engine.ProposalMsg{Proposal: &p, Block: &b}, func(b *types.Block) { b.Header.Height++ }, p.POLRound)
 		if err != nil {
 			return engine.ProposalMsg{Proposal: &p}
 		}
-		p.BlockID = id
+		return next
 	case 6: // the block with a commit that has no signature
 		return engine.CommitMsg{Block: &b, Commit: &types.Commit{Height: b.Header.Height, BlockID: p.BlockID}}
 	default: // a proposal signed for another chain

@@ -110,7 +110,9 @@ func (t *lockAttacker) proposal(ds DirectSender, m engine.ProposalMsg) {
 		return
 	}
 	if p.Round > 0 {
-		fresh, err := t.fresh(m)
+		// Another block (equivocalBlock) and no POL round: the same every
+		// time for one m.
+		fresh, err := resigned(t.key, t.chain, m, equivocalBlock, -1)
 		if err != nil {
 			t.log.Error("byzantine: building a fresh proposal", "err", err)
 			fresh = m
@@ -125,21 +127,6 @@ func (t *lockAttacker) proposal(ds DirectSender, m engine.ProposalMsg) {
 		t.log.Warn("byzantine: splitting locks", "height", p.Height, "block", p.BlockID, "decider", plan.decider)
 	}
 	t.sendTo(ds, m, func(peer string) bool { return plan.shown[peer] })
-}
-
-// fresh is m with another block (equivocalBlock) and no POL round, signed
-// with the raw key: the same every time for one m.
-func (t *lockAttacker) fresh(m engine.ProposalMsg) (engine.ProposalMsg, error) {
-	b := *m.Block
-	equivocalBlock(&b)
-	id, err := types.MakeBlockID(&b)
-	if err != nil {
-		return engine.ProposalMsg{}, err
-	}
-	p := *m.Proposal
-	p.BlockID, p.POLRound = id, -1
-	p.Signature = t.key.sign(types.ProposalSignBytes(t.chain, &p))
-	return engine.ProposalMsg{Proposal: &p, Block: &b}, nil
 }
 
 // split picks, by height, the peers shown a height's round-0 value: all
