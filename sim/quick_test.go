@@ -2,8 +2,10 @@ package sim_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"runtime"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bftnode/bftnode/consensus/engine"
 	"github.com/bftnode/bftnode/internal/byzantine/simmodes"
 	"github.com/bftnode/bftnode/sim"
 )
@@ -296,5 +299,22 @@ func TestFutureTimeProposerGetsNoCorrectVote(t *testing.T) {
 	}
 	if s.Stats.RaisedVoteTimes == 0 {
 		t.Error("no correct vote time was raised past a late clock: the vote time rule was not tried")
+	}
+}
+
+// A Decorate that names a validator the network does not have fails the
+// run, and RunSeeds, with the seed.
+func TestDecorateOutOfRange(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	cfg.Heights = 1
+	cfg.Decorate = func(_ *rand.Rand, validators int) map[int]sim.Decoration {
+		return map[int]sim.Decoration{validators: {Label: "ghost", Ports: func(ed25519.PrivateKey, *engine.Deps) error { return nil }}}
+	}
+	if _, err := sim.Run(cfg); err == nil || !strings.Contains(err.Error(), "decorated validator 4 of a network of 4") {
+		t.Fatalf("Run: %v", err)
+	}
+	err := sim.RunSeeds(context.Background(), cfg, 5, 3, 2, func(sim.Result, uint64) { t.Error("a run was folded") })
+	if err == nil || !strings.Contains(err.Error(), "seed ") || !strings.Contains(err.Error(), "decorated validator 4") {
+		t.Fatalf("RunSeeds: %v", err)
 	}
 }
