@@ -181,8 +181,8 @@ func (c *checker) decidedTime(h int64, b *types.Block) {
 }
 
 // committedEvidence checks the evidence in block b, which correct validator
-// validator decided: duplicate-vote evidence may accuse only a Byzantine
-// validator.
+// validator decided: duplicate-vote evidence may accuse only a validator
+// that is not correct (one Config.Decorate made Byzantine).
 func (c *checker) committedEvidence(validator int, b *types.Block) {
 	for _, ev := range b.Evidence {
 		c.committed[ev.Hash()] = true

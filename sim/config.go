@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"time"
 
 	"github.com/bftnode/bftnode/consensus"
@@ -11,25 +12,28 @@ import (
 	"github.com/bftnode/bftnode/consensus/msgs"
 )
 
-// Behaviour names how a Byzantine validator misbehaves: one that
-// Config.Misbehave knows, or Mix.
-type Behaviour string
+// Decoration changes one validator's engine for a run: a caller's
+// decorators over the engine's ports (transport, signer, core, ...), the
+// way a test puts a faulty validator in the network. The simulator has no
+// faulty behaviour of its own.
+type Decoration struct {
+	// Label names what the validator does, in traces and reports.
+	Label string
+	// Ports changes the engine's dependencies each time the validator's
+	// engine is built (at the start and at each restart); key is the
+	// validator's private key.
+	Ports func(key ed25519.PrivateKey, d *engine.Deps) error
+	// Honest keeps the validator among the correct ones that the checks
+	// cover, for a decoration that stands for a defect of the code under
+	// test rather than for an attacker (to show that a check catches it).
+	Honest bool
+}
 
-const (
-	// Correct is a validator that follows the protocol.
-	Correct Behaviour = ""
-	// Mix makes each Byzantine validator pick one of Config.MixOf by seed.
-	Mix Behaviour = "mix"
-)
-
-// Misbehave makes the misbehaviour of one run (the Byzantine validators
-// of a run may collude), which makes a validator misbehave as b: it
-// decorates the engine's dependencies (transport, signer, core) of the
-// validator whose key is key. The simulator has no misbehaviour of its own: the decorators are
-// test code (package internal/byzantine), which the tests and the
-// bftnode-sim development binary pass in, so that none is linked into the
-// bftnode binary.
-type Misbehave func() func(b string, key ed25519.PrivateKey, d *engine.Deps) error
+// Decorate picks a run's decorated validators: called once per run, before
+// it starts, with the run's random source (every choice it makes must come
+// from rng, so that the seed still determines the run) and its number of
+// validators, it returns the decorations by validator index.
+type Decorate func(rng *rand.Rand, validators int) map[int]Decoration
 
 // NoGST disables GST: the network stays asynchronous for the whole run, and
 // only safety is checked.
@@ -39,14 +43,19 @@ const NoGST time.Duration = -1
 // take the defaults of DefaultConfig.
 type Config struct {
 	Validators int
-	Byzantine  int
-	Behaviour  Behaviour
-	// Misbehave decorates the Byzantine validators' engines; MixOf lists
-	// the behaviours Mix picks from.
-	Misbehave Misbehave
-	MixOf     []Behaviour
-	Heights   int64
-	Seed      uint64
+	Heights    int64
+	Seed       uint64
+	// Decorate, if set, decorates some validators' engines in each run. A
+	// decorated validator is not correct (unless its Decoration is Honest):
+	// it is not crashed (it may fail as it pleases), and Agreement,
+	// Validity, Termination, the no-double-sign rule, durability and BFT
+	// time are checked over the others; duplicate-vote evidence may
+	// accuse only it.
+	Decorate Decorate
+	// Command is the command line that reruns this configuration but for
+	// the flags of ReplayCommand (default "bftnode sim"): a caller that
+	// sets Decorate names its binary and flags here.
+	Command string
 
 	// GST is the virtual time after which the network is synchronous, or NoGST.
 	GST time.Duration
@@ -108,14 +117,6 @@ func (c Config) validate() error {
 	switch {
 	case c.Validators < 1:
 		return fmt.Errorf("need at least one validator, got %d", c.Validators)
-	case c.Byzantine < 0 || c.Byzantine > c.Validators:
-		return fmt.Errorf("byzantine count %d out of range [0, %d]", c.Byzantine, c.Validators)
-	case c.Byzantine > 0 && c.Behaviour == Correct:
-		return fmt.Errorf("%d byzantine validators need a --behaviour", c.Byzantine)
-	case c.Byzantine > 0 && c.Misbehave == nil:
-		return fmt.Errorf("%d byzantine validators need Config.Misbehave: the bftnode-sim development binary has the behaviours, bftnode does not", c.Byzantine)
-	case c.Byzantine > 0 && c.Behaviour == Mix && len(c.MixOf) == 0:
-		return fmt.Errorf("behaviour %q needs Config.MixOf", Mix)
 	case c.Heights < 1:
 		return fmt.Errorf("need at least one height, got %d", c.Heights)
 	case c.Delta <= 0:
@@ -141,20 +142,16 @@ func (c Config) terminationDeadline() time.Duration {
 
 // ReplayCommand is the exact command that reruns this configuration.
 func (c Config) ReplayCommand() string {
-	b := string(c.Behaviour)
-	if b == "" {
-		b = "none"
-	}
 	gst := "none"
 	if c.GST != NoGST {
 		gst = c.GST.String()
 	}
-	if c.Byzantine == 0 {
-		return fmt.Sprintf("bftnode sim --validators %d --heights %d --gst %s --crashes %d --clock-skew %s --seed %d",
-			c.Validators, c.Heights, gst, c.Crashes, c.ClockSkew, c.Seed)
+	cmd := c.Command
+	if cmd == "" {
+		cmd = "bftnode sim"
 	}
-	return fmt.Sprintf("bftnode-sim --validators %d --byzantine %d --behaviour %s --heights %d --gst %s --crashes %d --clock-skew %s --seed %d",
-		c.Validators, c.Byzantine, b, c.Heights, gst, c.Crashes, c.ClockSkew, c.Seed)
+	return fmt.Sprintf("%s --validators %d --heights %d --gst %s --crashes %d --clock-skew %s --seed %d",
+		cmd, c.Validators, c.Heights, gst, c.Crashes, c.ClockSkew, c.Seed)
 }
 
 // StepKind names what a validator's engine was handed.

@@ -18,16 +18,20 @@
 // virtual time by a fixed offset drawn from the seed; votes carry these
 // clocks' readings and blocks are dated by BFT time.
 //
-// Byzantine validators misbehave through decorators of the engine's
-// transport, signer and core that the caller passes in (Config.Misbehave):
-// the simulator has none of its own, so the bftnode binary, which runs it
-// as `bftnode sim`, links none. The tests and the bftnode-sim development
-// binary pass in package internal/byzantine's (equivocate, doublevote,
-// silent, amnesia, futuretime); its equivocating validators collude.
+// A caller may decorate chosen validators' engines (Config.Decorate):
+// wrap their transport, signer or core, as a fault test puts a faulty
+// validator in the network. The simulator has no faulty behaviour of its
+// own, so the bftnode binary, which runs it as `bftnode sim`, links none:
+// the Byzantine behaviours (how many validators, which behaviour, a mix
+// drawn from the seed) are test code in internal/byzantine, which its
+// simmodes package and the bftnode-sim development binary pass in. A
+// decorated validator is not correct (unless its Decoration is Honest: a
+// defect planted in the code under test): it is never crashed, the checks
+// below cover the others, and duplicate-vote evidence may accuse only it.
 //
-// After each run the simulator checks Agreement, Validity, Termination after
-// GST, that no correct validator signed two different votes for one
-// height, round and type, durability (a correct validator's own proposal
+// After each run the simulator checks, over the correct validators,
+// Agreement, Validity, Termination after GST, that none signed two
+// different votes for one height, round and type, durability (a correct validator's own proposal
 // or vote leaves it only once its WAL record and the signer's state that
 // cover it are on disk, as a crash at that moment would find them), and
 // BFT time: every decided block is dated by the weighted median of its

@@ -33,11 +33,13 @@ const (
 // cut treats a disk; the kvstore application in memory; the simulated
 // network as its transport and the virtual clock as its clock and timers.
 type node struct {
-	w         *world
-	idx       int
-	priv      ed25519.PrivateKey
-	addr      types.Address
-	behaviour Behaviour
+	w    *world
+	idx  int
+	priv ed25519.PrivateKey
+	addr types.Address
+	// decoration is what the run's Config.Decorate made of this validator
+	// (the zero Decoration: nothing).
+	decoration Decoration
 	// clock is how far this node's clock is off virtual time.
 	clock time.Duration
 	// peers are the other nodes in the order ConsensusPeers lists them,
@@ -61,16 +63,18 @@ type node struct {
 	gossip      gossip
 }
 
-func newNode(w *world, idx int, priv ed25519.PrivateKey, b Behaviour) *node {
+func newNode(w *world, idx int, priv ed25519.PrivateKey, d Decoration) *node {
 	return &node{
-		w: w, idx: idx, priv: priv, behaviour: b,
+		w: w, idx: idx, priv: priv, decoration: d,
 		addr: types.AddressOf(priv.Public().(ed25519.PublicKey)),
 		disk: newFaultDisk(),
 		db:   vfs.NewCrashableMem(),
 	}
 }
 
-func (n *node) isCorrect() bool { return n.behaviour == Correct }
+// isCorrect says whether the checks cover the node: it is not decorated,
+// or its decoration stands for a defect of the code under test.
+func (n *node) isCorrect() bool { return n.decoration.Ports == nil || n.decoration.Honest }
 
 func (n *node) pub() ed25519.PublicKey { return n.priv.Public().(ed25519.PublicKey) }
 
@@ -154,9 +158,9 @@ func (n *node) open() error {
 		Timers:    timers{n},
 		Evidence:  n.pool,
 	}
-	if !n.isCorrect() {
-		if err := n.w.misbehave(string(n.behaviour), n.priv, &deps); err != nil {
-			return err
+	if d := n.decoration.Ports; d != nil {
+		if err := d(n.priv, &deps); err != nil {
+			return fmt.Errorf("decorating its engine (%s): %w", n.decoration.Label, err)
 		}
 	}
 	if n.w.trace != nil {
@@ -384,6 +388,9 @@ func peerID(idx int) string { return fmt.Sprintf("n%d", idx) }
 func (n *node) own(m msgs.Msg) {
 	switch m := m.(type) {
 	case msgs.ProposalMsg:
+		if !n.isCorrect() && !namesItsBlock(m) {
+			return // a decorated validator's malformed proposal, which correct ones refuse
+		}
 		n.w.blocks[m.Proposal.BlockID] = m.Block
 		if n.w.check.proposed(m.Proposal.BlockID, m.Block) {
 			n.w.stats.MisdatedProposals++
@@ -397,4 +404,13 @@ func (n *node) own(m msgs.Msg) {
 			n.checkDurable(m.Vote.Type.String(), m.Vote.Signature, voteHRS(m.Vote))
 		}
 	}
+}
+
+// namesItsBlock says whether m has a proposal and the block it names.
+func namesItsBlock(m msgs.ProposalMsg) bool {
+	if m.Proposal == nil || m.Block == nil {
+		return false
+	}
+	id, err := types.MakeBlockID(m.Block)
+	return err == nil && id == m.Proposal.BlockID
 }

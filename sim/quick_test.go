@@ -1,9 +1,11 @@
-package sim
+package sim_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"runtime"
@@ -11,7 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bftnode/bftnode/internal/byzantine"
+	"github.com/bftnode/bftnode/consensus/engine"
+	"github.com/bftnode/bftnode/internal/byzantine/simmodes"
+	"github.com/bftnode/bftnode/sim"
 )
 
 // seeds is how many seeds each configuration of the quick set runs; the
@@ -25,29 +29,24 @@ func seeds(quick uint64) uint64 {
 
 // behaviours are the Byzantine behaviours the quick set runs: package
 // internal/byzantine's modes, and a mix of them.
-var behaviours = []Behaviour{"equivocate", "doublevote", "silent", "amnesia", "futuretime", Mix}
+var behaviours = []string{"equivocate", "doublevote", "silent", "amnesia", "futuretime", "lockattack", "garbage", simmodes.Mix}
 
-// byzantineConfig is cfg with the Byzantine validators' decorators.
-func byzantineConfig(cfg Config) Config {
-	cfg.Misbehave = byzantine.Misbehaviour(ChainID)
-	cfg.MixOf = []Behaviour{"equivocate", "doublevote", "silent", "amnesia"}
-	return cfg
-}
-
-// name is a behaviour's name in test names.
-func name(b Behaviour) string {
-	if b == Correct {
-		return "none"
+// withByzantine is cfg with its last count validators Byzantine in
+// behaviour (package simmodes).
+func withByzantine(t *testing.T, cfg sim.Config, count int, behaviour string) sim.Config {
+	t.Helper()
+	if err := (simmodes.Byzantine{Count: count, Behaviour: behaviour}).Apply(&cfg); err != nil {
+		t.Fatal(err)
 	}
-	return string(b)
+	return cfg
 }
 
 // runSeeds runs cfg for seeds 1..count, on every CPU, and returns the
 // summary (in seed order: it does not depend on the CPUs).
-func runSeeds(t *testing.T, cfg Config, count uint64) Summary {
+func runSeeds(t *testing.T, cfg sim.Config, count uint64) sim.Summary {
 	t.Helper()
-	var s Summary
-	if err := RunSeeds(context.Background(), cfg, 1, count, runtime.GOMAXPROCS(0), func(r Result, _ uint64) { s.Add(r) }); err != nil {
+	var s sim.Summary
+	if err := sim.RunSeeds(context.Background(), cfg, 1, count, runtime.GOMAXPROCS(0), func(r sim.Result, _ uint64) { s.Add(r) }); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -62,14 +61,15 @@ func TestSafeAndLiveWithinF(t *testing.T) {
 		n     int
 		seeds uint64
 	}{{4, 12}, {7, 4}} {
-		for _, b := range append([]Behaviour{Correct}, behaviours...) {
+		for _, b := range append([]string{"none"}, behaviours...) {
 			f := (tc.n - 1) / 3
-			if b == Correct {
+			if b == "none" {
 				f = 0
 			}
-			t.Run(fmt.Sprintf("n=%d/%s", tc.n, name(b)), func(t *testing.T) {
-				cfg := byzantineConfig(DefaultConfig())
-				cfg.Validators, cfg.Byzantine, cfg.Behaviour, cfg.Crashes = tc.n, f, b, 2
+			t.Run(fmt.Sprintf("n=%d/%s", tc.n, b), func(t *testing.T) {
+				cfg := sim.DefaultConfig()
+				cfg.Validators, cfg.Crashes = tc.n, 2
+				cfg = withByzantine(t, cfg, f, b)
 				s := runSeeds(t, cfg, seeds(tc.seeds))
 				for _, v := range s.Violations {
 					t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
@@ -86,13 +86,15 @@ func TestSafeAndLiveWithinF(t *testing.T) {
 // unbounded reordering) for the whole run: liveness is not promised, but
 // safety must hold.
 func TestSafeWithoutGST(t *testing.T) {
-	for _, b := range append([]Behaviour{Correct}, behaviours...) {
-		t.Run(name(b), func(t *testing.T) {
-			cfg := byzantineConfig(DefaultConfig())
-			cfg.Byzantine, cfg.Behaviour, cfg.GST, cfg.Crashes, cfg.Heights = 1, b, NoGST, 3, 10
-			if b == Correct {
-				cfg.Byzantine = 0
+	for _, b := range append([]string{"none"}, behaviours...) {
+		t.Run(b, func(t *testing.T) {
+			cfg := sim.DefaultConfig()
+			cfg.GST, cfg.Crashes, cfg.Heights = sim.NoGST, 3, 10
+			f := 1
+			if b == "none" {
+				f = 0
 			}
+			cfg = withByzantine(t, cfg, f, b)
 			s := runSeeds(t, cfg, seeds(3))
 			for _, v := range s.Violations {
 				t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
@@ -105,11 +107,10 @@ func TestSafeWithoutGST(t *testing.T) {
 // equivocating), the simulator finds two correct validators deciding
 // different blocks, as the theory says it must be able to.
 func TestBoundIsTight(t *testing.T) {
-	cfg := byzantineConfig(DefaultConfig())
-	cfg.Byzantine, cfg.Behaviour = 2, "equivocate"
+	cfg := withByzantine(t, sim.DefaultConfig(), 2, "equivocate")
 	s := runSeeds(t, cfg, 10)
 	for _, v := range s.Violations {
-		if v.Kind == ViolationAgreement {
+		if v.Kind == sim.ViolationAgreement {
 			t.Logf("found as expected: %v (replay: %s)", v.Violation, v.Replay)
 			return
 		}
@@ -120,22 +121,22 @@ func TestBoundIsTight(t *testing.T) {
 // TestReplayIsDeterministic: a seed reproduces its run exactly, so a
 // violation's replay command shows the same failure.
 func TestReplayIsDeterministic(t *testing.T) {
-	cfg := byzantineConfig(DefaultConfig())
-	cfg.Byzantine, cfg.Behaviour, cfg.Seed = 1, Mix, 7
-	a, err := Run(cfg)
+	cfg := withByzantine(t, sim.DefaultConfig(), 1, simmodes.Mix)
+	cfg.Seed = 7
+	a, err := sim.Run(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Run(cfg)
+	b, err := sim.Run(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Config.Misbehave, b.Config.Misbehave = nil, nil // funcs are never DeepEqual
+	a.Config.Decorate, b.Config.Decorate = nil, nil // funcs are never DeepEqual
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("same seed, different runs:\n%+v\n%+v", a, b)
 	}
 	cfg.Seed = 8
-	c, err := Run(cfg)
+	c, err := sim.Run(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,20 +148,20 @@ func TestReplayIsDeterministic(t *testing.T) {
 // TestRunSeedsMatchesSequentialRuns: the parallel runner folds results in
 // seed order, so its summary equals the one built run by run.
 func TestRunSeedsMatchesSequentialRuns(t *testing.T) {
-	cfg := byzantineConfig(DefaultConfig())
-	cfg.Byzantine, cfg.Behaviour, cfg.Heights = 1, Mix, 5
-	var want Summary
+	cfg := withByzantine(t, sim.DefaultConfig(), 1, simmodes.Mix)
+	cfg.Heights = 5
+	var want sim.Summary
 	for seed := uint64(1); seed <= 6; seed++ {
 		cfg.Seed = seed
-		r, err := Run(cfg)
+		r, err := sim.Run(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want.Add(r)
 	}
-	var got Summary
+	var got sim.Summary
 	var calls uint64
-	err := RunSeeds(context.Background(), cfg, 1, 6, 3, func(r Result, done uint64) {
+	err := sim.RunSeeds(context.Background(), cfg, 1, 6, 3, func(r sim.Result, done uint64) {
 		got.Add(r)
 		calls = done
 	})
@@ -180,10 +181,10 @@ func TestRunSeedsMatchesSequentialRuns(t *testing.T) {
 func TestRunSeedsStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	cfg := DefaultConfig()
+	cfg := sim.DefaultConfig()
 	cfg.Heights = 1
 	folded := 0
-	err := RunSeeds(ctx, cfg, 1, 1000, 2, func(Result, uint64) { folded++ })
+	err := sim.RunSeeds(ctx, cfg, 1, 1000, 2, func(sim.Result, uint64) { folded++ })
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted") {
 		t.Fatalf("err = %v", err)
 	}
@@ -202,7 +203,7 @@ func TestRunSeedsStopsWhenCancelled(t *testing.T) {
 func TestCrashesNeverDoubleSign(t *testing.T) {
 	for _, n := range []int{4, 7} {
 		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := sim.DefaultConfig()
 			cfg.Validators, cfg.Crashes = n, 8
 			s := runSeeds(t, cfg, seeds(8))
 			for _, v := range s.Violations {
@@ -223,10 +224,11 @@ func TestCrashesNeverDoubleSign(t *testing.T) {
 // duplicate-vote evidence against it in a block the correct validators
 // committed, and no correct validator is ever accused (a violation).
 func TestEquivocatorsAreConvicted(t *testing.T) {
-	for _, b := range []Behaviour{"equivocate", "doublevote"} {
-		t.Run(string(b), func(t *testing.T) {
-			cfg := byzantineConfig(DefaultConfig())
-			cfg.Byzantine, cfg.Behaviour, cfg.Crashes = 1, b, 2
+	for _, b := range []string{"equivocate", "doublevote"} {
+		t.Run(b, func(t *testing.T) {
+			cfg := sim.DefaultConfig()
+			cfg.Crashes = 2
+			cfg = withByzantine(t, cfg, 1, b)
 			s := runSeeds(t, cfg, seeds(6))
 			for _, v := range s.Violations {
 				t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
@@ -243,12 +245,14 @@ func TestEquivocatorsAreConvicted(t *testing.T) {
 // 7528, 7797 and 8996 (n=4, 1 mix, 2 crashes) stalled a validator forever:
 // a crash between a decision and the next StartHeight left only late inputs
 // of the decided height in its log, whose replay never started a height.
+// They run with the mix of then, so that each still picks what it picked.
 func TestRegressionSeeds(t *testing.T) {
-	cfg := byzantineConfig(DefaultConfig())
-	cfg.Byzantine, cfg.Behaviour, cfg.Crashes = 1, Mix, 2
+	cfg := sim.DefaultConfig()
+	cfg.Crashes = 2
+	cfg = withByzantine(t, cfg, 1, "mix:equivocate,doublevote,silent,amnesia")
 	for _, seed := range []uint64{329, 3864, 6568, 7528, 7797, 8996} {
 		cfg.Seed = seed
-		r, err := Run(cfg)
+		r, err := sim.Run(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,9 +264,9 @@ func TestRegressionSeeds(t *testing.T) {
 	// two validators' nil precommits were signed, their WAL records lost
 	// in power cuts, and the signers refused the precommits asked anew
 	// (the engine now sends the nil precommit the signer holds).
-	cfg = DefaultConfig()
+	cfg = sim.DefaultConfig()
 	cfg.Crashes, cfg.Heights, cfg.GST, cfg.Seed = 4, 3, 2*time.Second, 657
-	r, err := Run(cfg)
+	r, err := sim.Run(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,5 +275,46 @@ func TestRegressionSeeds(t *testing.T) {
 	}
 	if r.Stats.PowerCuts == 0 {
 		t.Errorf("seed 657 no longer cuts the power halfway through an event: it no longer tests what it was kept for")
+	}
+}
+
+// A FutureTime validator (clock an hour ahead, proposals dated an hour
+// after BFT time) among 4, with crashes and a stormy start: its proposals
+// are tried and get no correct validator's vote, every decided block is
+// dated by the weighted median of its last commit within the correct
+// clocks, and late clocks had their vote times raised past the block.
+func TestFutureTimeProposerGetsNoCorrectVote(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	cfg.Crashes = 2
+	cfg = withByzantine(t, cfg, 1, "futuretime")
+	s := runSeeds(t, cfg, seeds(8))
+	for _, v := range s.Violations {
+		t.Errorf("%v\n  replay: %s", v.Violation, v.Replay)
+	}
+	if want := int64(s.Runs) * cfg.Heights; s.HeightsDecided != want {
+		t.Errorf("decided %d heights over %d runs, want %d", s.HeightsDecided, s.Runs, want)
+	}
+	if s.Stats.MisdatedProposals == 0 {
+		t.Error("the FutureTime validator never proposed: its attack was not tried")
+	}
+	if s.Stats.RaisedVoteTimes == 0 {
+		t.Error("no correct vote time was raised past a late clock: the vote time rule was not tried")
+	}
+}
+
+// A Decorate that names a validator the network does not have fails the
+// run, and RunSeeds, with the seed.
+func TestDecorateOutOfRange(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	cfg.Heights = 1
+	cfg.Decorate = func(_ *rand.Rand, validators int) map[int]sim.Decoration {
+		return map[int]sim.Decoration{validators: {Label: "ghost", Ports: func(ed25519.PrivateKey, *engine.Deps) error { return nil }}}
+	}
+	if _, err := sim.Run(cfg); err == nil || !strings.Contains(err.Error(), "decorated validator 4 of a network of 4") {
+		t.Fatalf("Run: %v", err)
+	}
+	err := sim.RunSeeds(context.Background(), cfg, 5, 3, 2, func(sim.Result, uint64) { t.Error("a run was folded") })
+	if err == nil || !strings.Contains(err.Error(), "seed ") || !strings.Contains(err.Error(), "decorated validator 4") {
+		t.Fatalf("RunSeeds: %v", err)
 	}
 }

@@ -56,7 +56,10 @@ func Run(cfg Config) (Result, error) {
 	if err := cfg.validate(); err != nil {
 		return Result{}, err
 	}
-	w := newWorld(cfg)
+	w, err := newWorld(cfg)
+	if err != nil {
+		return Result{}, err
+	}
 	res := w.run()
 	if w.trace != nil {
 		if err := w.trace.flush(); err != nil {
@@ -186,14 +189,18 @@ func (s *Summary) Rounds() []int32 {
 // goroutines (each run is independent and single-threaded) and hands each
 // result to fold in seed order, with the number of runs folded so far, so
 // what fold sees does not depend on scheduling. It stops starting runs once
-// ctx is done, and then reports how many runs it folded.
+// ctx is done, and then reports how many runs it folded; a run that cannot
+// start (Config.Decorate failing it) stops it too, with that run's error.
 func RunSeeds(ctx context.Context, cfg Config, first, count uint64, workers int, fold func(r Result, done uint64)) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	type out struct {
-		i uint64
-		r Result
+		i   uint64
+		r   Result
+		err error
 	}
 	next := make(chan uint64)
 	results := make(chan out)
@@ -205,8 +212,8 @@ func RunSeeds(ctx context.Context, cfg Config, first, count uint64, workers int,
 			for i := range next {
 				c := cfg
 				c.Seed = first + i
-				r, _ := Run(c) // cfg was validated above; Run fails on nothing else
-				results <- out{i, r}
+				r, err := Run(c)
+				results <- out{i, r, err}
 			}
 		}()
 	}
@@ -226,13 +233,24 @@ func RunSeeds(ctx context.Context, cfg Config, first, count uint64, workers int,
 	}()
 	pending := map[uint64]Result{}
 	var folded uint64
+	var runErr error
 	for o := range results {
+		if o.err != nil {
+			if runErr == nil {
+				runErr = fmt.Errorf("seed %d: %w", first+o.i, o.err)
+				stop()
+			}
+			continue
+		}
 		pending[o.i] = o.r
 		for r, ok := pending[folded]; ok; r, ok = pending[folded] {
 			delete(pending, folded)
 			folded++
 			fold(r, folded)
 		}
+	}
+	if runErr != nil {
+		return runErr
 	}
 	if folded < count {
 		return fmt.Errorf("sim interrupted after %d of %d runs: %w", folded, count, context.Cause(ctx))

@@ -24,7 +24,7 @@ import (
 //
 //	step      n h r s      validator n entered step s (propose, prevote, precommit) of h/r
 //	vote      n h r t b    validator n signed a t (prevote, precommit) for block b ("" nil):
-//	                       each validly signed vote once, a Byzantine one's second vote too
+//	                       each validly signed vote once, a decorated one's second vote too
 //	proposal  n h r b      validator n proposed block b
 //	timeout   n h r s      validator n's timeout of step s fired
 //	lock      n h r b how  validator n locked (how: lock, relock) on b
@@ -51,9 +51,10 @@ type traceRecord struct {
 }
 
 type traceValidator struct {
-	Address   string    `json:"address"`
-	Power     int64     `json:"power"`
-	Behaviour Behaviour `json:"behaviour,omitempty"`
+	Address string `json:"address"`
+	Power   int64  `json:"power"`
+	// Behaviour is the validator's Decoration.Label ("" undecorated).
+	Behaviour string `json:"behaviour,omitempty"`
 }
 
 type traceHeader struct {
@@ -100,7 +101,7 @@ func (t *tracer) header(w *world) {
 	for i, n := range w.nodes {
 		t.index[n.addr] = i
 		_, v := vals.ByAddress(n.addr)
-		h.Validators = append(h.Validators, traceValidator{Address: strings.ToUpper(hex.EncodeToString(n.addr[:])), Power: v.VotingPower, Behaviour: n.behaviour})
+		h.Validators = append(h.Validators, traceValidator{Address: strings.ToUpper(hex.EncodeToString(n.addr[:])), Power: v.VotingPower, Behaviour: n.decoration.Label})
 	}
 	t.write(h)
 }

@@ -1,4 +1,4 @@
-package sim
+package sim_test
 
 import (
 	"bufio"
@@ -9,26 +9,42 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bftnode/bftnode/sim"
 )
+
+// traceLine is a line of a trace, as trace.go documents them: the header's
+// fields and the records' that the tests read.
+type traceLine struct {
+	K          string  `json:"k"`
+	N          int     `json:"n"`
+	H          int64   `json:"h"`
+	R          int32   `json:"r"`
+	T          string  `json:"t"`
+	B          *string `json:"b"`
+	Validators []struct {
+		Behaviour string `json:"behaviour"`
+	} `json:"validators"`
+}
 
 // TestTraceRecordsTheRunUnchanged traces a run beyond f (two of four
 // validators equivocate) and checks that the trace holds what the checker
 // saw, and that tracing changes nothing in the run.
 func TestTraceRecordsTheRunUnchanged(t *testing.T) {
-	cfg := byzantineConfig(DefaultConfig())
-	cfg.Byzantine, cfg.Behaviour, cfg.Heights, cfg.Seed = 2, "equivocate", 8, 1
-	cfg.Crashes = 1
-	plain, err := Run(cfg)
+	cfg := sim.DefaultConfig()
+	cfg.Heights, cfg.Seed, cfg.Crashes = 8, 1, 1
+	cfg = withByzantine(t, cfg, 2, "equivocate")
+	plain, err := sim.Run(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
 	cfg.Trace = &buf
-	traced, err := Run(cfg)
+	traced, err := sim.Run(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain.Config, traced.Config = Config{}, Config{}
+	plain.Config, traced.Config = sim.Config{}, sim.Config{}
 	if !reflect.DeepEqual(plain, traced) {
 		t.Fatalf("tracing changed the run:\nwithout %+v\nwith    %+v", plain, traced)
 	}
@@ -37,7 +53,7 @@ func TestTraceRecordsTheRunUnchanged(t *testing.T) {
 	decided := map[int64]map[string]bool{} // height → decided block hashes
 	decidedBy := map[[2]int64]bool{}       // {validator, height} with a decision
 	votes := map[string]map[string]bool{}  // validator/height/round/type → blocks
-	var header traceHeader
+	var header traceLine
 	sc := bufio.NewScanner(&buf)
 	sc.Buffer(nil, 1<<20)
 	for i := 0; sc.Scan(); i++ {
@@ -47,7 +63,7 @@ func TestTraceRecordsTheRunUnchanged(t *testing.T) {
 			}
 			continue
 		}
-		var r traceRecord
+		var r traceLine
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
@@ -67,7 +83,7 @@ func TestTraceRecordsTheRunUnchanged(t *testing.T) {
 			votes[k][*r.B] = true
 		}
 	}
-	if len(header.Validators) != 4 || header.Validators[2].Behaviour != "equivocate" || header.Validators[0].Behaviour != Correct {
+	if len(header.Validators) != 4 || header.Validators[2].Behaviour != "equivocate" || header.Validators[0].Behaviour != "" {
 		t.Fatalf("header validators %+v", header.Validators)
 	}
 	for _, k := range []string{"step", "vote", "proposal", "lock", "decide", "partition", "crash", "restart"} {
@@ -86,7 +102,7 @@ func TestTraceRecordsTheRunUnchanged(t *testing.T) {
 	}
 	forks := 0
 	for _, v := range traced.Violations {
-		if v.Kind != ViolationAgreement {
+		if v.Kind != sim.ViolationAgreement {
 			continue
 		}
 		forks++
@@ -122,9 +138,9 @@ func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full")
 
 // TestTraceWriteError reports a trace that cannot be written.
 func TestTraceWriteError(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := sim.DefaultConfig()
 	cfg.Heights, cfg.Trace = 2, failWriter{}
-	if _, err := Run(cfg); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if _, err := sim.Run(cfg); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("Run with a failing trace writer: %v", err)
 	}
 }

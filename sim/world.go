@@ -41,16 +41,13 @@ type world struct {
 	blocks   map[types.BlockID]*types.Block
 	timeErrs map[*types.Block]error
 
-	// misbehave decorates the Byzantine validators' engines (nil: none).
-	misbehave func(b string, key ed25519.PrivateKey, d *engine.Deps) error
-
 	// partition gives each node a side while a partition is active (nil otherwise).
 	partition []int
 	// trace writes the run's trace when Config.Trace is set (nil otherwise).
 	trace *tracer
 }
 
-func newWorld(cfg Config) *world {
+func newWorld(cfg Config) (*world, error) {
 	w := &world{
 		cfg:      cfg,
 		rng:      rand.New(rand.NewPCG(cfg.Seed, 0x62667473696d)),
@@ -74,16 +71,17 @@ func newWorld(cfg Config) *world {
 	w.vals = []*types.ValidatorSet{nil, vs}
 	w.genesis = engine.Genesis{ChainID: ChainID, InitialHeight: 1, Time: epoch, Validators: vs, AppState: []byte("{}"), ConsensusParams: genesisParams}
 
-	// The last cfg.Byzantine validators (in key order) are Byzantine.
-	for i, priv := range privs {
-		b := Correct
-		if i >= cfg.Validators-cfg.Byzantine {
-			b = cfg.Behaviour
-			if b == Mix {
-				b = cfg.MixOf[w.rng.IntN(len(cfg.MixOf))]
-			}
+	var decorations map[int]Decoration
+	if cfg.Decorate != nil {
+		decorations = cfg.Decorate(w.rng, cfg.Validators)
+	}
+	for i := range decorations {
+		if i < 0 || i >= cfg.Validators {
+			return nil, fmt.Errorf("decorated validator %d of a network of %d: Config.Decorate must return indexes 0 to %d", i, cfg.Validators, cfg.Validators-1)
 		}
-		w.nodes = append(w.nodes, newNode(w, i, priv, b))
+	}
+	for i, priv := range privs {
+		w.nodes = append(w.nodes, newNode(w, i, priv, decorations[i]))
 	}
 	// Clock offsets come from a source of their own, so that they leave the
 	// rest of a seed's run as it was before clocks were skewed.
@@ -104,10 +102,7 @@ func newWorld(cfg Config) *world {
 		w.trace = newTracer(cfg.Trace)
 		w.trace.header(w)
 	}
-	if cfg.Misbehave != nil {
-		w.misbehave = cfg.Misbehave()
-	}
-	return w
+	return w, nil
 }
 
 func (w *world) fail(kind string, h int64, format string, args ...any) {
@@ -220,12 +215,17 @@ func (w *world) tracePartition() {
 // scheduleCrashes crashes random correct validators at random moments
 // before until, each coming back after a random downtime.
 func (w *world) scheduleCrashes(until time.Duration) {
-	correct := w.cfg.Validators - w.cfg.Byzantine
-	if correct == 0 {
+	var correct []*node
+	for _, n := range w.nodes {
+		if n.isCorrect() {
+			correct = append(correct, n)
+		}
+	}
+	if len(correct) == 0 {
 		return
 	}
 	for range w.cfg.Crashes {
-		n := w.nodes[w.rng.IntN(correct)]
+		n := correct[w.rng.IntN(len(correct))]
 		at := w.randDur(0, until)
 		down := w.randDur(50*time.Millisecond, 2*time.Second)
 		// A crash comes at once, or halfway through the handling of an

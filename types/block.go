@@ -26,6 +26,13 @@ type BlockID struct {
 // IsNil reports whether id is the nil block ID (a vote for no block).
 func (id BlockID) IsNil() bool { return id == BlockID{} }
 
+// IsComplete reports whether id names a block: a header hash and a part
+// set of at least one part with its root. A vote's block ID is nil or
+// complete, as CometBFT requires.
+func (id BlockID) IsComplete() bool {
+	return id.Hash != Hash{} && id.PartSetHeader.Total > 0 && id.PartSetHeader.Hash != Hash{}
+}
+
 // String returns a short upper-case hex form for logs.
 func (id BlockID) String() string {
 	if id.IsNil() {

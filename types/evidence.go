@@ -214,7 +214,7 @@ func (e *LightClientAttackEvidence) Height() int64 { return e.CommonHeight }
 func (e *LightClientAttackEvidence) Time() time.Time { return e.Timestamp }
 
 func (e *LightClientAttackEvidence) String() string {
-	return fmt.Sprintf("LightClientAttackEvidence{conflicting block at height %d, common height %d, %d byzantine validators}",
+	return fmt.Sprintf("LightClientAttackEvidence{conflicting block at height %d, common height %d, %d ByzantineValidators}",
 		e.ConflictingBlock.Header.Height, e.CommonHeight, len(e.ByzantineValidators))
 }
 

@@ -90,6 +90,8 @@ func (v *Vote) ValidateBasic() error {
 		return fmt.Errorf("%w: round %d", ErrInvalidVote, v.Round)
 	case v.ValidatorIndex < 0:
 		return fmt.Errorf("%w: validator index %d", ErrInvalidVote, v.ValidatorIndex)
+	case !v.BlockID.IsNil() && !v.BlockID.IsComplete():
+		return fmt.Errorf("%w: block ID %v is neither nil nor complete (a header hash and a part set with parts and a root)", ErrInvalidVote, v.BlockID)
 	case len(v.Signature) != ed25519.SignatureSize:
 		return fmt.Errorf("%w: signature length %d", ErrInvalidVote, len(v.Signature))
 	case len(v.Extension) > MaxVoteExtensionSize:

@@ -1,7 +1,6 @@
 package byzantine
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 
@@ -11,7 +10,7 @@ import (
 
 // Decorate returns what makes an engine's validator misbehave in mode: it
 // replaces the Deps' Signer and Transport with their decorators (and, for
-// amnesia, sets WrapCore). key is the validator's raw private key (see
+// amnesia and lockattack, sets WrapCore). key is the validator's raw private key (see
 // ReadKey), chainID the chain's; the decorators log to logger (nil
 // discards). None leaves the Deps as they are.
 func Decorate(mode Mode, key []byte, chainID string, logger *slog.Logger) func(*engine.Deps) error {
@@ -30,20 +29,37 @@ func decorate(mode Mode, key []byte, chainID string, logger *slog.Logger, coalit
 			d.WrapCore = func(s *consensus.State) engine.Core { return amnesicCore{s} }
 		case Silent:
 			d.Transport = silentTransport{d.Transport}
-		case Equivocate, DoubleVote, FutureTime:
+		case Equivocate, DoubleVote, FutureTime, LockAttack, Garbage:
 			s, err := NewSigner(d.Signer, key)
 			if err != nil {
 				return err
 			}
 			d.Signer = s
-			d.Transport = &byzTransport{Transport: d.Transport, mode: mode, key: s, chain: chainID, log: logger,
-				conflicts: map[string][]engine.Msg{}, coalition: coalition}
+			d.Transport, d.WrapCore = signingTransport(mode, d.Transport, s, chainID, logger, coalition)
 		default:
 			return fmt.Errorf("%w: %q", ErrMode, mode)
 		}
 		logger.Warn("BYZANTINE TEST MODE: this validator misbehaves on purpose", "mode", mode)
 		return nil
 	}
+}
+
+// signingTransport is the Transport decorator of a mode that signs
+// messages of its own with the raw key, and the core decorator it needs
+// (nil: none).
+func signingTransport(mode Mode, tr engine.Transport, s *Signer, chainID string, logger *slog.Logger, coalition *Coalition) (engine.Transport, func(*consensus.State) engine.Core) {
+	switch mode {
+	case Garbage:
+		return &garbageTransport{Transport: tr, key: s, chain: chainID}, nil
+	case LockAttack:
+		if coalition == nil {
+			coalition = NewCoalition()
+		}
+		wrap := func(st *consensus.State) engine.Core { return lockAttackCore{State: st, plans: &coalition.plans} }
+		return &lockAttacker{Transport: tr, key: s, chain: chainID, log: logger, coalition: coalition}, wrap
+	}
+	return &byzTransport{Transport: tr, mode: mode, key: s, chain: chainID, log: logger,
+		conflicts: map[string][]engine.Msg{}, coalition: coalition}, nil
 }
 
 // amnesicCore forgets its lock and valid value before every step.
@@ -60,20 +76,9 @@ type silentTransport struct{ engine.Transport }
 func (silentTransport) Broadcast(engine.Msg) {}
 func (silentTransport) Relay(engine.Msg)     {}
 
-// Misbehaviour is what the simulator's Byzantine validators run
-// (sim.Config.Misbehave) on chain chainID: called once per simulated run,
-// it returns mode b's decorators for that run's validators, which collude
-// (a Coalition). It is here, in a test-only package, so that the bftnode
-// binary, which runs the simulator, links none of them.
-func Misbehaviour(chainID string) func() func(b string, key ed25519.PrivateKey, d *engine.Deps) error {
-	return func() func(b string, key ed25519.PrivateKey, d *engine.Deps) error {
-		coalition := NewCoalition()
-		return func(b string, key ed25519.PrivateKey, d *engine.Deps) error {
-			mode, err := ParseMode(b)
-			if err != nil {
-				return err
-			}
-			return decorate(mode, key, chainID, nil, coalition)(d)
-		}
-	}
+// Decorate is package Decorate for a member of c: the simulator's
+// Byzantine validators of one run collude (package simmodes). The
+// decorators log nothing.
+func (c *Coalition) Decorate(mode Mode, key []byte, chainID string) func(*engine.Deps) error {
+	return decorate(mode, key, chainID, nil, c)
 }

@@ -32,12 +32,21 @@ const (
 	FutureTime Mode = "futuretime"
 )
 
+// LockAttack: split the correct validators' locks on a value as
+// round-0 proposer, and then vote and propose for other values (see
+// lockattack.go).
+const LockAttack Mode = "lockattack"
+
+// Garbage: next to each own message, send malformed ones made from it
+// (see garbage.go).
+const Garbage Mode = "garbage"
+
 // FutureTimeSkew is how far ahead a FutureTime proposer dates its
 // blocks.
 const FutureTimeSkew = time.Hour
 
 // modes lists the modes ParseMode accepts (besides "").
-var modes = []Mode{Equivocate, DoubleVote, Amnesia, Silent, FutureTime}
+var modes = []Mode{Equivocate, DoubleVote, Amnesia, Silent, FutureTime, LockAttack, Garbage}
 
 // ErrMode means an unknown Byzantine mode name.
 var ErrMode = errors.New("byzantine: unknown mode")

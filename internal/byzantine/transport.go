@@ -54,6 +54,8 @@ type Coalition struct {
 	pairs map[hr]blockPair
 	// shownA holds, by equivocation, the peers shown its first block.
 	shownA map[hr]map[string]bool
+	// plans are the lock attackers' splits (lockattack.go).
+	plans plans
 }
 
 // NewCoalition returns an empty coalition.
@@ -226,7 +228,7 @@ func (t *byzTransport) altProposal(m engine.ProposalMsg, change func(*types.Bloc
 	if out, ok := t.cached(m.Proposal.Signature); ok {
 		return out[0].(engine.ProposalMsg), false, nil
 	}
-	if alt, err = t.resigned(m, change); err != nil {
+	if alt, err = resigned(t.key, t.chain, m, change, m.Proposal.POLRound); err != nil {
 		return engine.ProposalMsg{}, false, err
 	}
 	t.conflicts[string(m.Proposal.Signature)] = []engine.Msg{alt}
@@ -250,8 +252,9 @@ func equivocalBlock(b *types.Block) {
 }
 
 // resigned is m with its block changed by change, and the proposal
-// renamed for it and signed with the raw key.
-func (t *byzTransport) resigned(m engine.ProposalMsg, change func(*types.Block)) (engine.ProposalMsg, error) {
+// renamed for it, given POL round polRound and signed with the raw key of
+// key on chain.
+func resigned(key *Signer, chain string, m engine.ProposalMsg, change func(*types.Block), polRound int32) (engine.ProposalMsg, error) {
 	b := *m.Block
 	change(&b)
 	id, err := types.MakeBlockID(&b)
@@ -259,8 +262,8 @@ func (t *byzTransport) resigned(m engine.ProposalMsg, change func(*types.Block))
 		return engine.ProposalMsg{}, err
 	}
 	p := *m.Proposal
-	p.BlockID = id
-	p.Signature = t.key.sign(types.ProposalSignBytes(t.chain, &p))
+	p.BlockID, p.POLRound = id, polRound
+	p.Signature = key.sign(types.ProposalSignBytes(chain, &p))
 	return engine.ProposalMsg{Proposal: &p, Block: &b}, nil
 }
 

@@ -1,8 +1,9 @@
 // Package simcli is the command line of the simulator: `bftnode sim`,
 // whose validators are all correct, and the bftnode-sim development binary
-// (internal/byzantine/cmd/bftnode-sim), which passes in the Byzantine
-// behaviours of package internal/byzantine. The exit status is 0 when no
-// violation was found, 2 (ErrViolations) when one was, 1 on error.
+// (internal/byzantine/cmd/bftnode-sim), which extends it (Extension) with
+// flags that decorate validators with the Byzantine behaviours of package
+// internal/byzantine. The exit status is 0 when no violation was found, 2
+// (ErrViolations) when one was, 1 on error.
 package simcli
 
 import (
@@ -12,11 +13,10 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bftnode/bftnode/sim"
 )
@@ -25,39 +25,61 @@ import (
 // exit with status 2 on it.
 var ErrViolations = errors.New("the simulator found violations")
 
-// Misbehaviours are the Byzantine behaviours a binary offers: the
-// decorators (sim.Config.Misbehave), the names they know and those the mix
-// picks from.
-type Misbehaviours struct {
-	Misbehave sim.Misbehave
-	Names     []string
-	MixOf     []sim.Behaviour
+// Extension is what a binary adds to the sim command: flags of its own
+// and, from them, decorated validators (sim.Config.Decorate).
+type Extension struct {
+	// Use is the command's name.
+	Use string
+	// Help ends the command's long help; Example replaces its examples.
+	Help, Example string
+	// Flags adds the extension's flags.
+	Flags func(*pflag.FlagSet)
+	// Configure, called once the flags are parsed, sets cfg's
+	// decorations (Decorate, and Command for the replay commands) and
+	// returns how the summary describes them ("" for none).
+	Configure func(cfg *sim.Config) (string, error)
+}
+
+// correctOnly is `bftnode sim`: no decorated validator.
+var correctOnly = Extension{
+	Use: "sim",
+	Help: `The validators are all correct: the Byzantine behaviours are test code, in
+the bftnode-sim development binary (go build ./internal/byzantine/cmd/bftnode-sim).`,
+	Example: `  bftnode sim --validators 4 --heights 20 --seeds 100
+  bftnode sim --validators 7 --seeds 500 --crashes 2
+  bftnode sim --validators 4 --gst none --crashes 3 --seed 42 --json
+  bftnode sim --validators 4 --crashes 2 --seed 3 --trace run.jsonl && bftnode ui run.jsonl`,
+	Flags:     func(*pflag.FlagSet) {},
+	Configure: func(*sim.Config) (string, error) { return "", nil },
 }
 
 type cli struct {
 	stdout, stderr io.Writer
-	mis            *Misbehaviours // nil: no Byzantine validators
+	ext            *Extension
 }
 
 type simOpts struct {
-	validators, byzantine, crashes int
-	behaviour, gst                 string
-	heights                        int64
-	seeds, seed                    uint64
-	json, quiet                    bool
-	workers                        int
-	clockSkew                      time.Duration
-	trace                          string
+	validators, crashes int
+	gst                 string
+	heights             int64
+	seeds, seed         uint64
+	json, quiet         bool
+	workers             int
+	clockSkew           time.Duration
+	trace               string
 }
 
-// Command is the sim command, printing to stdout and stderr, with the
-// Byzantine behaviours of mis (nil: none, and no --byzantine flag).
-func Command(stdout, stderr io.Writer, mis *Misbehaviours) *cobra.Command {
-	c := &cli{stdout: stdout, stderr: stderr, mis: mis}
+// Command is the sim command, printing to stdout and stderr, extended by
+// ext (nil: `bftnode sim`, all validators correct).
+func Command(stdout, stderr io.Writer, ext *Extension) *cobra.Command {
+	if ext == nil {
+		ext = &correctOnly
+	}
+	c := &cli{stdout: stdout, stderr: stderr, ext: ext}
 	def := sim.DefaultConfig()
 	o := simOpts{}
 	cmd := &cobra.Command{
-		Use:   "sim",
+		Use:   ext.Use,
 		Short: "Run the deterministic consensus simulator over many seeds",
 		Long: `sim runs N real consensus engines (the engine every validator runs, with
 its WAL, its signer and its block store on simulated disks, and the kvstore
@@ -68,7 +90,7 @@ had not synced (a torn WAL tail, an unsynced state write), sometimes halfway
 through handling a message; after GST delays are at most 20ms. Each
 validator's clock is off by a fixed offset of at most --clock-skew; votes
 carry these clocks' readings and block times are their weighted medians
-(BFT time).` + c.byzantineHelp() + `
+(BFT time).
 
 Each run is checked for agreement, validity, no double-signing by correct
 validators, durability (a correct validator's own message leaves it only once
@@ -80,12 +102,14 @@ use seeds --seed … --seed+--seeds-1; a run is fully determined by its flags
 and seed, so every violation is printed with the command that replays it.
 
 --trace FILE writes every step of one run (one --seed) as JSON lines:
-each validator's steps, the votes and proposals signed (a Byzantine
+each validator's steps, the votes and proposals signed (a decorated
 validator's conflicting ones too), timeouts, locks, decisions, partitions,
 crashes and restarts. ` + "`bftnode ui FILE`" + ` plays it in the browser.
 
-The exit status is 0 when no violation was found, 2 when one was, 1 on error.`,
-		Example:       c.examples(),
+The exit status is 0 when no violation was found, 2 when one was, 1 on error.
+
+` + ext.Help,
+		Example:       ext.Example,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -95,10 +119,7 @@ The exit status is 0 when no violation was found, 2 when one was, 1 on error.`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.validators, "validators", def.Validators, "number of validators")
-	if mis != nil {
-		f.IntVar(&o.byzantine, "byzantine", 0, "how many of them are Byzantine")
-		f.StringVar(&o.behaviour, "behaviour", "none", "Byzantine behaviour: "+c.behaviourNames())
-	}
+	ext.Flags(f)
 	f.Int64Var(&o.heights, "heights", def.Heights, "heights every correct validator must decide")
 	f.Uint64Var(&o.seeds, "seeds", 1, "number of runs, with consecutive seeds")
 	f.Uint64Var(&o.seed, "seed", def.Seed, "seed of the first run")
@@ -112,62 +133,9 @@ The exit status is 0 when no violation was found, 2 when one was, 1 on error.`,
 	return cmd
 }
 
-func (c *cli) behaviourNames() string {
-	return strings.Join(append([]string{"none"}, append(c.mis.Names, string(sim.Mix))...), ", ")
-}
-
-func (c *cli) byzantineHelp() string {
-	if c.mis == nil {
-		return `
-
-The validators are all correct: the Byzantine behaviours are test code, in
-the bftnode-sim development binary (go build ./internal/byzantine/cmd/bftnode-sim).`
-	}
-	return `
-
---byzantine validators follow --behaviour (` + c.behaviourNames() + `):
-equivocate proposes two blocks and votes for both, doublevote signs a
-conflicting vote next to each of its own, silent sends nothing, amnesia
-forgets its lock, futuretime dates its proposals an hour after BFT time, mix
-picks one per validator by seed.`
-}
-
-func (c *cli) examples() string {
-	if c.mis == nil {
-		return `  bftnode sim --validators 4 --heights 20 --seeds 100
-  bftnode sim --validators 7 --seeds 500 --crashes 2
-  bftnode sim --validators 4 --gst none --crashes 3 --seed 42 --json
-  bftnode sim --validators 4 --crashes 2 --seed 3 --trace run.jsonl && bftnode ui run.jsonl`
-	}
-	return `  bftnode-sim --validators 7 --byzantine 2 --behaviour mix --seeds 500 --crashes 2
-  bftnode-sim --validators 4 --byzantine 2 --behaviour equivocate --seeds 20   # beyond f: expect violations
-  bftnode-sim --validators 4 --byzantine 1 --behaviour amnesia --gst none --seed 42 --json
-  bftnode-sim --validators 4 --byzantine 2 --behaviour equivocate --seed 1 --trace fork.jsonl && bftnode ui fork.jsonl`
-}
-
-// behaviour checks a behaviour name.
-func (c *cli) behaviour(name string) (sim.Behaviour, error) {
-	switch {
-	case name == "" || name == "none":
-		return sim.Correct, nil
-	case c.mis != nil && (name == string(sim.Mix) || slices.Contains(c.mis.Names, name)):
-		return sim.Behaviour(name), nil
-	}
-	return "", fmt.Errorf("unknown behaviour %q (want %s)", name, c.behaviourNames())
-}
-
 func (c *cli) run(cmd *cobra.Command, o simOpts) error {
 	cfg := sim.DefaultConfig()
-	b := sim.Correct
-	if c.mis != nil {
-		var err error
-		if b, err = c.behaviour(o.behaviour); err != nil {
-			return fmt.Errorf("--behaviour: %w", err)
-		}
-		cfg.Misbehave, cfg.MixOf = c.mis.Misbehave, c.mis.MixOf
-	}
-	cfg.Validators, cfg.Byzantine, cfg.Behaviour, cfg.Heights, cfg.Crashes = o.validators, o.byzantine, b, o.heights, o.crashes
-	cfg.ClockSkew = o.clockSkew
+	cfg.Validators, cfg.Heights, cfg.Crashes, cfg.ClockSkew = o.validators, o.heights, o.crashes, o.clockSkew
 	if o.gst == "none" {
 		cfg.GST = sim.NoGST
 	} else {
@@ -188,6 +156,10 @@ func (c *cli) run(cmd *cobra.Command, o simOpts) error {
 	}
 	if o.clockSkew < 0 {
 		return fmt.Errorf("--clock-skew %v: must not be negative", o.clockSkew)
+	}
+	decorated, err := c.ext.Configure(&cfg)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	lastProgress := start
@@ -215,7 +187,7 @@ func (c *cli) run(cmd *cobra.Command, o simOpts) error {
 		if err := enc.Encode(&s); err != nil {
 			return err
 		}
-	} else if err := printSummary(c.stdout, cfg, o, &s); err != nil {
+	} else if err := printSummary(c.stdout, cfg, o, decorated, &s); err != nil {
 		return err
 	}
 	if len(s.Violations) > 0 {
@@ -242,15 +214,15 @@ func traceRun(cfg sim.Config, o simOpts, s *sim.Summary) error {
 	return nil
 }
 
-func printSummary(w io.Writer, cfg sim.Config, o simOpts, s *sim.Summary) error {
+// printSummary prints s, decorated describing the decorated validators.
+func printSummary(w io.Writer, cfg sim.Config, o simOpts, decorated string, s *sim.Summary) error {
 	p := &errWriter{w: w}
 	gst := o.gst
-	byz := "no Byzantine validators"
-	if cfg.Byzantine > 0 {
-		byz = fmt.Sprintf("%d Byzantine (%s)", cfg.Byzantine, cfg.Behaviour)
+	if decorated == "" {
+		decorated = "all correct"
 	}
 	p.printf("runs:                %d (seeds %d..%d)\n", s.Runs, o.seed, o.seed+o.seeds-1)
-	p.printf("network:             %d validators, %s, GST %s, %d crashes per run\n", cfg.Validators, byz, gst, cfg.Crashes)
+	p.printf("network:             %d validators, %s, GST %s, %d crashes per run\n", cfg.Validators, decorated, gst, cfg.Crashes)
 	p.printf("heights decided:     %d of %d\n", s.HeightsDecided, int64(s.Runs)*cfg.Heights)
 	p.printf("rounds per height:  ")
 	for _, r := range s.Rounds() {

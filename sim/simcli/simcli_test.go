@@ -14,19 +14,19 @@ import (
 	"github.com/bftnode/bftnode/sim/simcli"
 )
 
-// testMisbehaviours are the bftnode-sim binary's behaviours.
-var testMisbehaviours = simmodes.Misbehaviours()
+// bftnodeSim is the bftnode-sim binary's extension of the command.
+var bftnodeSim = simmodes.Extension()
 
 type result struct {
 	err            error
 	stdout, stderr string
 }
 
-// runSim runs the command line args of the sim command with mis.
-func runSim(t *testing.T, mis *simcli.Misbehaviours, args ...string) result {
+// runSim runs the command line args of the sim command extended by ext.
+func runSim(t *testing.T, ext *simcli.Extension, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	cmd := simcli.Command(&out, &errb, mis)
+	cmd := simcli.Command(&out, &errb, ext)
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)
 	cmd.SetErr(&errb)
@@ -49,7 +49,7 @@ func TestSimCorrectRunPasses(t *testing.T) {
 	}
 }
 
-// TestBftnodeSimHasNoByzantineFlag: without simcli.Misbehaviours (bftnode sim)
+// TestBftnodeSimHasNoByzantineFlag: without an extension (bftnode sim)
 // there is no --byzantine flag, and the help says where the behaviours are.
 func TestBftnodeSimHasNoByzantineFlag(t *testing.T) {
 	r := runSim(t, nil, "--byzantine", "1", "--behaviour", "equivocate")
@@ -65,7 +65,7 @@ func TestBftnodeSimHasNoByzantineFlag(t *testing.T) {
 // algorithm tolerates, so the simulator must find agreement violations and
 // the command must fail with simcli.ErrViolations and a replay command.
 func TestSimBeyondFaultThresholdExitsNonZero(t *testing.T) {
-	r := runSim(t, testMisbehaviours, "--validators", "4", "--byzantine", "2", "--behaviour", "equivocate", "--seeds", "20", "--heights", "5", "--quiet")
+	r := runSim(t, bftnodeSim, "--validators", "4", "--byzantine", "2", "--behaviour", "equivocate", "--seeds", "20", "--heights", "5", "--quiet")
 	if !errors.Is(r.err, simcli.ErrViolations) {
 		t.Fatalf("err %v, want simcli.ErrViolations\n%s", r.err, r.stdout)
 	}
@@ -90,7 +90,7 @@ func TestSimBeyondFaultThresholdExitsNonZero(t *testing.T) {
 	if replay == "" {
 		t.Fatalf("no replay command:\n%s", r.stdout)
 	}
-	again := runSim(t, testMisbehaviours, append(strings.Fields(replay), "--json")...)
+	again := runSim(t, bftnodeSim, append(strings.Fields(replay), "--json")...)
 	if !errors.Is(again.err, simcli.ErrViolations) {
 		t.Fatalf("replay %q: %v", replay, again.err)
 	}
@@ -110,8 +110,11 @@ func TestSimBadFlags(t *testing.T) {
 		{"--seeds", "0"},
 		{"--validators", "0"},
 		{"--byzantine", "1"}, // no behaviour
+		{"--byzantine", "5", "--behaviour", "silent"},
+		{"--byzantine", "1", "--behaviour", "mix:equivocate,sneaky"},
+		{"--byzantine", "1", "--behaviour", "equivocate,silent"}, // a list without mix:
 	} {
-		r := runSim(t, testMisbehaviours, append([]string{"--heights", "1"}, args...)...)
+		r := runSim(t, bftnodeSim, append([]string{"--heights", "1"}, args...)...)
 		if r.err == nil || errors.Is(r.err, simcli.ErrViolations) {
 			t.Errorf("sim %v: err %v", args, r.err)
 		}
@@ -122,7 +125,7 @@ func TestSimOutputDoesNotDependOnWorkers(t *testing.T) {
 	args := []string{"--validators", "4", "--byzantine", "1", "--behaviour", "mix", "--seeds", "8", "--heights", "3", "--json", "--quiet"}
 	var prev *sim.Summary
 	for _, w := range []string{"1", "3"} {
-		r := runSim(t, testMisbehaviours, append(args, "--workers", w)...)
+		r := runSim(t, bftnodeSim, append(args, "--workers", w)...)
 		if r.err != nil {
 			t.Fatalf("workers %s: %v: %s%s", w, r.err, r.stdout, r.stderr)
 		}

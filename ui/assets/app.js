@@ -152,7 +152,7 @@ function render(S) {
     const p = S.pos[i];
     const cls = [v.byz ? "byz" : "", p.crashed ? "crashed" : "", i === S.self ? "self" : "", S.partition ? "side" + S.partition[i] : ""].join(" ");
     const l = S.locks.get(i), vb = S.valid.get(i);
-    rows.push(`<tr class="${cls}" data-n="${i}"><td>v${i}${i === S.self ? " (this node)" : ""}${v.byz ? " byzantine" : ""}</td><td class="mono">${esc(v.addr.slice(0, 12))}</td><td>${v.power}</td>` +
+    rows.push(`<tr class="${cls}" data-n="${i}"><td>v${i}${i === S.self ? " (this node)" : ""}${v.byz ? " " + esc(v.behaviour) : ""}</td><td class="mono">${esc(v.addr.slice(0, 12))}</td><td>${v.power}</td>` +
       `<td class="h">${p.h}</td><td>${p.r}</td><td>${esc(p.s)}${p.crashed ? " crashed" : ""}</td>` +
       `<td class="lock">${l ? `${l.how} ${l.h}/${l.r}` : ""}</td><td>${vb ? `${vb.h}/${vb.r}` : ""}</td></tr>`);
   });
@@ -357,7 +357,7 @@ function playTrace(text, title) {
     if (rec.k === "header") header = rec; else recs.push(rec);
   }
   if (!header) throw new Error("no header line: is this a file of `bftnode sim --trace`?");
-  const vals = header.validators.map((v) => ({ addr: v.address, power: v.power, byz: !!v.behaviour }));
+  const vals = header.validators.map((v) => ({ addr: v.address, power: v.power, byz: !!v.behaviour, behaviour: v.behaviour }));
   $("mode").textContent = "simulated run";
   $("status").textContent = header.replay || "";
   $("derived").textContent = "Each validator's height, round and step are its own, as the simulator stepped it.";

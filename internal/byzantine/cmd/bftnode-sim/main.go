@@ -1,6 +1,7 @@
 // Command bftnode-sim is `bftnode sim` with Byzantine validators: the
 // simulator's validators run the real engine, and --byzantine of them
-// misbehave through the decorators of package internal/byzantine. It is a
+// misbehave through the decorators of package internal/byzantine (package
+// simmodes puts them on the simulator's validators). It is a
 // development and test tool, never released, so that the bftnode binary
 // links no Byzantine behaviour.
 //
@@ -24,8 +25,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	cmd := simcli.Command(os.Stdout, os.Stderr, simmodes.Misbehaviours())
-	cmd.Use = "bftnode-sim"
+	cmd := simcli.Command(os.Stdout, os.Stderr, simmodes.Extension())
 	err := cmd.ExecuteContext(ctx)
 	stop()
 	switch {
