@@ -279,9 +279,11 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if err := n.transport.Start(ctx); err != nil {
+		closeOpened()
 		return err
 	}
 	if err := n.stateSync(ctx); err != nil {
+		closeOpened() // the node may be started again, on the same ports
 		return err
 	}
 	var wg sync.WaitGroup
