@@ -186,11 +186,11 @@ func TestLightClientAttackRefusals(t *testing.T) {
 			ev := equivocation(t, c, 0)
 			ev.ByzantineValidators = ev.ByzantineValidators[:2]
 			return ev
-		}, ErrInvalid, "invalid", "2 byzantine validators, the attack makes 3"},
+		}, ErrInvalid, "invalid", "2 accused (byzantine_validators), the attack makes 3"},
 		{"innocent accused", lunaticWith(func(ev *types.LightClientAttackEvidence, c *fakeChain) {
 			_, v := c.vals.ByAddress(addr(0))
 			ev.ByzantineValidators[1] = v
-		}), ErrInvalid, "invalid", "byzantine validator 1"},
+		}), ErrInvalid, "invalid", "accused validator 1"},
 		{"wrong total power", lunaticWith(func(ev *types.LightClientAttackEvidence, c *fakeChain) {
 			ev.TotalVotingPower = 99
 		}), ErrInvalid, "invalid", "total voting power 99"},

@@ -24,13 +24,13 @@ func (e *LightClientAttackEvidence) ConflictingHeaderIsInvalid(trusted *Header) 
 		c.LastResultsHash != trusted.LastResultsHash
 }
 
-// ByzantineValidatorsFor is the list of byzantine validators the evidence
+// AccusedValidators is the list of byzantine validators the evidence
 // must carry, ordered by voting power (then address): for a lunatic
 // attack, the validators of common (the set at the common height) that
 // signed the conflicting block; for an equivocation, the validators that
 // signed both the conflicting block and trusted (the chain's block at the
 // same height, whose set is the same); for amnesia, none.
-func (e *LightClientAttackEvidence) ByzantineValidatorsFor(common *ValidatorSet, trusted *SignedHeader) []*Validator {
+func (e *LightClientAttackEvidence) AccusedValidators(common *ValidatorSet, trusted *SignedHeader) []*Validator {
 	lb := e.ConflictingBlock
 	var out []*Validator
 	switch {
@@ -69,7 +69,7 @@ func NewLightClientAttackEvidence(conflicting, trusted, common *LightBlock) *Lig
 		at = common
 	}
 	e.CommonHeight, e.Timestamp, e.TotalVotingPower = at.Header.Height, at.Header.Time, at.ValidatorSet.TotalVotingPower()
-	e.ByzantineValidators = e.ByzantineValidatorsFor(common.ValidatorSet, &trusted.SignedHeader)
+	e.ByzantineValidators = e.AccusedValidators(common.ValidatorSet, &trusted.SignedHeader)
 	return e
 }
 
@@ -122,25 +122,25 @@ func (e *LightClientAttackEvidence) Verify(chainID string, common, trusted *Sign
 	} else if lb.Header.Hash() == trusted.Header.Hash() {
 		return fmt.Errorf("%w: the conflicting block at height %d is the chain's own", ErrInvalidEvidence, h)
 	}
-	return e.checkByzantine(commonVals, trusted)
+	return e.checkAccused(commonVals, trusted)
 }
 
-// checkByzantine compares the evidence's byzantine validators with the
-// list ByzantineValidatorsFor computes.
-func (e *LightClientAttackEvidence) checkByzantine(commonVals *ValidatorSet, trusted *SignedHeader) error {
-	want := e.ByzantineValidatorsFor(commonVals, trusted)
+// checkAccused compares the evidence's byzantine validators with the
+// list AccusedValidators computes.
+func (e *LightClientAttackEvidence) checkAccused(commonVals *ValidatorSet, trusted *SignedHeader) error {
+	want := e.AccusedValidators(commonVals, trusted)
 	if len(want) != len(e.ByzantineValidators) {
-		return fmt.Errorf("%w: %d byzantine validators, the attack makes %d", ErrInvalidEvidence, len(e.ByzantineValidators), len(want))
+		return fmt.Errorf("%w: %d accused (byzantine_validators), the attack makes %d", ErrInvalidEvidence, len(e.ByzantineValidators), len(want))
 	}
 	for i, w := range want {
 		got := e.ByzantineValidators[i]
 		switch {
 		case got.Address != w.Address:
-			return fmt.Errorf("%w: byzantine validator %d is %X, want %X", ErrInvalidEvidence, i, got.Address[:6], w.Address[:6])
+			return fmt.Errorf("%w: accused validator %d is %X, want %X", ErrInvalidEvidence, i, got.Address[:6], w.Address[:6])
 		case got.VotingPower != w.VotingPower:
-			return fmt.Errorf("%w: byzantine validator %X has power %d, want %d", ErrInvalidEvidence, got.Address[:6], got.VotingPower, w.VotingPower)
+			return fmt.Errorf("%w: accused validator %X has power %d, want %d", ErrInvalidEvidence, got.Address[:6], got.VotingPower, w.VotingPower)
 		case AddressOf(got.PubKey) != got.Address:
-			return fmt.Errorf("%w: byzantine validator %X: its public key is not its address's", ErrInvalidEvidence, got.Address[:6])
+			return fmt.Errorf("%w: accused validator %X: its public key is not its address's", ErrInvalidEvidence, got.Address[:6])
 		}
 	}
 	return nil

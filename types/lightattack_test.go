@@ -39,7 +39,7 @@ func TestLightClientAttackJudgedAsCometBFT(t *testing.T) {
 		if err := want.Verify(v.ChainID, common, trusted, vals); err != nil {
 			t.Errorf("%s: CometBFT's evidence refused: %v", j.Name, err)
 		}
-		byz := want.ByzantineValidatorsFor(vals, trusted)
+		byz := want.AccusedValidators(vals, trusted)
 		if !slices.EqualFunc(byz, want.ByzantineValidators, func(a, b *Validator) bool { return a.Address == b.Address && a.VotingPower == b.VotingPower }) {
 			t.Errorf("%s: byzantine validators %v, CometBFT's %v", j.Name, byz, want.ByzantineValidators)
 		}

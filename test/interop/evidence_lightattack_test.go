@@ -177,7 +177,7 @@ func TestCometBFTLightClientAttackAccepted(t *testing.T) {
 	for name, tc := range map[string]struct {
 		ev   *cmttypes.LightClientAttackEvidence
 		want string
-	}{"wrong total power": {&bad, "total voting power"}, "an accused validator left out": {&badByz, "byzantine validators"}} {
+	}{"wrong total power": {&bad, "total voting power"}, "an accused validator left out": {&badByz, "accused (byzantine_validators)"}} {
 		if _, err := c.BroadcastEvidence(ctx, tc.ev); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("broadcast_evidence with %s: %v, want an error about the %s", name, err, tc.want)
 		}
