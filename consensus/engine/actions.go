@@ -75,9 +75,14 @@ func (e *Engine) signVote(a consensus.SignVote) error {
 	if !ok {
 		return err
 	}
-	e.release(v.Signature, VoteMsg{Vote: &v}, consensus.VoteReceived{Vote: &v, Now: v.Timestamp})
-	e.trace.markVote(v.Type)
+	e.sendVote(&v)
 	return nil
+}
+
+// sendVote makes a durably signed own vote public.
+func (e *Engine) sendVote(v *types.Vote) {
+	e.release(v.Signature, VoteMsg{Vote: v}, consensus.VoteReceived{Vote: v, Now: v.Timestamp})
+	e.trace.markVote(v.Type)
 }
 
 // signLoggedVote signs and logs an own vote (see signLogged).
@@ -95,9 +100,12 @@ func (e *Engine) signLoggedVote(v *types.Vote) (bool, error) {
 // gives back its saved signature for the one it signed, and refuses the
 // others), then logged and, when found, replaces v, so the round still
 // gets this validator's vote and can reach its quorum. No second signature
-// is ever made. A precommit for a block is not looked for: the lock that
-// came with it was lost with the WAL, and sending it without the lock
-// could help another block be decided in a later round.
+// is ever made. A prevote not found may be for a block the engine does not
+// know yet (its proposal too was lost with the WAL): it is owed, and
+// looked for again when a proposal of its round arrives (payOwed). A
+// precommit for a block is not looked for: the lock that came with it was
+// lost with the WAL, and sending it without the lock could help another
+// block be decided in a later round.
 func (e *Engine) signedBefore(v *types.Vote) (bool, error) {
 	ids := []types.BlockID{{}}
 	if v.Type == types.PrevoteType {
@@ -110,18 +118,45 @@ func (e *Engine) signedBefore(v *types.Vote) (bool, error) {
 		if id == v.BlockID {
 			continue
 		}
-		c := *v
-		c.BlockID, c.Signature = id, nil
-		ok, err := e.signLoggedVote(&c)
-		if ok || err != nil {
-			if ok {
-				e.log.Warn("sending the vote the signer signed before a crash lost its WAL record", append(e.pos(), "type", v.Type, "block", id)...)
-				*v = c
-			}
+		if ok, err := e.signedFor(v, id); ok || err != nil {
 			return ok, err
 		}
 	}
+	if v.Type == types.PrevoteType {
+		owed := *v
+		e.owed = &owed
+	}
 	return false, nil
+}
+
+// signedFor asks the signer for v with block id instead: it gives back its
+// saved signature if it signed that vote before, and refuses otherwise.
+// Found, the vote is logged and replaces v.
+func (e *Engine) signedFor(v *types.Vote, id types.BlockID) (bool, error) {
+	c := *v
+	c.BlockID, c.Signature = id, nil
+	ok, err := e.signLoggedVote(&c)
+	if ok {
+		e.log.Warn("sending the vote the signer signed before a crash lost its WAL record", append(e.pos(), "type", v.Type, "block", id)...)
+		*v = c
+	}
+	return ok, err
+}
+
+// payOwed sends the owed prevote (see signedBefore) if the signer signed
+// it for the block of p, a proposal of its round just received.
+func (e *Engine) payOwed(p *types.Proposal) error {
+	if e.owed == nil || e.owed.Round != p.Round {
+		return nil
+	}
+	v := *e.owed
+	ok, err := e.signedFor(&v, p.BlockID)
+	if !ok {
+		return err
+	}
+	e.owed = nil
+	e.sendVote(&v)
+	return nil
 }
 
 // signProposal signs an own proposal and logs it (see signLogged), then
