@@ -57,13 +57,7 @@ func (s *flakySigner) SignVoteAlongside(chainID string, v *types.Vote, alongside
 func TestVoteARemoteSignerFailedToSignIsNotAskedForAnotherBlock(t *testing.T) {
 	c := newCluster(t, 4, 73)
 	flaky := &flakySigner{first: map[privval.HRS]types.BlockID{}}
-	c.signer = func(id string, s privval.Signer) privval.Signer {
-		if id != "n0" {
-			return s
-		}
-		flaky.Signer = s
-		return flaky
-	}
+	c.wrapSigner("n0", func(s privval.Signer) privval.Signer { flaky.Signer = s; return flaky })
 	c.startAll()
 	c.waitHeight(4, time.Minute)
 	flaky.mu.Lock()
@@ -73,5 +67,15 @@ func TestVoteARemoteSignerFailedToSignIsNotAskedForAnotherBlock(t *testing.T) {
 	}
 	for _, r := range flaky.reasked {
 		t.Error(r)
+	}
+}
+
+// wrapSigner makes node id sign through wrap of its signer.
+func (c *cluster) wrapSigner(id string, wrap func(privval.Signer) privval.Signer) {
+	c.signer = func(node string, s privval.Signer) privval.Signer {
+		if node != id {
+			return s
+		}
+		return wrap(s)
 	}
 }
