@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"math/rand/v2"
@@ -159,8 +158,7 @@ func (n *node) checkDurable(what string, sig []byte, hrs privval.HRS) {
 		return
 	}
 	n.gossip.checked[string(sig)] = true
-	head := n.disk.Synced(path.Join(walDir, wal.FileName))
-	if !bytes.Contains(head, sig) {
+	if !n.disk.SyncedContains(path.Join(walDir, wal.FileName), sig) {
 		n.w.fail(ViolationDurability, hrs.Height, "correct validator %d sent its %s of round %d before its WAL record was durable",
 			n.idx, what, hrs.Round)
 	}

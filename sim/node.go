@@ -59,6 +59,7 @@ type node struct {
 	eng         *engine.Engine
 	store       *blockstore.Store
 	pool        *evidence.Pool
+	app         *kvstore.App
 	wal         *wal.WAL
 	gossip      gossip
 }
@@ -121,6 +122,7 @@ func (n *node) boot() {
 	if err := n.open(); err != nil {
 		n.w.fail(ViolationEngine, n.last+1, "validator %d could not start: %v", n.idx, err)
 		n.up = false
+		n.release()
 		return
 	}
 	n.step(StepStart, -1, n.eng.Start)
@@ -143,14 +145,13 @@ func (n *node) open() error {
 	if err != nil {
 		return err
 	}
-	app, err := kvstore.OpenInMemory()
-	if err != nil {
+	if n.app, err = kvstore.OpenInMemory(); err != nil {
 		return err
 	}
 	deps := engine.Deps{
 		Transport: port{n},
 		Store:     store,
-		App:       app,
+		App:       n.app,
 		Mempool:   engine.NewMemMempool(),
 		Signer:    observedSigner{Signer: pv, n: n},
 		WAL:       n.wal,
@@ -244,9 +245,8 @@ func (n *node) crash() {
 		n.w.stats.LostWrites++
 	}
 	clone := n.db.CrashClone(vfs.CrashCloneCfg{})
-	_ = n.pool.Close() // what they still write goes to the lost disk
-	_ = n.store.Close()
-	n.db, n.store, n.pool = clone, nil, nil
+	n.release() // what the databases still write goes to the lost disk
+	n.db = clone
 	n.w.stats.Crashes++
 	if t := n.w.trace; t != nil {
 		t.crashed(n.w.sched.now, n.idx, true)
@@ -254,6 +254,24 @@ func (n *node) crash() {
 	if o := n.w.cfg.Observe; o != nil {
 		o(Step{At: n.w.sched.now, Node: n.idx, Kind: StepCrash, From: -1, Status: n.gossip.status, Height: n.last})
 	}
+}
+
+// release closes the node's databases (the block store, the evidence pool
+// and the application's), each a Pebble instance whose goroutines and
+// memory live until it is closed: a crash or the end of a run that left
+// them open would leak them, and a long `bftnode sim` would slow to a
+// crawl. The WAL is left as it is: closing it would sync it.
+func (n *node) release() {
+	if n.pool != nil {
+		_ = n.pool.Close()
+	}
+	if n.store != nil {
+		_ = n.store.Close()
+	}
+	if n.app != nil {
+		_ = n.app.Close()
+	}
+	n.store, n.pool, n.app = nil, nil, nil
 }
 
 func (n *node) restart() {

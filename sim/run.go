@@ -71,6 +71,7 @@ func Run(cfg Config) (Result, error) {
 
 // run simulates the world from its start to the end of the run, and checks it.
 func (w *world) run() Result {
+	defer w.release()
 	cfg := w.cfg
 	stormUntil := cfg.GST
 	horizon := cfg.terminationDeadline()
@@ -106,6 +107,13 @@ func (w *world) run() Result {
 			Detail: "correct validators had not all decided by " + horizon.String() + " (GST " + cfg.GST.String() + ")"})
 	}
 	return res
+}
+
+// release closes every node's databases, which the run no longer needs.
+func (w *world) release() {
+	for _, n := range w.nodes {
+		n.release()
+	}
 }
 
 func (w *world) minDecided() int64 {

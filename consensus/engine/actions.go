@@ -72,36 +72,46 @@ func (e *Engine) signVote(ctx context.Context, a consensus.SignVote) error {
 	if ok, err := e.extendVote(ctx, &v); !ok {
 		return err
 	}
-	ok, err := e.signLoggedVote(&v)
-	if err == nil && !ok {
+	ok, refused, err := e.signLoggedVote(&v)
+	if refused {
 		ok, err = e.signedBefore(&v)
 	}
 	if !ok {
 		return err
 	}
-	e.release(v.Signature, VoteMsg{Vote: &v}, consensus.VoteReceived{Vote: &v, Now: v.Timestamp})
-	e.trace.markVote(v.Type)
+	e.sendVote(&v)
 	return nil
 }
 
+// sendVote makes a durably signed own vote public.
+func (e *Engine) sendVote(v *types.Vote) {
+	e.release(v.Signature, VoteMsg{Vote: v}, consensus.VoteReceived{Vote: v, Now: v.Timestamp})
+	e.trace.markVote(v.Type)
+}
+
 // signLoggedVote signs and logs an own vote (see signLogged).
-func (e *Engine) signLoggedVote(v *types.Vote) (bool, error) {
+func (e *Engine) signLoggedVote(v *types.Vote) (ok, refused bool, err error) {
 	return e.signLogged("vote", kindVote, func(alongside func() error) error {
 		return e.d.Signer.SignVoteAlongside(e.chain, v, alongside)
 	}, func() ([]byte, error) { return encodeVote(v, v.Timestamp) })
 }
 
-// signedBefore handles a vote the signer refused: after a crash that lost
-// its WAL record, the signer may hold a vote of this round and type it
-// signed for another value, which was never sent, since a vote leaves only
-// once its WAL record is durable. For a prevote (nil, or a block of this
-// height) and for a nil precommit, that vote is looked for (the signer
-// gives back its saved signature for the one it signed, and refuses the
-// others), then logged and, when found, replaces v, so the round still
-// gets this validator's vote and can reach its quorum. No second signature
-// is ever made. A precommit for a block is not looked for: the lock that
-// came with it was lost with the WAL, and sending it without the lock
-// could help another block be decided in a later round.
+// signedBefore handles a vote the signer's double-sign guard refused:
+// after a crash that lost its WAL record, the signer may hold a vote of
+// this round and type it signed for another value, which was never sent,
+// since a vote leaves only once its WAL record is durable. For a prevote
+// (nil, or a block of this height) and for a nil precommit, that vote is
+// looked for (the guard gives back its saved signature for the one it
+// signed, and refuses the others), then logged and, when found, replaces
+// v, so the round still gets this validator's vote and can reach its
+// quorum. No second signature is ever made: only a guard that holds this
+// round and step is asked (a remote signer that merely failed is not asked
+// again). A prevote not found may be for a block the engine does not know
+// yet (its proposal too was lost with the WAL): it is owed, and looked for
+// again when a proposal of its round arrives (payOwed). A precommit for a
+// block is not looked for: the lock that came with it was lost with the
+// WAL, and sending it without the lock could help another block be
+// decided in a later round.
 func (e *Engine) signedBefore(v *types.Vote) (bool, error) {
 	ids := []types.BlockID{{}}
 	if v.Type == types.PrevoteType {
@@ -114,18 +124,45 @@ func (e *Engine) signedBefore(v *types.Vote) (bool, error) {
 		if id == v.BlockID {
 			continue
 		}
-		c := *v
-		c.BlockID, c.Signature = id, nil
-		ok, err := e.signLoggedVote(&c)
-		if ok || err != nil {
-			if ok {
-				e.log.Warn("sending the vote the signer signed before a crash lost its WAL record", append(e.pos(), "type", v.Type, "block", id)...)
-				*v = c
-			}
+		if ok, err := e.signedFor(v, id); ok || err != nil {
 			return ok, err
 		}
 	}
+	if v.Type == types.PrevoteType {
+		owed := *v
+		e.owed = &owed
+	}
 	return false, nil
+}
+
+// signedFor asks the signer for v with block id instead: it gives back its
+// saved signature if it signed that vote before, and refuses otherwise.
+// Found, the vote is logged and replaces v.
+func (e *Engine) signedFor(v *types.Vote, id types.BlockID) (bool, error) {
+	c := *v
+	c.BlockID, c.Signature = id, nil
+	ok, _, err := e.signLoggedVote(&c)
+	if ok {
+		e.log.Warn("sending the vote the signer signed before a crash lost its WAL record", append(e.pos(), "type", v.Type, "block", id)...)
+		*v = c
+	}
+	return ok, err
+}
+
+// payOwed sends the owed prevote (see signedBefore) if the signer signed
+// it for the block of p, a proposal of its round just received.
+func (e *Engine) payOwed(p *types.Proposal) error {
+	if e.owed == nil || e.owed.Round != p.Round {
+		return nil
+	}
+	v := *e.owed
+	ok, err := e.signedFor(&v, p.BlockID)
+	if !ok {
+		return err
+	}
+	e.owed = nil
+	e.sendVote(&v)
+	return nil
 }
 
 // signProposal signs an own proposal and logs it (see signLogged), then
@@ -138,7 +175,7 @@ func (e *Engine) signProposal(a consensus.SignProposal) error {
 		return nil
 	}
 	p.Timestamp = e.d.Clock.Now()
-	ok, err := e.signLogged("proposal", kindProposal, func(alongside func() error) error {
+	ok, _, err := e.signLogged("proposal", kindProposal, func(alongside func() error) error {
 		return e.d.Signer.SignProposalAlongside(e.chain, &p, alongside)
 	}, func() ([]byte, error) { return encodeProposal(&p, b, p.Timestamp) })
 	if !ok {
@@ -155,13 +192,15 @@ func (e *Engine) signProposal(a consensus.SignProposal) error {
 // with fsync. It reports true once both are durable, and only then may the
 // message be released. A crash between the two leaves at most a WAL record
 // the signer's state lacks, never sent: recovery re-signs it before sending
-// it (see confirmOwn). A refusal by the signer's double-sign guard, or a
-// remote signer that did not sign (privval.ErrRemoteSigner), is logged and
-// reported as false with a nil error; what names the message there.
-func (e *Engine) signLogged(what string, kind wal.Kind, sign func(alongside func() error) error, record func() ([]byte, error)) (bool, error) {
+// it (see confirmOwn). A refusal by the signer's double-sign guard (it
+// holds another message of that height, round and step: refused is true),
+// or a remote signer that did not sign (privval.ErrRemoteSigner), is
+// logged and reported as false with a nil error; what names the message
+// there.
+func (e *Engine) signLogged(what string, kind wal.Kind, sign func(alongside func() error) error, record func() ([]byte, error)) (ok, refused bool, err error) {
 	var walSync time.Duration
 	began := time.Now()
-	err := sign(func() error {
+	err = sign(func() error {
 		defer func(t time.Time) { walSync = time.Since(t) }(time.Now())
 		rec, err := record()
 		if err != nil {
@@ -171,18 +210,18 @@ func (e *Engine) signLogged(what string, kind wal.Kind, sign func(alongside func
 	})
 	if errors.Is(err, privval.ErrDoubleSign) {
 		e.log.Warn("signer refused a "+what, append(e.pos(), "err", err)...)
-		return false, nil
+		return false, true, nil
 	}
 	if errors.Is(err, privval.ErrRemoteSigner) {
 		e.log.Error("the remote signer did not sign a "+what+"; not sending it, consensus goes on without it", append(e.pos(), "err", err)...)
-		return false, nil
+		return false, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("%w: signing and logging: %w", ErrStore, err)
+		return false, false, fmt.Errorf("%w: signing and logging: %w", ErrStore, err)
 	}
 	e.trace.sign += time.Since(began)
 	e.trace.walSync += walSync
-	return true, nil
+	return true, false, nil
 }
 
 // release makes a durably signed own message public: seen (so its echo is

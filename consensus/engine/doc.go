@@ -85,9 +85,11 @@
 // precommit, the engine looks for the one the signer did sign (the signer
 // gives back its saved signature for it) and sends that instead: without
 // it the round could lack this validator's vote for good and, with the
-// others' votes split or missing, never reach a quorum. A precommit for a
-// block is not sent that way: the lock that came with it was lost with the
-// WAL (see signedBefore).
+// others' votes split or missing, never reach a quorum. A prevote for a
+// block the engine no longer knows (its proposal was lost with the WAL
+// too) is looked for again when a proposal of that round arrives. A
+// precommit for a block is not sent that way: the lock that came with it
+// was lost with the WAL (see signedBefore).
 //
 // # Vote extensions
 //

@@ -53,6 +53,7 @@ type Engine struct {
 	started    bool // the core runs the height after state's last block
 	blocks     map[types.BlockID]*types.Block
 	sent       []Msg               // own messages of this height, for rebroadcast
+	owed       *types.Vote         // an own prevote of this height the signer holds for an unknown block (see signedBefore)
 	seen       map[string]struct{} // signatures of messages already handled this height
 	future     []Inbound
 	feedback   []consensus.Event
@@ -307,6 +308,7 @@ func (e *Engine) startHeight(ctx context.Context) error {
 func (e *Engine) resetHeight() {
 	e.blocks = map[types.BlockID]*types.Block{}
 	e.sent = nil
+	e.owed = nil
 	e.seen = map[string]struct{}{}
 	e.waitValue = nil
 	e.feedback = nil

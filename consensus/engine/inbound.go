@@ -138,6 +138,9 @@ func (e *Engine) onProposal(ctx context.Context, in Inbound, m ProposalMsg) erro
 	}
 	e.blocks[p.BlockID] = b
 	mark(&e.trace.proposal)
+	if err := e.payOwed(p); err != nil {
+		return err
+	}
 	if err := e.step(ctx, consensus.ProposalReceived{Proposal: p, Now: now}); err != nil {
 		return err
 	}

@@ -63,13 +63,7 @@ func TestRemoteSignerThatDoesNotSignCostsOnlyItsMessages(t *testing.T) {
 		c.memStore = true
 		down := &unavailableSigner{}
 		down.down.Store(true)
-		c.signer = func(id string, s privval.Signer) privval.Signer {
-			if id != "n0" {
-				return s
-			}
-			down.Signer = s
-			return down
-		}
+		c.wrapSigner("n0", func(s privval.Signer) privval.Signer { down.Signer = s; return down })
 		c.startAll()
 		c.awaitHeight(6, time.Minute)
 		if down.failed.Load() == 0 || down.signed.Load() != 0 {

@@ -1,6 +1,7 @@
 package diskfs
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -131,6 +132,16 @@ func (m *Mem) Synced(name string) []byte {
 		return slices.Clone(n.synced)
 	}
 	return nil
+}
+
+// SyncedContains reports whether the durable content of the file name
+// (Synced) holds sub, without copying it. It searches from the end, so
+// what was synced last is found first: cheap on a long log.
+func (m *Mem) SyncedContains(name string, sub []byte) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.files[clean(name)]
+	return ok && bytes.LastIndex(n.synced, sub) >= 0
 }
 
 func (m *Mem) ReadDir(name string) ([]fs.DirEntry, error) {

@@ -91,3 +91,43 @@ func TestMemCrashOverwriteInPlace(t *testing.T) {
 		t.Fatalf("a synced overwrite was lost: %q", got)
 	}
 }
+
+// TestMemSyncedContains: only what a sync made durable is found, not what
+// was written since (appended or overwritten in place), nor anything in a
+// file that does not exist.
+func TestMemSyncedContains(t *testing.T) {
+	m := NewMem()
+	if m.SyncedContains("log", []byte("a")) {
+		t.Fatal("found content in a missing file")
+	}
+	f, err := m.OpenFile("log", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("first record|")); err != nil {
+		t.Fatal(err)
+	}
+	if m.SyncedContains("log", []byte("first")) {
+		t.Fatal("found a record that was written but never synced")
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("second record|")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("FIRST"), 0); err != nil {
+		t.Fatal(err)
+	}
+	for sub, want := range map[string]bool{"first record|": true, "FIRST": false, "second": false, "record|": true} {
+		if got := m.SyncedContains("./log", []byte(sub)); got != want {
+			t.Errorf("SyncedContains(%q) = %v after syncing %q and writing more, want %v", sub, got, "first record|", want)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if !m.SyncedContains("log", []byte("FIRST record|second record|")) {
+		t.Errorf("after the second sync the whole content is not found")
+	}
+}
