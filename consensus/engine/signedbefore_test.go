@@ -55,19 +55,21 @@ func (s *flakySigner) SignVoteAlongside(chainID string, v *types.Vote, alongside
 // the vote; when a remote signer merely failed, the vote is left unsent,
 // and no vote for another block is asked for in its place.
 func TestVoteARemoteSignerFailedToSignIsNotAskedForAnotherBlock(t *testing.T) {
-	c := newCluster(t, 4, 73)
-	flaky := &flakySigner{first: map[privval.HRS]types.BlockID{}}
-	c.wrapSigner("n0", func(s privval.Signer) privval.Signer { flaky.Signer = s; return flaky })
-	c.startAll()
-	c.waitHeight(4, time.Minute)
-	flaky.mu.Lock()
-	defer flaky.mu.Unlock()
-	if flaky.failed == 0 {
-		t.Fatal("no sign request failed: the test no longer tests a failing remote signer")
-	}
-	for _, r := range flaky.reasked {
-		t.Error(r)
-	}
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 4, 73)
+		flaky := &flakySigner{first: map[privval.HRS]types.BlockID{}}
+		c.wrapSigner("n0", func(s privval.Signer) privval.Signer { flaky.Signer = s; return flaky })
+		c.startAll()
+		c.awaitHeight(4, time.Minute)
+		flaky.mu.Lock()
+		defer flaky.mu.Unlock()
+		if flaky.failed == 0 {
+			t.Fatal("no sign request failed: the test no longer tests a failing remote signer")
+		}
+		for _, r := range flaky.reasked {
+			t.Error(r)
+		}
+	})
 }
 
 // wrapSigner makes node id sign through wrap of its signer.
