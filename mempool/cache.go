@@ -23,11 +23,16 @@ func newLRUCache(size int) *lruCache {
 	return c
 }
 
-// reset forgets every hash.
+// reset forgets every hash. It keeps the map and its room: the rejected
+// cache is reset after every block, and is nearly always empty by then.
 func (c *lruCache) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.nodes = make(map[[32]byte]*lruNode, c.size)
+	if c.nodes == nil {
+		c.nodes = make(map[[32]byte]*lruNode, c.size)
+	} else if len(c.nodes) > 0 {
+		clear(c.nodes)
+	}
 	c.root.next, c.root.prev = &c.root, &c.root
 }
 

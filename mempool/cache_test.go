@@ -39,4 +39,11 @@ func TestLRUCache(t *testing.T) {
 	if !c.push(h(1)) {
 		t.Fatal("push after reset: hash still remembered")
 	}
+	// The rejected cache is reset after every block, nearly always empty.
+	if n := testing.AllocsPerRun(10, c.reset); n != 0 {
+		t.Errorf("reset allocates %v times, want 0", n)
+	}
+	if !c.push(h(1)) || c.push(h(1)) {
+		t.Fatal("a cache reset twice does not remember a new hash")
+	}
 }
