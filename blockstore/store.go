@@ -37,6 +37,9 @@ type Options struct {
 	FS vfs.FS
 	// Logger receives the database engine's messages; nil discards them.
 	Logger *slog.Logger
+	// Cache is the block cache, maybe shared with other databases; nil
+	// gives the store one of its own.
+	Cache *pebble.Cache
 }
 
 // Store is the block and state store. It is safe for concurrent use; writes
@@ -56,7 +59,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: opts.FS, Logger: logger}))
+	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: opts.FS, Logger: logger, Cache: opts.Cache}))
 	if err != nil {
 		return nil, fmt.Errorf("blockstore: open %s: %w", dir, err)
 	}

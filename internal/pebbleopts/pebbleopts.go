@@ -1,5 +1,6 @@
 // Package pebbleopts holds the Pebble settings shared by the node's
-// databases (the block store, the tx index and the kvstore app), so that
+// databases (the block store, the tx index, the evidence pool and the
+// kvstore app), so that
 // they are tuned in one place:
 //
 //   - Every table carries a Bloom filter of 10 bits per key (about 1% false
@@ -24,6 +25,8 @@
 //   - Memtables are small (DefaultMemTableSize): each database keeps up to
 //     a few memtables' worth of WAL files (Pebble recycles them), and each
 //     memtable is memory held by the node.
+//   - The node's databases share one block cache (Config.Cache), sized in
+//     its config, rather than each holding a cache of its own.
 //
 // These settings change only how new tables are written: a database
 // written with other settings opens and reads as before.
@@ -60,6 +63,10 @@ type Config struct {
 	FS vfs.FS
 	// Logger receives Pebble's messages; nil discards them.
 	Logger *slog.Logger
+	// Cache is the block cache, which several databases may share; nil
+	// gives the database a cache of its own of Pebble's default size
+	// (8 MiB).
+	Cache *pebble.Cache
 	// MemTableSize is the size of a memtable; 0 means DefaultMemTableSize.
 	MemTableSize uint64
 	// DisableWAL turns Pebble's write-ahead log off: a write is durable only
@@ -73,6 +80,7 @@ type Config struct {
 func Options(c Config) *pebble.Options {
 	o := &pebble.Options{
 		FS:                    c.FS,
+		Cache:                 c.Cache,
 		Logger:                pebblelog.New(c.Logger),
 		MemTableSize:          c.MemTableSize,
 		DisableWAL:            c.DisableWAL,
