@@ -165,7 +165,8 @@ size = {{.Mempool.Size}}
 max_txs_bytes = {{.Mempool.MaxTxsBytes}}
 # The largest transaction accepted, in bytes.
 max_tx_bytes = {{.Mempool.MaxTxBytes}}
-# How many recently seen transactions are remembered to drop duplicates.
+# How many recently seen transactions are remembered (at least; up to twice
+# as many) to drop duplicates.
 cache_size = {{.Mempool.CacheSize}}
 
 [consensus]
