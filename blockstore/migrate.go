@@ -26,7 +26,7 @@ const migrateBatchBytes = 16 << 20
 // record readable at one of its keys and goes on at the next Open; the
 // format mark changes last.
 func (s *Store) migrateFormat2(dir string, logger *slog.Logger) error {
-	logger.Info("migrating the block store from format 2 to 3 (records keyed by height first); this runs once", "dir", dir)
+	logger.Info("migrating the block store from format 2 to 3 (records keyed by height first): it rewrites the store once, which takes a while for a long chain", "dir", dir)
 	moved := 0
 	for _, kind := range append([]byte{format2TxResults}, heightKinds...) {
 		n, err := s.migrateKind(kind)
@@ -34,6 +34,7 @@ func (s *Store) migrateFormat2(dir string, logger *slog.Logger) error {
 			return fmt.Errorf("blockstore: migrate %s from format 2 to 3: %w; the next start goes on with it", dir, err)
 		}
 		moved += n
+		logger.Info("block store migration: records moved", "kind", fmt.Sprintf("%#02x", kind), "records", n)
 	}
 	if err := s.setFormat(); err != nil {
 		return err
