@@ -34,7 +34,7 @@ func (s *Store) migrateFormat2(dir string, logger *slog.Logger) error {
 			return fmt.Errorf("blockstore: migrate %s from format 2 to 3: %w; the next start goes on with it", dir, err)
 		}
 		moved += n
-		logger.Info("block store migration: records moved", "kind", fmt.Sprintf("%#02x", kind), "records", n)
+		logger.Info("block store migration: kind done (legacy tx results, 0x05, are dropped)", "kind", fmt.Sprintf("%#02x", kind), "records", n)
 	}
 	if err := s.setFormat(); err != nil {
 		return err
