@@ -37,9 +37,10 @@
 // and the singletons (store state, format mark, state) sort after all of
 // them (see keys.go). What a block adds thus lies after everything older
 // but the hash indexes: Pebble's compactions rewrite the newest heights and
-// the hash indexes, not the tables of older blocks (the kind-first format 2
-// had every flush overlap all of them), and pruning deletes the heights
-// below the retain height with one DeleteRange.
+// the hash indexes, not the tables of older heights (in the kind-first
+// format 2 every flush overlapped all older metas, commits and FinalizeBlock
+// responses, though not the blocks, whose kind sorted first), and pruning
+// deletes the heights below the retain height with one DeleteRange.
 //
 // # Pruning
 //
