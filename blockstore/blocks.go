@@ -53,22 +53,22 @@ func (b *Batch) SaveBlock(block *types.Block, blockID types.BlockID, seenCommit 
 	if err != nil {
 		return fmt.Errorf("blockstore: marshal block at height %d: %w", height, err)
 	}
-	if err := b.setRaw(heightKey(prefixBlock, height), bz); err != nil {
+	if err := b.setRaw(heightKey(kindBlock, height), bz); err != nil {
 		return err
 	}
 	meta := &storepb.BlockMeta{BlockID: blockID.ToProto(), BlockSize: int64(len(bz)), Header: pb.Header, NumTxs: int64(len(block.Data.Txs))}
-	if err := b.set(heightKey(prefixBlockMeta, height), meta, "block meta"); err != nil {
+	if err := b.set(heightKey(kindBlockMeta, height), meta, "block meta"); err != nil {
 		return err
 	}
 	if err := b.setRaw(hashKey(prefixBlockHash, blockID.Hash), encodeHeight(height)); err != nil {
 		return err
 	}
 	if pb.LastCommit != nil {
-		if err := b.set(heightKey(prefixCommit, height-1), pb.LastCommit, "last commit"); err != nil {
+		if err := b.set(heightKey(kindCommit, height-1), pb.LastCommit, "last commit"); err != nil {
 			return err
 		}
 	}
-	if err := b.set(heightKey(prefixSeenCommit, height), seenCommit.ToProto(), "seen commit"); err != nil {
+	if err := b.set(heightKey(kindSeenCommit, height), seenCommit.ToProto(), "seen commit"); err != nil {
 		return err
 	}
 	for i, tx := range block.Data.Txs {
@@ -107,7 +107,7 @@ func (s *Store) SaveBlock(block *types.Block, blockID types.BlockID, seenCommit 
 
 // LoadBlock returns the block at height.
 func (s *Store) LoadBlock(height int64) (*types.Block, error) {
-	return load(s, heightKey(prefixBlock, height), fmt.Sprintf("block at height %d", height), types.BlockFromProto)
+	return load(s, heightKey(kindBlock, height), fmt.Sprintf("block at height %d", height), types.BlockFromProto)
 }
 
 // LoadBlockByHash returns the block whose header hash is hash.
@@ -131,20 +131,20 @@ func (s *Store) heightByHash(hash types.Hash) (int64, error) {
 // LoadBlockMeta returns the ID, header, size and tx count of the block at
 // height, without reading the block.
 func (s *Store) LoadBlockMeta(height int64) (*BlockMeta, error) {
-	return load(s, heightKey(prefixBlockMeta, height), fmt.Sprintf("block meta at height %d", height), blockMetaFromProto)
+	return load(s, heightKey(kindBlockMeta, height), fmt.Sprintf("block meta at height %d", height), blockMetaFromProto)
 }
 
 // LoadBlockCommit returns the canonical commit for height: the LastCommit
 // of the block at height+1, so there is none yet for the latest block (use
 // LoadSeenCommit).
 func (s *Store) LoadBlockCommit(height int64) (*types.Commit, error) {
-	return load(s, heightKey(prefixCommit, height), fmt.Sprintf("commit at height %d", height), types.CommitFromProto)
+	return load(s, heightKey(kindCommit, height), fmt.Sprintf("commit at height %d", height), types.CommitFromProto)
 }
 
 // LoadSeenCommit returns the commit this node saw for the block at height
 // when it decided it (it may hold other signatures than the canonical one).
 func (s *Store) LoadSeenCommit(height int64) (*types.Commit, error) {
-	return load(s, heightKey(prefixSeenCommit, height), fmt.Sprintf("seen commit at height %d", height), types.CommitFromProto)
+	return load(s, heightKey(kindSeenCommit, height), fmt.Sprintf("seen commit at height %d", height), types.CommitFromProto)
 }
 
 // SaveExtendedCommit adds to the batch the seen commit of ec's height with
@@ -154,13 +154,13 @@ func (b *Batch) SaveExtendedCommit(ec *types.ExtendedCommit) error {
 	if ec == nil || ec.Commit == nil || len(ec.Extensions) != len(ec.Commit.Signatures) {
 		return fmt.Errorf("%w: extended commit without one extension entry per signature", ErrInvalidArgument)
 	}
-	return b.set(heightKey(prefixExtendedCommit, ec.Commit.Height), ec.ToProto(), "extended commit")
+	return b.set(heightKey(kindExtendedCommit, ec.Commit.Height), ec.ToProto(), "extended commit")
 }
 
 // LoadExtendedCommit returns the seen commit of height with its vote
 // extensions, stored only for heights with vote extensions in force.
 func (s *Store) LoadExtendedCommit(height int64) (*types.ExtendedCommit, error) {
-	return load(s, heightKey(prefixExtendedCommit, height), fmt.Sprintf("extended commit at height %d", height), types.ExtendedCommitFromProto)
+	return load(s, heightKey(kindExtendedCommit, height), fmt.Sprintf("extended commit at height %d", height), types.ExtendedCommitFromProto)
 }
 
 // TxByHash returns where the committed tx with this hash (SHA-256 of its

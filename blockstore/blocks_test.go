@@ -218,9 +218,6 @@ func TestPruneBlocks(t *testing.T) {
 		s := be.open(t)
 		c := newChain(t, 2, 16)
 		blocks := saveBlocks(t, s, c, 10)
-		for _, b := range blocks {
-			saveLegacyTxResults(t, s, b.block.Header.Height)
-		}
 
 		pruned, err := s.PruneBlocks(4)
 		if err != nil || pruned != 3 {
@@ -235,7 +232,6 @@ func TestPruneBlocks(t *testing.T) {
 				"meta":          second(s.LoadBlockMeta(h)),
 				"commit":        second(s.LoadBlockCommit(h)),
 				"seen commit":   second(s.LoadSeenCommit(h)),
-				"tx results":    loadRaw(s, heightKey(prefixTxResults, h)),
 			} {
 				if !errors.Is(err, ErrNotFound) {
 					t.Errorf("%s at pruned height %d: %v, want ErrNotFound", what, h, err)
@@ -264,15 +260,6 @@ func TestPruneBlocks(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
-
-// saveLegacyTxResults writes tx results at height as versions before the
-// FinalizeBlock response held them did, for pruning and rollback to delete.
-func saveLegacyTxResults(t testing.TB, s *Store, height int64) {
-	t.Helper()
-	if err := s.db.Set(heightKey(prefixTxResults, height), []byte{0x0A, 0x01, 0x01}, pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // loadRaw reads key, for its error: nil or ErrNotFound.
 func loadRaw(s *Store, key []byte) error {
@@ -309,16 +296,16 @@ func TestCorruptValues(t *testing.T) {
 		load  func() error
 		wants string
 	}{
-		{"block", heightKey(prefixBlock, 2), garbage, func() error { return second(s.LoadBlock(2)) }, "block at height 2"},
-		{"block by hash", heightKey(prefixBlock, 2), garbage, func() error { return second(s.LoadBlockByHash(blocks[1].id.Hash)) }, "block at height 2"},
+		{"block", heightKey(kindBlock, 2), garbage, func() error { return second(s.LoadBlock(2)) }, "block at height 2"},
+		{"block by hash", heightKey(kindBlock, 2), garbage, func() error { return second(s.LoadBlockByHash(blocks[1].id.Hash)) }, "block at height 2"},
 		{"hash index", hashKey(prefixBlockHash, blocks[1].id.Hash), garbage, func() error { return second(s.LoadBlockByHash(blocks[1].id.Hash)) }, "height of block"},
-		{"meta", heightKey(prefixBlockMeta, 2), shortHash, func() error { return second(s.LoadBlockMeta(2)) }, "block meta at height 2"},
-		{"commit", heightKey(prefixCommit, 1), garbage, func() error { return second(s.LoadBlockCommit(1)) }, "commit at height 1"},
-		{"seen commit", heightKey(prefixSeenCommit, 3), garbage, func() error { return second(s.LoadSeenCommit(3)) }, "seen commit at height 3"},
+		{"meta", heightKey(kindBlockMeta, 2), shortHash, func() error { return second(s.LoadBlockMeta(2)) }, "block meta at height 2"},
+		{"commit", heightKey(kindCommit, 1), garbage, func() error { return second(s.LoadBlockCommit(1)) }, "commit at height 1"},
+		{"seen commit", heightKey(kindSeenCommit, 3), garbage, func() error { return second(s.LoadSeenCommit(3)) }, "seen commit at height 3"},
 		{"tx location", hashKey(prefixTx, txHash), garbage, func() error { _, _, err := s.TxByHash(txHash); return err }, "location of tx"},
 		{"state", stateKey(), garbage, func() error { return second(s.LoadState()) }, "state"},
-		{"validators", heightKey(prefixValidators, 1), shortHash, func() error { return second(s.LoadValidators(1)) }, "validators at height 1"},
-		{"pruning over a corrupt meta", heightKey(prefixBlockMeta, 1), garbage, func() error { return second(s.PruneBlocks(2)) }, "block meta"},
+		{"validators", heightKey(kindValidators, 1), shortHash, func() error { return second(s.LoadValidators(1)) }, "validators at height 1"},
+		{"pruning over a corrupt meta", heightKey(kindBlockMeta, 1), garbage, func() error { return second(s.PruneBlocks(2)) }, "block meta"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := s.db.Set(tc.key, tc.value, pebble.Sync); err != nil {

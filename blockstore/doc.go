@@ -22,23 +22,33 @@
 //
 // # Format version
 //
-// A new store is marked with [FormatVersion]; [Open] refuses a store with
-// another version or, with data, without the mark (written by a bftnode
-// before the chain format became CometBFT's), with an error wrapping
-// [ErrFormat] that says to reset the data directory.
+// A new store is marked with [FormatVersion] (3). [Open] migrates a
+// format-2 store (keyed by record kind first) to format 3 in place, once,
+// in batches that each move records and delete their old keys, so an
+// interrupted migration goes on at the next Open; it refuses a store of a
+// newer format, and one with data but no mark (written by a bftnode before
+// the chain format became CometBFT's) with an error that says to reset the
+// data directory; both errors wrap [ErrFormat].
 //
 // # Key layout
 //
-// Each key is one prefix byte then a big-endian height or a 32-byte hash
-// (see keys.go); heights sort numerically, so a prefix and a height range
-// delimit a contiguous key range, which pruning deletes with DeleteRange.
+// Every record of a height (block, meta, commits, validator set, consensus
+// parameters, FinalizeBlock response) is keyed prefix 0x00 ‖ big-endian
+// height ‖ kind byte, so one height's records are adjacent and heights
+// sort numerically; the hash indexes (a prefix byte then a 32-byte hash)
+// and the singletons (store state, format mark, state) sort after all of
+// them (see keys.go). What a block adds thus lies after everything older
+// but the hash indexes: Pebble's compactions rewrite the newest heights and
+// the hash indexes, not the tables of older heights (in the kind-first
+// format 2 every flush overlapped all older metas, commits and FinalizeBlock
+// responses, though not the blocks, whose kind sorted first), and pruning
+// deletes the heights below the retain height with one DeleteRange.
 //
 // # Pruning
 //
 // [Store.PruneBlocks] deletes blocks, metas, canonical and seen commits,
-// hash index entries, legacy tx results (written by earlier versions),
-// FinalizeBlock responses and consensus parameters below the retain height,
-// and validator sets below the height before it. It keeps the tx
+// hash index entries, FinalizeBlock responses and consensus parameters
+// below the retain height, and validator sets below the height before it. It keeps the tx
 // locations, so that the mempool never re-admits a transaction committed
 // long ago ([Store.HasTx]). The node decides the retain height (see
 // package node).
@@ -50,6 +60,6 @@
 // H's header (last block ID, app hash, last results hash), block H-1's time
 // and the validator sets stored by height. Block H is kept for the engine to
 // execute again, or, with hard, deleted with its hash index, tx index
-// entries, legacy tx results, FinalizeBlock response and seen commit; block H-1's
+// entries, FinalizeBlock response and seen commit; block H-1's
 // canonical and seen commits stay.
 package blockstore

@@ -216,7 +216,7 @@ func paramsFromStore(pb *storepb.ConsensusParams) ConsensusParams {
 // recorded parameters by height).
 func (s *Store) LoadConsensusParams(height int64) (ConsensusParams, error) {
 	var p ConsensusParams
-	err := s.get(heightKey(prefixConsensusParams, height), fmt.Sprintf("consensus params at height %d", height), func(v []byte) error {
+	err := s.get(heightKey(kindConsensusParams, height), fmt.Sprintf("consensus params at height %d", height), func(v []byte) error {
 		var pb storepb.ConsensusParams
 		if err := pb.Unmarshal(v); err != nil {
 			return err

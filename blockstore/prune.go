@@ -1,14 +1,10 @@
 package blockstore
 
-import (
-	"fmt"
-
-	"github.com/cockroachdb/pebble/v2"
-)
+import "fmt"
 
 // PruneBlocks deletes everything stored per height below retainHeight:
-// blocks, metas, canonical and seen commits, hash index entries, legacy tx
-// results, FinalizeBlock responses and consensus parameters, and the
+// blocks, metas, canonical and seen commits, hash index entries,
+// FinalizeBlock responses and consensus parameters, and the
 // validator sets below retainHeight-1 (the set of retainHeight-1 signed the
 // last commit of the lowest block kept, which checking or replaying that
 // block needs). retainHeight may not exceed the store's height. It returns
@@ -32,21 +28,19 @@ func (s *Store) PruneBlocks(retainHeight int64) (uint64, error) {
 	if err := b.deleteHashIndex(base, retainHeight); err != nil {
 		return 0, err
 	}
-	deleteBelow := func(prefix byte, h int64) error {
-		// From 0: commits start at base-1 (block base's LastCommit), state
-		// records at the initial height.
-		if err := b.b.DeleteRange(heightKey(prefix, 0), heightKey(prefix, h), nil); err != nil {
-			return fmt.Errorf("blockstore: prune: %w", err)
-		}
-		return nil
+	// From height 0: commits start at base-1 (block base's LastCommit),
+	// state records at the initial height. The validator set of
+	// retainHeight-1 stays, its other records go.
+	if err := b.b.DeleteRange(heightsFrom(0), heightsFrom(retainHeight-1), nil); err != nil {
+		return 0, fmt.Errorf("blockstore: prune: %w", err)
 	}
-	for _, prefix := range []byte{prefixBlock, prefixBlockMeta, prefixCommit, prefixSeenCommit, prefixExtendedCommit, prefixTxResults, prefixFinalizeResponse, prefixConsensusParams} {
-		if err := deleteBelow(prefix, retainHeight); err != nil {
-			return 0, err
+	for _, kind := range heightKinds {
+		if kind == kindValidators {
+			continue
 		}
-	}
-	if err := deleteBelow(prefixValidators, retainHeight-1); err != nil {
-		return 0, err
+		if err := b.b.Delete(heightKey(kind, retainHeight-1), nil); err != nil {
+			return 0, fmt.Errorf("blockstore: prune: %w", err)
+		}
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -60,27 +54,17 @@ func (s *Store) PruneBlocks(retainHeight int64) (uint64, error) {
 }
 
 // deleteHashIndex adds to the batch the deletion of the hash index entries
-// of the blocks in [from, to), whose hashes it reads from their metas.
+// of the blocks in [from, to), whose hashes it reads from their metas (one
+// lookup each: an iteration would read the blocks stored between them).
 func (b *Batch) deleteHashIndex(from, to int64) error {
-	iter, err := b.s.db.NewIter(&pebble.IterOptions{
-		LowerBound: heightKey(prefixBlockMeta, from),
-		UpperBound: heightKey(prefixBlockMeta, to),
-	})
-	if err != nil {
-		return fmt.Errorf("blockstore: prune: %w", err)
-	}
-	defer iter.Close()
-	for iter.First(); iter.Valid(); iter.Next() {
-		meta, err := decode(iter.Value(), blockMetaFromProto)
+	for h := from; h < to; h++ {
+		meta, err := b.s.LoadBlockMeta(h)
 		if err != nil {
-			return corrupt("block meta", iter.Key(), err)
+			return fmt.Errorf("blockstore: prune: %w", err)
 		}
 		if err := b.b.Delete(hashKey(prefixBlockHash, meta.BlockID.Hash), nil); err != nil {
 			return fmt.Errorf("blockstore: prune: %w", err)
 		}
-	}
-	if err := iter.Error(); err != nil {
-		return fmt.Errorf("blockstore: prune: read block metas: %w", err)
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ var ErrCannotRollback = errors.New("blockstore: cannot roll back")
 // validator sets of heights H-1, H and H+1 from the sets stored by height.
 // Block H stays, and the engine executes it again on the next start;
 // with hard, block H is deleted too (with its hash index, tx index
-// entries, legacy tx results, FinalizeBlock response and seen commit), and the
+// entries, FinalizeBlock response and seen commit), and the
 // node fetches it again. It returns the new state height, H-1.
 //
 // After a soft rollback (state at H-1, block H stored and not executed),
@@ -62,7 +62,7 @@ func (s *Store) Rollback(hard bool) (int64, error) {
 		}
 		// The state after H saved the set of height H+2; the state after
 		// H-1 knows no further than H+1.
-		if err := b.b.Delete(heightKey(prefixValidators, height+2), nil); err != nil {
+		if err := b.b.Delete(heightKey(kindValidators, height+2), nil); err != nil {
 			return 0, fmt.Errorf("blockstore: rollback: %w", err)
 		}
 	}
@@ -165,7 +165,7 @@ func (b *Batch) deleteLatestBlock(height int64) error {
 	_, err = s.LoadSeenCommit(height - 1)
 	switch {
 	case errors.Is(err, ErrNotFound) && block.LastCommit != nil:
-		if err := b.set(heightKey(prefixSeenCommit, height-1), block.LastCommit.ToProto(), "seen commit"); err != nil {
+		if err := b.set(heightKey(kindSeenCommit, height-1), block.LastCommit.ToProto(), "seen commit"); err != nil {
 			return err
 		}
 	case err != nil && !errors.Is(err, ErrNotFound):
@@ -187,12 +187,11 @@ func (b *Batch) deleteLatestBlock(height int64) error {
 	}
 	keys := [][]byte{
 		hashKey(prefixBlockHash, meta.BlockID.Hash),
-		heightKey(prefixBlock, height),
-		heightKey(prefixBlockMeta, height),
-		heightKey(prefixSeenCommit, height),
-		heightKey(prefixExtendedCommit, height),
-		heightKey(prefixTxResults, height),
-		heightKey(prefixFinalizeResponse, height),
+		heightKey(kindBlock, height),
+		heightKey(kindBlockMeta, height),
+		heightKey(kindSeenCommit, height),
+		heightKey(kindExtendedCommit, height),
+		heightKey(kindFinalizeResponse, height),
 	}
 	for _, k := range keys {
 		if err := b.b.Delete(k, nil); err != nil {

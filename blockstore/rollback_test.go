@@ -42,7 +42,6 @@ func stateChain(t *testing.T, s *Store, n int, updates map[int64]bool) ([]*State
 		batch := s.NewBatch()
 		for _, save := range []func() error{
 			func() error { return batch.SaveBlock(b, id, seen) },
-			func() error { return batch.setRaw(heightKey(prefixTxResults, h), []byte{1}) }, // as earlier versions did
 			func() error { return batch.SaveFinalizeBlockResponse(h, []byte{byte(h)}) },
 			func() error { return batch.SaveState(st) },
 			batch.Commit,
@@ -120,7 +119,7 @@ func checkBlockDeleted(t *testing.T, s *Store, sv saved) {
 	for what, err := range map[string]error{
 		"block": errOf(s.LoadBlock(h)), "by hash": errOf(s.LoadBlockByHash(sv.id.Hash)),
 		"meta": errOf(s.LoadBlockMeta(h)), "seen commit": errOf(s.LoadSeenCommit(h)),
-		"results": loadRaw(s, heightKey(prefixTxResults, h)), "response": errOf(s.LoadFinalizeBlockResponse(h)),
+		"response": errOf(s.LoadFinalizeBlockResponse(h)),
 	} {
 		if !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s of the deleted block: %v", what, err)

@@ -118,7 +118,7 @@ func (b *Batch) SaveState(st *State) error {
 	if err := b.set(stateKey(), pb, "state"); err != nil {
 		return err
 	}
-	if err := b.set(heightKey(prefixConsensusParams, st.LastBlockHeight+1), &pb.ConsensusParams, "consensus params"); err != nil {
+	if err := b.set(heightKey(kindConsensusParams, st.LastBlockHeight+1), &pb.ConsensusParams, "consensus params"); err != nil {
 		return err
 	}
 	for _, hv := range []struct {
@@ -132,7 +132,7 @@ func (b *Batch) SaveState(st *State) error {
 		if hv.height <= 0 || hv.vals == nil || hv.vals.Size() == 0 {
 			continue
 		}
-		if err := b.set(heightKey(prefixValidators, hv.height), hv.vals.ToProto(), "validators"); err != nil {
+		if err := b.set(heightKey(kindValidators, hv.height), hv.vals.ToProto(), "validators"); err != nil {
 			return err
 		}
 	}
@@ -142,7 +142,7 @@ func (b *Batch) SaveState(st *State) error {
 // SaveFinalizeBlockResponse adds the application's FinalizeBlock response
 // for height (opaque bytes) to the batch.
 func (b *Batch) SaveFinalizeBlockResponse(height int64, resp []byte) error {
-	return b.setRaw(heightKey(prefixFinalizeResponse, height), resp)
+	return b.setRaw(heightKey(kindFinalizeResponse, height), resp)
 }
 
 // SaveState saves st in its own synced batch (see Batch.SaveState).
@@ -200,14 +200,14 @@ func (s *Store) LoadState() (*State, error) {
 // LoadValidators returns the validator set of height, with the proposer
 // priorities it had at that height.
 func (s *Store) LoadValidators(height int64) (*types.ValidatorSet, error) {
-	return load(s, heightKey(prefixValidators, height), fmt.Sprintf("validators at height %d", height), types.ValidatorSetFromProto)
+	return load(s, heightKey(kindValidators, height), fmt.Sprintf("validators at height %d", height), types.ValidatorSetFromProto)
 }
 
 // LoadFinalizeBlockResponse returns the FinalizeBlock response saved for
 // height.
 func (s *Store) LoadFinalizeBlockResponse(height int64) ([]byte, error) {
 	var resp []byte
-	err := s.get(heightKey(prefixFinalizeResponse, height), fmt.Sprintf("FinalizeBlock response at height %d", height), func(v []byte) error {
+	err := s.get(heightKey(kindFinalizeResponse, height), fmt.Sprintf("FinalizeBlock response at height %d", height), func(v []byte) error {
 		resp = append([]byte(nil), v...)
 		return nil
 	})

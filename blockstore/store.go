@@ -25,8 +25,10 @@ var (
 
 // FormatVersion is the on-disk format this code reads and writes, kept
 // under its own key. 2: blocks, headers, commits and their hashes are
-// CometBFT v0.40.0's. Stores written before the key existed are format 1.
-const FormatVersion = 2
+// CometBFT v0.40.0's. 3: a height's records are keyed by height first (see
+// keys.go); Open migrates a format-2 store. Stores written before the key
+// existed are format 1.
+const FormatVersion = 3
 
 // Options configure Open.
 type Options struct {
@@ -35,6 +37,9 @@ type Options struct {
 	FS vfs.FS
 	// Logger receives the database engine's messages; nil discards them.
 	Logger *slog.Logger
+	// Cache is the block cache, maybe shared with other databases; nil
+	// gives the store one of its own.
+	Cache *pebble.Cache
 }
 
 // Store is the block and state store. It is safe for concurrent use; writes
@@ -54,12 +59,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: opts.FS, Logger: logger}))
+	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: opts.FS, Logger: logger, Cache: opts.Cache}))
 	if err != nil {
 		return nil, fmt.Errorf("blockstore: open %s: %w", dir, err)
 	}
 	s := &Store{db: db}
-	if err := s.checkFormat(dir); err != nil {
+	if err := s.checkFormat(dir, logger); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	var st storepb.BlockStoreState
@@ -72,14 +77,16 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// checkFormat refuses a store of another format, and marks a new, empty
-// one with FormatVersion.
-func (s *Store) checkFormat(dir string) error {
+// checkFormat migrates a format-2 store to FormatVersion, refuses a store
+// of another format, and marks a new, empty one with FormatVersion.
+func (s *Store) checkFormat(dir string, logger *slog.Logger) error {
 	var fv storepb.FormatVersion
 	err := s.get(formatKey(), "store format version", fv.Unmarshal)
 	switch {
 	case err == nil && fv.Version == FormatVersion:
 		return nil
+	case err == nil && fv.Version == 2:
+		return s.migrateFormat2(dir, logger)
 	case err == nil:
 		return formatError(dir, fv.Version)
 	case !errors.Is(err, ErrNotFound):
@@ -92,13 +99,22 @@ func (s *Store) checkFormat(dir string) error {
 	if !empty {
 		return formatError(dir, 1)
 	}
+	return s.setFormat()
+}
+
+// setFormat marks the store with FormatVersion.
+func (s *Store) setFormat() error {
 	return s.write(func(b *Batch) error {
 		return b.set(formatKey(), &storepb.FormatVersion{Version: FormatVersion}, "store format version")
 	})
 }
 
 func formatError(dir string, have uint32) error {
-	return fmt.Errorf("%w: %s is in store format %d, this bftnode reads format %d only (since format 2 blocks, headers and commits are CometBFT v0.40.0's); "+
+	if have > FormatVersion {
+		return fmt.Errorf("%w: %s is in store format %d, written by a newer bftnode; this one reads formats 2 and %d: run the newer bftnode",
+			ErrFormat, dir, have, FormatVersion)
+	}
+	return fmt.Errorf("%w: %s is in store format %d, this bftnode reads formats 2 and %d only (since format 2 blocks, headers and commits are CometBFT v0.40.0's); "+
 		"the old chain cannot be read: remove it with `bftnode unsafe-reset-all` (add --keep-sign-state=false when the whole network starts a new chain) and start again",
 		ErrFormat, dir, have, FormatVersion)
 }

@@ -118,6 +118,13 @@ priv_validator_laddr = {{q .PrivValidatorListenAddr}}
 node_key_file = {{q .NodeKey}}
 # The block store, consensus WAL and application database live here.
 db_dir = {{q .DBPath}}
+# Soft limit in MiB on the memory the Go runtime holds (heap, stacks): nearing
+# it the garbage collector runs more often, instead of letting the heap grow to
+# twice what is live. A node whose live heap needs more still runs (it then
+# spends more CPU collecting): raise it for large blocks or a large mempool.
+# 0 sets no limit; the GOMEMLIMIT environment variable, when set, wins.
+# The databases' block cache (storage.block_cache_mb) is outside it.
+memory_limit_mb = {{.MemoryLimitMB}}
 
 [rpc]
 # The JSON-RPC server (CometBFT-compatible): tcp://host:port, or "" to disable.
@@ -158,7 +165,8 @@ size = {{.Mempool.Size}}
 max_txs_bytes = {{.Mempool.MaxTxsBytes}}
 # The largest transaction accepted, in bytes.
 max_tx_bytes = {{.Mempool.MaxTxBytes}}
-# How many recently seen transactions are remembered to drop duplicates.
+# How many recently seen transactions are remembered (at least; up to twice
+# as many) to drop duplicates.
 cache_size = {{.Mempool.CacheSize}}
 
 [consensus]
@@ -201,6 +209,9 @@ retain_blocks = {{.Storage.RetainBlocks}}
 # CometBFT's setting; bftnode keeps the responses (events, /block_results,
 # crash recovery read them), so it must stay false.
 discard_abci_responses = {{.Storage.DiscardABCIResponses}}
+# MiB of block cache shared by the node's databases (block store, tx index,
+# evidence, built-in kvstore): recently read data blocks of the tables on disk.
+block_cache_mb = {{.Storage.BlockCacheMB}}
 
 [storage.pruning]
 # How often the background pruner deletes what the retain height releases.

@@ -109,6 +109,8 @@ func (c *Config) Validate() error {
 	positive("consensus.wal_max_file_size", cs.WALMaxFileSize, bad)
 
 	nonNegative("storage.retain_blocks", c.Storage.RetainBlocks, bad)
+	nonNegative("storage.block_cache_mb", c.Storage.BlockCacheMB, bad)
+	nonNegative("memory_limit_mb", c.MemoryLimitMB, bad)
 	if c.Storage.Pruning.Interval <= 0 {
 		bad("storage.pruning.interval", c.Storage.Pruning.Interval, "must be positive, e.g. \"10s\"")
 	}

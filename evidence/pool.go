@@ -37,6 +37,9 @@ type Options struct {
 	FS vfs.FS
 	// Logger receives the database engine's messages; nil discards them.
 	Logger *slog.Logger
+	// Cache is the block cache, maybe shared with other databases; nil
+	// gives the pool one of its own.
+	Cache *pebble.Cache
 }
 
 // Metrics are the pool's counters.
@@ -75,7 +78,7 @@ func Open(dir string, chain Chain, opts Options) (*Pool, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: opts.FS, Logger: logger}))
+	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: opts.FS, Logger: logger, Cache: opts.Cache}))
 	if err != nil {
 		return nil, fmt.Errorf("evidence: open %s: %w", dir, err)
 	}

@@ -2,89 +2,80 @@ package mempool
 
 import "sync"
 
-// lruCache remembers the most recently seen tx hashes. Once full, pushing a
-// new hash recycles the node of the least recently seen one, so a full cache
-// does not allocate.
-type lruCache struct {
-	mu    sync.Mutex
-	size  int
-	nodes map[[32]byte]*lruNode
-	root  lruNode // sentinel: root.next is the most recent, root.prev the least
+// hashCache remembers recently seen tx hashes: at least the size most
+// recently seen distinct ones, and at most twice as many. It keeps two
+// generations of up to size hashes each: a new hash joins the current one;
+// when that is full it becomes the previous one, and the one before is
+// forgotten. A hash seen again moves to the current generation. A hash
+// among the size most recent was seen after the previous generation
+// started (a whole generation of others came since anything older), so it
+// is in one of the two.
+//
+// Compared with a linked LRU list, seeing a hash costs one or two map
+// lookups, no allocation, and leaves no pointers for the garbage collector
+// to scan.
+type hashCache struct {
+	mu        sync.Mutex
+	size      int
+	cur, prev map[[32]byte]struct{}
 }
 
-type lruNode struct {
-	hash       [32]byte
-	prev, next *lruNode
+func newHashCache(size int) *hashCache {
+	return &hashCache{size: size, cur: make(map[[32]byte]struct{}, size), prev: make(map[[32]byte]struct{}, size)}
 }
 
-func newLRUCache(size int) *lruCache {
-	c := &lruCache{size: size, nodes: make(map[[32]byte]*lruNode)}
-	c.root.next, c.root.prev = &c.root, &c.root
-	return c
-}
-
-// reset forgets every hash. An empty cache is left as it is: the rejected-tx
-// cache is reset after every block and is nearly always empty, and making a
-// new map of the cache's full size each time cost an idle node 12% of its CPU.
-func (c *lruCache) reset() {
+// reset forgets every hash. It keeps the maps and their room: the rejected
+// cache is reset after every block, and is nearly always empty by then.
+func (c *hashCache) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.nodes) == 0 {
-		return
+	for _, m := range []map[[32]byte]struct{}{c.cur, c.prev} {
+		if len(m) > 0 {
+			clear(m)
+		}
 	}
-	c.nodes = make(map[[32]byte]*lruNode)
-	c.root.next, c.root.prev = &c.root, &c.root
 }
 
 // push records hash as the most recently seen and reports whether it was new.
-func (c *lruCache) push(hash [32]byte) bool {
+func (c *hashCache) push(hash [32]byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n, ok := c.nodes[hash]; ok {
-		c.unlink(n)
-		c.linkFront(n)
+	if _, ok := c.cur[hash]; ok {
 		return false
 	}
-	var n *lruNode
-	if len(c.nodes) >= c.size {
-		n = c.root.prev
-		c.unlink(n)
-		delete(c.nodes, n.hash)
-	} else {
-		n = new(lruNode)
+	_, old := c.prev[hash]
+	if old {
+		delete(c.prev, hash)
 	}
-	n.hash = hash
-	c.nodes[hash] = n
-	c.linkFront(n)
-	return true
+	if len(c.cur) >= c.size {
+		c.prev, c.cur = c.cur, c.prev
+		clear(c.cur)
+	}
+	c.cur[hash] = struct{}{}
+	return !old
 }
 
 // contains reports whether hash is remembered, without making it the most
 // recent.
-func (c *lruCache) contains(hash [32]byte) bool {
+func (c *hashCache) contains(hash [32]byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.nodes[hash]
-	return ok
+	_, inCur := c.cur[hash]
+	_, inPrev := c.prev[hash]
+	return inCur || inPrev
 }
 
 // remove forgets hash.
-func (c *lruCache) remove(hash [32]byte) {
+func (c *hashCache) remove(hash [32]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n, ok := c.nodes[hash]; ok {
-		c.unlink(n)
-		delete(c.nodes, hash)
-	}
+	delete(c.cur, hash)
+	delete(c.prev, hash)
 }
 
-func (c *lruCache) unlink(n *lruNode) {
-	n.prev.next, n.next.prev = n.next, n.prev
-	n.prev, n.next = nil, nil
-}
-
-func (c *lruCache) linkFront(n *lruNode) {
-	n.prev, n.next = &c.root, c.root.next
-	c.root.next.prev = n
-	c.root.next = n
+// len is how many hashes the cache holds.
+func (c *hashCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.cur) + len(c.prev)
 }

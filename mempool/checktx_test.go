@@ -181,8 +181,9 @@ func TestCheckTxCommitted(t *testing.T) {
 	_, err := env.mp.CheckTx(context.Background(), []byte("a"))
 	wantErr(t, err, ErrTxInCache)
 
-	// Push "a" out of the cache; the committed index still refuses it.
-	env.checkTx(t, "b", "c")
+	// Push "a" out of the cache (it remembers up to twice its size); the
+	// committed index still refuses it.
+	env.checkTx(t, "b", "c", "d", "e")
 	_, err = env.mp.CheckTx(context.Background(), []byte("a"))
 	wantErr(t, err, ErrTxCommitted)
 	// Even after a flush, which empties the cache.

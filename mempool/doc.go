@@ -5,7 +5,8 @@
 // when a peer sent it). It is admitted once it passes, in order:
 //
 //  1. the size limit ([ErrTxTooLarge]);
-//  2. the LRU cache of recently seen tx hashes, so each tx is checked by the
+//  2. the cache of recently seen tx hashes (at least the CacheSize most
+//     recent, at most twice as many), so each tx is checked by the
 //     application at most once while it is remembered, then the pool itself
 //     (the cache may be the smaller) ([ErrTxInCache]);
 //  3. the committed-tx index ([Committed]), consulted for every tx that is
@@ -16,7 +17,7 @@
 //  5. the application's CheckTx ([Checker]); a non-zero code rejects the tx
 //     ([ErrRejected]) and forgets its hash so that it may be resubmitted.
 //     A peer's tx refused this way is remembered until the next
-//     [Mempool.Update] (at most CacheSize hashes): sent again by any peer,
+//     [Mempool.Update] (at least CacheSize hashes): sent again by any peer,
 //     it is refused with ErrRejected before step 2, without asking the
 //     application. A local submission always gets the application's
 //     answer.

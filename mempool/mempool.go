@@ -51,7 +51,7 @@ type Config struct {
 	MaxTxs     int   // most txs held at once
 	MaxBytes   int64 // most bytes of txs held at once
 	MaxTxBytes int   // largest tx accepted
-	CacheSize  int   // how many recently seen tx hashes are remembered
+	CacheSize  int   // at least how many recently seen tx hashes are remembered (at most twice as many)
 }
 
 // DefaultConfig returns the limits a node uses unless configured otherwise.
@@ -107,10 +107,11 @@ type Mempool struct {
 	committed Committed
 	logger    *slog.Logger
 	metrics   *Metrics
-	cache     *lruCache
+	cache     *hashCache
 	// rejected: hashes of peers' txs the application refused since the
-	// last Update (at most CacheSize), refused again without asking it.
-	rejected *lruCache
+	// last Update (at least CacheSize remembered), refused again without
+	// asking it.
+	rejected *hashCache
 
 	// updateMtx is read-held by every CheckTx and write-held by the node
 	// around a block commit and Update (Lock/Unlock).
@@ -158,8 +159,8 @@ func New(cfg Config, checker Checker, committed Committed, logger *slog.Logger, 
 		committed:    committed,
 		logger:       logger.With("module", "mempool"),
 		metrics:      metrics,
-		cache:        newLRUCache(cfg.CacheSize),
-		rejected:     newLRUCache(cfg.CacheSize),
+		cache:        newHashCache(cfg.CacheSize),
+		rejected:     newHashCache(cfg.CacheSize),
 		byHash:       make(map[[32]byte]*entry),
 		closed:       closed,
 		txsAvailable: make(chan struct{}, 1),

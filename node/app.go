@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/bftnode/bftnode/app"
 	"github.com/bftnode/bftnode/app/abcisocket"
 	"github.com/bftnode/bftnode/app/kvstore"
@@ -20,11 +22,11 @@ type appConns struct {
 }
 
 // openApp connects to the application proxy names: "kvstore" runs the
-// example app in-process with its state under dbDir; "tcp://…" and
-// "unix://…" dial an ABCI socket server.
-func openApp(ctx context.Context, proxy, dbDir string) (*appConns, error) {
+// example app in-process with its state under dbDir, using cache as its
+// block cache; "tcp://…" and "unix://…" dial an ABCI socket server.
+func openApp(ctx context.Context, proxy, dbDir string, cache *pebble.Cache) (*appConns, error) {
 	if proxy == "kvstore" {
-		kv, err := kvstore.Open(dbDir)
+		kv, err := kvstore.OpenWithCache(dbDir, cache)
 		if err != nil {
 			return nil, fmt.Errorf("open the kvstore app in %s: %w", dbDir, err)
 		}

@@ -6,7 +6,9 @@
 // and the metrics listener. It owns their lifetimes: New opens them, Run
 // starts them and stops them all in reverse order when its context ends or
 // when one of them fails (a dead application stops the node rather than let
-// it go on without it).
+// it go on without it). Its Pebble databases (block store, tx index,
+// evidence, built-in kvstore) share one block cache of [storage]
+// block_cache_mb.
 //
 // The packages it wires know nothing of each other; the small adapters that
 // join them live here (app.go: the application connections and the

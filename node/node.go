@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bftnode/bftnode/blockstore"
@@ -100,16 +101,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err := os.MkdirAll(cfg.DataDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("create the data directory: %w", err)
 	}
-	if n.store, err = blockstore.Open(cfg.BlockstoreDir(), blockstore.Options{Logger: logger.With("module", "blockstore")}); err != nil {
+	// One block cache for all the node's databases; each holds a reference
+	// until it closes, this one goes when the node does.
+	cache := pebble.NewCache(cfg.Storage.BlockCacheMB << 20)
+	n.closers = append(n.closers, func() error { cache.Unref(); return nil })
+	if n.store, err = blockstore.Open(cfg.BlockstoreDir(), blockstore.Options{Logger: logger.With("module", "blockstore"), Cache: cache}); err != nil {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.store.Close)
-	if n.index, err = index.Open(cfg.TxIndexDir(), index.Options{Logger: logger.With("module", "txindex"), Blocks: n.store}); err != nil {
+	if n.index, err = index.Open(cfg.TxIndexDir(), index.Options{Logger: logger.With("module", "txindex"), Blocks: n.store, Cache: cache}); err != nil {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.index.Close)
 	evChain := evidenceChain{store: n.store, genesis: n.genesis}
-	if n.evidence, err = evidence.Open(filepath.Join(cfg.DataDir(), "evidence"), evChain, evidence.Options{Logger: logger.With("module", "evidence")}); err != nil {
+	if n.evidence, err = evidence.Open(filepath.Join(cfg.DataDir(), "evidence"), evChain, evidence.Options{Logger: logger.With("module", "evidence"), Cache: cache}); err != nil {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.evidence.Close)
@@ -129,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		return nil, err
 	}
 	n.closers = append(n.closers, n.wal.Close)
-	if n.app, err = openApp(ctx, cfg.ProxyApp, cfg.AppDBDir()); err != nil {
+	if n.app, err = openApp(ctx, cfg.ProxyApp, cfg.AppDBDir(), cache); err != nil {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.app.close)

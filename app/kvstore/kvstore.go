@@ -67,16 +67,22 @@ var _ app.Application = (*App)(nil)
 
 // Open opens (or creates) the store in directory dir.
 func Open(dir string) (*App, error) {
-	return open(dir, vfs.Default)
+	return OpenWithCache(dir, nil)
+}
+
+// OpenWithCache is Open with cache as the database's block cache, which
+// it may share with other databases (nil: one of its own).
+func OpenWithCache(dir string, cache *pebble.Cache) (*App, error) {
+	return open(dir, vfs.Default, cache)
 }
 
 // OpenInMemory opens an empty store kept in memory, for tests.
 func OpenInMemory() (*App, error) {
-	return open("", vfs.NewMem())
+	return open("", vfs.NewMem(), nil)
 }
 
-func open(dir string, fs vfs.FS) (*App, error) {
-	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: fs}))
+func open(dir string, fs vfs.FS, cache *pebble.Cache) (*App, error) {
+	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: fs, Cache: cache}))
 	if err != nil {
 		return nil, fmt.Errorf("kvstore: open %q: %w", dir, err)
 	}

@@ -57,6 +57,9 @@ type Options struct {
 	// FS is the file system to use; nil means the operating system's.
 	// Tests may use vfs.NewMem().
 	FS vfs.FS
+	// Cache is the block cache, maybe shared with other databases; nil
+	// gives the index one of its own.
+	Cache *pebble.Cache
 	// Blocks is the block store holding the indexed blocks and their
 	// FinalizeBlock responses. With it, a tx's record only points there,
 	// and txs are found by hash through the store's hash index; without it
@@ -83,7 +86,7 @@ func Open(dir string, opts Options) (*Index, error) {
 	// No Pebble WAL: the index can be rebuilt, and a crash loses at most
 	// the whole batches (blocks) since the last memtable flush, which
 	// LastIndexed then shows. Close flushes.
-	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: opts.FS, Logger: opts.Logger, DisableWAL: true}))
+	db, err := pebble.Open(dir, pebbleopts.Options(pebbleopts.Config{FS: opts.FS, Logger: opts.Logger, Cache: opts.Cache, DisableWAL: true}))
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s: %w", ErrIndex, dir, err)
 	}

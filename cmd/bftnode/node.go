@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +37,7 @@ config.toml key.`,
 			if err != nil {
 				return err
 			}
+			setMemoryLimit(cfg.MemoryLimitMB, os.Getenv, logger)
 			ctx := cmd.Context()
 			n, err := node.New(ctx, cfg, logger)
 			if err != nil {
@@ -44,4 +48,16 @@ config.toml key.`,
 	}
 	addConfigFlags(cmd.Flags())
 	return cmd
+}
+
+// setMemoryLimit sets the Go runtime's soft memory limit to mb MiB (none
+// for 0), unless the GOMEMLIMIT environment variable already set one.
+func setMemoryLimit(mb int64, getenv func(string) string, logger *slog.Logger) {
+	if v := getenv("GOMEMLIMIT"); v != "" {
+		logger.Info("memory_limit_mb not applied: GOMEMLIMIT is set", "GOMEMLIMIT", v)
+		return
+	}
+	if mb > 0 {
+		debug.SetMemoryLimit(mb << 20)
+	}
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"math"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,4 +88,32 @@ func startCLINode(t *testing.T, home string, h int) (nodeURL string, got int, st
 		}
 	}
 	return nodeURL, got, stop
+}
+
+// memory_limit_mb becomes the runtime's soft memory limit, 0 leaves none,
+// and GOMEMLIMIT, when set, wins over it.
+func TestSetMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	logger := slog.New(slog.DiscardHandler)
+	noEnv := func(string) string { return "" }
+
+	setMemoryLimit(48, noEnv, logger)
+	if got := debug.SetMemoryLimit(-1); got != 48<<20 {
+		t.Fatalf("limit %d after memory_limit_mb = 48, want %d", got, 48<<20)
+	}
+	setMemoryLimit(64, func(k string) string {
+		if k == "GOMEMLIMIT" {
+			return "1GiB"
+		}
+		return ""
+	}, logger)
+	if got := debug.SetMemoryLimit(-1); got != 48<<20 {
+		t.Fatalf("limit %d: memory_limit_mb overrode GOMEMLIMIT", got)
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	setMemoryLimit(0, noEnv, logger)
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Fatalf("limit %d after memory_limit_mb = 0, want none", got)
+	}
 }

@@ -245,8 +245,9 @@ func (m *State) XXX_DiscardUnknown() {
 
 var xxx_messageInfo_State proto.InternalMessageInfo
 
-// FormatVersion is the store's on-disk format. A store without it, or with
-// another version, was written by an incompatible bftnode.
+// FormatVersion is the store's on-disk format (blockstore.FormatVersion,
+// which says which versions a bftnode reads or migrates). A store without
+// it was written before the chain format became CometBFT's.
 type FormatVersion struct {
 	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 }
