@@ -41,6 +41,13 @@ type Application interface {
 	LoadSnapshotChunk(ctx context.Context, req *abci.RequestLoadSnapshotChunk) (*abci.ResponseLoadSnapshotChunk, error)
 	// ApplySnapshotChunk restores one chunk of an accepted snapshot.
 	ApplySnapshotChunk(ctx context.Context, req *abci.RequestApplySnapshotChunk) (*abci.ResponseApplySnapshotChunk, error)
+	// InsertTx adds a peer's transaction to the application's own mempool
+	// (called only with [mempool] type = "app"); a code of 32000 or more
+	// means "try again later".
+	InsertTx(ctx context.Context, req *abci.RequestInsertTx) (*abci.ResponseInsertTx, error)
+	// ReapTxs returns transactions from the application's own mempool for
+	// the node to gossip (called only with [mempool] type = "app").
+	ReapTxs(ctx context.Context, req *abci.RequestReapTxs) (*abci.ResponseReapTxs, error)
 }
 
 // BaseApplication implements every Application method with a harmless
@@ -130,4 +137,14 @@ func (BaseApplication) LoadSnapshotChunk(context.Context, *abci.RequestLoadSnaps
 // ApplySnapshotChunk aborts state sync.
 func (BaseApplication) ApplySnapshotChunk(context.Context, *abci.RequestApplySnapshotChunk) (*abci.ResponseApplySnapshotChunk, error) {
 	return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ABORT}, nil
+}
+
+// InsertTx accepts the transaction (and keeps nothing).
+func (BaseApplication) InsertTx(context.Context, *abci.RequestInsertTx) (*abci.ResponseInsertTx, error) {
+	return &abci.ResponseInsertTx{}, nil
+}
+
+// ReapTxs returns no transactions.
+func (BaseApplication) ReapTxs(context.Context, *abci.RequestReapTxs) (*abci.ResponseReapTxs, error) {
+	return &abci.ResponseReapTxs{}, nil
 }

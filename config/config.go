@@ -87,11 +87,26 @@ type P2PConfig struct {
 
 // MempoolConfig is the [mempool] section.
 type MempoolConfig struct {
-	Size        int   `toml:"size"`
-	MaxTxsBytes int64 `toml:"max_txs_bytes"`
-	MaxTxBytes  int   `toml:"max_tx_bytes"`
-	CacheSize   int   `toml:"cache_size"`
+	// Type is MempoolTypeFlood (the node's own mempool) or MempoolTypeApp
+	// (the application keeps the mempool; the node only relays).
+	Type        string `toml:"type"`
+	Size        int    `toml:"size"`
+	MaxTxsBytes int64  `toml:"max_txs_bytes"`
+	MaxTxBytes  int    `toml:"max_tx_bytes"`
+	CacheSize   int    `toml:"cache_size"`
+	// The rest apply to type "app" only, as in CometBFT v0.40.0.
+	SeenCacheSize     int           `toml:"seen_cache_size"`
+	ReapMaxBytes      uint64        `toml:"reap_max_bytes"`
+	ReapMaxGas        uint64        `toml:"reap_max_gas"`
+	ReapInterval      time.Duration `toml:"reap_interval"`
+	CheckTxRetryDelay time.Duration `toml:"check_tx_retry_delay"`
 }
+
+// The values of [mempool] type.
+const (
+	MempoolTypeFlood = "flood"
+	MempoolTypeApp   = "app"
+)
 
 // ConsensusConfig is the [consensus] section: the timeouts of the algorithm
 // and when to make blocks.
@@ -209,6 +224,11 @@ func Default(home string) Config {
 			MaxTxsBytes: 1 << 30,
 			MaxTxBytes:  1 << 20,
 			CacheSize:   10000,
+			Type:        MempoolTypeFlood,
+			// CometBFT v0.40.0's defaults.
+			SeenCacheSize:     100_000,
+			ReapInterval:      500 * time.Millisecond,
+			CheckTxRetryDelay: 5 * time.Second,
 		},
 		Consensus: ConsensusConfig{
 			TimeoutPropose:            3 * time.Second,

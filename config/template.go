@@ -159,6 +159,13 @@ bootstrap_peers = {{q .P2P.BootstrapPeers}}
 max_num_peers = {{.P2P.MaxNumPeers}}
 
 [mempool]
+# "flood": the node keeps the mempool, checks txs with CheckTx and gossips
+# them. "app": the application keeps it (CometBFT v0.40.0's app-side
+# mempool): RPC txs go to its CheckTx, peers' txs to its InsertTx, the node
+# gossips what ReapTxs returns every reap_interval, and the proposer passes
+# no txs to PrepareProposal. The settings below up to cache_size are for
+# "flood" only; those after it for "app" only.
+type = {{q .Mempool.Type}}
 # The most transactions held.
 size = {{.Mempool.Size}}
 # The most bytes of transactions held.
@@ -168,6 +175,17 @@ max_tx_bytes = {{.Mempool.MaxTxBytes}}
 # How many recently seen transactions are remembered (at least; up to twice
 # as many) to drop duplicates.
 cache_size = {{.Mempool.CacheSize}}
+# How many recently seen tx hashes are remembered so a tx is not handed to
+# the application twice.
+seen_cache_size = {{.Mempool.SeenCacheSize}}
+# Limits passed to ReapTxs (0: none).
+reap_max_bytes = {{.Mempool.ReapMaxBytes}}
+reap_max_gas = {{.Mempool.ReapMaxGas}}
+# How often the node asks the application for txs to gossip.
+reap_interval = {{dur .Mempool.ReapInterval}}
+# How long an RPC tx the application refused stays refused as already seen
+# (a tenth of it for a retryable code, 32000 or more).
+check_tx_retry_delay = {{dur .Mempool.CheckTxRetryDelay}}
 
 [consensus]
 # How long to wait for a proposal in round 0; each later round adds the delta.

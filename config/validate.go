@@ -80,6 +80,22 @@ func (c *Config) Validate() error {
 	}
 	positive("p2p.max_num_peers", int64(c.P2P.MaxNumPeers), bad)
 
+	switch c.Mempool.Type {
+	case MempoolTypeFlood, MempoolTypeApp, "": // "" is flood, as in CometBFT
+	case "nop":
+		bad("mempool.type", c.Mempool.Type, "is not supported by bftnode (use %q, or %q to let the application keep the mempool)", MempoolTypeFlood, MempoolTypeApp)
+	default:
+		bad("mempool.type", c.Mempool.Type, "unknown mempool type (use %q or %q)", MempoolTypeFlood, MempoolTypeApp)
+	}
+	if c.Mempool.Type == MempoolTypeApp {
+		nonNegative("mempool.seen_cache_size", int64(c.Mempool.SeenCacheSize), bad)
+		if c.Mempool.ReapInterval <= 0 {
+			bad("mempool.reap_interval", c.Mempool.ReapInterval, "must be positive when mempool type is \"app\", e.g. \"500ms\"")
+		}
+		if c.Mempool.CheckTxRetryDelay <= 0 {
+			bad("mempool.check_tx_retry_delay", c.Mempool.CheckTxRetryDelay, "must be positive when mempool type is \"app\", e.g. \"5s\"")
+		}
+	}
 	positive("mempool.size", int64(c.Mempool.Size), bad)
 	positive("mempool.max_txs_bytes", c.Mempool.MaxTxsBytes, bad)
 	positive("mempool.max_tx_bytes", int64(c.Mempool.MaxTxBytes), bad)

@@ -78,3 +78,23 @@ func (a engineApp) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.R
 	}
 	return resp, err
 }
+
+// appSideMempool is the application's InsertTx and ReapTxs, as the
+// app-side mempool calls them.
+type appSideMempool struct{ app app.Application }
+
+func (a appSideMempool) InsertTx(ctx context.Context, tx []byte) (uint32, error) {
+	resp, err := a.app.InsertTx(ctx, &abci.RequestInsertTx{Tx: tx})
+	if err != nil {
+		return 0, fmt.Errorf("InsertTx: %w", err)
+	}
+	return resp.Code, nil
+}
+
+func (a appSideMempool) ReapTxs(ctx context.Context, maxBytes, maxGas uint64) ([][]byte, error) {
+	resp, err := a.app.ReapTxs(ctx, &abci.RequestReapTxs{MaxBytes: maxBytes, MaxGas: maxGas})
+	if err != nil {
+		return nil, fmt.Errorf("ReapTxs: %w", err)
+	}
+	return resp.Txs, nil
+}

@@ -242,6 +242,9 @@ func (b *backend) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx
 // mempool's own refusals (full, too large, already seen or committed) are
 // errors that say which.
 func (b *backend) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+	if b.n.appPool != nil {
+		return checkTxResponse(b.n.appPool.CheckTx(ctx, tx))
+	}
 	return checkTxResponse(b.n.mempool.CheckTx(ctx, tx))
 }
 
@@ -266,6 +269,9 @@ func (b *backend) BroadcastEvidence(_ context.Context, ev types.Evidence) error 
 }
 
 func (b *backend) ReserveMempool(size int) (rpc.MempoolReservation, error) {
+	if b.n.appPool != nil {
+		return appReservation{b}, nil // nothing to hold: the application keeps the txs
+	}
 	r, err := b.n.mempool.Reserve(size)
 	if err != nil {
 		return nil, err
@@ -281,6 +287,15 @@ func (r reservation) BroadcastTx(ctx context.Context, tx []byte) (*abci.Response
 }
 
 func (r reservation) Release() { r.r.Release() }
+
+// appReservation is an RPC broadcast with an app-side mempool.
+type appReservation struct{ b *backend }
+
+func (r appReservation) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+	return r.b.BroadcastTx(ctx, tx)
+}
+
+func (appReservation) Release() {}
 
 func (b *backend) UnconfirmedTxs(_ context.Context, limit int) (*rpc.UnconfirmedTxs, error) {
 	mp := b.n.mempool

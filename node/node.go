@@ -47,6 +47,7 @@ type Node struct {
 	signer    privval.Signer
 	app       *appConns
 	mempool   *mempool.Mempool
+	appPool   *mempool.AppPool // with [mempool] type = "app"; nil otherwise
 	transport *p2p.Transport
 	engine    *engine.Engine
 	bus       *eventbus.Bus
@@ -154,6 +155,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if n.mempool, err = mempool.New(mpCfg, engine.MempoolChecker(n.app.app), n.store, logger.With("module", "mempool"), mpMetrics); err != nil {
 		return nil, err
 	}
+	var txSource p2p.TxSource = n.mempool
+	var engineMempool engine.Mempool = n.mempool
+	if cfg.Mempool.Type == config.MempoolTypeApp {
+		mc := cfg.Mempool
+		if n.appPool, err = mempool.NewAppPool(mempool.AppConfig{MaxTxBytes: mc.MaxTxBytes, SeenCacheSize: mc.SeenCacheSize,
+			ReapMaxBytes: mc.ReapMaxBytes, ReapMaxGas: mc.ReapMaxGas, ReapInterval: mc.ReapInterval, CheckTxRetryDelay: mc.CheckTxRetryDelay},
+			engine.MempoolChecker(n.app.app), appSideMempool{n.app.app}, logger.With("module", "mempool"), mpMetrics); err != nil {
+			return nil, err
+		}
+		txSource, engineMempool = n.appPool, n.appPool
+	}
 
 	listen, err := config.ListenMultiaddr(cfg.P2P.ListenAddress)
 	if err != nil {
@@ -171,7 +183,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Logger:          logger,
 		MaxBlockBytes:   int(maxBlock),
 		MaxTxBytes:      cfg.Mempool.MaxTxBytes,
-		TxSource:        n.mempool,
+		TxSource:        txSource,
 		EvidenceSource:  evidenceGossip{n.evidence},
 	}); err != nil {
 		return nil, err
@@ -188,7 +200,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Transport: n.transport,
 		Store:     n.store,
 		App:       engineApp{Application: n.app.app, params: initChainParams(n.genesis), committed: n.onCommitted},
-		Mempool:   n.mempool,
+		Mempool:   engineMempool,
 		Signer:    n.signer,
 		WAL:       n.wal,
 		Evidence:  n.evidence,
@@ -313,6 +325,9 @@ func (n *Node) Run(ctx context.Context) error {
 		run("pprof", func(ctx context.Context) error { return telemetry.ServePprof(ctx, pprofLn, n.log) })
 	}
 	run("tx gossip", n.pumpTxs)
+	if n.appPool != nil {
+		run("app mempool reaper", n.appPool.Run)
+	}
 	run("events", n.pumpEvents)
 	run("metrics sampler", n.sampleMetrics)
 	run("pruner", n.runPruner)
@@ -380,10 +395,20 @@ func (n *Node) pumpTxs(ctx context.Context) error {
 				// A refusal (seen, committed, full) is the mempool's to
 				// count; a tx the application calls invalid costs the
 				// peer a little.
-				if _, err := n.mempool.CheckTxFrom(ctx, tx, in.From); errors.Is(err, mempool.ErrRejected) {
+				if err := n.checkPeerTx(ctx, tx, in.From); errors.Is(err, mempool.ErrRejected) {
 					n.transport.RejectedTx(in.From, err)
 				}
 			}
 		}
 	}
+}
+
+// checkPeerTx hands a peer's tx to the mempool, or to the application's
+// InsertTx with an app-side mempool.
+func (n *Node) checkPeerTx(ctx context.Context, tx []byte, peer string) error {
+	if n.appPool != nil {
+		return n.appPool.InsertTx(ctx, tx, peer)
+	}
+	_, err := n.mempool.CheckTxFrom(ctx, tx, peer)
+	return err
 }

@@ -151,6 +151,16 @@ func (c *Client) LoadSnapshotChunk(ctx context.Context, req *abci.RequestLoadSna
 	return call(ctx, c.snapshot, &abci.Request{Value: &abci.Request_LoadSnapshotChunk{LoadSnapshotChunk: req}}, (*abci.Response).GetLoadSnapshotChunk)
 }
 
+// InsertTx implements app.Application.
+func (c *Client) InsertTx(ctx context.Context, req *abci.RequestInsertTx) (*abci.ResponseInsertTx, error) {
+	return call(ctx, c.mempool, &abci.Request{Value: &abci.Request_InsertTx{InsertTx: req}}, (*abci.Response).GetInsertTx)
+}
+
+// ReapTxs implements app.Application.
+func (c *Client) ReapTxs(ctx context.Context, req *abci.RequestReapTxs) (*abci.ResponseReapTxs, error) {
+	return call(ctx, c.mempool, &abci.Request{Value: &abci.Request_ReapTxs{ReapTxs: req}}, (*abci.Response).GetReapTxs)
+}
+
 // ApplySnapshotChunk implements app.Application.
 func (c *Client) ApplySnapshotChunk(ctx context.Context, req *abci.RequestApplySnapshotChunk) (*abci.ResponseApplySnapshotChunk, error) {
 	return call(ctx, c.snapshot, &abci.Request{Value: &abci.Request_ApplySnapshotChunk{ApplySnapshotChunk: req}}, (*abci.Response).GetApplySnapshotChunk)

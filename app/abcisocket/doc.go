@@ -1,6 +1,7 @@
 // Package abcisocket carries ABCI over a stream socket, wire-compatible with
-// CometBFT v0.38 and v0.40 (whose InsertTx and ReapTxs, for an app-side
-// mempool, it does not speak; a server answers them with an exception): [Serve] and [ListenAndServe] expose any app.Application on a
+// CometBFT v0.38 and v0.40 (including v0.40's InsertTx and ReapTxs, for an
+// app-side mempool, sent on the mempool connection): [Serve] and
+// [ListenAndServe] expose any app.Application on a
 // tcp:// or unix:// address, and [Client] implements app.Application by
 // calling such a server, so the node runs an in-process or an out-of-process
 // application through the same interface.
