@@ -32,6 +32,7 @@ func TestDefaultsValidateAndRoundTrip(t *testing.T) {
 	}
 	cfg.Moniker = `we"ird\name`
 	cfg.Consensus.TimeoutCommit = 1500 * time.Millisecond
+	cfg.Mempool.Type, cfg.Mempool.ReapInterval, cfg.Mempool.ReapMaxBytes = MempoolTypeApp, 250*time.Millisecond, 1<<20
 	cfg.P2P.PersistentPeers = "/ip4/127.0.0.1/tcp/26656/p2p/12D3KooWRBhwfeP2Y4TCx1SM6s9rUoHhR5STiGwxBhgFRcw3UERE"
 	if err := cfg.WriteFile(); err != nil {
 		t.Fatal(err)
@@ -44,7 +45,8 @@ func TestDefaultsValidateAndRoundTrip(t *testing.T) {
 		t.Fatalf("round trip changed the config:\n got %+v\nwant %+v", got, cfg)
 	}
 	text, _ := os.ReadFile(cfg.ConfigFile())
-	for _, want := range []string{"[rpc]", "laddr = \"tcp://127.0.0.1:26657\"", "[consensus]", "timeout_commit = \"1.5s\"", "block_time_tolerance = \"1m0s\"", "[instrumentation]", "prometheus_listen_addr = \":26660\""} {
+	for _, want := range []string{"[rpc]", "laddr = \"tcp://127.0.0.1:26657\"", "[consensus]", "timeout_commit = \"1.5s\"", "block_time_tolerance = \"1m0s\"", "[instrumentation]", "prometheus_listen_addr = \":26660\"",
+		"type = \"app\"", "reap_interval = \"250ms\"", "reap_max_bytes = 1048576", "seen_cache_size = 100000", "check_tx_retry_delay = \"5s\""} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("config.toml lacks %q", want)
 		}
@@ -152,6 +154,11 @@ func TestValidateNamesTheProblem(t *testing.T) {
 			c.P2P.BootstrapPeers = "/ip4/127.0.0.1/tcp/26656/p2p/2939AAEEFDB7E52ED7E3DAE7E553778473D81A0C"
 		}, "names node ID 2939AAEEFDB7E52ED7E3DAE7E553778473D81A0C"},
 		{"mempool size", func(c *Config) { c.Mempool.Size = 0 }, "mempool.size"},
+		{"mempool type", func(c *Config) { c.Mempool.Type = "priority" }, `mempool.type = "priority": unknown mempool type (use "flood" or "app")`},
+		{"nop mempool", func(c *Config) { c.Mempool.Type = "nop" }, `mempool.type = "nop": is not supported by bftnode`},
+		{"app mempool without reap interval", func(c *Config) { c.Mempool.Type, c.Mempool.ReapInterval = "app", 0 }, `mempool.reap_interval = "0s": must be positive when mempool type is "app"`},
+		{"app mempool negative seen cache", func(c *Config) { c.Mempool.Type, c.Mempool.SeenCacheSize = "app", -1 }, "mempool.seen_cache_size"},
+		{"app mempool retry delay", func(c *Config) { c.Mempool.Type, c.Mempool.CheckTxRetryDelay = "app", 0 }, "mempool.check_tx_retry_delay"},
 		{"tx bigger than mempool", func(c *Config) { c.Mempool.MaxTxBytes, c.Mempool.MaxTxsBytes = 10, 5 }, "max_tx_bytes"},
 		{"timeout", func(c *Config) { c.Consensus.TimeoutPropose = 0 }, "consensus.timeout_propose"},
 		{"negative delta", func(c *Config) { c.Consensus.TimeoutPrevoteDelta = -1 }, "timeout_prevote_delta"},
