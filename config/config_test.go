@@ -267,3 +267,20 @@ func TestPrivValidatorLaddr(t *testing.T) {
 		}
 	}
 }
+
+// TestSetMempoolKeys: the app-side mempool's keys are settable by name (as
+// flags and environment variables are), the unsigned reap limits included.
+func TestSetMempoolKeys(t *testing.T) {
+	cfg := Default("")
+	for key, value := range map[string]string{"mempool.type": "app", "mempool.reap_interval": "100ms", "mempool.reap_max_bytes": "4096", "mempool.reap_max_gas": "77"} {
+		if err := cfg.Set(key, value); err != nil {
+			t.Fatalf("Set(%s, %s): %v", key, value, err)
+		}
+	}
+	if m := cfg.Mempool; m.Type != MempoolTypeApp || m.ReapInterval != 100*time.Millisecond || m.ReapMaxBytes != 4096 || m.ReapMaxGas != 77 {
+		t.Fatalf("mempool after Set: %+v", m)
+	}
+	if err := cfg.Set("mempool.reap_max_gas", "-1"); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "non-negative integer") {
+		t.Fatalf("Set(reap_max_gas, -1) err = %v, want ErrInvalid asking for a non-negative integer", err)
+	}
+}

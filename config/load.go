@@ -181,6 +181,12 @@ func setValue(f reflect.Value, s string) error {
 			return fmt.Errorf("out of range")
 		}
 		f.SetInt(n)
+	case reflect.Uint64:
+		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return fmt.Errorf("want a non-negative integer")
+		}
+		f.SetUint(n)
 	default:
 		return fmt.Errorf("unsupported field kind %s", f.Kind())
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -79,8 +80,9 @@ func shortTempDir(t *testing.T) string {
 
 // appNetwork starts four bftnode validators, each with its own CometBFT
 // application (made by newApp) as its external app: nodes 0 and 2 reach
-// theirs over TCP, nodes 1 and 3 over a Unix socket.
-func appNetwork(t *testing.T, newApp func(i int) abci.Application) *network {
+// theirs over TCP, nodes 1 and 3 over a Unix socket. flags are added to
+// every node's.
+func appNetwork(t *testing.T, newApp func(i int) abci.Application, flags ...string) *network {
 	t.Helper()
 	addrs := make([]string, 4)
 	for i := range addrs {
@@ -88,7 +90,7 @@ func appNetwork(t *testing.T, newApp func(i int) abci.Application) *network {
 	}
 	return newNetwork(t, 4, netOptions{
 		ProxyApp: func(i int) string { return addrs[i] },
-		Flags:    fastCommitFlags,
+		Flags:    append(slices.Clone(fastCommitFlags), flags...),
 	})
 }
 
