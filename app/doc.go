@@ -21,8 +21,16 @@
 // Query (from RPC) and the snapshot calls (from state sync) may arrive
 // concurrently with them, so an Application must be safe for concurrent use.
 //
+// With [mempool] type = "app" (CometBFT v0.40.0's app-side mempool) the
+// application keeps the mempool: transactions submitted over RPC reach its
+// CheckTx, those from peers its InsertTx, the node gossips what ReapTxs
+// returns every reap_interval, and PrepareProposal gets no transactions
+// (the application fills the block). Otherwise InsertTx and ReapTxs are
+// never called.
+//
 // A returned error means the application could not answer at all; the node
-// treats it as fatal. A transaction or proposal the application rejects is
+// treats it as fatal, except from InsertTx and ReapTxs (the tx is dropped,
+// the reap tried again). A transaction or proposal the application rejects is
 // not an error: it is reported in the response (a non-zero Code, a REJECT
 // status).
 package app

@@ -56,4 +56,17 @@
 //
 // After each Update, [Mempool.TxsAvailable] receives one notification as soon
 // as the pool is non-empty, telling consensus it may propose.
+//
+// # App-side mempool
+//
+// [AppPool] replaces the Mempool when the application keeps its own
+// ([mempool] type = "app", CometBFT v0.40.0's app-side mempool). It holds
+// no txs: [AppPool.CheckTx] hands a submitted tx to the application's
+// CheckTx, [AppPool.InsertTx] a peer's tx to its InsertTx, each at most once
+// while its hash is remembered (seen_cache_size hashes at least); a tx the
+// application refuses is forgotten after check_tx_retry_delay (a tenth of
+// it for a code of [CodeRetry] or more) so that it may be sent again.
+// [AppPool.Run] calls ReapTxs every reap_interval, and [AppPool.TxsAfter]
+// streams each reaped tx to gossip once. To the engine it is an empty pool
+// that never reports txs, so the proposer's PrepareProposal gets none.
 package mempool

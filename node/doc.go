@@ -12,7 +12,9 @@
 //
 // The packages it wires know nothing of each other; the small adapters that
 // join them live here (app.go: the application connections and the
-// mempool's checker; backend.go: the RPC backend; events.go: committed
+// mempool's checker, and the application's InsertTx and ReapTxs for an
+// app-side mempool, [mempool] type = "app", which replaces the mempool as
+// the engine's, the transport's tx source and the RPC's broadcast target; backend.go: the RPC backend; events.go: committed
 // blocks to the RPC event bus and index; consensus_events.go: the
 // consensus core's steps, observed through engine.Deps.WrapCore, as
 // CometBFT's consensus events on the bus (NewRoundStep, Vote, Polka, Lock,
