@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcfg "github.com/cometbft/cometbft/config"
 	e2eapp "github.com/cometbft/cometbft/test/e2e/app"
 )
 
@@ -113,4 +117,37 @@ func TestCometE2EAppSideMempool(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAppsAgree(t, nw, top)
+}
+
+// TestAppMempoolConfigDefaults: the [mempool] keys of the app-side mempool
+// that `bftnode init` writes have CometBFT v0.40.0's names and default
+// values (its DefaultMempoolConfig), and a CometBFT mempool config with
+// type "app" and no reap_interval is refused by both.
+func TestAppMempoolConfigDefaults(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	runBftnode(t, "init", "--home", home, "--chain-id", "mempool-chain")
+	shown := runBftnode(t, "config", "show", "--home", home)
+	section := shown[strings.Index(shown, "\n[mempool]\n"):]
+	section = section[:strings.Index(section[1:], "\n[")+1]
+	def := cmtcfg.DefaultMempoolConfig()
+	for key, want := range map[string]string{
+		"type":                 strconv.Quote(def.Type),
+		"seen_cache_size":      strconv.Itoa(def.SeenCacheSize),
+		"reap_max_bytes":       strconv.FormatUint(def.ReapMaxBytes, 10),
+		"reap_max_gas":         strconv.FormatUint(def.ReapMaxGas, 10),
+		"reap_interval":        strconv.Quote(def.ReapInterval.String()),
+		"check_tx_retry_delay": strconv.Quote(def.CheckTxRetryDelay.String()),
+	} {
+		if !strings.Contains(section, "\n"+key+" = "+want+"\n") {
+			t.Errorf("[mempool] lacks %s = %s (CometBFT's default):%s", key, want, section)
+		}
+	}
+	def.Type, def.ReapInterval = cmtcfg.MempoolTypeApp, 0
+	if def.ValidateBasic() == nil {
+		t.Fatal("CometBFT accepts type app without reap_interval")
+	}
+	out, err := exec.Command(bftnodeBin, "config", "validate", "--home", home, "--mempool.type=app", "--mempool.reap_interval=0s").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "mempool.reap_interval") {
+		t.Fatalf("bftnode config validate with type app and reap_interval 0s: %v\n%s", err, out)
+	}
 }
