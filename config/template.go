@@ -163,8 +163,9 @@ max_num_peers = {{.P2P.MaxNumPeers}}
 # them. "app": the application keeps it (CometBFT v0.40.0's app-side
 # mempool): RPC txs go to its CheckTx, peers' txs to its InsertTx, the node
 # gossips what ReapTxs returns every reap_interval, and the proposer passes
-# no txs to PrepareProposal. The settings below up to cache_size are for
-# "flood" only; those after it for "app" only.
+# no txs to PrepareProposal. size, max_txs_bytes and cache_size are for
+# "flood" only, the keys after cache_size for "app" only; max_tx_bytes is
+# for both.
 type = {{q .Mempool.Type}}
 # The most transactions held.
 size = {{.Mempool.Size}}
