@@ -24,6 +24,13 @@ var errViolations = simcli.ErrViolations
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal stops the node cleanly, which waits for the
+		// application to finish the height being committed; a second one
+		// (the default behaviour again) ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
 	stop()
 	os.Exit(code)

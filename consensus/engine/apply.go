@@ -30,7 +30,15 @@ import (
 // signed message, before anything of the next height leaves this node, or
 // lost in a crash, after which recovery finds the height stored and marks
 // it again (see recover).
+//
+// A stop (ctx ending) does not interrupt it: once FinalizeBlock is sent, the
+// application may have executed the block even if its answer is lost, and
+// an application that reports the height in Info before its Commit (as
+// CometBFT's e2e app does) would then be ahead of the store, which the next
+// start refuses. So the height is carried through to the application's
+// Commit, and the stop takes effect after it.
 func (e *Engine) applyBlock(ctx context.Context, b *types.Block, id types.BlockID, seen *types.ExtendedCommit) error {
+	ctx = context.WithoutCancel(ctx)
 	h := b.Header.Height
 	next, resp, err := e.finalize(ctx, b, id)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bftnode/bftnode/app"
@@ -132,6 +133,76 @@ func TestAppOneBlockBehindIsReplayed(t *testing.T) {
 		if info.LastBlockHeight != st.LastBlockHeight || string(info.LastBlockAppHash) != string(st.AppHash) {
 			t.Fatalf("app at %d %X, store at %d %X", info.LastBlockHeight, info.LastBlockAppHash, st.LastBlockHeight, st.AppHash)
 		}
+	})
+}
+
+// heldFinalizeApp executes FinalizeBlock of height at, then holds its
+// answer until release is closed, or returns the caller's context error if
+// that ends first, as the ABCI socket client does when a stop interrupts a
+// call: the application has executed the block but its answer is lost.
+type heldFinalizeApp struct {
+	*kvstore.App
+	at      int64
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (a *heldFinalizeApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	resp, err := a.App.FinalizeBlock(ctx, req)
+	if err != nil || req.Height != a.at {
+		return resp, err
+	}
+	close(a.reached)
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-a.release:
+		return resp, nil
+	}
+}
+
+// A stop that arrives while the application executes a decided block
+// waits for the height to be stored and committed: the application never
+// ends up a height past the block store (CometBFT's e2e app reports a
+// height in Info from FinalizeBlock on, so a restart would be refused).
+func TestStopDuringFinalizeBlockFinishesTheHeight(t *testing.T) {
+	simTest(t, func(t *testing.T) {
+		c := newCluster(t, 1, 9)
+		nd := c.nodes[0]
+		held := &heldFinalizeApp{at: 3, reached: make(chan struct{}), release: make(chan struct{})}
+		nd.openApp = kvstoreIn(nd.dir, func(a *kvstore.App) app.Application { held.App = a; return held })
+		c.start(nd)
+		await(t, 30*time.Second, "FinalizeBlock of height 3", func() bool {
+			select {
+			case <-held.reached:
+				return true
+			default:
+				return false
+			}
+		})
+		nd.cancel() // the stop, while the application holds its answer
+		synctest.Wait()
+		close(held.release)
+		c.stop(nd)
+
+		nd.openApp = nil
+		if err := c.open(nd); err != nil {
+			t.Fatal(err)
+		}
+		info, err := nd.app.Info(context.Background(), &abci.RequestInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := nd.store.Height(); got != 3 || info.LastBlockHeight != 3 {
+			t.Fatalf("after the stop: store at %d, application at %d; want both at 3", got, info.LastBlockHeight)
+		}
+		nd.wal.Close()
+		nd.store.Close()
+		nd.closeFn()
+		nd.store = nil
+		c.start(nd)
+		c.awaitHeight(5, 30*time.Second)
+		c.stop(nd)
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 // does for a decided block. Nothing checks the app hash it reaches: block
 // h+1 is not stored, and recomputing it is the rollback's purpose.
 func (e *Engine) executePending(ctx context.Context, h int64) error {
+	ctx = context.WithoutCancel(ctx) // as in applyBlock: a stop waits for Commit
 	b, id, err := e.loadStored(h)
 	if err != nil {
 		return err
