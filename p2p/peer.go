@@ -167,9 +167,21 @@ func (t *Transport) onDisconnected(p peer.ID) {
 	t.dropPeer(p)
 	// libp2p keeps a peer's key, protocols and identify metadata forever:
 	// forget them, so that a stream of fresh peer IDs does not grow the
-	// node. Its addresses stay until their TTL, for redials and pex.
+	// node. Its addresses stay until their TTL, for redials and pex. An
+	// identify exchange that was under way when the connection closed can
+	// record them again after this, so they are forgotten once more a
+	// little later, unless the peer is back by then.
 	t.host.Peerstore().RemovePeer(p)
+	time.AfterFunc(peerstoreForgetAgain, func() {
+		if t.ctx.Err() == nil && t.host.Network().Connectedness(p) != network.Connected {
+			t.host.Peerstore().RemovePeer(p)
+		}
+	})
 }
+
+// peerstoreForgetAgain is how long after a disconnection a peer's key and
+// protocols are removed from the peerstore a second time.
+const peerstoreForgetAgain = 5 * time.Second
 
 // dropPeer forgets p's state and stops its writers.
 func (t *Transport) dropPeer(p peer.ID) {
