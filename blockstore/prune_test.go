@@ -57,3 +57,43 @@ func TestPruneStateRecords(t *testing.T) {
 		}
 	})
 }
+
+// A reader that finds a height within [Base, Height] finds its records
+// while pruning moves the base up one height at a time: the base rises
+// before the records below it go.
+func TestPruneNeverHidesAHeightInRange(t *testing.T) {
+	be := backends(t)[0] // memfs: the race is in the store, not the disk
+	s := be.open(t)
+	const n = 300
+	saveBlocks(t, s, newChain(t, 0, 0), n)
+	done := make(chan error, 1)
+	go func() {
+		for h := int64(2); h <= n; h++ {
+			if _, err := s.PruneBlocks(h); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var misses int
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if misses > 0 {
+				t.Fatalf("%d times a block meta at the base was missing while the base stayed", misses)
+			}
+			return
+		default:
+		}
+		base := s.Base()
+		if _, err := s.LoadBlockMeta(base); errors.Is(err, ErrNotFound) && s.Base() == base {
+			misses++
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+}

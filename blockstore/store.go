@@ -258,6 +258,17 @@ func (b *Batch) commitLocked(base, height int64) error {
 			return err
 		}
 	}
+	// Readers check a height against Base and Height before they load it:
+	// a range that shrinks (pruning raises the base, rollback lowers the
+	// height) shrinks before its records go, one that grows after they are
+	// written, so a height within range is always there to load. After a
+	// failed commit, which may still have applied, the range stays shrunk.
+	if base > s.base.Load() {
+		s.base.Store(base)
+	}
+	if height < s.height.Load() {
+		s.height.Store(height)
+	}
 	err := b.b.Commit(pebble.Sync)
 	s.txs.reset() // either way: a failed sync may still have applied it
 	if err != nil {
