@@ -6,7 +6,8 @@
 // listening on port 0 returns) can be taken by any outgoing connection in
 // the moment between the pick and the listen, so a picker draws from a range
 // below it. Test packages that run at the same time use disjoint ranges:
-// test/e2e 20000–25999, node 27000–29999, cmd/bftnode 30000–31999 (the
+// test/e2e 20000–25999, node 27000–29999, cmd/bftnode 30000–31999, and
+// test/interop (its own module) 12000–19999 (the
 // default testnet ports are 26656 and up).
 package testport
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -120,15 +121,39 @@ func runBftnode(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-// freePort returns a loopback TCP port that nothing listens on now.
+// Ports for nodes are drawn from [portLow, portHigh), below the kernel's
+// ephemeral range (32768 and up on Linux): a port that listening on port 0
+// returned can be handed out again at once, or taken by an outgoing
+// connection, before the node that was given it listens. The unit tests'
+// ranges (internal/testport) do not overlap this one.
+const portLow, portHigh = 12000, 20000
+
+var ports = struct {
+	sync.Mutex
+	used map[int]bool
+}{used: map[int]bool{}}
+
+// freePort returns a loopback TCP port that nothing listened on a moment
+// ago and that no other node of this test binary was given.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports.Lock()
+	defer ports.Unlock()
+	for range 1000 {
+		port := portLow + rand.IntN(portHigh-portLow)
+		if ports.used[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		ports.used[port] = true
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free port in [%d, %d)", portLow, portHigh)
+	return 0
 }
 
 // start starts node i's process; its output goes to its log file.
