@@ -67,6 +67,10 @@ type Tx struct {
 	Seq  uint64 // arrival order in this pool; never reused
 	Hash [32]byte
 	Tx   []byte // the pool's own slice: do not modify
+	// Relayed says that a peer sent us the tx (when it was read): tx
+	// gossip announces such a tx to its other peers rather than sending
+	// it (see the p2p package).
+	Relayed bool
 }
 
 // TxBatch is one step of a gossip stream; see TxsAfter.
@@ -81,7 +85,8 @@ type TxBatch struct {
 }
 
 // TxsAfter returns up to limit txs (limit <= 0 means all) that arrived after the
-// tx with sequence number after (0 to start) and that peer did not send us.
+// tx with sequence number after (0 to start) and that peer is not known to
+// have (see Announced and Wanted).
 // A gossip routine streams the pool to peer, in arrival order and without
 // resending, with:
 //
@@ -108,7 +113,7 @@ func (m *Mempool) TxsAfter(after uint64, peer string, limit int) TxBatch {
 			break
 		}
 		if !e.sentBy(peer) {
-			b.Txs = append(b.Txs, Tx{Seq: e.seq, Hash: e.hash, Tx: e.tx})
+			b.Txs = append(b.Txs, Tx{Seq: e.seq, Hash: e.hash, Tx: e.tx, Relayed: len(e.senders) > 0})
 		}
 	}
 	b.Wait = m.waitAfterLocked(b.Next)
