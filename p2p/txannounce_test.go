@@ -41,7 +41,7 @@ type txNode struct {
 	received atomic.Int64 // txs received in full
 }
 
-func newAnnouncePool(t *testing.T) *announcePool {
+func newAnnouncePool(t testing.TB) *announcePool {
 	t.Helper()
 	mp, err := mempool.New(mempool.DefaultConfig(), acceptTxs{}, noneCommitted{}, nil, nil)
 	if err != nil {
@@ -61,7 +61,7 @@ func txConfig(c *Config, pool *announcePool, v1 bool, relayDelay time.Duration) 
 }
 
 // pumpTxs starts handing n.tr's received txs to n.pool until the test ends.
-func pumpTxs(t *testing.T, n *txNode) {
+func pumpTxs(t testing.TB, n *txNode) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
