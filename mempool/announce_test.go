@@ -2,6 +2,7 @@ package mempool
 
 import (
 	"context"
+	"fmt"
 	"testing"
 )
 
@@ -28,8 +29,11 @@ func TestAnnounced(t *testing.T) {
 	if b := env.mp.TxsAfter(0, "peer1", 0); len(b.Txs) != 0 {
 		t.Fatalf("TxsAfter for the announcer gave %d txs, want none (it has the pooled one)", len(b.Txs))
 	}
-	if b := env.mp.TxsAfter(0, "peer2", 0); len(b.Txs) != 1 || !b.Txs[0].Relayed {
-		t.Fatalf("TxsAfter for another peer gave %+v, want the pooled tx, relayed", b.Txs)
+	if b := env.mp.RelayedTxsAfter(0, "peer2", 0); len(b.Txs) != 1 || string(b.Txs[0].Tx) != "pooled" {
+		t.Fatalf("RelayedTxsAfter for another peer gave %+v, want the pooled tx", b.Txs)
+	}
+	if b := env.mp.LocalTxsAfter(0, 0); len(b.Txs) != 0 {
+		t.Fatalf("LocalTxsAfter gave %d txs, want none: a peer has the pooled one", len(b.Txs))
 	}
 }
 
@@ -38,8 +42,8 @@ func TestWanted(t *testing.T) {
 	env := newTestEnv(t, DefaultConfig())
 	env.checkTx(t, "a", "b")
 	got := env.mp.Wanted("peer1", hashes("b", "gone", "a"))
-	if len(got) != 2 || string(got[0].Tx) != "b" || string(got[1].Tx) != "a" || got[0].Relayed {
-		t.Fatalf("Wanted gave %+v, want b then a, not relayed", got)
+	if len(got) != 2 || string(got[0].Tx) != "b" || string(got[1].Tx) != "a" {
+		t.Fatalf("Wanted gave %+v, want b then a", got)
 	}
 	if again := env.mp.Wanted("peer1", hashes("a")); len(again) != 0 {
 		t.Fatalf("Wanted again gave %d txs, want none", len(again))
@@ -53,5 +57,42 @@ func TestWanted(t *testing.T) {
 	}
 	if back := env.mp.Wanted("peer3", hashes("c")); len(back) != 0 {
 		t.Fatalf("Wanted gave the sender its own tx back")
+	}
+}
+
+// LocalTxsAfter streams the txs no peer has; RelayedTxsAfter the others,
+// except to a peer that has them; both in arrival order with a cursor.
+func TestLocalAndRelayedTxsAfter(t *testing.T) {
+	env := newTestEnv(t, DefaultConfig())
+	ctx := context.Background()
+	env.checkTx(t, "l1")
+	if _, err := env.mp.CheckTxFrom(ctx, []byte("r1"), "peer1"); err != nil {
+		t.Fatal(err)
+	}
+	env.checkTx(t, "l2")
+	if _, err := env.mp.CheckTxFrom(ctx, []byte("r2"), "peer2"); err != nil {
+		t.Fatal(err)
+	}
+	txs := func(b TxBatch) (out []string) {
+		for _, tx := range b.Txs {
+			out = append(out, string(tx.Tx))
+		}
+		return out
+	}
+	if got := txs(env.mp.LocalTxsAfter(0, 0)); fmt.Sprint(got) != "[l1 l2]" {
+		t.Errorf("LocalTxsAfter(0) = %v, want [l1 l2]", got)
+	}
+	b := env.mp.LocalTxsAfter(0, 1)
+	if got := txs(b); fmt.Sprint(got) != "[l1]" || b.Next != 1 {
+		t.Errorf("LocalTxsAfter(0, limit 1) = %v, next %d; want [l1], next 1", got, b.Next)
+	}
+	if got := txs(env.mp.LocalTxsAfter(b.Next, 0)); fmt.Sprint(got) != "[l2]" {
+		t.Errorf("LocalTxsAfter(%d) = %v, want [l2]", b.Next, got)
+	}
+	if got := txs(env.mp.RelayedTxsAfter(0, "peer3", 0)); fmt.Sprint(got) != "[r1 r2]" {
+		t.Errorf("RelayedTxsAfter(0, peer3) = %v, want [r1 r2]", got)
+	}
+	if got := txs(env.mp.RelayedTxsAfter(0, "peer1", 0)); fmt.Sprint(got) != "[r2]" {
+		t.Errorf("RelayedTxsAfter(0, peer1) = %v, want [r2]", got)
 	}
 }

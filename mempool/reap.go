@@ -67,10 +67,6 @@ type Tx struct {
 	Seq  uint64 // arrival order in this pool; never reused
 	Hash [32]byte
 	Tx   []byte // the pool's own slice: do not modify
-	// Relayed says that a peer sent us the tx (when it was read): tx
-	// gossip announces such a tx to its other peers rather than sending
-	// it (see the p2p package).
-	Relayed bool
 }
 
 // TxBatch is one step of a gossip stream; see TxsAfter.
@@ -102,6 +98,11 @@ type TxBatch struct {
 //		}
 //	}
 func (m *Mempool) TxsAfter(after uint64, peer string, limit int) TxBatch {
+	return m.txsAfter(after, limit, func(e *entry) bool { return !e.sentBy(peer) })
+}
+
+// txsAfter is TxsAfter for the txs that keep accepts.
+func (m *Mempool) txsAfter(after uint64, limit int, keep func(*entry) bool) TxBatch {
 	m.txsMtx.Lock()
 	defer m.txsMtx.Unlock()
 
@@ -112,8 +113,8 @@ func (m *Mempool) TxsAfter(after uint64, peer string, limit int) TxBatch {
 			b.Next = b.Txs[len(b.Txs)-1].Seq
 			break
 		}
-		if !e.sentBy(peer) {
-			b.Txs = append(b.Txs, Tx{Seq: e.seq, Hash: e.hash, Tx: e.tx, Relayed: len(e.senders) > 0})
+		if keep(e) {
+			b.Txs = append(b.Txs, Tx{Seq: e.seq, Hash: e.hash, Tx: e.tx})
 		}
 	}
 	b.Wait = m.waitAfterLocked(b.Next)

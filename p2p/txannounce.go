@@ -34,6 +34,10 @@ import (
 // TxAnnouncer is the pool's side of announcements: the mempool. A
 // TxSource that is not one speaks only /bftnode/tx/1.
 type TxAnnouncer interface {
+	// LocalTxsAfter is mempool.Mempool.LocalTxsAfter.
+	LocalTxsAfter(after uint64, limit int) mempool.TxBatch
+	// RelayedTxsAfter is mempool.Mempool.RelayedTxsAfter.
+	RelayedTxsAfter(after uint64, peer string, limit int) mempool.TxBatch
 	// Announced is mempool.Mempool.Announced.
 	Announced(peer string, hashes [][32]byte) (unknown [][32]byte)
 	// Wanted is mempool.Mempool.Wanted.

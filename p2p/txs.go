@@ -73,18 +73,31 @@ func (t *Transport) runTxWriter(ps *peerState) {
 	}
 	tw := &txWriter{t: t, ps: ps, from: ps.id.String()}
 	defer tw.close()
+	// Whether the peer takes announcements decides what to read: find out
+	// first. Without them, the stream opens with the first tx to send.
+	if t.announcer() != nil {
+		if err := tw.open(); err != nil {
+			t.log.Debug("tx stream", "peer", ps.id, "err", err)
+			return
+		}
+	}
 	delay := time.NewTimer(t.cfg.TxBatchDelay)
 	defer delay.Stop()
 	due := time.NewTimer(t.cfg.TxRelayDelay)
 	defer due.Stop()
 	for {
-		b := t.cfg.TxSource.TxsAfter(tw.cursor, tw.from, txBatchMax)
+		b := tw.read()
 		if err := tw.sendNew(b); err != nil {
 			t.log.Debug("tx write", "peer", ps.id, "err", err)
 			return
 		}
 		if len(b.Txs) == txBatchMax { // more are waiting: no delay
 			if ps.ctx.Err() != nil {
+				return
+			}
+			// Nor do announcements and requests wait for the end of a flood.
+			if err := tw.keepUp(); err != nil {
+				t.log.Debug("tx write", "peer", ps.id, "err", err)
 				return
 			}
 			continue

@@ -23,8 +23,8 @@ type txWriter struct {
 	// ours sent); relayed is the one up to which relayed txs were
 	// announced, trailing cursor by TxRelayDelay.
 	cursor, relayed uint64
-	// marks are the cursor's values after reads that found relayed txs,
-	// with the times of those reads, oldest first.
+	// marks are the cursor's values after reads that advanced it, with
+	// the times of those reads, oldest first.
 	marks []txMark
 }
 
@@ -58,43 +58,40 @@ func (tw *txWriter) open() error {
 	return nil
 }
 
-// sendNew sends the txs of b that are to be sent at once: all of them on
-// /bftnode/tx/1, our own on /bftnode/tx/2 (the relayed ones wait for
-// announceDue).
+// read reads the txs after the cursor that are to be sent at once: all of
+// them on /bftnode/tx/1, those no peer is known to have (our clients') on
+// /bftnode/tx/2, where the others wait for announceDue.
+func (tw *txWriter) read() mempool.TxBatch {
+	if tw.announce {
+		return tw.t.announcer().LocalTxsAfter(tw.cursor, txBatchMax)
+	}
+	return tw.t.cfg.TxSource.TxsAfter(tw.cursor, tw.from, txBatchMax)
+}
+
+// sendNew sends the txs of b, from read, and advances the cursor past them.
 func (tw *txWriter) sendNew(b mempool.TxBatch) error {
-	tw.cursor = b.Next
+	if tw.announce && b.Next > tw.cursor {
+		tw.mark(time.Now(), b.Next)
+	}
+	tw.cursor = max(tw.cursor, b.Next)
 	if len(b.Txs) == 0 {
 		return nil
 	}
 	if err := tw.open(); err != nil {
 		return err
 	}
-	send := b.Txs
-	if tw.announce {
-		send = make([]mempool.Tx, 0, len(b.Txs))
-		relayed := false
-		for _, tx := range b.Txs {
-			if tx.Relayed {
-				relayed = true
-			} else {
-				send = append(send, tx)
-			}
-		}
-		if relayed {
-			tw.mark(time.Now())
-		}
-	}
-	return tw.t.writeTxs(tw.w, send)
+	return tw.t.writeTxs(tw.w, b.Txs)
 }
 
-// mark records that the relayed txs up to the cursor were read at now. A
-// read soon after the previous one extends its mark, so marks stay few.
-func (tw *txWriter) mark(now time.Time) {
+// mark records that the pool was read at now up to b.Next, the cursor
+// about to be. A read soon after the previous one extends its mark, so
+// marks stay few.
+func (tw *txWriter) mark(now time.Time, next uint64) {
 	if n := len(tw.marks); n > 0 && now.Sub(tw.marks[n-1].at) < tw.t.cfg.TxBatchDelay {
-		tw.marks[n-1].seq = tw.cursor
+		tw.marks[n-1].seq = next
 		return
 	}
-	tw.marks = append(tw.marks, txMark{seq: tw.cursor, at: now})
+	tw.marks = append(tw.marks, txMark{seq: next, at: now})
 }
 
 // nextDue is when the oldest relayed txs not yet announced fall due.
@@ -120,15 +117,13 @@ func (tw *txWriter) announceDue() error {
 	tw.marks = tw.marks[n:]
 	var hashes [][32]byte
 	for tw.relayed < target {
-		b := tw.t.cfg.TxSource.TxsAfter(tw.relayed, tw.from, txBatchMax)
+		b := tw.t.announcer().RelayedTxsAfter(tw.relayed, tw.from, txBatchMax)
 		tw.relayed = min(b.Next, target)
 		for _, tx := range b.Txs {
 			if tx.Seq > target {
 				break
 			}
-			if tx.Relayed {
-				hashes = append(hashes, tx.Hash)
-			}
+			hashes = append(hashes, tx.Hash)
 		}
 		if len(b.Txs) < txBatchMax {
 			tw.relayed = target
@@ -141,6 +136,18 @@ func (tw *txWriter) announceDue() error {
 		return err
 	}
 	return tw.w.Flush()
+}
+
+// keepUp answers the peer's requests, if any, and announces what is due.
+func (tw *txWriter) keepUp() error {
+	select {
+	case <-tw.ps.txReqs.ready:
+		if err := tw.answer(); err != nil {
+			return err
+		}
+	default:
+	}
+	return tw.announceDue()
 }
 
 // answer sends the peer our wants (the hashes it announced that we do not
