@@ -63,10 +63,11 @@ func (t *Transport) RejectedTx(from string, reason error) {
 	t.penalize(p, penaltyRejectedTx, reason)
 }
 
-// runTxWriter streams the pool to ps, opening our tx stream to it on the
-// first thing to send. On /bftnode/tx/2 it sends our own txs at once,
-// announces relayed ones once they are Config.TxRelayDelay old, and
-// answers the peer's wants (see txannounce.go).
+// runTxWriter streams the pool to ps, opening our tx stream to it at once
+// if the pool can answer announcements, else on the first tx to send. On
+// /bftnode/tx/2 it sends our own txs at once, announces relayed ones once
+// they are Config.TxRelayDelay old, and answers the peer's wants (see
+// txannounce.go).
 func (t *Transport) runTxWriter(ps *peerState) {
 	if t.cfg.TxSource == nil {
 		return
