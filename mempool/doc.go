@@ -31,7 +31,9 @@
 // priority the application gave in CheckTx, highest first, and in arrival
 // order among equal priorities (so first-come-first-served when the
 // application gives none). Gossip streams transactions in arrival order with
-// [Mempool.TxsAfter], which skips those a peer sent us.
+// [Mempool.TxsAfter], which skips those a peer is known to have: it sent
+// or announced them ([Mempool.Announced]) or asked for them
+// ([Mempool.Wanted]).
 //
 // # Locking and the commit protocol
 //

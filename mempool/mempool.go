@@ -87,7 +87,7 @@ type entry struct {
 	tx        []byte
 	priority  int64
 	gasWanted int64
-	senders   []string // peers that sent us the tx; usually zero or one
+	senders   []string // peers known to have the tx (they sent, announced or asked for it); usually few
 }
 
 // addSender records that peer (if not empty) sent the tx.

@@ -81,7 +81,8 @@ type TxBatch struct {
 }
 
 // TxsAfter returns up to limit txs (limit <= 0 means all) that arrived after the
-// tx with sequence number after (0 to start) and that peer did not send us.
+// tx with sequence number after (0 to start) and that peer is not known to
+// have (see Announced and Wanted).
 // A gossip routine streams the pool to peer, in arrival order and without
 // resending, with:
 //
@@ -97,6 +98,11 @@ type TxBatch struct {
 //		}
 //	}
 func (m *Mempool) TxsAfter(after uint64, peer string, limit int) TxBatch {
+	return m.txsAfter(after, limit, func(e *entry) bool { return !e.sentBy(peer) })
+}
+
+// txsAfter is TxsAfter for the txs that keep accepts.
+func (m *Mempool) txsAfter(after uint64, limit int, keep func(*entry) bool) TxBatch {
 	m.txsMtx.Lock()
 	defer m.txsMtx.Unlock()
 
@@ -107,7 +113,7 @@ func (m *Mempool) TxsAfter(after uint64, peer string, limit int) TxBatch {
 			b.Next = b.Txs[len(b.Txs)-1].Seq
 			break
 		}
-		if !e.sentBy(peer) {
+		if keep(e) {
 			b.Txs = append(b.Txs, Tx{Seq: e.seq, Hash: e.hash, Tx: e.tx})
 		}
 	}

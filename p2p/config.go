@@ -17,6 +17,8 @@ const (
 	ProtocolBlockSync = "/bftnode/blocksync/1"
 	ProtocolPex       = "/bftnode/pex/1"
 	ProtocolTx        = "/bftnode/tx/1"
+	// ProtocolTxAnnounce is tx gossip with announcements (txannounce.go).
+	ProtocolTxAnnounce = "/bftnode/tx/2"
 )
 
 // Sentinel errors.
@@ -99,6 +101,11 @@ type Config struct {
 	// TxBatchDelay is how long a peer's tx writer lets new txs gather
 	// before it sends them, so that a frame carries many (default 5ms).
 	TxBatchDelay time.Duration
+	// TxRelayDelay is how long after reading a tx that a peer sent us a
+	// writer waits before it announces the tx to another peer, so that
+	// the origin's own copy reaches that peer first (default 50ms; see
+	// txannounce.go).
+	TxRelayDelay time.Duration
 	// InboundBuffer sizes the Inbound channel (default 1024).
 	InboundBuffer int
 	// SendQueue sizes each peer's outbound queue (default 4096 frames).
@@ -136,6 +143,7 @@ func (c *Config) setDefaults() error {
 	def(&c.SendQueue, 4096)
 	defd(&c.GossipInterval, 100*time.Millisecond)
 	defd(&c.TxBatchDelay, 5*time.Millisecond)
+	defd(&c.TxRelayDelay, 50*time.Millisecond)
 	defd(&c.PexInterval, 30*time.Second)
 	defd(&c.BanDuration, 10*time.Minute)
 	if c.SyncLag <= 0 {

@@ -36,6 +36,13 @@
 //   - /bftnode/tx/1: transaction gossip. Each peer's writer streams the
 //     mempool (Config.TxSource) in arrival order with a cursor, many txs
 //     per frame, skipping the txs that peer sent us; see txs.go.
+//   - /bftnode/tx/2: the same with announcements, offered first: a node
+//     sends its own clients' txs in full and announces the txs peers
+//     relayed to it by hash, Config.TxRelayDelay later; a peer that lacks
+//     one asks for it. In a full mesh each tx then crosses each link to a
+//     node that lacks it once; see txannounce.go. A pool that cannot
+//     answer announcements (the app-side mempool) speaks only
+//     /bftnode/tx/1.
 //   - /bftnode/evidence/1: evidence gossip. Each peer's writer streams the
 //     evidence pool's pending evidence (Config.EvidenceSource) with a
 //     cursor, one tendermint.types.Evidence per frame, skipping what that

@@ -63,6 +63,8 @@ type peerState struct {
 
 	status peerStatus
 	has    map[int64]*peerHas
+
+	txReqs *txRequests // from its tx reader to its tx writer
 }
 
 // peerSet is the connected peers, under its own lock: those tx and
@@ -136,6 +138,7 @@ func (t *Transport) ensurePeer(p peer.ID) *peerState {
 			ctx:    ctx,
 			cancel: cancel,
 			has:    make(map[int64]*peerHas),
+			txReqs: newTxRequests(),
 		}
 	})
 	if !added {
@@ -211,11 +214,15 @@ func (t *Transport) enqueue(ps *peerState, kind int, frame []byte) bool {
 
 // openStream opens a protocol stream to ps, retrying briefly: right after
 // connecting, the peer may still be registering its handlers.
-func (t *Transport) openStream(ctx context.Context, p peer.ID, proto string) (network.Stream, error) {
+func (t *Transport) openStream(ctx context.Context, p peer.ID, protos ...string) (network.Stream, error) {
+	ids := make([]protocol.ID, len(protos))
+	for i, proto := range protos {
+		ids[i] = protocol.ID(proto)
+	}
 	var err error
 	for attempt := range 3 {
 		var s network.Stream
-		if s, err = t.host.NewStream(ctx, p, protocol.ID(proto)); err == nil {
+		if s, err = t.host.NewStream(ctx, p, ids...); err == nil {
 			return s, nil
 		}
 		select {

@@ -117,6 +117,9 @@ func New(cfg Config) (*Transport, error) {
 	h.SetStreamHandler(ProtocolBlockSync, t.handleBlockSync)
 	h.SetStreamHandler(ProtocolPex, t.handlePex)
 	h.SetStreamHandler(ProtocolTx, t.handleTxs)
+	if t.announcer() != nil {
+		h.SetStreamHandler(ProtocolTxAnnounce, t.handleTxs)
+	}
 	h.SetStreamHandler(ProtocolEvidence, t.handleEvidence)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF:    func(_ network.Network, c network.Conn) { t.onConnected(c.RemotePeer()) },

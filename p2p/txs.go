@@ -19,7 +19,8 @@ import (
 // never after it left the pool (committed or evicted), and a peer that
 // connects late gets the whole pool. The writer waits Config.TxBatchDelay
 // after the pool grows before it reads, so that under load a frame carries
-// many txs (one Txs message, as before: the wire format is unchanged).
+// many txs (one Txs message). On /bftnode/tx/2 relayed txs are announced
+// rather than sent (txannounce.go).
 
 // TxSource is the pool that tx gossip streams to peers: the mempool.
 type TxSource interface {
@@ -62,55 +63,75 @@ func (t *Transport) RejectedTx(from string, reason error) {
 	t.penalize(p, penaltyRejectedTx, reason)
 }
 
-// runTxWriter streams the pool to ps, opening our tx stream to it on the
-// first tx to send.
+// runTxWriter streams the pool to ps, opening our tx stream to it at once
+// if the pool can answer announcements, else on the first tx to send. On
+// /bftnode/tx/2 it sends our own txs at once, announces relayed ones once
+// they are Config.TxRelayDelay old, and answers the peer's wants (see
+// txannounce.go).
 func (t *Transport) runTxWriter(ps *peerState) {
 	if t.cfg.TxSource == nil {
 		return
 	}
-	from := ps.id.String()
-	var w *bufio.Writer
-	var s network.Stream
-	defer func() {
-		if s != nil {
-			_ = s.Close()
+	tw := &txWriter{t: t, ps: ps, from: ps.id.String()}
+	defer tw.close()
+	// Whether the peer takes announcements decides what to read: find out
+	// first. Without them, the stream opens with the first tx to send.
+	if t.announcer() != nil {
+		if err := tw.open(); err != nil {
+			t.log.Debug("tx stream", "peer", ps.id, "err", err)
+			return
 		}
-	}()
+	}
 	delay := time.NewTimer(t.cfg.TxBatchDelay)
 	defer delay.Stop()
-	var cursor uint64
+	due := time.NewTimer(t.cfg.TxRelayDelay)
+	defer due.Stop()
 	for {
-		b := t.cfg.TxSource.TxsAfter(cursor, from, txBatchMax)
-		cursor = b.Next
-		if len(b.Txs) > 0 {
-			if s == nil {
-				var err error
-				if s, err = t.openStream(ps.ctx, ps.id, ProtocolTx); err != nil {
-					return
-				}
-				w = bufio.NewWriterSize(s, 64<<10)
-			}
-			if err := t.writeTxs(w, b.Txs); err != nil {
-				t.log.Debug("tx write", "peer", ps.id, "err", err)
-				return
-			}
+		b := tw.read()
+		if err := tw.sendNew(b); err != nil {
+			t.log.Debug("tx write", "peer", ps.id, "err", err)
+			return
 		}
 		if len(b.Txs) == txBatchMax { // more are waiting: no delay
 			if ps.ctx.Err() != nil {
 				return
 			}
+			// Nor do announcements and requests wait for the end of a flood.
+			if err := tw.keepUp(); err != nil {
+				t.log.Debug("tx write", "peer", ps.id, "err", err)
+				return
+			}
 			continue
 		}
-		select {
-		case <-ps.ctx.Done():
-			return
-		case <-b.Wait:
-		}
-		delay.Reset(t.cfg.TxBatchDelay)
-		select {
-		case <-ps.ctx.Done():
-			return
-		case <-delay.C:
+		// Wait for new txs, then TxBatchDelay more so that they gather;
+		// meanwhile answer the peer's requests and announce what falls due.
+		wait, gather := b.Wait, (<-chan time.Time)(nil)
+	waiting:
+		for {
+			var dueC <-chan time.Time
+			if next, ok := tw.nextDue(); ok {
+				due.Reset(time.Until(next))
+				dueC = due.C
+			}
+			var err error
+			select {
+			case <-ps.ctx.Done():
+				return
+			case <-wait:
+				wait = nil
+				delay.Reset(t.cfg.TxBatchDelay)
+				gather = delay.C
+			case <-gather:
+				break waiting
+			case <-ps.txReqs.ready:
+				err = tw.answer()
+			case <-dueC:
+				err = tw.announceDue()
+			}
+			if err != nil {
+				t.log.Debug("tx write", "peer", ps.id, "err", err)
+				return
+			}
 		}
 	}
 }
@@ -191,8 +212,10 @@ func decodeTxs(payload []byte, maxTx int) ([][]byte, error) {
 	return m.Txs, nil
 }
 
-// handleTxs reads a peer's tx stream into the Txs channel, a frame at a
-// time, waiting while the channel is full. A frame that does not decode or
+// handleTxs reads a peer's tx stream: its txs into the Txs channel, a
+// frame at a time, waiting while the channel is full; on /bftnode/tx/2
+// also its announcements (the unknown hashes become our wants) and its
+// wants, which go to our writer to it. A frame that does not decode or
 // holds an empty or oversized tx ends the stream and costs the peer score.
 func (t *Transport) handleTxs(s network.Stream) {
 	p := s.Conn().RemotePeer()
@@ -203,6 +226,7 @@ func (t *Transport) handleTxs(s network.Stream) {
 	ps := t.ensurePeer(p)
 	defer t.onDisconnected(p)
 	from := p.String()
+	announce := string(s.Protocol()) == ProtocolTxAnnounce
 	r := bufio.NewReaderSize(s, 64<<10)
 	for {
 		payload, n, err := readFrame(r, t.cfg.maxTxFrame())
@@ -211,18 +235,36 @@ func (t *Transport) handleTxs(s network.Stream) {
 			return
 		}
 		t.stats.recv(KindTx, n)
-		txs, err := decodeTxs(payload, t.cfg.MaxTxBytes)
+		var f txFrame
+		if announce {
+			f, err = decodeTxFrame(payload, t.cfg.MaxTxBytes)
+		} else {
+			f.txs, err = decodeTxs(payload, t.cfg.MaxTxBytes)
+		}
 		if err != nil {
 			t.stats.badFrames.Add(1)
 			t.penalize(p, penaltyFor(err), err)
 			_ = s.Reset()
 			return
 		}
+		if len(f.have) > 0 {
+			ps.txReqs.add(false, t.announcer().Announced(from, f.have))
+		}
+		ps.txReqs.add(true, f.want)
+		if len(f.txs) == 0 {
+			continue
+		}
 		select {
-		case t.txs <- InboundTxs{From: from, Txs: txs}:
+		case t.txs <- InboundTxs{From: from, Txs: f.txs}:
 		case <-ps.ctx.Done():
 			_ = s.Reset()
 			return
 		}
 	}
+}
+
+// announcer is the pool's side of /bftnode/tx/2, or nil if it has none.
+func (t *Transport) announcer() TxAnnouncer {
+	a, _ := t.cfg.TxSource.(TxAnnouncer)
+	return a
 }

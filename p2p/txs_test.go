@@ -65,13 +65,13 @@ func receiveTxs(t *testing.T, tr *Transport) InboundTxs {
 	return recv(t, tr.Txs(), "txs")
 }
 
-// Transactions stream from each node's pool to its peers, never back to
-// a peer that sent them.
+// On /bftnode/tx/1, transactions stream from each node's pool to its
+// peers, never back to a peer that sent them.
 func TestTxGossip(t *testing.T) {
 	pools := make([]*recordingPool, 3)
 	nodes := startMesh(t, 3, func(i int, c *Config) {
 		pools[i] = newRecordingPool(t)
-		c.TxSource = pools[i]
+		c.TxSource = v1Source{pools[i]}
 	})
 	id := func(i int) string { return nodes[i].ID().String() }
 	ctx := context.Background()
