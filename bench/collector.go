@@ -15,6 +15,7 @@ const (
 	txSent
 	txRejected // refused by CheckTx
 	txFailed   // the submission failed (an RPC or connection error)
+	txRefused  // the node refused it for overload (mempool full)
 	txCommitted
 )
 
@@ -40,6 +41,7 @@ type Collector struct {
 	sent       int64
 	rejected   int64
 	failed     int64 // submissions that failed (errors)
+	refused    int64 // refused for overload
 	committed  int64
 	duplicates int64 // txs of ours committed again
 	foreign    int64 // txs in blocks that are not ours
@@ -137,6 +139,11 @@ func (c *Collector) Rejected(seq uint64) { c.settle(seq, txRejected, &c.rejected
 // connection error); it counts as an error, no longer as pending.
 func (c *Collector) Failed(seq uint64) { c.settle(seq, txFailed, &c.failed) }
 
+// Refused records that the node refused tx seq for overload (its mempool
+// is full: an explicit refusal the client may retry, not an error); it no
+// longer counts as pending.
+func (c *Collector) Refused(seq uint64) { c.settle(seq, txRefused, &c.refused) }
+
 // settle moves a sent tx to state st and counts it in *n.
 func (c *Collector) settle(seq uint64, st txState, n *int64) {
 	c.mu.Lock()
@@ -149,7 +156,9 @@ func (c *Collector) settle(seq uint64, st txState, n *int64) {
 	}
 }
 
-func (c *Collector) pendingLocked() int64 { return c.sent - c.committed - c.rejected - c.failed }
+func (c *Collector) pendingLocked() int64 {
+	return c.sent - c.committed - c.rejected - c.failed - c.refused
+}
 
 // Cancelled records that the submission of tx seq was cut short (the load
 // ended mid-request), so whether the node got it is unknown: it no longer
@@ -204,6 +213,8 @@ func (c *Collector) AddBlock(b Block) int {
 			c.rejected-- // refused by one node, yet committed
 		case txFailed:
 			c.failed-- // its answer failed, yet it got in
+		case txRefused:
+			c.refused-- // refused by one node, yet committed
 		case txUnsent:
 			// its submission was cut short (Cancelled), yet it got in:
 			// count it as sent and committed, without a latency
@@ -245,6 +256,7 @@ type Progress struct {
 	Sent      int64
 	Committed int64
 	Rejected  int64
+	Refused   int64
 	Errors    int64
 }
 
@@ -252,7 +264,7 @@ type Progress struct {
 func (c *Collector) Progress() Progress {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Progress{Height: c.lastHeight, Sent: c.sent, Committed: c.committed, Rejected: c.rejected, Errors: c.failed}
+	return Progress{Height: c.lastHeight, Sent: c.sent, Committed: c.committed, Rejected: c.rejected, Refused: c.refused, Errors: c.failed}
 }
 
 // Pending is how many submitted txs are neither committed nor rejected nor
@@ -275,6 +287,7 @@ func (c *Collector) Summary() Summary {
 		Submitted:  c.sent,
 		Rejected:   c.rejected,
 		Errors:     c.failed,
+		Refused:    c.refused,
 		Committed:  c.committed,
 		Duplicates: c.duplicates,
 		Foreign:    c.foreign,
