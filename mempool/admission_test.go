@@ -60,70 +60,49 @@ func TestReservationAdmitsIntoFullPool(t *testing.T) {
 }
 
 // Admission by wait: once the txs of a block waited in the pool longer than
-// MaxWait (and than twice the time between blocks), new txs are refused,
-// reservations too, until a block's txs waited less or the pool is empty.
+// the bound (MaxWait, or twice the time between blocks if longer), new txs
+// and reservations are refused while the pool holds as many txs as blocks
+// commit within the bound, until a block's txs waited less. The pool is not
+// drained empty first.
 func TestMaxWaitRefusesWhileTxsQueueTooLong(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxWait = 500 * time.Millisecond
 	env := newTestEnv(t, cfg)
-	if err := env.commit(t, 1, false); err != nil { // the first block sets the pace
-		t.Fatal(err)
+	step := func(height int64, txs ...string) {
+		t.Helper()
+		env.clock.advance(time.Second) // a block a second: the bound is 2s
+		if err := env.commit(t, height, false, txs...); err != nil {
+			t.Fatal(err)
+		}
 	}
-	env.checkTx(t, "a", "b", "c")
-	env.clock.advance(200 * time.Millisecond)
-	if err := env.commit(t, 2, false, "a"); err != nil { // waited 200ms: fine
-		t.Fatal(err)
+	refused := func(tx string, why string) {
+		t.Helper()
+		_, err := env.mp.CheckTx(context.Background(), []byte(tx))
+		wantErr(t, err, ErrMempoolFull)
+		if !strings.Contains(err.Error(), why) {
+			t.Errorf("error %q does not say %q", err, why)
+		}
+		if n := env.app.checkCount(tx); n != 0 {
+			t.Errorf("the app checked refused tx %q", tx)
+		}
 	}
-	env.checkTx(t, "d")
+	env.checkTx(t, "a", "b", "c", "d", "e", "f", "g", "h")
+	step(1)           // the first block only sets the pace
+	step(2, "a", "b") // waited 2s: more than MaxWait, normal for slow blocks
+	env.checkTx(t, "i")
 
-	env.clock.advance(200 * time.Millisecond)
-	if err := env.commit(t, 3, false); err != nil {
-		t.Fatal(err)
-	}
-	env.clock.advance(200 * time.Millisecond)
-	// b waited 600ms, blocks come every 200ms: the pool queues too long.
-	if err := env.commit(t, 4, false, "b"); err != nil {
-		t.Fatal(err)
-	}
-	_, err := env.mp.CheckTx(context.Background(), []byte("e"))
-	wantErr(t, err, ErrMempoolFull)
-	if !strings.Contains(err.Error(), "waited more than 500ms") {
-		t.Errorf("error %q does not say why", err)
-	}
+	step(3, "c", "d") // waited 3s > 2s; 2 tx/s: 4 txs take the bound
+	refused("j", "waited more than 2s in it, and the 5 txs pooled or reserved take about as long to commit (2 tx/s)")
 	if _, err := env.mp.Reserve(1); err == nil {
 		t.Error("Reserve succeeded while the pool queues too long")
 	}
-	if n := env.app.checkCount("e"); n != 0 {
-		t.Errorf("the app checked a refused tx")
-	}
 
-	// d waited 400ms in the next block: admission reopens.
-	if err := env.commit(t, 5, false, "d"); err != nil {
-		t.Fatal(err)
-	}
-	env.clock.advance(time.Second)
-	if err := env.commit(t, 6, false); err != nil {
-		t.Fatal(err)
-	}
-	env.checkTx(t, "e")
+	step(4, "e", "f", "g") // waited 4s; 3 tx/s: 6 txs take the bound
+	env.checkTx(t, "j", "k", "l", "m")
+	refused("n", "the 6 txs pooled")
 
-	// Slow blocks (1s apart): waiting 1s is normal, not a queue.
-	env.clock.advance(time.Second)
-	if err := env.commit(t, 7, false, "e"); err != nil {
-		t.Fatal(err)
-	}
-	env.checkTx(t, "f")
-	env.clock.advance(time.Second)
-	if err := env.commit(t, 8, false, "c"); err != nil { // c waited 3.6s > 2×1s
-		t.Fatal(err)
-	}
-	_, err = env.mp.CheckTx(context.Background(), []byte("g"))
-	wantErr(t, err, ErrMempoolFull)
-	if err := env.commit(t, 9, false, "f"); err != nil { // f waited 1s, right after a block
-		t.Fatal(err)
-	}
-	// The pool is empty now: admission reopens whatever the last block said.
-	env.checkTx(t, "g")
+	step(5, "j", "k") // waited 1s: admission reopens
+	env.checkTx(t, "n", "o", "p", "q", "r")
 }
 
 // MaxWait 0 turns admission by wait off.

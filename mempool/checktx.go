@@ -173,9 +173,9 @@ func (m *Mempool) room(size int) error {
 }
 
 // roomLocked returns nil if a tx of size bytes fits in the pool beside the
-// txs in it and the room reserved, and the pool is not overdue (the txs of
-// the last block waited too long, see Config.MaxWait), else an error
-// wrapping ErrMempoolFull. txsMtx must be held.
+// txs in it and the room reserved, and the queue is not too long (see
+// Config.MaxWait), else an error wrapping ErrMempoolFull. txsMtx must be
+// held.
 func (m *Mempool) roomLocked(size int) error {
 	n, b := len(m.txs)+m.reservedTxs, m.bytes+m.reservedBytes
 	if n >= m.cfg.MaxTxs || b+int64(size) > m.cfg.MaxBytes {
@@ -183,29 +183,9 @@ func (m *Mempool) roomLocked(size int) error {
 		return fmt.Errorf("%w: %d txs (max %d), %d bytes (max %d) pooled or reserved, tx of %d bytes; retry once blocks have emptied it",
 			ErrMempoolFull, n, m.cfg.MaxTxs, b, m.cfg.MaxBytes, size)
 	}
-	if m.overdue && n > 0 {
+	if err := m.queueTooLongLocked(n); err != nil {
 		m.metrics.Rejected.WithLabelValues(reasonFull).Inc()
-		return fmt.Errorf("%w: the txs of the last block waited more than %v in it (%d txs pooled or reserved); retry once blocks have emptied it",
-			ErrMempoolFull, m.cfg.MaxWait, n)
+		return err
 	}
 	return nil
-}
-
-// noteBlockLocked records, for the txs of the pool committed in a block,
-// whether they waited longer than Config.MaxWait or twice the time since
-// the previous block, whichever is longer. txsMtx must be held.
-func (m *Mempool) noteBlockLocked(committed map[*entry]struct{}) {
-	now := m.now()
-	bound := max(m.cfg.MaxWait, 2*now.Sub(m.lastUpdate))
-	m.lastUpdate = now
-	m.overdue = false
-	if m.cfg.MaxWait <= 0 {
-		return
-	}
-	for e := range committed {
-		if now.Sub(e.added) > bound {
-			m.overdue = true
-			return
-		}
-	}
 }

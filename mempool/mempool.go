@@ -53,11 +53,13 @@ type Config struct {
 	MaxBytes   int64 // most bytes of txs held at once
 	MaxTxBytes int   // largest tx accepted
 	CacheSize  int   // at least how many recently seen tx hashes are remembered (at most twice as many)
-	// MaxWait, if positive, bounds how long txs queue in the pool: while
-	// the txs of the last block waited longer than MaxWait (or twice the
-	// time between the last two blocks, if longer) between admission and
-	// commit, new txs are refused with ErrMempoolFull, until the pool is
-	// empty or a block's txs waited less.
+	// MaxWait, if positive, bounds how long txs queue in the pool. Its
+	// bound is MaxWait or twice the time between the last two blocks,
+	// whichever is longer. Once the txs of a block waited longer than the
+	// bound between admission and commit, new txs are refused with
+	// ErrMempoolFull while the pool holds more txs than blocks commit in
+	// the bound (at the rate measured over the last blocks), until a
+	// block's txs waited less.
 	MaxWait time.Duration
 }
 
@@ -138,10 +140,8 @@ type Mempool struct {
 	// Reservations; other txs may not take it.
 	reservedTxs   int
 	reservedBytes int64
-	// lastUpdate is when Update last ran; overdue, that the txs of the last
-	// block waited longer than Config.MaxWait allows (see roomLocked).
-	lastUpdate time.Time
-	overdue    bool
+	// Admission by wait (Config.MaxWait, admission.go).
+	wait waitState
 	// newTx, when not nil, is closed and cleared when a tx is admitted; it
 	// wakes gossip routines waiting in TxsAfter.
 	newTx    chan struct{}
