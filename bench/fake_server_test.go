@@ -17,23 +17,23 @@ import (
 // broadcast_tx_async/sync, block, and a websocket NewBlock subscription.
 // Every interval it commits the txs received so far as a new block.
 type fakeNode struct {
-	t        *testing.T
-	refuse   func(tx []byte) bool // CheckTx code 1 (sync only; async still answers 0)
-	fail     func(tx []byte) bool // a JSON-RPC error instead of a result
+	t      *testing.T
+	refuse func(tx []byte) bool // CheckTx code 1 (sync only; async still answers 0)
+	fail   func(tx []byte) bool // a JSON-RPC error instead of a result
 	// full returns, for a tx refused for overload, the data of the
 	// JSON-RPC error ("" to take the tx).
 	full     func(tx []byte) string
-	skipWS   int                  // the nth event of a subscription is not sent (0: none)
+	skipWS   int // the nth event of a subscription is not sent (0: none)
 	interval time.Duration
 
-	mu      sync.Mutex
-	height  int64
-	pending [][]byte
-	blocks  map[int64][][]byte
-	subs    []chan int64
-	got     int // txs received
-	refused int // of which refused
-	failed  int // of which answered with an error
+	mu         sync.Mutex
+	height     int64
+	pending    [][]byte
+	blocks     map[int64][][]byte
+	subs       []chan int64
+	got        int // txs received
+	refused    int // of which refused
+	failed     int // of which answered with an error
 	overloaded int // of which refused for overload
 }
 
