@@ -18,6 +18,12 @@ type waitState struct {
 // rateSpan is about how long the commit rate is averaged over.
 const rateSpan = time.Second
 
+// The bound is at least intervalFactor times the time since the previous
+// block: a tx normally waits for the next proposal and its block, so the
+// pool holds more than a block's worth (the commit rate, measured on what
+// blocks took from the pool, never shrinks the limit block after block).
+const intervalFactor = 1.5
+
 // noteBlockLocked records a block that committed the txs committed of the
 // pool: the commit rate, and whether they waited longer than the bound.
 // txsMtx must be held.
@@ -35,7 +41,7 @@ func (m *Mempool) noteBlockLocked(committed map[*entry]struct{}) {
 	// the time it took.
 	a := min(1, float64(since)/float64(rateSpan))
 	w.rate = a*float64(len(committed))/since.Seconds() + (1-a)*w.rate
-	w.bound = max(m.cfg.MaxWait, 2*since)
+	w.bound = max(m.cfg.MaxWait, time.Duration(intervalFactor*float64(since)))
 	w.limit = max(1, int(w.rate*w.bound.Seconds()))
 	for e := range committed {
 		if now.Sub(e.added) > w.bound {

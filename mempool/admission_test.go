@@ -60,17 +60,17 @@ func TestReservationAdmitsIntoFullPool(t *testing.T) {
 }
 
 // Admission by wait: once the txs of a block waited in the pool longer than
-// the bound (MaxWait, or twice the time between blocks if longer), new txs
-// and reservations are refused while the pool holds as many txs as blocks
-// commit within the bound, until a block's txs waited less. The pool is not
-// drained empty first.
+// the bound (MaxWait, or 1.5 times the time between blocks if longer), new
+// txs and reservations are refused while the pool holds as many txs as
+// blocks commit within the bound, until a block's txs waited less. The pool
+// is not drained empty first.
 func TestMaxWaitRefusesWhileTxsQueueTooLong(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxWait = 500 * time.Millisecond
 	env := newTestEnv(t, cfg)
 	step := func(height int64, txs ...string) {
 		t.Helper()
-		env.clock.advance(time.Second) // a block a second: the bound is 2s
+		env.clock.advance(time.Second) // a block a second: the bound is 1.5s
 		if err := env.commit(t, height, false, txs...); err != nil {
 			t.Fatal(err)
 		}
@@ -86,23 +86,23 @@ func TestMaxWaitRefusesWhileTxsQueueTooLong(t *testing.T) {
 			t.Errorf("the app checked refused tx %q", tx)
 		}
 	}
+	step(1) // the first block only sets the pace
 	env.checkTx(t, "a", "b", "c", "d", "e", "f", "g", "h")
-	step(1)           // the first block only sets the pace
-	step(2, "a", "b") // waited 2s: more than MaxWait, normal for slow blocks
+	step(2, "a", "b") // waited 1s: more than MaxWait, normal for slow blocks
 	env.checkTx(t, "i")
 
-	step(3, "c", "d") // waited 3s > 2s; 2 tx/s: 4 txs take the bound
-	refused("j", "waited more than 2s in it, and the 5 txs pooled or reserved take about as long to commit (2 tx/s)")
+	step(3, "c", "d") // waited 2s > 1.5s; at 2 tx/s, 3 txs take the bound
+	refused("j", "waited more than 1.5s in it, and the 5 txs pooled or reserved take about as long to commit (2 tx/s)")
 	if _, err := env.mp.Reserve(1); err == nil {
 		t.Error("Reserve succeeded while the pool queues too long")
 	}
 
-	step(4, "e", "f", "g") // waited 4s; 3 tx/s: 6 txs take the bound
-	env.checkTx(t, "j", "k", "l", "m")
-	refused("n", "the 6 txs pooled")
+	step(4, "e", "f", "g", "h") // waited 3s; at 4 tx/s, 6 txs take the bound
+	env.checkTx(t, "j", "k", "l", "m", "n")
+	refused("o", "the 6 txs pooled")
 
 	step(5, "j", "k") // waited 1s: admission reopens
-	env.checkTx(t, "n", "o", "p", "q", "r")
+	env.checkTx(t, "o", "p", "q", "r")
 }
 
 // MaxWait 0 turns admission by wait off.

@@ -54,7 +54,7 @@ type Config struct {
 	MaxTxBytes int   // largest tx accepted
 	CacheSize  int   // at least how many recently seen tx hashes are remembered (at most twice as many)
 	// MaxWait, if positive, bounds how long txs queue in the pool. Its
-	// bound is MaxWait or twice the time between the last two blocks,
+	// bound is MaxWait or 1.5 times the time between the last two blocks,
 	// whichever is longer. Once the txs of a block waited longer than the
 	// bound between admission and commit, new txs are refused with
 	// ErrMempoolFull while the pool holds more txs than blocks commit in
