@@ -227,7 +227,7 @@ func Default(home string) Config {
 			MaxTxsBytes: 1 << 30,
 			MaxTxBytes:  1 << 20,
 			CacheSize:   10000,
-			MaxTxWait:   500 * time.Millisecond,
+			MaxTxWait:   300 * time.Millisecond,
 			Type:        MempoolTypeFlood,
 			// CometBFT v0.40.0's defaults.
 			SeenCacheSize:     100_000,

@@ -177,11 +177,12 @@ max_tx_bytes = {{.Mempool.MaxTxBytes}}
 # as many) to drop duplicates.
 cache_size = {{.Mempool.CacheSize}}
 # bftnode only (CometBFT has no such key): admission control by latency.
-# While the transactions of the last block waited in the mempool longer than
-# this (or than 1.5 times the time between the last two blocks, if longer),
-# new ones are refused with "mempool is full" while the mempool holds more
-# than blocks commit in that time, so that a flood is refused at once
-# instead of queueing for seconds. "0s" turns it off.
+# Once transactions of a block waited in the mempool longer than this (or
+# than twice the shortest time between recent blocks, if longer), new ones
+# are refused with "mempool is full" while the mempool holds as many as
+# blocks commit in this time, so that a flood is refused at once instead of
+# queueing for seconds, and blocks stay small and frequent. "0s" turns it
+# off.
 max_tx_wait = {{dur .Mempool.MaxTxWait}}
 # How many recently seen tx hashes are remembered so a tx is not handed to
 # the application twice.

@@ -2,31 +2,46 @@ package mempool
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
-// waitState is what admission by wait (Config.MaxWait) knows of the recent
-// blocks. It is guarded by Mempool.txsMtx.
+// Admission by wait (Config.MaxWait). The pool refuses new txs while its
+// queue is too long, judged on the blocks:
+//
+//   - the queue is too long once a tx of the pool committed in the last
+//     block waited longer than max(MaxWait, 2 × the shortest time between
+//     blocks of late): a tx waits normally for the next proposal and its
+//     block, however long blocks take when idle (timeout_commit);
+//   - then txs are admitted only while the pool holds fewer than blocks
+//     commit in max(MaxWait, that shortest time), at the commit rate
+//     measured over about a second.
+//
+// Under a flood the pool then holds about MaxWait of txs, so blocks are cut
+// to what the node commits in about MaxWait and come that often, rather
+// than growing with a deep pool (bigger blocks, longer heights, longer
+// waits). Where blocks cannot come that often (a long timeout_commit, slow
+// consensus), the shortest recent time between blocks takes MaxWait's
+// place, so the limit never shrinks block after block towards nothing.
+
+// waitState is what admission by wait knows of the recent blocks. It is
+// guarded by Mempool.txsMtx.
 type waitState struct {
 	lastUpdate time.Time
-	rate       float64 // txs of the pool committed per second, smoothed over about a second
-	overdue    bool    // the txs of the last block waited longer than bound
-	bound      time.Duration
-	limit      int // the txs blocks commit in bound, at rate
+	intervals  []time.Duration // between the last blocks, at most recentBlocks
+	rate       float64         // txs of the pool committed per second, smoothed over about rateSpan
+	overdue    bool            // a tx of the last block waited too long
+	bound      time.Duration   // the wait the limit is for
+	limit      int             // the txs blocks commit within bound, at rate
 }
 
-// rateSpan is about how long the commit rate is averaged over.
-const rateSpan = time.Second
-
-// The bound is at least intervalFactor times the time since the previous
-// block: a tx normally waits for the next proposal and its block, so the
-// pool holds more than a block's worth (the commit rate, measured on what
-// blocks took from the pool, never shrinks the limit block after block).
-const intervalFactor = 1.5
+const (
+	rateSpan     = time.Second // about how long the commit rate is averaged over
+	recentBlocks = 20          // the blocks whose shortest interval counts
+)
 
 // noteBlockLocked records a block that committed the txs committed of the
-// pool: the commit rate, and whether they waited longer than the bound.
-// txsMtx must be held.
+// pool. txsMtx must be held.
 func (m *Mempool) noteBlockLocked(committed map[*entry]struct{}) {
 	w := &m.wait
 	now := m.now()
@@ -37,29 +52,35 @@ func (m *Mempool) noteBlockLocked(committed map[*entry]struct{}) {
 	if m.cfg.MaxWait <= 0 || first || since <= 0 {
 		return
 	}
+	if len(w.intervals) == recentBlocks {
+		w.intervals = slices.Delete(w.intervals, 0, 1)
+	}
+	w.intervals = append(w.intervals, since)
+	shortest := slices.Min(w.intervals)
+
 	// An exponential average over about rateSpan, each block weighing by
 	// the time it took.
 	a := min(1, float64(since)/float64(rateSpan))
 	w.rate = a*float64(len(committed))/since.Seconds() + (1-a)*w.rate
-	w.bound = max(m.cfg.MaxWait, time.Duration(intervalFactor*float64(since)))
+	w.bound = max(m.cfg.MaxWait, shortest)
 	w.limit = max(1, int(w.rate*w.bound.Seconds()))
+	tooLong := max(m.cfg.MaxWait, 2*shortest)
 	for e := range committed {
-		if now.Sub(e.added) > w.bound {
+		if now.Sub(e.added) > tooLong {
 			w.overdue = true
 			return
 		}
 	}
 }
 
-// queueTooLongLocked returns an error wrapping ErrMempoolFull if the last
-// block's txs waited too long and the pool, holding n txs with the room
-// reserved, queues more than blocks commit within the bound. txsMtx must
-// be held.
+// queueTooLongLocked returns an error wrapping ErrMempoolFull if the queue
+// is too long and the pool, holding n txs with the room reserved, holds as
+// many as blocks commit within the bound. txsMtx must be held.
 func (m *Mempool) queueTooLongLocked(n int) error {
 	w := &m.wait
 	if !w.overdue || n < w.limit {
 		return nil
 	}
-	return fmt.Errorf("%w: the txs of the last block waited more than %v in it, and the %d txs pooled or reserved take about as long to commit (%.0f tx/s); retry once blocks have emptied it",
-		ErrMempoolFull, w.bound.Round(time.Millisecond), n, w.rate)
+	return fmt.Errorf("%w: txs wait too long in it: the %d txs pooled or reserved take about %v to commit (%.0f tx/s); retry once blocks have emptied it",
+		ErrMempoolFull, n, w.bound.Round(time.Millisecond), w.rate)
 }

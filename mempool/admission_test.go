@@ -59,50 +59,82 @@ func TestReservationAdmitsIntoFullPool(t *testing.T) {
 	}
 }
 
-// Admission by wait: once the txs of a block waited in the pool longer than
-// the bound (MaxWait, or 1.5 times the time between blocks if longer), new
-// txs and reservations are refused while the pool holds as many txs as
-// blocks commit within the bound, until a block's txs waited less. The pool
-// is not drained empty first.
-func TestMaxWaitRefusesWhileTxsQueueTooLong(t *testing.T) {
+// refusedForWait submits tx and fails the test unless the pool refuses it
+// for its queue, with an error holding why, without asking the app.
+func refusedForWait(t *testing.T, env *testEnv, tx, why string) {
+	t.Helper()
+	_, err := env.mp.CheckTx(context.Background(), []byte(tx))
+	wantErr(t, err, ErrMempoolFull)
+	if !strings.Contains(err.Error(), why) {
+		t.Errorf("error %q does not say %q", err, why)
+	}
+	if n := env.app.checkCount(tx); n != 0 {
+		t.Errorf("the app checked refused tx %q", tx)
+	}
+}
+
+// Admission by wait with slow blocks (a second apart, as with the default
+// timeout_commit): a tx waiting for the next block is normal; once txs
+// waited longer than twice the time between blocks, new txs and
+// reservations are refused while the pool holds as many txs as blocks
+// commit in that time, until a block's txs waited less. The pool is not
+// drained empty first.
+func TestMaxWaitSlowBlocks(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxWait = 500 * time.Millisecond
 	env := newTestEnv(t, cfg)
 	step := func(height int64, txs ...string) {
 		t.Helper()
-		env.clock.advance(time.Second) // a block a second: the bound is 1.5s
+		env.clock.advance(time.Second)
 		if err := env.commit(t, height, false, txs...); err != nil {
 			t.Fatal(err)
-		}
-	}
-	refused := func(tx string, why string) {
-		t.Helper()
-		_, err := env.mp.CheckTx(context.Background(), []byte(tx))
-		wantErr(t, err, ErrMempoolFull)
-		if !strings.Contains(err.Error(), why) {
-			t.Errorf("error %q does not say %q", err, why)
-		}
-		if n := env.app.checkCount(tx); n != 0 {
-			t.Errorf("the app checked refused tx %q", tx)
 		}
 	}
 	step(1) // the first block only sets the pace
 	env.checkTx(t, "a", "b", "c", "d", "e", "f", "g", "h")
 	step(2, "a", "b") // waited 1s: more than MaxWait, normal for slow blocks
 	env.checkTx(t, "i")
+	step(3, "c") // waited 2s: still no more than two blocks
 
-	step(3, "c", "d") // waited 2s > 1.5s; at 2 tx/s, 3 txs take the bound
-	refused("j", "waited more than 1.5s in it, and the 5 txs pooled or reserved take about as long to commit (2 tx/s)")
+	step(4, "d", "e") // waited 3s; at 2 tx/s, 2 txs take a block's time
+	refusedForWait(t, env, "j", "the 4 txs pooled or reserved take about 1s to commit (2 tx/s)")
 	if _, err := env.mp.Reserve(1); err == nil {
 		t.Error("Reserve succeeded while the pool queues too long")
 	}
 
-	step(4, "e", "f", "g", "h") // waited 3s; at 4 tx/s, 6 txs take the bound
-	env.checkTx(t, "j", "k", "l", "m", "n")
-	refused("o", "the 6 txs pooled")
+	step(5, "f", "g", "h") // waited 4s; at 3 tx/s, 3 txs take a block's time
+	env.checkTx(t, "j", "k")
+	refusedForWait(t, env, "l", "the 3 txs pooled")
 
-	step(5, "j", "k") // waited 1s: admission reopens
-	env.checkTx(t, "o", "p", "q", "r")
+	step(6, "j") // waited 1s: admission reopens
+	env.checkTx(t, "l", "m", "n", "o")
+}
+
+// Admission by wait with fast blocks (100ms apart, timeout_commit 0):
+// txs waiting longer than MaxWait, though only a few blocks, make the pool
+// hold no more than blocks commit in MaxWait, so blocks stay small and
+// frequent instead of growing with a deep pool.
+func TestMaxWaitFastBlocks(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxWait = 500 * time.Millisecond
+	env := newTestEnv(t, cfg)
+	step := func(height int64, txs ...string) {
+		t.Helper()
+		env.clock.advance(100 * time.Millisecond)
+		if err := env.commit(t, height, false, txs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(1)
+	env.checkTx(t, "a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
+	for h, tx := range []string{"a", "b", "c", "d", "e"} { // waited 100 to 500ms
+		step(int64(h+2), tx)
+	}
+	env.checkTx(t, "k")
+	// f waited 600ms. A tx a block of 100ms is 10 tx/s, averaged over 1s
+	// from nothing: 10×(1−0.9⁶) = 4.7 tx/s; 2 txs take MaxWait.
+	step(7, "f")
+	refusedForWait(t, env, "l", "the 5 txs pooled or reserved take about 500ms to commit (5 tx/s)")
 }
 
 // MaxWait 0 turns admission by wait off.

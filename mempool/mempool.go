@@ -53,13 +53,13 @@ type Config struct {
 	MaxBytes   int64 // most bytes of txs held at once
 	MaxTxBytes int   // largest tx accepted
 	CacheSize  int   // at least how many recently seen tx hashes are remembered (at most twice as many)
-	// MaxWait, if positive, bounds how long txs queue in the pool. Its
-	// bound is MaxWait or 1.5 times the time between the last two blocks,
-	// whichever is longer. Once the txs of a block waited longer than the
-	// bound between admission and commit, new txs are refused with
-	// ErrMempoolFull while the pool holds more txs than blocks commit in
-	// the bound (at the rate measured over the last blocks), until a
-	// block's txs waited less.
+	// MaxWait, if positive, bounds how long txs queue in the pool: once a
+	// tx of a block waited longer than MaxWait (or twice the shortest time
+	// between the recent blocks, if longer) between admission and commit,
+	// new txs are refused with ErrMempoolFull while the pool holds as many
+	// txs as blocks commit in MaxWait (or that shortest time), at the rate
+	// measured over the recent blocks, until a block's txs waited less.
+	// See admission.go.
 	MaxWait time.Duration
 }
 
@@ -70,7 +70,7 @@ func DefaultConfig() Config {
 		MaxBytes:   1 << 30, // 1 GiB
 		MaxTxBytes: 1 << 20, // 1 MiB
 		CacheSize:  10000,
-		MaxWait:    500 * time.Millisecond,
+		MaxWait:    300 * time.Millisecond,
 	}
 }
 
