@@ -11,8 +11,9 @@ import (
 //
 //   - the queue is too long once a tx of the pool committed in the last
 //     block waited longer than max(MaxWait, 2 × the shortest time between
-//     blocks of late): a tx waits normally for the next proposal and its
-//     block, however long blocks take when idle (timeout_commit);
+//     blocks in the last recentSpan): a tx waits normally for the next
+//     proposal and its block, however long blocks take when idle
+//     (timeout_commit);
 //   - then txs are admitted only while the pool holds fewer than blocks
 //     commit in max(MaxWait, that shortest time), at the commit rate
 //     measured over about a second.
@@ -22,23 +23,50 @@ import (
 // than growing with a deep pool (bigger blocks, longer heights, longer
 // waits). Where blocks cannot come that often (a long timeout_commit, slow
 // consensus), the shortest recent time between blocks takes MaxWait's
-// place, so the limit never shrinks block after block towards nothing.
+// place, so the limit never shrinks block after block towards nothing. The
+// span is long (recentSpan) so that a stall of a few seconds (the machine
+// busy with something else) does not count as slow consensus: blocks
+// then shrink back to MaxWait's worth instead of growing with the stall.
 
 // waitState is what admission by wait knows of the recent blocks. It is
 // guarded by Mempool.txsMtx.
 type waitState struct {
 	lastUpdate time.Time
-	intervals  []time.Duration // between the last blocks, at most recentBlocks
-	rate       float64         // txs of the pool committed per second, smoothed over about rateSpan
-	overdue    bool            // a tx of the last block waited too long
-	bound      time.Duration   // the wait the limit is for
-	limit      int             // the txs blocks commit within bound, at rate
+	// intervals holds the times between blocks of the last recentSpan
+	// that are shorter than every later one (a sliding-window minimum):
+	// the first is the shortest.
+	intervals []interval
+	rate      float64       // txs of the pool committed per second, smoothed over about rateSpan
+	overdue   bool          // a tx of the last block waited too long
+	bound     time.Duration // the wait the limit is for
+	limit     int           // the txs blocks commit within bound, at rate
+}
+
+// interval is the time since the previous block, of a block at at.
+type interval struct {
+	at time.Time
+	d  time.Duration
 }
 
 const (
-	rateSpan     = time.Second // about how long the commit rate is averaged over
-	recentBlocks = 20          // the blocks whose shortest interval counts
+	rateSpan   = time.Second      // about how long the commit rate is averaged over
+	recentSpan = 30 * time.Second // the blocks whose shortest interval counts
 )
+
+// shortestInterval records the block at now, since after the previous one,
+// and returns the shortest time between blocks of the last recentSpan.
+func (w *waitState) shortestInterval(now time.Time, since time.Duration) time.Duration {
+	for len(w.intervals) > 0 && w.intervals[len(w.intervals)-1].d >= since {
+		w.intervals = w.intervals[:len(w.intervals)-1]
+	}
+	w.intervals = append(w.intervals, interval{at: now, d: since})
+	drop := 0
+	for w.intervals[drop].at.Before(now.Add(-recentSpan)) {
+		drop++
+	}
+	w.intervals = slices.Delete(w.intervals, 0, drop)
+	return w.intervals[0].d
+}
 
 // noteBlockLocked records a block that committed the txs committed of the
 // pool. txsMtx must be held.
@@ -52,11 +80,7 @@ func (m *Mempool) noteBlockLocked(committed map[*entry]struct{}) {
 	if m.cfg.MaxWait <= 0 || first || since <= 0 {
 		return
 	}
-	if len(w.intervals) == recentBlocks {
-		w.intervals = slices.Delete(w.intervals, 0, 1)
-	}
-	w.intervals = append(w.intervals, since)
-	shortest := slices.Min(w.intervals)
+	shortest := w.shortestInterval(now, since)
 
 	// An exponential average over about rateSpan, each block weighing by
 	// the time it took.

@@ -152,3 +152,35 @@ func TestMaxWaitZeroNeverRefuses(t *testing.T) {
 	}
 	env.checkTx(t, "c")
 }
+
+// A stall (blocks a second apart for a while, after fast blocks) is not
+// taken for slow consensus: txs that waited a second are too long a queue
+// and blocks are cut back to MaxWait's worth. Only once blocks have been
+// slow for recentSpan does the bound follow them.
+func TestMaxWaitStallIsNotSlowConsensus(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxWait = 500 * time.Millisecond
+	env := newTestEnv(t, cfg)
+	height := int64(0)
+	step := func(d time.Duration, txs ...string) {
+		t.Helper()
+		env.clock.advance(d)
+		height++
+		if err := env.commit(t, height, false, txs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		step(100 * time.Millisecond)
+	}
+	env.checkTx(t, "a", "b", "c", "d", "e", "f")
+	step(time.Second, "a") // waited 1s > MaxWait, blocks were 100ms apart
+	refusedForWait(t, env, "g", "take about 500ms to commit (1 tx/s)")
+
+	for range 30 {
+		step(time.Second)
+	}
+	env.checkTx(t, "g")
+	step(time.Second, "b") // blocks have been a second apart for 30s
+	refusedForWait(t, env, "h", "the 5 txs pooled or reserved take about 1s to commit (1 tx/s)")
+}
