@@ -34,14 +34,18 @@ type Block struct {
 type Collector struct {
 	gen *TxGen
 
-	mu         sync.Mutex
-	room       chan struct{} // closed when pending txs drop, for WaitRoom
-	sentAt     []time.Time   // by sequence number
-	state      []txState
-	sent       int64
-	rejected   int64
-	failed     int64 // submissions that failed (errors)
-	refused    int64 // refused for overload
+	mu       sync.Mutex
+	room     chan struct{} // closed when pending txs drop, for WaitRoom
+	sentAt   []time.Time   // by sequence number
+	state    []txState
+	sent     int64
+	rejected int64
+	failed   int64 // submissions that failed (errors)
+	refused  int64 // refused for overload
+	// backoff counts the txs refused for overload since the last block:
+	// each keeps its place in WaitRoom's count until a block comes, as a
+	// client that retries after the next block would.
+	backoff    int64
 	committed  int64
 	duplicates int64 // txs of ours committed again
 	foreign    int64 // txs in blocks that are not ours
@@ -90,11 +94,12 @@ func (c *Collector) growLocked(seq uint64) {
 }
 
 // WaitRoom returns true once fewer than limit txs are pending (submitted,
-// neither committed nor rejected), or false when ctx ends first.
+// neither committed nor rejected) or were refused for overload since the
+// last block, or false when ctx ends first.
 func (c *Collector) WaitRoom(ctx context.Context, limit int64) bool {
 	for {
 		c.mu.Lock()
-		if c.pendingLocked() < limit {
+		if c.pendingLocked()+c.backoff < limit {
 			c.mu.Unlock()
 			return true
 		}
@@ -142,18 +147,32 @@ func (c *Collector) Failed(seq uint64) { c.settle(seq, txFailed, &c.failed) }
 // Refused records that the node refused tx seq for overload (its mempool
 // is full: an explicit refusal the client may retry, not an error); it no
 // longer counts as pending.
-func (c *Collector) Refused(seq uint64) { c.settle(seq, txRefused, &c.refused) }
+func (c *Collector) Refused(seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.settleLocked(seq, txRefused, &c.refused) {
+		c.backoff++
+	}
+}
 
 // settle moves a sent tx to state st and counts it in *n.
 func (c *Collector) settle(seq uint64, st txState, n *int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.settleLocked(seq, st, n)
+}
+
+// settleLocked is settle with c.mu held; it reports whether tx seq was
+// pending.
+func (c *Collector) settleLocked(seq uint64, st txState, n *int64) bool {
 	c.growLocked(seq)
-	if c.state[seq] == txSent {
-		c.state[seq] = st
-		*n++
-		c.wakeLocked()
+	if c.state[seq] != txSent {
+		return false
 	}
+	c.state[seq] = st
+	*n++
+	c.wakeLocked()
+	return true
 }
 
 func (c *Collector) pendingLocked() int64 {
@@ -183,6 +202,10 @@ func (c *Collector) AddBlock(b Block) int {
 		c.firstHeight = b.Height
 	}
 	c.lastHeight = max(c.lastHeight, b.Height)
+	if c.backoff > 0 {
+		c.backoff = 0
+		c.wakeLocked()
+	}
 	inLoad := !c.loadStart.IsZero() && !b.Received.Before(c.loadStart) && (c.loadEnd.IsZero() || b.Received.Before(c.loadEnd))
 	if inLoad {
 		c.blocks++

@@ -228,3 +228,36 @@ func TestCollectorHeightsFromStartHeight(t *testing.T) {
 		t.Errorf("no blocks: heights %d, last height %d; want 0, 7", s.Heights, s.LastHeight)
 	}
 }
+
+// A tx refused for overload keeps its place in WaitRoom's count until the
+// next block, so a flat-out load backs off instead of resubmitting at once.
+func TestRefusedBacksOffUntilNextBlock(t *testing.T) {
+	gen, err := NewTxGen("t", 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := NewCollector(gen)
+	done, cancel := context.WithCancel(context.Background())
+	cancel() // WaitRoom answers at once: true with room, false without
+	for range 2 {
+		seq, _ := gen.Next()
+		col.Sent(seq, time.Now())
+		col.Refused(seq)
+	}
+	if col.Pending() != 0 {
+		t.Fatalf("refused txs still pending: %d", col.Pending())
+	}
+	if col.WaitRoom(done, 2) {
+		t.Fatal("room for a third tx right after two refusals")
+	}
+	if !col.WaitRoom(done, 3) {
+		t.Fatal("no room under a limit of 3 with two refusals")
+	}
+	col.AddBlock(Block{Height: 2, Received: time.Now()})
+	if !col.WaitRoom(done, 1) {
+		t.Fatal("refusals still hold room after the next block")
+	}
+	if s := col.Summary(); s.Refused != 2 || s.Errors != 0 || s.Lost != 0 {
+		t.Fatalf("summary %+v, want 2 refused", s)
+	}
+}
