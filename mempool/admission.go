@@ -16,7 +16,10 @@ import (
 //     (timeout_commit);
 //   - then txs are admitted only while the pool holds fewer than blocks
 //     commit in max(MaxWait, that shortest time), at the commit rate
-//     measured over about a second.
+//     measured over about a second, until a block's txs waited at most
+//     half as long as too long (or the pool is empty): without that
+//     margin, one block of fresh txs would open the pool wide to a flood
+//     for a whole height, and the next block would be a big one.
 //
 // Under a flood the pool then holds about MaxWait of txs, so blocks are cut
 // to what the node commits in about MaxWait and come that often, rather
@@ -76,6 +79,7 @@ func (m *Mempool) noteBlockLocked(committed map[*entry]struct{}) {
 	since := now.Sub(w.lastUpdate)
 	first := w.lastUpdate.IsZero()
 	w.lastUpdate = now
+	wasOverdue := w.overdue
 	w.overdue = false
 	if m.cfg.MaxWait <= 0 || first || since <= 0 {
 		return
@@ -89,6 +93,9 @@ func (m *Mempool) noteBlockLocked(committed map[*entry]struct{}) {
 	w.bound = max(m.cfg.MaxWait, shortest)
 	w.limit = max(1, int(w.rate*w.bound.Seconds()))
 	tooLong := max(m.cfg.MaxWait, 2*shortest)
+	if wasOverdue {
+		tooLong /= 2
+	}
 	for e := range committed {
 		if now.Sub(e.added) > tooLong {
 			w.overdue = true

@@ -184,3 +184,35 @@ func TestMaxWaitStallIsNotSlowConsensus(t *testing.T) {
 	step(time.Second, "b") // blocks have been a second apart for 30s
 	refusedForWait(t, env, "h", "the 5 txs pooled or reserved take about 1s to commit (1 tx/s)")
 }
+
+// Once the queue was too long, admission stays limited until a block's txs
+// waited no more than half as long as too long: a block of fresh txs does
+// not open the pool wide to a flood.
+func TestMaxWaitHysteresis(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxWait = 500 * time.Millisecond
+	env := newTestEnv(t, cfg)
+	height := int64(0)
+	step := func(d time.Duration, txs ...string) {
+		t.Helper()
+		env.clock.advance(d)
+		height++
+		if err := env.commit(t, height, false, txs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.checkTx(t, "a", "b", "c", "d", "e", "f")
+	step(time.Second) // blocks a second apart: too long is 2s, half is 1s
+	step(time.Second)
+	env.clock.advance(time.Second / 2)
+	env.checkTx(t, "x")
+	step(time.Second/2, "a", "b") // waited 3s; at 2 tx/s the limit is 2
+	refusedForWait(t, env, "g", "the 5 txs pooled")
+	step(time.Second, "x") // waited 1.5s: more than half, still limited
+	refusedForWait(t, env, "g", "the 4 txs pooled or reserved take about 1s to commit (1 tx/s)")
+	step(time.Second, "c", "d", "e") // at 3 tx/s the limit is 3; 1 pooled
+	env.checkTx(t, "y", "z")
+	refusedForWait(t, env, "g", "the 3 txs pooled")
+	step(time.Second, "y") // waited 1s: half, admission reopens
+	env.checkTx(t, "g", "h", "i", "j")
+}
