@@ -180,9 +180,9 @@ cache_size = {{.Mempool.CacheSize}}
 # Once transactions of a block waited in the mempool longer than this (or
 # than twice the shortest time between recent blocks, if longer), new ones
 # are refused with "mempool is full" while the mempool holds as many as
-# blocks commit in this time, so that a flood is refused at once instead of
-# queueing for seconds, and blocks stay small and frequent. "0s" turns it
-# off.
+# blocks commit in this time (until a block's transactions waited half as
+# long), so that a flood is refused at once instead of queueing for
+# seconds, and blocks stay small and frequent. "0s" turns it off.
 max_tx_wait = {{dur .Mempool.MaxTxWait}}
 # How many recently seen tx hashes are remembered so a tx is not handed to
 # the application twice.

@@ -58,8 +58,8 @@ type Config struct {
 	// between the recent blocks, if longer) between admission and commit,
 	// new txs are refused with ErrMempoolFull while the pool holds as many
 	// txs as blocks commit in MaxWait (or that shortest time), at the rate
-	// measured over the recent blocks, until a block's txs waited less.
-	// See admission.go.
+	// measured over the recent blocks, until a block's txs waited half as
+	// long. See admission.go.
 	MaxWait time.Duration
 }
 
