@@ -19,7 +19,10 @@ import (
 //     measured over about a second, until a block's txs waited at most
 //     half as long as too long (or the pool is empty): without that
 //     margin, one block of fresh txs would open the pool wide to a flood
-//     for a whole height, and the next block would be a big one.
+//     for a whole height, and the next block would be a big one;
+//   - the same limit holds while no block has come for longer than too
+//     long (a stall: the machine busy elsewhere, a slow round), when the
+//     txs pooled meanwhile are bound to wait too long.
 //
 // Under a flood the pool then holds about MaxWait of txs, so blocks are cut
 // to what the node commits in about MaxWait and come that often, rather
@@ -41,6 +44,7 @@ type waitState struct {
 	intervals []interval
 	rate      float64       // txs of the pool committed per second, smoothed over about rateSpan
 	overdue   bool          // a tx of the last block waited too long
+	tooLong   time.Duration // the wait that was too long at the last block
 	bound     time.Duration // the wait the limit is for
 	limit     int           // the txs blocks commit within bound, at rate
 }
@@ -92,7 +96,8 @@ func (m *Mempool) noteBlockLocked(committed map[*entry]struct{}) {
 	w.rate = a*float64(len(committed))/since.Seconds() + (1-a)*w.rate
 	w.bound = max(m.cfg.MaxWait, shortest)
 	w.limit = max(1, int(w.rate*w.bound.Seconds()))
-	tooLong := max(m.cfg.MaxWait, 2*shortest)
+	w.tooLong = max(m.cfg.MaxWait, 2*shortest)
+	tooLong := w.tooLong
 	if wasOverdue {
 		tooLong /= 2
 	}
@@ -105,11 +110,12 @@ func (m *Mempool) noteBlockLocked(committed map[*entry]struct{}) {
 }
 
 // queueTooLongLocked returns an error wrapping ErrMempoolFull if the queue
-// is too long and the pool, holding n txs with the room reserved, holds as
-// many as blocks commit within the bound. txsMtx must be held.
+// is too long (or no block came for too long) and the pool, holding n txs
+// with the room reserved, holds as many as blocks commit within the bound.
+// txsMtx must be held.
 func (m *Mempool) queueTooLongLocked(n int) error {
 	w := &m.wait
-	if !w.overdue || n < w.limit {
+	if n < w.limit || !w.overdue && (w.tooLong == 0 || m.now().Sub(w.lastUpdate) <= w.tooLong) {
 		return nil
 	}
 	return fmt.Errorf("%w: txs wait too long in it: the %d txs pooled or reserved take about %v to commit (%.0f tx/s); retry once blocks have emptied it",

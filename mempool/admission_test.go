@@ -216,3 +216,31 @@ func TestMaxWaitHysteresis(t *testing.T) {
 	step(time.Second, "y") // waited 1s: half, admission reopens
 	env.checkTx(t, "g", "h", "i", "j")
 }
+
+// While no block comes for longer than too long, the pool takes no more
+// txs than blocks commit in MaxWait, before any block tells how long its
+// txs waited: a flood during a stall does not make the next block a big one.
+func TestMaxWaitDuringStall(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxWait = 500 * time.Millisecond
+	env := newTestEnv(t, cfg)
+	height := int64(0)
+	step := func(txs ...string) {
+		t.Helper()
+		env.clock.advance(100 * time.Millisecond)
+		height++
+		if err := env.commit(t, height, false, txs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	env.checkTx(t, "a", "b", "c", "d", "e")
+	step("a")
+	step("b")
+	step("c") // 1, 1.9 then 2.7 tx/s: 1 tx takes MaxWait
+	env.checkTx(t, "f")
+	env.clock.advance(600 * time.Millisecond) // no block since 600ms
+	refusedForWait(t, env, "g", "the 3 txs pooled or reserved take about 500ms to commit (3 tx/s)")
+	step("d") // waited 1s: too long, the limit holds
+	refusedForWait(t, env, "g", "the 2 txs pooled")
+}
