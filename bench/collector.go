@@ -15,6 +15,7 @@ const (
 	txSent
 	txRejected // refused by CheckTx
 	txFailed   // the submission failed (an RPC or connection error)
+	txRefused  // the node refused it for overload (mempool full)
 	txCommitted
 )
 
@@ -33,13 +34,18 @@ type Block struct {
 type Collector struct {
 	gen *TxGen
 
-	mu         sync.Mutex
-	room       chan struct{} // closed when pending txs drop, for WaitRoom
-	sentAt     []time.Time   // by sequence number
-	state      []txState
-	sent       int64
-	rejected   int64
-	failed     int64 // submissions that failed (errors)
+	mu       sync.Mutex
+	room     chan struct{} // closed when pending txs drop, for WaitRoom
+	sentAt   []time.Time   // by sequence number
+	state    []txState
+	sent     int64
+	rejected int64
+	failed   int64 // submissions that failed (errors)
+	refused  int64 // refused for overload
+	// backoff counts the txs refused for overload since the last block:
+	// each keeps its place in WaitRoom's count until a block comes, as a
+	// client that retries after the next block would.
+	backoff    int64
 	committed  int64
 	duplicates int64 // txs of ours committed again
 	foreign    int64 // txs in blocks that are not ours
@@ -88,11 +94,12 @@ func (c *Collector) growLocked(seq uint64) {
 }
 
 // WaitRoom returns true once fewer than limit txs are pending (submitted,
-// neither committed nor rejected), or false when ctx ends first.
+// neither committed nor rejected) or were refused for overload since the
+// last block, or false when ctx ends first.
 func (c *Collector) WaitRoom(ctx context.Context, limit int64) bool {
 	for {
 		c.mu.Lock()
-		if c.pendingLocked() < limit {
+		if c.pendingLocked()+c.backoff < limit {
 			c.mu.Unlock()
 			return true
 		}
@@ -137,19 +144,40 @@ func (c *Collector) Rejected(seq uint64) { c.settle(seq, txRejected, &c.rejected
 // connection error); it counts as an error, no longer as pending.
 func (c *Collector) Failed(seq uint64) { c.settle(seq, txFailed, &c.failed) }
 
+// Refused records that the node refused tx seq for overload (its mempool
+// is full: an explicit refusal the client may retry, not an error); it no
+// longer counts as pending.
+func (c *Collector) Refused(seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.settleLocked(seq, txRefused, &c.refused) {
+		c.backoff++
+	}
+}
+
 // settle moves a sent tx to state st and counts it in *n.
 func (c *Collector) settle(seq uint64, st txState, n *int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.growLocked(seq)
-	if c.state[seq] == txSent {
-		c.state[seq] = st
-		*n++
-		c.wakeLocked()
-	}
+	c.settleLocked(seq, st, n)
 }
 
-func (c *Collector) pendingLocked() int64 { return c.sent - c.committed - c.rejected - c.failed }
+// settleLocked is settle with c.mu held; it reports whether tx seq was
+// pending.
+func (c *Collector) settleLocked(seq uint64, st txState, n *int64) bool {
+	c.growLocked(seq)
+	if c.state[seq] != txSent {
+		return false
+	}
+	c.state[seq] = st
+	*n++
+	c.wakeLocked()
+	return true
+}
+
+func (c *Collector) pendingLocked() int64 {
+	return c.sent - c.committed - c.rejected - c.failed - c.refused
+}
 
 // Cancelled records that the submission of tx seq was cut short (the load
 // ended mid-request), so whether the node got it is unknown: it no longer
@@ -174,6 +202,10 @@ func (c *Collector) AddBlock(b Block) int {
 		c.firstHeight = b.Height
 	}
 	c.lastHeight = max(c.lastHeight, b.Height)
+	if c.backoff > 0 {
+		c.backoff = 0
+		c.wakeLocked()
+	}
 	inLoad := !c.loadStart.IsZero() && !b.Received.Before(c.loadStart) && (c.loadEnd.IsZero() || b.Received.Before(c.loadEnd))
 	if inLoad {
 		c.blocks++
@@ -204,6 +236,8 @@ func (c *Collector) AddBlock(b Block) int {
 			c.rejected-- // refused by one node, yet committed
 		case txFailed:
 			c.failed-- // its answer failed, yet it got in
+		case txRefused:
+			c.refused-- // refused by one node, yet committed
 		case txUnsent:
 			// its submission was cut short (Cancelled), yet it got in:
 			// count it as sent and committed, without a latency
@@ -245,6 +279,7 @@ type Progress struct {
 	Sent      int64
 	Committed int64
 	Rejected  int64
+	Refused   int64
 	Errors    int64
 }
 
@@ -252,7 +287,7 @@ type Progress struct {
 func (c *Collector) Progress() Progress {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Progress{Height: c.lastHeight, Sent: c.sent, Committed: c.committed, Rejected: c.rejected, Errors: c.failed}
+	return Progress{Height: c.lastHeight, Sent: c.sent, Committed: c.committed, Rejected: c.rejected, Refused: c.refused, Errors: c.failed}
 }
 
 // Pending is how many submitted txs are neither committed nor rejected nor
@@ -275,6 +310,7 @@ func (c *Collector) Summary() Summary {
 		Submitted:  c.sent,
 		Rejected:   c.rejected,
 		Errors:     c.failed,
+		Refused:    c.refused,
 		Committed:  c.committed,
 		Duplicates: c.duplicates,
 		Foreign:    c.foreign,

@@ -22,7 +22,7 @@ func collectorRun(t *testing.T) (s Summary, at func(ms int) time.Time) {
 	at = func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	col.AddBlock(Block{Height: 5, Received: at(-100)}) // before the load
 	col.StartLoad(t0, 4)                               // the node said 4; block 5 came first
-	txs := make([][]byte, 7)
+	txs := make([][]byte, 8)
 	for i := range txs {
 		seq, tx := gen.Next()
 		txs[i] = tx
@@ -31,6 +31,8 @@ func collectorRun(t *testing.T) (s Summary, at func(ms int) time.Time) {
 	col.Rejected(4)
 	col.Cancelled(5) // cut short, yet committed below
 	col.Failed(6)
+	col.Refused(7)
+	col.Refused(7) // settled once
 	_, foreign := other.Next()
 	// Height 6 at 500 ms: txs 0 and 1 (latencies 500 and 490 ms) and a foreign tx.
 	if n := col.AddBlock(Block{Height: 6, Txs: [][]byte{txs[0], txs[1], foreign}, Received: at(500)}); n != 2 {
@@ -51,7 +53,7 @@ func TestCollectorSummary(t *testing.T) {
 	// Latencies 490, 500, 1480 and 2070 ms; tx 5 committed without one.
 	// The load's windows [0,1s) and [1s,2s) hold 2 txs each.
 	want := Summary{
-		Start: at(0), Duration: 2 * time.Second, TxSize: 64, Submitted: 7, Rejected: 1, Errors: 1, Committed: 5, Duplicates: 1, Foreign: 1,
+		Start: at(0), Duration: 2 * time.Second, TxSize: 64, Submitted: 8, Rejected: 1, Refused: 1, Errors: 1, Committed: 5, Duplicates: 1, Foreign: 1,
 		Lost: 0, Blocks: 2, LateRounds: 1, MeanBlockTxs: 3, Heights: 2, BlocksPerSec: 1, LastHeight: 8,
 		CommittedTxPerSecWindowMedian: 2,
 		LatencyP50:                    500 * time.Millisecond, LatencyP95: 2070 * time.Millisecond,
@@ -103,7 +105,7 @@ func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
 func TestSummaryFormat(t *testing.T) {
 	s := Summary{
 		Duration: 20 * time.Second, TxSize: 250, Rate: 1000, Mode: "async", Submitted: 20000, Committed: 19990,
-		Rejected: 4, Errors: 3, Lost: 6, CommittedTxPerSecWindowMedian: 1000, CommittedTxPerSec: 998.5,
+		Rejected: 4, Refused: 7, Errors: 3, Lost: 6, CommittedTxPerSecWindowMedian: 1000, CommittedTxPerSec: 998.5,
 		LatencyP50: 41234567 * time.Nanosecond, LatencyP95: 900 * time.Millisecond, LatencyP99: 1234567890 * time.Nanosecond, LatencyMax: 800 * time.Microsecond,
 		Blocks: 40, MeanBlockTxs: 499.75, Heights: 41, BlocksPerSec: 2.05, PerBlock: []BlockStat{{Height: 3}}, LastHeight: 60, ClientCPUSeconds: 3.25,
 		Nodes: []NodeStats{{Name: "node0", PID: 42, CPUSeconds: 5.5, IdleRSSBytes: 46 << 20, PeakRSSBytes: 200 << 20,
@@ -115,7 +117,7 @@ func TestSummaryFormat(t *testing.T) {
 	}
 	for _, want := range []string{
 		"load:        20s of 250-byte txs, 1000 tx/s, broadcast_tx_async\n",
-		"txs:         20000 submitted, 19990 committed, 4 rejected, 3 errors, 6 lost, 0 duplicates\n",
+		"txs:         20000 submitted, 19990 committed, 4 rejected, 7 refused (mempool full), 3 errors, 6 lost, 0 duplicates\n",
 		"throughput:  998.5 committed tx/s (median of 1 s windows 1000.0 tx/s), 2.05 blocks/s\n",
 		"latency:     p50 41.2ms, p95 900ms, p99 1.235s, max 800µs (submit to block seen)\n",
 		"blocks:      40 during the load, 499.8 txs each on average; 41 heights (last height 60)\n",
@@ -153,7 +155,7 @@ func TestSummaryFormat(t *testing.T) {
 	for k, v := range map[string]float64{
 		"committed_tx_per_s": 998.5, "committed_tx_per_s_window_median": 1000, "blocks_per_s": 2.05,
 		"p50_ms": 41.234567, "p95_ms": 900, "p99_ms": 1234.56789, "max_ms": 0.8,
-		"submitted": 20000, "committed": 19990, "rejected": 4, "errors": 3, "lost": 6, "duration_s": 20,
+		"submitted": 20000, "committed": 19990, "rejected": 4, "refused": 7, "errors": 3, "lost": 6, "duration_s": 20,
 	} {
 		if got, ok := back[k].(float64); !ok || math.Abs(got-v) > 1e-9 {
 			t.Errorf("JSON %q = %v, want %v", k, back[k], v)
@@ -224,5 +226,38 @@ func TestCollectorHeightsFromStartHeight(t *testing.T) {
 	empty.EndLoad(t0.Add(time.Second))
 	if s := empty.Summary(); s.Heights != 0 || s.LastHeight != 7 {
 		t.Errorf("no blocks: heights %d, last height %d; want 0, 7", s.Heights, s.LastHeight)
+	}
+}
+
+// A tx refused for overload keeps its place in WaitRoom's count until the
+// next block, so a flat-out load backs off instead of resubmitting at once.
+func TestRefusedBacksOffUntilNextBlock(t *testing.T) {
+	gen, err := NewTxGen("t", 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := NewCollector(gen)
+	done, cancel := context.WithCancel(context.Background())
+	cancel() // WaitRoom answers at once: true with room, false without
+	for range 2 {
+		seq, _ := gen.Next()
+		col.Sent(seq, time.Now())
+		col.Refused(seq)
+	}
+	if col.Pending() != 0 {
+		t.Fatalf("refused txs still pending: %d", col.Pending())
+	}
+	if col.WaitRoom(done, 2) {
+		t.Fatal("room for a third tx right after two refusals")
+	}
+	if !col.WaitRoom(done, 3) {
+		t.Fatal("no room under a limit of 3 with two refusals")
+	}
+	col.AddBlock(Block{Height: 2, Received: time.Now()})
+	if !col.WaitRoom(done, 1) {
+		t.Fatal("refusals still hold room after the next block")
+	}
+	if s := col.Summary(); s.Refused != 2 || s.Errors != 0 || s.Lost != 0 {
+		t.Fatalf("summary %+v, want 2 refused", s)
 	}
 }

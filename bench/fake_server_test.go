@@ -17,25 +17,29 @@ import (
 // broadcast_tx_async/sync, block, and a websocket NewBlock subscription.
 // Every interval it commits the txs received so far as a new block.
 type fakeNode struct {
-	t        *testing.T
-	refuse   func(tx []byte) bool // CheckTx code 1 (sync only; async still answers 0)
-	fail     func(tx []byte) bool // a JSON-RPC error instead of a result
-	skipWS   int                  // the nth event of a subscription is not sent (0: none)
+	t      *testing.T
+	refuse func(tx []byte) bool // CheckTx code 1 (sync only; async still answers 0)
+	fail   func(tx []byte) bool // a JSON-RPC error instead of a result
+	// full returns, for a tx refused for overload, the data of the
+	// JSON-RPC error ("" to take the tx).
+	full     func(tx []byte) string
+	skipWS   int // the nth event of a subscription is not sent (0: none)
 	interval time.Duration
 
-	mu      sync.Mutex
-	height  int64
-	pending [][]byte
-	blocks  map[int64][][]byte
-	subs    []chan int64
-	got     int // txs received
-	refused int // of which refused
-	failed  int // of which answered with an error
+	mu         sync.Mutex
+	height     int64
+	pending    [][]byte
+	blocks     map[int64][][]byte
+	subs       []chan int64
+	got        int // txs received
+	refused    int // of which refused
+	failed     int // of which answered with an error
+	overloaded int // of which refused for overload
 }
 
 func newFakeNode(t *testing.T) *fakeNode {
 	none := func([]byte) bool { return false }
-	return &fakeNode{t: t, refuse: none, fail: none, interval: 5 * time.Millisecond, height: 1,
+	return &fakeNode{t: t, refuse: none, fail: none, full: func([]byte) string { return "" }, interval: 5 * time.Millisecond, height: 1,
 		blocks: map[int64][][]byte{1: nil}}
 }
 
@@ -152,6 +156,10 @@ func (f *fakeNode) broadcastLocked(id json.RawMessage, method string, tx []byte)
 	if f.fail(tx) {
 		f.failed++
 		return map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32603, "message": "Internal error"}}
+	}
+	if data := f.full(tx); data != "" {
+		f.overloaded++
+		return map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32603, "message": "Internal error", "data": data}}
 	}
 	if method == "broadcast_tx_sync" && f.refuse(tx) {
 		code = 1

@@ -246,7 +246,7 @@ func (r *runner) progress(t0 time.Time, p, last Progress) {
 	if r.o.Progress == nil {
 		return
 	}
-	_, _ = fmt.Fprintf(r.o.Progress, "%4.0fs  height %d (+%d)  sent %d (+%d)  committed %d (+%d tx/s)  rejected %d  errors %d  pending %d\n",
+	_, _ = fmt.Fprintf(r.o.Progress, "%4.0fs  height %d (+%d)  sent %d (+%d)  committed %d (+%d tx/s)  rejected %d  refused %d  errors %d  pending %d\n",
 		r.o.Now().Sub(t0).Seconds(), p.Height, p.Height-last.Height, p.Sent, p.Sent-last.Sent,
-		p.Committed, p.Committed-last.Committed, p.Rejected, p.Errors, p.Sent-p.Committed-p.Rejected-p.Errors)
+		p.Committed, p.Committed-last.Committed, p.Rejected, p.Refused, p.Errors, p.Sent-p.Committed-p.Rejected-p.Refused-p.Errors)
 }

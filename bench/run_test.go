@@ -21,8 +21,19 @@ func TestRunCountsCommittedAndRejected(t *testing.T) {
 		// Refuse the txs whose sequence number ends in 5; hide the third
 		// block from the websocket, so that the runner must fetch it.
 		f.refuse = func(tx []byte) bool { return bytes.Contains(tx, []byte("5=")) }
-		// Answer those ending in 7 with an error.
+		// Answer those ending in 7 with an error, and those ending in 3
+		// or 9 with a refusal for overload: CometBFT's words, and the
+		// older ones of bftnode.
 		f.fail = func(tx []byte) bool { return bytes.Contains(tx, []byte("7=")) }
+		f.full = func(tx []byte) string {
+			switch {
+			case bytes.Contains(tx, []byte("3=")):
+				return "mempool is full: number of txs 5000 (max: 5000), total txs bytes 1250000 (max: 1073741824)"
+			case bytes.Contains(tx, []byte("9=")):
+				return "mempool: full: 5000 txs (max 5000), 1250000 bytes (max 1073741824) pooled or reserved, tx of 100 bytes"
+			}
+			return ""
+		}
 		f.skipWS = 3
 		srv := f.start()
 		o := runOpts(srv.URL, strings.TrimPrefix(srv.URL, "http://"))
@@ -37,7 +48,7 @@ func TestRunCountsCommittedAndRejected(t *testing.T) {
 			t.Fatalf("poll=%v http=%v: %v", poll, tc.http, err)
 		}
 		f.mu.Lock()
-		got, refused, failed, inBlocks := f.got, f.refused, f.failed, 0
+		got, refused, failed, overloaded, inBlocks := f.got, f.refused, f.failed, f.overloaded, 0
 		for _, txs := range f.blocks {
 			inBlocks += len(txs)
 		}
@@ -49,8 +60,11 @@ func TestRunCountsCommittedAndRejected(t *testing.T) {
 		if s.Submitted == 0 || s.Submitted > int64(got) || s.Submitted < int64(got)-conns {
 			t.Errorf("poll=%v http=%v: submitted %d, the node received %d", poll, tc.http, s.Submitted, got)
 		}
-		if s.Rejected+s.Errors+s.Committed != s.Submitted || s.Lost != 0 || s.Duplicates != 0 {
-			t.Errorf("poll=%v http=%v: %+v: want every tx committed, rejected or failed", poll, tc.http, s)
+		if s.Rejected+s.Refused+s.Errors+s.Committed != s.Submitted || s.Lost != 0 || s.Duplicates != 0 {
+			t.Errorf("poll=%v http=%v: %+v: want every tx committed, rejected, refused or failed", poll, tc.http, s)
+		}
+		if s.Refused > int64(overloaded) || s.Refused < int64(overloaded)-conns || overloaded < 2 {
+			t.Errorf("poll=%v http=%v: %d refused, the node refused %d for overload", poll, tc.http, s.Refused, overloaded)
 		}
 		if s.Errors > int64(failed) || s.Errors < int64(failed)-conns || failed == 0 {
 			t.Errorf("poll=%v http=%v: %d errors, the node failed %d", poll, tc.http, s.Errors, failed)

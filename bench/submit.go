@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,12 +69,42 @@ func (r *runner) submitHTTP(ctx context.Context, t0 time.Time) {
 			r.col.Cancelled(seq)
 			r.o.Logger.Debug("submission cut short", "seq", seq)
 		case err != nil:
-			r.col.Failed(seq)
-			r.o.Logger.Debug("submission failed", "seq", seq, "err", err)
+			r.failed(seq, err)
 		default:
 			r.checkResult(seq, res)
 		}
 	}
+}
+
+// overloadPhrases are the words of the error a node gives when it refuses
+// a tx for overload: CometBFT's (and bftnode's) "mempool is full", and
+// older bftnode's "mempool: full".
+var overloadPhrases = []string{"mempool is full", "mempool: full"}
+
+// isOverload reports whether err is a node's refusal for overload.
+func isOverload(err error) bool {
+	var e *rpc.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, p := range overloadPhrases {
+		if strings.Contains(e.Message, p) || strings.Contains(e.Data, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// failed records that the submission of tx seq got err: a refusal for
+// overload, or an error.
+func (r *runner) failed(seq uint64, err error) {
+	if isOverload(err) {
+		r.col.Refused(seq)
+		r.o.Logger.Debug("tx refused for overload", "seq", seq, "err", err)
+		return
+	}
+	r.col.Failed(seq)
+	r.o.Logger.Debug("submission failed", "seq", seq, "err", err)
 }
 
 // broadcastResult is the part of a broadcast_tx_* result the bench reads.
@@ -239,8 +271,7 @@ func (p *pipeline) readResponses() {
 		}
 		<-p.slots
 		if m.Error != nil {
-			p.r.col.Failed(seq)
-			p.r.o.Logger.Debug("submission failed", "seq", seq, "err", m.Error)
+			p.r.failed(seq, m.Error)
 			continue
 		}
 		p.r.checkResult(seq, m.Result)

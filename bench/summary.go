@@ -21,8 +21,9 @@ type Summary struct {
 	Submitted  int64
 	Committed  int64
 	Rejected   int64 // refused by CheckTx (known only with sync)
-	Errors     int64 // submissions that failed: RPC or connection errors
-	Lost       int64 // submitted, neither rejected nor failed nor committed by the end
+	Refused    int64 // refused for overload: "mempool is full" (CometBFT, bftnode) errors
+	Errors     int64 // submissions that failed otherwise: RPC or connection errors
+	Lost       int64 // submitted, neither rejected nor refused nor failed nor committed by the end
 	Duplicates int64 // txs committed more than once
 	Foreign    int64 // txs seen that were not this run's
 
@@ -79,6 +80,7 @@ type summaryJSON struct {
 	Submitted                   int64       `json:"submitted"`
 	Committed                   int64       `json:"committed"`
 	Rejected                    int64       `json:"rejected"`
+	Refused                     int64       `json:"refused"`
 	Errors                      int64       `json:"errors"`
 	Lost                        int64       `json:"lost"`
 	Duplicates                  int64       `json:"duplicates"`
@@ -100,11 +102,12 @@ type summaryJSON struct {
 }
 
 // MarshalJSON writes the summary as one object with keys such as
-// committed_tx_per_s, blocks_per_s, p50_ms, p95_ms, p99_ms and errors.
+// committed_tx_per_s, blocks_per_s, p50_ms, p95_ms, p99_ms, refused and
+// errors.
 func (s Summary) MarshalJSON() ([]byte, error) {
 	return json.Marshal(summaryJSON{
 		Start: s.Start, DurationS: s.Duration.Seconds(), TxSize: s.TxSize, TargetTxPerS: s.Rate, Mode: s.Mode, NoLoad: s.NoLoad,
-		Submitted: s.Submitted, Committed: s.Committed, Rejected: s.Rejected, Errors: s.Errors, Lost: s.Lost,
+		Submitted: s.Submitted, Committed: s.Committed, Rejected: s.Rejected, Refused: s.Refused, Errors: s.Errors, Lost: s.Lost,
 		Duplicates: s.Duplicates, Foreign: s.Foreign,
 		CommittedTxPerS: s.CommittedTxPerSec, CommittedTxPerSWindowMedian: s.CommittedTxPerSecWindowMedian, BlocksPerS: s.BlocksPerSec,
 		P50Ms: ms(s.LatencyP50), P95Ms: ms(s.LatencyP95), P99Ms: ms(s.LatencyP99), MaxMs: ms(s.LatencyMax),
@@ -156,8 +159,8 @@ func (s Summary) Format(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "load:        %s of %d-byte txs, %s, broadcast_tx_%s\n", s.Duration.Round(time.Millisecond), s.TxSize, rate, s.Mode)
 	}
-	fmt.Fprintf(&b, "txs:         %d submitted, %d committed, %d rejected, %d errors, %d lost, %d duplicates\n",
-		s.Submitted, s.Committed, s.Rejected, s.Errors, s.Lost, s.Duplicates)
+	fmt.Fprintf(&b, "txs:         %d submitted, %d committed, %d rejected, %d refused (mempool full), %d errors, %d lost, %d duplicates\n",
+		s.Submitted, s.Committed, s.Rejected, s.Refused, s.Errors, s.Lost, s.Duplicates)
 	fmt.Fprintf(&b, "throughput:  %.1f committed tx/s (median of 1 s windows %.1f tx/s), %.2f blocks/s\n",
 		s.CommittedTxPerSec, s.CommittedTxPerSecWindowMedian, s.BlocksPerSec)
 	fmt.Fprintf(&b, "latency:     p50 %s, p95 %s, p99 %s, max %s (submit to block seen)\n",

@@ -94,6 +94,9 @@ type MempoolConfig struct {
 	MaxTxsBytes int64  `toml:"max_txs_bytes"`
 	MaxTxBytes  int    `toml:"max_tx_bytes"`
 	CacheSize   int    `toml:"cache_size"`
+	// MaxTxWait is bftnode's own (CometBFT has no such key): see
+	// mempool.Config.MaxWait. Type "flood" only.
+	MaxTxWait time.Duration `toml:"max_tx_wait"`
 	// The rest apply to type "app" only, as in CometBFT v0.40.0.
 	SeenCacheSize     int           `toml:"seen_cache_size"`
 	ReapMaxBytes      uint64        `toml:"reap_max_bytes"`
@@ -224,6 +227,7 @@ func Default(home string) Config {
 			MaxTxsBytes: 1 << 30,
 			MaxTxBytes:  1 << 20,
 			CacheSize:   10000,
+			MaxTxWait:   300 * time.Millisecond,
 			Type:        MempoolTypeFlood,
 			// CometBFT v0.40.0's defaults.
 			SeenCacheSize:     100_000,

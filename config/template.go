@@ -163,9 +163,9 @@ max_num_peers = {{.P2P.MaxNumPeers}}
 # them. "app": the application keeps it (CometBFT v0.40.0's app-side
 # mempool): RPC txs go to its CheckTx, peers' txs to its InsertTx, the node
 # gossips what ReapTxs returns every reap_interval, and the proposer passes
-# no txs to PrepareProposal. size, max_txs_bytes and cache_size are for
-# "flood" only, the keys after cache_size for "app" only; max_tx_bytes is
-# for both.
+# no txs to PrepareProposal. size, max_txs_bytes, cache_size and
+# max_tx_wait are for "flood" only, the keys after max_tx_wait for "app"
+# only; max_tx_bytes is for both.
 type = {{q .Mempool.Type}}
 # The most transactions held.
 size = {{.Mempool.Size}}
@@ -176,6 +176,14 @@ max_tx_bytes = {{.Mempool.MaxTxBytes}}
 # How many recently seen transactions are remembered (at least; up to twice
 # as many) to drop duplicates.
 cache_size = {{.Mempool.CacheSize}}
+# bftnode only (CometBFT has no such key): admission control by latency.
+# Once transactions of a block waited in the mempool longer than this (or
+# than twice the shortest time between recent blocks, if longer), new ones
+# are refused with "mempool is full" while the mempool holds as many as
+# blocks commit in this time (until a block's transactions waited half as
+# long), so that a flood is refused at once instead of queueing for
+# seconds, and blocks stay small and frequent. "0s" turns it off.
+max_tx_wait = {{dur .Mempool.MaxTxWait}}
 # How many recently seen tx hashes are remembered so a tx is not handed to
 # the application twice.
 seen_cache_size = {{.Mempool.SeenCacheSize}}

@@ -100,6 +100,9 @@ func (c *Config) Validate() error {
 	positive("mempool.max_txs_bytes", c.Mempool.MaxTxsBytes, bad)
 	positive("mempool.max_tx_bytes", int64(c.Mempool.MaxTxBytes), bad)
 	nonNegative("mempool.cache_size", int64(c.Mempool.CacheSize), bad)
+	if c.Mempool.MaxTxWait < 0 {
+		bad("mempool.max_tx_wait", c.Mempool.MaxTxWait, "must not be negative, e.g. \"500ms\" or \"0s\" (off)")
+	}
 	if c.Mempool.MaxTxBytes > 0 && int64(c.Mempool.MaxTxBytes) > c.Mempool.MaxTxsBytes {
 		bad("mempool.max_tx_bytes", c.Mempool.MaxTxBytes, "larger than mempool.max_txs_bytes (%d); one tx could never fit", c.Mempool.MaxTxsBytes)
 	}

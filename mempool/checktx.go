@@ -54,6 +54,17 @@ func (m *Mempool) checkTx(ctx context.Context, tx []byte, peer string, rsv *Rese
 		return CheckResult{}, ErrTxInCache
 	}
 
+	// Refuse a full pool early, before waiting for the update lock (a
+	// block commit may hold it for long) and before the committed index and
+	// the application do any work: under a flood most txs end here. The
+	// check under the lock below, and admit at the end, keep the bounds
+	// exact.
+	if rsv == nil {
+		if err := m.room(len(tx)); err != nil {
+			return CheckResult{}, m.forget(hash, err)
+		}
+	}
+
 	m.updateMtx.RLock()
 	defer m.updateMtx.RUnlock()
 
@@ -62,8 +73,7 @@ func (m *Mempool) checkTx(ctx context.Context, tx []byte, peer string, rsv *Rese
 	if m.pooled(hash, peer) {
 		return CheckResult{}, ErrTxInCache
 	}
-	// Refuse a full pool early, before the committed index and the
-	// application do any work: under a flood most txs end here.
+	// The pool may have filled up while this call waited for the lock.
 	if err := m.admit(nil, hash, len(tx), peer, rsv); err != nil {
 		return CheckResult{}, m.forget(hash, err)
 	}
@@ -142,6 +152,7 @@ func (m *Mempool) admit(e *entry, hash [32]byte, size int, peer string, rsv *Res
 
 	m.lastSeq++
 	e.seq = m.lastSeq
+	e.added = m.now()
 	m.txs = append(m.txs, e)
 	m.byHash[hash] = e
 	m.bytes += int64(size)
@@ -154,15 +165,27 @@ func (m *Mempool) admit(e *entry, hash [32]byte, size int, peer string, rsv *Res
 	return nil
 }
 
+// room is roomLocked, taking txsMtx.
+func (m *Mempool) room(size int) error {
+	m.txsMtx.Lock()
+	defer m.txsMtx.Unlock()
+	return m.roomLocked(size)
+}
+
 // roomLocked returns nil if a tx of size bytes fits in the pool beside the
-// txs in it and the room reserved, else an error wrapping ErrMempoolFull.
-// txsMtx must be held.
+// txs in it and the room reserved, and the queue is not too long (see
+// Config.MaxWait), else an error wrapping ErrMempoolFull. txsMtx must be
+// held.
 func (m *Mempool) roomLocked(size int) error {
 	n, b := len(m.txs)+m.reservedTxs, m.bytes+m.reservedBytes
 	if n >= m.cfg.MaxTxs || b+int64(size) > m.cfg.MaxBytes {
 		m.metrics.Rejected.WithLabelValues(reasonFull).Inc()
 		return fmt.Errorf("%w: %d txs (max %d), %d bytes (max %d) pooled or reserved, tx of %d bytes; retry once blocks have emptied it",
 			ErrMempoolFull, n, m.cfg.MaxTxs, b, m.cfg.MaxBytes, size)
+	}
+	if err := m.queueTooLongLocked(n); err != nil {
+		m.metrics.Rejected.WithLabelValues(reasonFull).Inc()
+		return err
 	}
 	return nil
 }

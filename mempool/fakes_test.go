@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -131,6 +132,25 @@ type testEnv struct {
 	store   *fakeStore
 	metrics *Metrics
 	logs    *bytes.Buffer // written only by Update, under Lock
+	clock   *fakeClock    // the mempool's; it stands still unless moved
+}
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 func newTestEnv(t *testing.T, cfg Config) *testEnv {
@@ -141,6 +161,8 @@ func newTestEnv(t *testing.T, cfg Config) *testEnv {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	env.clock = &fakeClock{t: time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)}
+	mp.now = env.clock.now
 	env.mp = mp
 	return env
 }

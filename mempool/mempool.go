@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 )
 
 // CheckResult is the application's answer to CheckTx (ABCI CheckTx).
@@ -40,7 +41,7 @@ func TxHash(tx []byte) [32]byte { return sha256.Sum256(tx) }
 // errors.Is.
 var (
 	ErrTxTooLarge  = errors.New("mempool: tx too large")
-	ErrMempoolFull = errors.New("mempool: full")
+	ErrMempoolFull = errors.New("mempool is full") // CometBFT's words, which clients look for
 	ErrTxInCache   = errors.New("mempool: tx already seen")
 	ErrTxCommitted = errors.New("mempool: tx already committed")
 	ErrRejected    = errors.New("mempool: tx rejected by the application")
@@ -52,6 +53,14 @@ type Config struct {
 	MaxBytes   int64 // most bytes of txs held at once
 	MaxTxBytes int   // largest tx accepted
 	CacheSize  int   // at least how many recently seen tx hashes are remembered (at most twice as many)
+	// MaxWait, if positive, bounds how long txs queue in the pool: once a
+	// tx of a block waited longer than MaxWait (or twice the shortest time
+	// between the recent blocks, if longer) between admission and commit,
+	// new txs are refused with ErrMempoolFull while the pool holds as many
+	// txs as blocks commit in MaxWait (or that shortest time), at the rate
+	// measured over the recent blocks, until a block's txs waited half as
+	// long. See admission.go.
+	MaxWait time.Duration
 }
 
 // DefaultConfig returns the limits a node uses unless configured otherwise.
@@ -61,6 +70,7 @@ func DefaultConfig() Config {
 		MaxBytes:   1 << 30, // 1 GiB
 		MaxTxBytes: 1 << 20, // 1 MiB
 		CacheSize:  10000,
+		MaxWait:    300 * time.Millisecond,
 	}
 }
 
@@ -75,6 +85,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("mempool: MaxTxBytes must be in [1, MaxBytes=%d], got %d", c.MaxBytes, c.MaxTxBytes)
 	case c.CacheSize <= 0:
 		return fmt.Errorf("mempool: CacheSize must be positive, got %d", c.CacheSize)
+	case c.MaxWait < 0:
+		return fmt.Errorf("mempool: MaxWait must not be negative (0 turns it off), got %v", c.MaxWait)
 	}
 	return nil
 }
@@ -88,6 +100,7 @@ type entry struct {
 	priority  int64
 	gasWanted int64
 	senders   []string // peers known to have the tx (they sent, announced or asked for it); usually few
+	added     time.Time
 }
 
 // addSender records that peer (if not empty) sent the tx.
@@ -107,6 +120,7 @@ type Mempool struct {
 	committed Committed
 	logger    *slog.Logger
 	metrics   *Metrics
+	now       func() time.Time // the clock; tests replace it
 	cache     *hashCache
 	// rejected: hashes of peers' txs the application refused since the
 	// last Update (at least CacheSize remembered), refused again without
@@ -126,6 +140,8 @@ type Mempool struct {
 	// Reservations; other txs may not take it.
 	reservedTxs   int
 	reservedBytes int64
+	// Admission by wait (Config.MaxWait, admission.go).
+	wait waitState
 	// newTx, when not nil, is closed and cleared when a tx is admitted; it
 	// wakes gossip routines waiting in TxsAfter.
 	newTx    chan struct{}
@@ -159,6 +175,7 @@ func New(cfg Config, checker Checker, committed Committed, logger *slog.Logger, 
 		committed:    committed,
 		logger:       logger.With("module", "mempool"),
 		metrics:      metrics,
+		now:          time.Now,
 		cache:        newHashCache(cfg.CacheSize),
 		rejected:     newHashCache(cfg.CacheSize),
 		byHash:       make(map[[32]byte]*entry),

@@ -43,6 +43,7 @@ func (m *Mempool) Update(ctx context.Context, height int64, committedTxs [][]byt
 			inBlock[e] = struct{}{}
 		}
 	}
+	m.noteBlockLocked(inBlock)
 	if len(inBlock) > 0 {
 		m.removeLocked(func(e *entry) bool { _, ok := inBlock[e]; return ok })
 	}

@@ -151,7 +151,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err := n.registry.Register(newEvidenceCollector(n.evidence)); err != nil {
 		return nil, err
 	}
-	mpCfg := mempool.Config{MaxTxs: cfg.Mempool.Size, MaxBytes: cfg.Mempool.MaxTxsBytes, MaxTxBytes: cfg.Mempool.MaxTxBytes, CacheSize: cfg.Mempool.CacheSize}
+	mpCfg := mempool.Config{MaxTxs: cfg.Mempool.Size, MaxBytes: cfg.Mempool.MaxTxsBytes, MaxTxBytes: cfg.Mempool.MaxTxBytes, CacheSize: cfg.Mempool.CacheSize, MaxWait: cfg.Mempool.MaxTxWait}
 	if n.mempool, err = mempool.New(mpCfg, engine.MempoolChecker(n.app.app), n.store, logger.With("module", "mempool"), mpMetrics); err != nil {
 		return nil, err
 	}

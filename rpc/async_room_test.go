@@ -107,7 +107,7 @@ func TestBroadcastTxAsyncNeverLosesAnAnsweredTx(t *testing.T) {
 			switch {
 			case err == nil:
 				answered = append(answered, tx)
-			case errors.As(err, &e) && strings.Contains(e.Message+e.Data, "mempool: full"):
+			case errors.As(err, &e) && strings.Contains(e.Message+e.Data, "mempool is full"):
 				refused++
 			default:
 				t.Errorf("%s: got %v, want OK or a full mempool", tx, err)

@@ -29,6 +29,12 @@
 // saying why); /block shows a block's evidence in CometBFT's
 // JSON.
 //
+// A websocket connection runs up to 64 requests at once and answers each
+// when it is done, with its id (CometBFT answers them one by one, in
+// order); subscription requests take effect in the order sent. While 64
+// run, the connection is not read further, so a client that floods
+// requests or reads its answers slowly is held back by its socket.
+//
 // Limits (body size, batch size, open connections, subscriptions) are in
 // [Config]. Errors follow JSON-RPC 2.0: -32700 malformed JSON, -32600 an
 // invalid request, -32601 an unknown method, -32602 bad parameters, -32603

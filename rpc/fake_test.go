@@ -47,6 +47,31 @@ type fakeBackend struct {
 	roomErr   error  // ReserveMempool's answer (a full mempool)
 	evidence  []types.Evidence
 	evErr     error // BroadcastEvidence's answer
+	// gate, when not nil, holds every BroadcastTx until it is closed;
+	// inFlight counts those held, maxInFlight the most at once.
+	gate                  chan struct{}
+	inFlight, maxInFlight int
+}
+
+// hold waits for f.gate, if set, counting the calls waiting.
+func (f *fakeBackend) hold(ctx context.Context) {
+	f.mu.Lock()
+	gate := f.gate
+	if gate != nil {
+		f.inFlight++
+		f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	}
+	f.mu.Unlock()
+	if gate == nil {
+		return
+	}
+	select {
+	case <-gate:
+	case <-ctx.Done():
+	}
+	f.mu.Lock()
+	f.inFlight--
+	f.mu.Unlock()
 }
 
 // openTestIndex opens an index in memory, closed when the test ends.
@@ -296,7 +321,8 @@ func (f *fakeBackend) BroadcastEvidence(_ context.Context, ev types.Evidence) er
 	return nil
 }
 
-func (f *fakeBackend) BroadcastTx(_ context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+func (f *fakeBackend) BroadcastTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+	f.hold(ctx)
 	r := f.check(tx)
 	if r.Code != 0 {
 		return r, nil

@@ -244,20 +244,38 @@ func (s *Server) handleMessage(ctx context.Context, body []byte) (any, int) {
 }
 
 // handleOne decodes and runs one request. ok is false for a notification.
-// ws is the websocket connection for subscription methods (nil over HTTP).
+// ws is the websocket connection the request came on, nil for HTTP.
 func (s *Server) handleOne(ctx context.Context, raw []byte, ws *wsConn) (resp response, ok bool) {
+	c, resp, ok := s.prepare(raw, ws)
+	if c == nil {
+		return resp, ok
+	}
+	return s.run(ctx, c)
+}
+
+// prepared is a decoded request ready to run.
+type prepared struct {
+	req request
+	fn  handlerFunc
+	a   *args
+	ws  bool // a websocket-only method (subscriptions)
+}
+
+// prepare decodes a request. When it cannot run, prepare returns nil and
+// the answer (ok is false for a notification).
+func (s *Server) prepare(raw []byte, ws *wsConn) (c *prepared, resp response, ok bool) {
 	req, fast := parseRequestFast(raw)
 	if !fast {
 		var err *Error
 		if req, err = decodeRequest(raw); err != nil {
-			return errorResponse(nil, err), true
+			return nil, errorResponse(nil, err), true
 		}
 	}
 	if !validID(req.ID) {
-		return errorResponse(nil, newError(CodeInvalidRequest, "id must be a string, a number or null")), true
+		return nil, errorResponse(nil, newError(CodeInvalidRequest, "id must be a string, a number or null")), true
 	}
 	if req.JSONRPC != "2.0" {
-		return errorResponse(req.ID, newError(CodeInvalidRequest, `jsonrpc must be "2.0"`)), !req.isNotification()
+		return nil, errorResponse(req.ID, newError(CodeInvalidRequest, `jsonrpc must be "2.0"`)), !req.isNotification()
 	}
 	m, found := s.methods[req.Method]
 	if !found || (m.wsOnly && ws == nil) {
@@ -265,24 +283,29 @@ func (s *Server) handleOne(ctx context.Context, raw []byte, ws *wsConn) (resp re
 		if found {
 			e = newError(CodeMethodNotFound, "method %q is only available over the websocket", req.Method)
 		}
-		return errorResponse(req.ID, e), !req.isNotification()
+		return nil, errorResponse(req.ID, e), !req.isNotification()
 	}
 	a, err := parseJSONParams(req.Params, m.params)
 	if err != nil {
-		return errorResponse(req.ID, toError(err)), !req.isNotification()
+		return nil, errorResponse(req.ID, toError(err)), !req.isNotification()
 	}
 	fn := m.fn
 	if m.wsOnly {
 		fn = ws.handler(req.Method, req.ID)
 	}
-	result, rpcErr := s.call(ctx, req.Method, fn, a)
-	if req.isNotification() {
+	return &prepared{req: req, fn: fn, a: a, ws: m.wsOnly}, response{}, false
+}
+
+// run runs a prepared request. ok is false for a notification.
+func (s *Server) run(ctx context.Context, c *prepared) (resp response, ok bool) {
+	result, rpcErr := s.call(ctx, c.req.Method, c.fn, c.a)
+	if c.req.isNotification() {
 		return response{}, false
 	}
 	if rpcErr != nil {
-		return errorResponse(req.ID, rpcErr), true
+		return errorResponse(c.req.ID, rpcErr), true
 	}
-	return response{JSONRPC: "2.0", ID: req.ID, Result: result}, true
+	return response{JSONRPC: "2.0", ID: c.req.ID, Result: result}, true
 }
 
 // decodeRequest reads a request with encoding/json, the general path

@@ -19,14 +19,24 @@ import (
 // writer before senders wait.
 const wsOutBuffer = 100
 
-// wsConn is one websocket client: a read loop running requests in order,
-// a writer goroutine, and one forwarding goroutine per subscription.
+// wsInFlight is how many requests of one websocket connection run at once.
+// The read loop stops reading while that many run, so a client that sends
+// faster than the node answers, or reads answers slowly, is held back by
+// its socket instead of growing the node's memory.
+const wsInFlight = 64
+
+// wsConn is one websocket client: a read loop starting requests (up to
+// wsInFlight run at once, each answered when done, with its id;
+// subscription requests run in order in the read loop), a writer goroutine,
+// and one forwarding goroutine per subscription.
 type wsConn struct {
-	s      *Server
-	conn   *websocket.Conn
-	out    chan any
-	ctx    context.Context
-	cancel context.CancelFunc
+	s        *Server
+	conn     *websocket.Conn
+	out      chan any
+	ctx      context.Context
+	cancel   context.CancelFunc
+	slots    chan struct{} // one per request running
+	inFlight sync.WaitGroup
 
 	mu      sync.Mutex
 	subs    map[string]context.CancelFunc // by query string
@@ -45,7 +55,7 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		s.logger.Debug("websocket upgrade failed", "err", err)
 		return // Upgrade has answered with an HTTP error
 	}
-	c := &wsConn{s: s, conn: conn, out: make(chan any, wsOutBuffer), subs: make(map[string]context.CancelFunc)}
+	c := &wsConn{s: s, conn: conn, out: make(chan any, wsOutBuffer), slots: make(chan struct{}, wsInFlight), subs: make(map[string]context.CancelFunc)}
 	c.ctx, c.cancel = context.WithCancel(s.bgCtx)
 	s.wsMu.Lock()
 	s.wsConns[c] = struct{}{}
@@ -61,6 +71,7 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 	go func() { defer close(done); c.writeLoop() }()
 	c.readLoop()
 	c.cancel()
+	c.inFlight.Wait()
 	<-done
 }
 
@@ -91,17 +102,44 @@ func (c *wsConn) readLoop() {
 			c.send(errorResponse(nil, newError(CodeInvalidRequest, "batches are not supported over the websocket")))
 			continue
 		}
-		resp, ok := c.s.handleOne(c.ctx, msg, c)
-		if ok {
-			c.send(resp)
+		p, resp, ok := c.s.prepare(msg, c)
+		switch {
+		case p == nil:
+			if ok {
+				c.send(resp)
+			}
+		case p.ws:
+			c.runSubscription(p)
+		default:
+			select {
+			case c.slots <- struct{}{}:
+			case <-c.ctx.Done():
+				return
+			}
+			c.inFlight.Add(1)
+			go func() {
+				defer func() { <-c.slots; c.inFlight.Done() }()
+				if resp, ok := c.s.run(c.ctx, p); ok {
+					c.send(resp)
+				}
+			}()
 		}
-		c.mu.Lock()
-		start := c.pending
-		c.pending = nil
-		c.mu.Unlock()
-		if start != nil {
-			start()
-		}
+	}
+}
+
+// runSubscription runs a subscription request in the read loop, so that
+// subscription requests take effect in the order sent, and starts a new
+// subscription's events once its answer is queued.
+func (c *wsConn) runSubscription(p *prepared) {
+	if resp, ok := c.s.run(c.ctx, p); ok {
+		c.send(resp)
+	}
+	c.mu.Lock()
+	start := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	if start != nil {
+		start()
 	}
 }
 

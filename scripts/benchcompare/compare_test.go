@@ -49,15 +49,30 @@ func TestRowRatioAndTarget(t *testing.T) {
 }
 
 func TestParseBenchJSON(t *testing.T) {
-	out := `{"start":"2026-12-07T18:00:00Z","duration_s":20,"committed":60000,"errors":1,"lost":2,"duplicates":3,
+	out := `{"start":"2026-12-07T18:00:00Z","duration_s":20,"committed":60000,"refused":4,"errors":1,"lost":2,"duplicates":3,
 		"committed_tx_per_s":3000,"committed_tx_per_s_window_median":2900.5,"blocks_per_s":12.5,"p50_ms":40.5,"p99_ms":150,"last_height":321}`
 	r, err := parseBenchJSON([]byte(out))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := runResult{TxPerS: 3000, BlocksPerS: 12.5, P50Ms: 40.5, P99Ms: 150, Committed: 60000, Errors: 1, Lost: 2, Duplicates: 3}
+	want := runResult{TxPerS: 3000, BlocksPerS: 12.5, P50Ms: 40.5, P99Ms: 150, Committed: 60000, Refused: 4, Errors: 1, Lost: 2, Duplicates: 3}
 	if r != want {
 		t.Fatalf("parsed %+v, want %+v", r, want)
+	}
+	// A run is clean only without errors, refusals for overload and lost
+	// txs: a flat-out run under a pending cap must not overload the node.
+	for _, tc := range []struct {
+		r     runResult
+		clean bool
+	}{
+		{runResult{Committed: 5, Duplicates: 0}, true},
+		{runResult{Committed: 5, Refused: 1}, false},
+		{runResult{Committed: 5, Errors: 1}, false},
+		{runResult{Committed: 5, Lost: 1}, false},
+	} {
+		if got := tc.r.clean(); got != tc.clean {
+			t.Errorf("%+v clean = %v, want %v", tc.r, got, tc.clean)
+		}
 	}
 	for _, bad := range []string{"", "sent 10 committed 5", `{"committed":5}`, `{"last_height":3}`} {
 		if _, err := parseBenchJSON([]byte(bad)); err == nil {
@@ -176,7 +191,7 @@ func TestWriteTable(t *testing.T) {
 	r := &report{
 		Machine: "cpu", CPUs: 2, LoadStart: "1.00 1.00 1.00", LoadEnd: "2.00 2.00 2.00", Command: "make bench-compare", Runs: 3, CometBFT: "v0.40.0",
 		MaxPending: map[string]map[string]int64{"tx250": {cometName: 4500, bftName: 1000}},
-		Faults:     map[string]faults{bftName: {Lost: 2}},
+		Faults:     map[string]faults{bftName: {Lost: 2}, cometName: {Refused: 7}},
 		Rows:       []row{{Name: "committed tx/s, 250 B, flat out", Unit: "tx/s", CometBFT: 2000, Bftnode: 10000, Ratio: 5, Target: "≥ 5×", Met: &met}},
 	}
 	var b strings.Builder
@@ -186,8 +201,8 @@ func TestWriteTable(t *testing.T) {
 	for _, want := range []string{
 		"load average 1.00 1.00 1.00 at the start",
 		"| committed tx/s, 250 B, flat out (tx/s) | 2000 | 10000 | 5.00× | ≥ 5× met |",
-		"bftnode: 0 errors, 2 lost, 0 duplicate txs over all runs; --max-pending tx250 1000",
-		"cometbft: 0 errors, 0 lost, 0 duplicate txs over all runs; --max-pending tx250 4500",
+		"bftnode: 0 refused (mempool full), 0 errors, 2 lost, 0 duplicate txs over all runs; --max-pending tx250 1000",
+		"cometbft: 7 refused (mempool full), 0 errors, 0 lost, 0 duplicate txs over all runs; --max-pending tx250 4500",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())

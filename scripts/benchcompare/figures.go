@@ -54,8 +54,7 @@ func pendingCaps(mempoolSize int64) []int64 {
 }
 
 // bestCap measures every cap and returns the one with the highest
-// committed rate among the clean runs (no failed submissions, no lost
-// txs), or among all when none was clean: the rate rises with the cap
+// committed rate among the clean runs (see runResult.clean), or among all when none was clean: the rate rises with the cap
 // until the load no longer limits the system, then stays or falls, and a
 // loaded machine's noise can make it dip on the way, so no early stop.
 func bestCap(caps []int64, measure func(int64) (rate float64, clean bool, err error)) (int64, float64, error) {

@@ -149,7 +149,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for sys, rs := range res {
 			f := rep.Faults[sys]
 			for _, r := range rs {
-				f.Errors, f.Lost, f.Duplicates = f.Errors+r.Errors, f.Lost+r.Lost, f.Duplicates+r.Duplicates
+				f.Refused, f.Errors = f.Refused+r.Refused, f.Errors+r.Errors
+				f.Lost, f.Duplicates = f.Lost+r.Lost, f.Duplicates+r.Duplicates
 			}
 			rep.Faults[sys] = f
 		}
@@ -192,7 +193,7 @@ func (c *comparer) figure(ctx context.Context, fig figure) (map[string][]runResu
 		}
 		best, rate, err := bestCap(pendingCaps(sys.mempoolSize), func(cap int64) (float64, bool, error) {
 			r, err := c.run(ctx, fig, sys, cap, c.o.sweep, fmt.Sprintf("sweep --max-pending %d", cap))
-			return r.TxPerS, r.Errors == 0 && r.Lost == 0, err
+			return r.TxPerS, r.clean(), err
 		})
 		if err != nil {
 			return nil, nil, err
@@ -270,8 +271,8 @@ func (c *comparer) run(ctx context.Context, fig figure, sys *system, maxPending 
 		return res, err
 	}
 	res.addNodeUse(before, after)
-	c.logf("%s: %.0f tx/s, %.1f heights/s, p50 %.1f ms, p99 %.1f ms, peak RSS %.0f MiB, %.0f B disk and %.0f µs CPU per tx per node; %d errors, %d lost",
-		tag, res.TxPerS, res.BlocksPerS, res.P50Ms, res.P99Ms, float64(res.PeakRSSBytes)/mib, res.DiskBytesPerTx, res.CPUSecPerTx*1e6, res.Errors, res.Lost)
+	c.logf("%s: %.0f tx/s, %.1f heights/s, p50 %.1f ms, p99 %.1f ms, peak RSS %.0f MiB, %.0f B disk and %.0f µs CPU per tx per node; %d refused, %d errors, %d lost",
+		tag, res.TxPerS, res.BlocksPerS, res.P50Ms, res.P99Ms, float64(res.PeakRSSBytes)/mib, res.DiskBytesPerTx, res.CPUSecPerTx*1e6, res.Refused, res.Errors, res.Lost)
 	return res, nil
 }
 

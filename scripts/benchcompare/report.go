@@ -22,6 +22,7 @@ type runResult struct {
 	P50Ms      float64
 	P99Ms      float64
 	Committed  int64
+	Refused    int64 // refused for overload (mempool full)
 	Errors     int64
 	Lost       int64
 	Duplicates int64
@@ -33,10 +34,17 @@ type runResult struct {
 	CPUSecPerTx    float64
 }
 
+// clean reports whether every tx of the run was committed or refused by
+// the application: no failed submission, no refusal for overload (a
+// flat-out run under a --max-pending cap must not overload the node) and
+// no lost tx.
+func (r runResult) clean() bool { return r.Errors == 0 && r.Refused == 0 && r.Lost == 0 }
+
 // parseBenchJSON reads the summary `bftnode bench --json` prints.
 func parseBenchJSON(b []byte) (runResult, error) {
 	var s struct {
 		Committed  *int64  `json:"committed"`
+		Refused    int64   `json:"refused"`
 		Errors     int64   `json:"errors"`
 		Lost       int64   `json:"lost"`
 		Duplicates int64   `json:"duplicates"`
@@ -54,7 +62,7 @@ func parseBenchJSON(b []byte) (runResult, error) {
 	}
 	return runResult{
 		TxPerS: s.TxPerS, BlocksPerS: s.BlocksPerS, P50Ms: s.P50Ms, P99Ms: s.P99Ms,
-		Committed: *s.Committed, Errors: s.Errors, Lost: s.Lost, Duplicates: s.Duplicates,
+		Committed: *s.Committed, Refused: s.Refused, Errors: s.Errors, Lost: s.Lost, Duplicates: s.Duplicates,
 	}, nil
 }
 
@@ -154,13 +162,14 @@ type report struct {
 	// MaxPending is the --max-pending each flat-out figure used, by figure
 	// and system.
 	MaxPending map[string]map[string]int64 `json:"max_pending"`
-	// Faults are the errors, lost and duplicate txs summed over all runs,
+	// Faults are the refused, errors, lost and duplicate txs summed over all runs,
 	// by system.
 	Faults map[string]faults `json:"faults"`
 	Rows   []row             `json:"rows"`
 }
 
 type faults struct {
+	Refused    int64 `json:"refused"`
 	Errors     int64 `json:"errors"`
 	Lost       int64 `json:"lost"`
 	Duplicates int64 `json:"duplicates"`
@@ -184,7 +193,7 @@ func (r *report) writeTable(w io.Writer) error {
 	b.WriteString("\n")
 	for _, sys := range []string{cometName, bftName} {
 		f := r.Faults[sys]
-		fmt.Fprintf(&b, "%s: %d errors, %d lost, %d duplicate txs over all runs", sys, f.Errors, f.Lost, f.Duplicates)
+		fmt.Fprintf(&b, "%s: %d refused (mempool full), %d errors, %d lost, %d duplicate txs over all runs", sys, f.Refused, f.Errors, f.Lost, f.Duplicates)
 		var caps []string
 		for _, fig := range allFigures() {
 			if c, ok := r.MaxPending[fig.key][sys]; ok {
