@@ -20,16 +20,16 @@ const maxValidators = 7
 // allFigures are the comparison's runs, in the order they are measured.
 func allFigures() []figure {
 	return []figure{
-		{key: "tx250", validators: 4, args: []string{"--tx-size", "250"}, flatOut: true, rows: []rowSpec{
+		{key: "tx250", validators: 4, args: []string{"--sync", "--tx-size", "250"}, flatOut: true, rows: []rowSpec{
 			{name: "committed tx/s, 250 B, flat out", unit: "tx/s", value: func(r runResult) float64 { return r.TxPerS }, target: 5},
 			{name: "peak RSS, worst node, 250 B flat out", unit: "MiB", value: func(r runResult) float64 { return float64(r.PeakRSSBytes) / mib }, target: 0.5, atMost: true},
 			{name: "disk per committed 250 B tx per node", unit: "B", value: func(r runResult) float64 { return r.DiskBytesPerTx }, target: 0.25, atMost: true},
 			{name: "CPU per committed 250 B tx per node", unit: "µs", value: func(r runResult) float64 { return r.CPUSecPerTx * 1e6 }},
 		}},
-		{key: "tx1k", validators: 4, args: []string{"--tx-size", "1024"}, flatOut: true, rows: []rowSpec{
+		{key: "tx1k", validators: 4, args: []string{"--sync", "--tx-size", "1024"}, flatOut: true, rows: []rowSpec{
 			{name: "committed tx/s, 1 KiB, flat out", unit: "tx/s", value: func(r runResult) float64 { return r.TxPerS }, target: 5},
 		}},
-		{key: "tx250v7", validators: maxValidators, args: []string{"--tx-size", "250"}, flatOut: true, rows: []rowSpec{
+		{key: "tx250v7", validators: maxValidators, args: []string{"--sync", "--tx-size", "250"}, flatOut: true, rows: []rowSpec{
 			{name: "committed tx/s, 250 B, 7 validators", unit: "tx/s", value: func(r runResult) float64 { return r.TxPerS }, target: 4},
 		}},
 		{key: "idle", validators: 4, args: []string{"--no-load"}, noLoad: true, rows: []rowSpec{
@@ -54,8 +54,8 @@ func pendingCaps(mempoolSize int64) []int64 {
 }
 
 // bestCap measures every cap and returns the one with the highest
-// committed rate among the clean runs (see runResult.clean), or among all when none was clean: the rate rises with the cap
-// until the load no longer limits the system, then stays or falls, and a
+// committed rate among the clean runs (see runResult.clean), or among all
+// when none was clean: the rate rises with the cap until the load no longer limits the system, then stays or falls, and a
 // loaded machine's noise can make it dip on the way, so no early stop.
 func bestCap(caps []int64, measure func(int64) (rate float64, clean bool, err error)) (int64, float64, error) {
 	best, bestRate, bestClean := int64(0), -1.0, false

@@ -29,7 +29,8 @@ type system struct {
 	// built-in kvstore and zero commit delay, and says how to start it.
 	nodes func(ctx context.Context, bin, dir string, n, base int) ([]bench.NodeProc, error)
 	// mempoolSize is the nodes' default mempool.size (txs): the bench's
-	// pending cap stays below it, or async txs a full pool drops are lost.
+	// pending cap stays below it, so that a full pool does not limit a
+	// flat-out run.
 	mempoolSize int64
 }
 
