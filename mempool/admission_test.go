@@ -161,15 +161,7 @@ func TestMaxWaitStallIsNotSlowConsensus(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxWait = 500 * time.Millisecond
 	env := newTestEnv(t, cfg)
-	height := int64(0)
-	step := func(d time.Duration, txs ...string) {
-		t.Helper()
-		env.clock.advance(d)
-		height++
-		if err := env.commit(t, height, false, txs...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	step := blockStepper(t, env)
 	for range 3 {
 		step(100 * time.Millisecond)
 	}
@@ -192,15 +184,7 @@ func TestMaxWaitHysteresis(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxWait = 500 * time.Millisecond
 	env := newTestEnv(t, cfg)
-	height := int64(0)
-	step := func(d time.Duration, txs ...string) {
-		t.Helper()
-		env.clock.advance(d)
-		height++
-		if err := env.commit(t, height, false, txs...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	step := blockStepper(t, env)
 	env.checkTx(t, "a", "b", "c", "d", "e", "f")
 	step(time.Second) // blocks a second apart: too long is 2s, half is 1s
 	step(time.Second)
@@ -224,15 +208,8 @@ func TestMaxWaitDuringStall(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxWait = 500 * time.Millisecond
 	env := newTestEnv(t, cfg)
-	height := int64(0)
-	step := func(txs ...string) {
-		t.Helper()
-		env.clock.advance(100 * time.Millisecond)
-		height++
-		if err := env.commit(t, height, false, txs...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	next := blockStepper(t, env)
+	step := func(txs ...string) { t.Helper(); next(100*time.Millisecond, txs...) }
 	step()
 	env.checkTx(t, "a", "b", "c", "d", "e")
 	step("a")
@@ -243,4 +220,18 @@ func TestMaxWaitDuringStall(t *testing.T) {
 	refusedForWait(t, env, "g", "the 3 txs pooled or reserved take about 500ms to commit (3 tx/s)")
 	step("d") // waited 1s: too long, the limit holds
 	refusedForWait(t, env, "g", "the 2 txs pooled")
+}
+
+// blockStepper returns a function that moves env's clock on by d and
+// commits the next height with txs.
+func blockStepper(t *testing.T, env *testEnv) func(d time.Duration, txs ...string) {
+	height := int64(0)
+	return func(d time.Duration, txs ...string) {
+		t.Helper()
+		env.clock.advance(d)
+		height++
+		if err := env.commit(t, height, false, txs...); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -60,6 +60,22 @@ func kvstoreIn(dir string, wrap func(*kvstore.App) app.Application) func() (app.
 	}
 }
 
+// storedAndAppHeights opens the stopped node's storage and application
+// and returns the store's height and the one the application reports in
+// Info, then closes them again.
+func storedAndAppHeights(t *testing.T, c *cluster, nd *node) (int64, int64) {
+	t.Helper()
+	if err := c.open(nd); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { nd.wal.Close(); nd.store.Close(); nd.closeFn(); nd.store = nil }()
+	info, err := nd.app.Info(context.Background(), &abci.RequestInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nd.store.Height(), info.LastBlockHeight
+}
+
 // runAlone runs a single-validator chain until height h and stops it.
 func runAlone(t *testing.T, c *cluster, h int64) {
 	t.Helper()
@@ -100,20 +116,9 @@ func TestAppOneBlockBehindIsReplayed(t *testing.T) {
 
 		// The store holds height 4, the application only 3.
 		nd.openApp = nil
-		if err := c.open(nd); err != nil {
-			t.Fatal(err)
+		if storeH, appH := storedAndAppHeights(t, c, nd); storeH != 4 || appH != 3 {
+			t.Fatalf("store at %d, app at %d; want 4 and 3", storeH, appH)
 		}
-		info, err := nd.app.Info(context.Background(), &abci.RequestInfo{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := nd.store.Height(); got != 4 || info.LastBlockHeight != 3 {
-			t.Fatalf("store at %d, app at %d; want 4 and 3", got, info.LastBlockHeight)
-		}
-		nd.wal.Close()
-		nd.store.Close()
-		nd.closeFn()
-		nd.store = nil
 
 		c.start(nd)
 		c.awaitHeight(6, 30*time.Second)
@@ -122,7 +127,7 @@ func TestAppOneBlockBehindIsReplayed(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { nd.wal.Close(); nd.store.Close(); nd.closeFn(); nd.store = nil }()
-		info, err = nd.app.Info(context.Background(), &abci.RequestInfo{})
+		info, err := nd.app.Info(context.Background(), &abci.RequestInfo{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,20 +191,9 @@ func TestStopDuringFinalizeBlockFinishesTheHeight(t *testing.T) {
 		c.stop(nd)
 
 		nd.openApp = nil
-		if err := c.open(nd); err != nil {
-			t.Fatal(err)
+		if storeH, appH := storedAndAppHeights(t, c, nd); storeH != 3 || appH != 3 {
+			t.Fatalf("after the stop: store at %d, application at %d; want both at 3", storeH, appH)
 		}
-		info, err := nd.app.Info(context.Background(), &abci.RequestInfo{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := nd.store.Height(); got != 3 || info.LastBlockHeight != 3 {
-			t.Fatalf("after the stop: store at %d, application at %d; want both at 3", got, info.LastBlockHeight)
-		}
-		nd.wal.Close()
-		nd.store.Close()
-		nd.closeFn()
-		nd.store = nil
 		c.start(nd)
 		c.awaitHeight(5, 30*time.Second)
 		c.stop(nd)
