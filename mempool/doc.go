@@ -15,9 +15,10 @@
 //  4. the count and byte limits of the pool ([ErrMempoolFull]), which count
 //     the room held by [Reservation]s as taken, and admission by wait
 //     (Config.MaxWait, admission.go): once txs of a block waited too
-//     long, the pool takes no more txs than blocks commit in MaxWait. These are checked first right after the cache,
-//     before waiting for the update lock, so a flood is refused at once
-//     even while a block commits, and again under the lock;
+//     long, the pool takes no more txs than blocks commit in MaxWait.
+//     These are checked first right after the cache, before waiting for
+//     the update lock, so a flood is refused at once even while a block
+//     commits, and again under the lock;
 //  5. the application's CheckTx ([Checker]); a non-zero code rejects the tx
 //     ([ErrRejected]) and forgets its hash so that it may be resubmitted.
 //     A peer's tx refused this way is remembered until the next

@@ -62,6 +62,9 @@
 // anything is saved) in ONE atomic, synced call of the BlockStore port
 // (SaveDecided), writes the WAL's end-of-height marker, calls Commit on the application,
 // updates the mempool and, after the commit delay, starts the next height.
+// A stop does not interrupt this once FinalizeBlock is sent: the height is
+// saved and committed first, so the application is never left a height
+// past the store.
 // A CommitMsg for the current height (block sync, catch-up) is verified
 // against the height's validator set and applied the same way.
 //
