@@ -52,6 +52,11 @@ func (a *insertCounter) insertedCount() int {
 // code back; a tx submitted twice gets an error saying it was seen.
 func TestCometE2EAppSideMempool(t *testing.T) {
 	apps := make([]*insertCounter, 4)
+	// Reaping is much faster than blocks here: the app drops a tx from its
+	// mempool once it is in a block, so a tx its own node's proposal
+	// commits before a reap is never reaped, never gossiped and never
+	// reaches a peer's InsertTx; with blocks a few ms apart a run could
+	// commit all 24 before the first reap (CI did once).
 	nw := appNetwork(t, func(i int) abci.Application {
 		cfg := e2eapp.DefaultConfig(t.TempDir())
 		cfg.AppSideMempool = true
@@ -61,7 +66,7 @@ func TestCometE2EAppSideMempool(t *testing.T) {
 		}
 		apps[i] = &insertCounter{Application: app, inserted: map[string]bool{}}
 		return apps[i]
-	}, "--mempool.type=app", "--mempool.reap_interval=100ms")
+	}, "--mempool.type=app", "--mempool.reap_interval=10ms", "--consensus.timeout_commit=200ms")
 	start := time.Now()
 
 	const txs = 24
